@@ -1,0 +1,50 @@
+"""The `delegator` command: one argparse parser, one module per group of subcommands.
+
+Each command module exposes ``register(subparsers)``, which adds its subcommands and sets
+``handler`` (a function of the parsed arguments returning the exit code) on each of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from delegator import __version__
+from delegator.cli import demo, rules
+
+Handler = Callable[[argparse.Namespace], int]
+
+COMMAND_MODULES: tuple[ModuleType, ...] = (rules, demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="delegator",
+        description=(
+            "Delegates the urgent-but-not-important Asana tasks of a small business to its "
+            "virtual assistants, following rules the client writes in YAML."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"delegator {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
