@@ -1,0 +1,241 @@
+"""Errors in client files, as a compiler prints them: ``file:line:col: key.path: message``.
+
+pydantic reports where in the data a value failed (its ``loc``); this module turns that into the
+place in the file the person wrote it, in words a rule author understands, with did-you-mean
+hints for mistyped keys and choices. Values under ``client.token`` are never echoed.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from dataclasses import dataclass
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from delegator.core.suggest import did_you_mean
+from delegator.core.yamlpos import Document, Path, Position, format_path
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RuleError:
+    """One problem in a client file, at the place it was written."""
+
+    file: str
+    line: int
+    column: int
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.key_path}: " if self.key_path else ""
+        return f"{self.file}:{self.line}:{self.column}: {where}{self.message}"
+
+
+def make_error(file: str, position: Position, path: Path, message: str) -> RuleError:
+    return RuleError(file, position.line, position.column, format_path(path), message)
+
+
+# Names a person reads in messages about an unknown key, per model.
+_UNKNOWN_WHAT = {
+    "Condition": "condition",
+    "Action": "action",
+    "Assistant": "assistant setting",
+    "Client": "client setting",
+    "Rule": "rule setting",
+    "RuleFile": "top-level key",
+    "FileHead": "top-level key",
+}
+
+_TYPE_WORDS = {
+    "string_type": "text",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "date_type": "a date",
+    "list_type": "a list",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return type(value).__name__
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            structured = [
+                m
+                for m in members
+                if (isinstance(m, type) and issubclass(m, BaseModel))
+                or get_origin(_strip(m)) in (list, dict)
+            ]
+            annotation = structured[0] if structured else members[0]
+        else:
+            return annotation
+
+
+def _strip(annotation: Any) -> Any:
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model whose mapping holds the last element of ``loc``."""
+    current: Any = root
+    for part in loc[:-1]:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next(
+                (
+                    f
+                    for name, f in current.model_fields.items()
+                    if (f.alias or name) == part or name == part
+                ),
+                None,
+            )
+            if field is not None:
+                current = field.annotation
+            continue
+        origin = get_origin(current)
+        if origin is list and isinstance(part, int):
+            current = get_args(current)[0]
+        elif origin is dict:
+            current = get_args(current)[1]
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path, bool]:
+    """Follow ``loc`` through the data as written; skip pydantic's own loc entries."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if part == "[key]":
+            return tuple(path), True
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+    return tuple(path), False
+
+
+def _literal_choices(error: Any) -> list[str]:
+    expected = str((error.get("ctx") or {}).get("expected", ""))
+    return re.findall(r"'([^']*)'", expected) or re.findall(r"(\w+)", expected)
+
+
+def translate(
+    exc: ValidationError,
+    model: type[BaseModel],
+    document: Document,
+    file: str,
+    prefix: Path = (),
+) -> list[RuleError]:
+    """pydantic's errors for ``model`` validated at ``prefix`` of the document -> RuleErrors."""
+    data = document.data
+    for part in prefix:
+        data = data[part]
+    seen: dict[Path, RuleError] = {}
+    out: list[RuleError] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        rel_path, at_key = _data_path(data, loc)
+        path = (*prefix, *rel_path)
+        secret = path[:2] == ("client", "token")
+        kind = error["type"]
+        value = error.get("input")
+        key_position = False
+        shown_path: Path = path
+        if kind == "extra_forbidden":
+            key = loc[-1]
+            holder = _model_at(model, loc)
+            what = _UNKNOWN_WHAT.get(holder.__name__, "key") if holder else "key"
+            choices = _keys_of(holder) if holder else []
+            hint = did_you_mean(str(key), choices)
+            if not hint and choices:
+                hint = f" (expected one of: {', '.join(choices)})"
+            message = f"unknown {what} '{key}'{hint}"
+            key_position = True
+        elif kind == "missing":
+            missing = loc[-1]
+            message = f"missing required key '{missing}'"
+            shown_path = (*path, str(missing))
+            key_position = True
+        elif kind == "literal_error":
+            choices = _literal_choices(error)
+            shown = "" if secret else f"{_describe(value)} is not allowed: "
+            message = f"{shown}expected one of {', '.join(choices)}"
+            if isinstance(value, str):
+                message += did_you_mean(value, choices)
+        elif kind in ("value_error", "assertion_error"):
+            cause = (error.get("ctx") or {}).get("error")
+            message = str(cause) if cause is not None else error["msg"]
+        elif kind in _TYPE_WORDS:
+            got = "" if secret else f", got {_describe(value)}"
+            message = f"expected {_TYPE_WORDS[kind]}{got}"
+        elif kind in ("too_short", "string_too_short"):
+            message = "must not be empty"
+        elif kind in ("greater_than_equal", "greater_than"):
+            bound = (error.get("ctx") or {}).get("ge", (error.get("ctx") or {}).get("gt"))
+            message = f"must be at least {bound}" + ("" if secret else f", got {_describe(value)}")
+        elif kind == "string_pattern_mismatch" and at_key:
+            message = (
+                f"invalid key {_describe(loc[-2]) if len(loc) > 1 else ''}: use lower-case letters, "
+                "digits, - and _, starting with a letter"
+            )
+            key_position = True
+        else:
+            message = error["msg"]
+        position = document.position_of(path, key=key_position or at_key)
+        if at_key:
+            shown_path = path
+        rule_error = make_error(file, position, shown_path, message)
+        # A value that matches no member of a union is reported once per member: keep one.
+        previous = seen.get(path)
+        if previous is not None and kind in _TYPE_WORDS:
+            merged = _merge_type_errors(previous, rule_error)
+            out[out.index(previous)] = merged
+            seen[path] = merged
+            continue
+        seen[path] = rule_error
+        out.append(rule_error)
+    return out
+
+
+def _merge_type_errors(first: RuleError, second: RuleError) -> RuleError:
+    words_a = first.message.removeprefix("expected ").split(", got ")
+    words_b = second.message.removeprefix("expected ").split(", got ")
+    if words_b[0] in words_a[0]:
+        return first
+    got = f", got {words_a[1]}" if len(words_a) > 1 else ""
+    message = f"expected {words_a[0]} or {words_b[0]}{got}"
+    return RuleError(first.file, first.line, first.column, first.key_path, message)

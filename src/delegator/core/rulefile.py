@@ -1,0 +1,312 @@
+"""A client file's text -> validated rules and every error in it, located.
+
+Validation happens in layers so a person sees all mistakes at once and the service loses as
+little as possible: the file's head (client, watch, assistants, matrix) is validated as a whole,
+each rule on its own, then the cross-references (assistants named in pools, duplicate rule names,
+comment templates). A rule with errors is left out and the others are kept; a head with errors
+makes the file unusable, since the service would not know whose workspace it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from delegator.core.diagnostics import RuleError, make_error, translate
+from delegator.core.schema import Action, Condition, FileHead, Rule
+from delegator.core.suggest import did_you_mean
+from delegator.core.templates import TemplateProblem, compile_template
+from delegator.core.yamlpos import Document, Path, YamlSyntaxError, load
+
+_RULE = TypeAdapter(Rule)
+_CONDITION = TypeAdapter(Condition)
+_ACTION = TypeAdapter(Action)
+ASSIGNEE_WORDS = ("owner", "none", "any")
+FOLLOW_WORDS = ("owner",)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedRule:
+    """A valid rule and its place in the file (``rules[index]``)."""
+
+    index: int
+    rule: Rule
+
+    @property
+    def path(self) -> Path:
+        return ("rules", self.index)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFile:
+    """What a client file yields: its head, its valid rules, and every error found."""
+
+    source: str
+    head: FileHead | None
+    rules: tuple[NumberedRule, ...]
+    errors: tuple[RuleError, ...]
+    left_out: tuple[tuple[int, str], ...] = ()  # rules with errors: (index, name)
+
+    @property
+    def usable(self) -> bool:
+        """Whether the service can run this client (possibly without some rules)."""
+        return self.head is not None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+def is_gid(text: str) -> bool:
+    return text.isdigit()
+
+
+def is_email(text: str) -> bool:
+    return "@" in text and "." in text.rsplit("@", 1)[-1]
+
+
+def parse_client_file(text: str, source: str) -> ClientFile:
+    """Validate the text of one client file (``source`` names it in errors)."""
+    try:
+        document = load(text)
+    except YamlSyntaxError as exc:
+        error = make_error(source, exc.position, (), exc.message)
+        return ClientFile(source, None, (), (error,))
+    errors = [make_error(source, p.position, p.path, p.message) for p in document.problems]
+    data = document.data
+    if data is None:
+        errors.append(make_error(source, document.position_of(()), (), "the file is empty"))
+        return ClientFile(source, None, (), tuple(errors))
+    if not isinstance(data, dict):
+        errors.append(
+            make_error(source, document.position_of(()), (), "a client file is a mapping of keys")
+        )
+        return ClientFile(source, None, (), tuple(errors))
+
+    head: FileHead | None = None
+    try:
+        head = FileHead.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(translate(exc, FileHead, document, source))
+    if head is not None:
+        errors.extend(_check_matrix(head, document, source))
+
+    raw_rules = data.get("rules")
+    rules: list[NumberedRule] = []
+    left_out: list[tuple[int, str]] = []
+    if isinstance(raw_rules, list):
+        assistants = _assistant_skills(head, data)
+        names: dict[str, int] = {}
+        for index, raw in enumerate(raw_rules):
+            path: Path = ("rules", index)
+            rule, rule_errors = _validate_rule(raw, path, assistants, document, source)
+            name = raw.get("name") if isinstance(raw, dict) else None
+            if isinstance(name, str | int) and not isinstance(name, bool):
+                key = str(name).strip().casefold()
+                if key in names:
+                    rule_errors.append(
+                        make_error(
+                            source,
+                            document.position_of((*path, "name")),
+                            (*path, "name"),
+                            f"duplicate rule name '{name}' (also rules[{names[key]}])",
+                        )
+                    )
+                else:
+                    names[key] = index
+            if rule is not None and not rule_errors:
+                rules.append(NumberedRule(index, rule))
+            else:
+                left_out.append((index, str(name) if name is not None else f"rules[{index}]"))
+                errors.extend(rule_errors)
+    return ClientFile(source, head, tuple(rules), tuple(sorted(errors)), tuple(left_out))
+
+
+def _assistant_skills(head: FileHead | None, data: Mapping[str, Any]) -> dict[str, set[str]]:
+    if head is not None:
+        return {key: set(a.skills) for key, a in head.assistants.items()}
+    raw = data.get("assistants")
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, set[str]] = {}
+    for key, value in raw.items():
+        skills = value.get("skills") if isinstance(value, dict) else None
+        out[str(key)] = {str(s) for s in skills} if isinstance(skills, list) else set()
+    return out
+
+
+def walk_conditions(condition: Condition, path: Path) -> Iterator[tuple[Condition, Path]]:
+    """Every condition in a tree with its path (``when/all/2/not``...), parents first."""
+    yield condition, path
+    kind = condition.kind
+    if kind in ("all", "any"):
+        for i, child in enumerate(condition.argument):
+            yield from walk_conditions(child, (*path, kind, i))
+    elif kind == "not":
+        yield from walk_conditions(condition.argument, (*path, "not"))
+
+
+def _check_matrix(head: FileHead, document: Document, source: str) -> list[RuleError]:
+    errors = []
+    for part in ("urgent", "important"):
+        condition = getattr(head.matrix, part)
+        if condition is None:
+            continue
+        for node, path in walk_conditions(condition, ("matrix", part)):
+            if node.kind == "quadrant":
+                errors.append(
+                    make_error(
+                        source,
+                        document.position_of(path),
+                        path,
+                        "the matrix defines the quadrants, so it cannot use the quadrant condition",
+                    )
+                )
+    return errors
+
+
+def _person_problem(value: str, assistants: Mapping[str, set[str]], words: tuple[str, ...]) -> str:
+    if value in assistants or value in words or is_gid(value) or is_email(value):
+        return ""
+    choices = [*words, *assistants]
+    return (
+        f"unknown assistant '{value}'{did_you_mean(value, choices)}: use "
+        + ", ".join([*words, "an assistant key", "an email or a user gid"])
+    )
+
+
+def _validate_rule(
+    raw: Any,
+    path: Path,
+    assistants: Mapping[str, set[str]],
+    document: Document,
+    source: str,
+) -> tuple[Rule | None, list[RuleError]]:
+    """Validate one rule; its conditions and each action on their own, so every error shows."""
+    try:
+        rule = _RULE.validate_python(raw)
+    except ValidationError as exc:
+        whole = exc
+    else:
+        return rule, _check_rule(rule, path, assistants, document, source)
+    if not isinstance(raw, dict):
+        return None, translate(whole, Rule, document, source, path)
+    errors: list[RuleError] = []
+    # Everything but when/then, validated with placeholders, then each part on its own.
+    shell = {**raw, "when": {"completed": False}, "then": raw.get("then") and [{"tag": "x"}]}
+    if "when" not in raw:
+        shell.pop("when")
+    if "then" not in raw:
+        shell.pop("then")
+    try:
+        _RULE.validate_python(shell)
+    except ValidationError as exc:
+        errors.extend(translate(exc, Rule, document, source, path))
+    parts: dict[str, Any] = {}
+    if "when" in raw:
+        try:
+            parts["when"] = _CONDITION.validate_python(raw["when"])
+        except ValidationError as exc:
+            errors.extend(translate(exc, Condition, document, source, (*path, "when")))
+    actions: list[Action] = []
+    if isinstance(raw.get("then"), list):
+        for i, item in enumerate(raw["then"]):
+            try:
+                actions.append(_ACTION.validate_python(item))
+            except ValidationError as exc:
+                errors.extend(translate(exc, Action, document, source, (*path, "then", i)))
+    errors.extend(_check_parts(parts.get("when"), actions, path, raw, assistants, document, source))
+    return None, errors
+
+
+def _check_rule(
+    rule: Rule,
+    path: Path,
+    assistants: Mapping[str, set[str]],
+    document: Document,
+    source: str,
+) -> list[RuleError]:
+    return _check_parts(rule.when, list(rule.then), path, None, assistants, document, source)
+
+
+def _check_parts(
+    when: Condition | None,
+    then: list[Action],
+    path: Path,
+    raw: Mapping[str, Any] | None,
+    assistants: Mapping[str, set[str]],
+    document: Document,
+    source: str,
+) -> list[RuleError]:
+    """Cross-references of a rule's parts: people, pools, skills, templates."""
+    errors: list[RuleError] = []
+
+    def add(where: Path, message: str, *, key: bool = False) -> None:
+        errors.append(make_error(source, document.position_of(where, key=key), where, message))
+
+    conditions = walk_conditions(when, (*path, "when")) if when is not None else iter(())
+    for node, where in conditions:
+        if node.kind == "assignee":
+            for i, value in enumerate(node.argument):
+                problem = _person_problem(value, assistants, ASSIGNEE_WORDS)
+                if problem:
+                    item = (*where, "assignee", i)
+                    if item not in document.values:
+                        item = (*where, "assignee")
+                    add(item, problem)
+    for action in then:
+        i = _action_index(action, raw, then)
+        where = (*path, "then", i, action.kind)
+        match action.kind:
+            case "assign":
+                assign = action.argument
+                if assign.to is not None:
+                    problem = _person_problem(assign.to, assistants, ())
+                    if problem:
+                        add((*where, "to") if (*where, "to") in document.values else where, problem)
+                for j, key in enumerate(assign.pool or ()):
+                    if key not in assistants:
+                        hint = did_you_mean(key, assistants)
+                        known = ", ".join(assistants) or "none are defined under assistants:"
+                        add((*where, "pool", j), f"unknown assistant '{key}'{hint} (assistants: {known})")
+                if assign.skill is not None and assign.pool:
+                    pool_skills = set().union(*(assistants.get(k, set()) for k in assign.pool))
+                    if assign.skill not in pool_skills:
+                        listed = ", ".join(sorted(pool_skills)) or "none"
+                        add(
+                            (*where, "skill"),
+                            f"no assistant in the pool has the skill '{assign.skill}'"
+                            f"{did_you_mean(assign.skill, pool_skills)} (their skills: {listed})",
+                        )
+            case "follow":
+                for j, value in enumerate(action.argument):
+                    problem = _person_problem(value, assistants, FOLLOW_WORDS)
+                    if problem:
+                        item = (*where, j) if (*where, j) in document.values else where
+                        add(item, problem)
+            case "comment":
+                try:
+                    compile_template(action.argument)
+                except TemplateProblem as exc:
+                    add(where, f"{exc} (template line {exc.line})")
+            case _:
+                pass
+    return errors
+
+
+def _action_index(action: Action, raw: Mapping[str, Any] | None, then: list[Action]) -> int:
+    """The index in the file of a validated action (some may have been dropped as invalid)."""
+    if raw is None:
+        return then.index(action)
+    items = raw.get("then") or []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and action.kind in item:
+            try:
+                if _ACTION.validate_python(item) == action:
+                    return i
+            except ValidationError:
+                continue
+    return then.index(action)

@@ -1,0 +1,589 @@
+"""The rule file format, version 1, as pydantic models.
+
+These models are the single description of what a client may write: they validate files and
+they produce the JSON Schema that editors use (``delegator schema``). Conditions and actions are
+closed sets: each is a mapping with exactly one key naming its kind, so an unknown kind is
+reported as an unknown key with the valid ones suggested, never as a muddled union error.
+Shorthands (``tag: urgent`` for ``tag: {any: [urgent]}``) are expanded before validation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from delegator.core.regex import compile_pattern
+from delegator.core.suggest import did_you_mean
+from delegator.core.timeexpr import (
+    DateRange,
+    Duration,
+    WorkingHours,
+    parse_date,
+    parse_date_range,
+    parse_duration,
+    parse_working_hours,
+)
+
+QUADRANTS = ("do", "schedule", "delegate", "eliminate")
+Quadrant = Literal["do", "schedule", "delegate", "eliminate"]
+
+
+def _as_text(value: Any) -> Any:
+    """YAML reads unquoted gids as numbers; a name or gid is always text here."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
+
+
+def _parse_moment(value: Any) -> date | Duration:
+    if isinstance(value, datetime | date):
+        return parse_date(value)
+    if isinstance(value, str):
+        try:
+            return parse_date(value)
+        except ValueError:
+            pass
+        try:
+            return parse_duration(value)
+        except ValueError:
+            pass
+    raise ValueError(
+        f"expected a date (2026-12-01) or a duration from now (3d, 2 business days), got {value!r}"
+    )
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = did_you_mean(name, sorted(available_timezones()))
+        advice = hint or " (use an IANA name such as Europe/Rome)"
+        raise ValueError(f"unknown time zone '{name}'{advice}") from None
+    return name
+
+
+def _not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_as_text)]
+Name = Annotated[Text, Field(min_length=1)]
+Names = Annotated[list[Name], BeforeValidator(_as_list)]
+DurationText = Annotated[
+    Duration,
+    PlainValidator(parse_duration),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*\d+\s*[A-Za-z ]+$",
+            "examples": ["30m", "2h", "3d", "1w", "2 business days"],
+            "description": "a number and a unit: m, h, d, w or business days",
+        }
+    ),
+]
+DateText = Annotated[
+    date,
+    PlainValidator(parse_date),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-12-24"]}),
+]
+MomentText = Annotated[
+    date | Duration,
+    PlainValidator(_parse_moment),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "a date (YYYY-MM-DD) or a duration from now (3d, 2 business days)",
+            "examples": ["2026-12-01", "3d", "2 business days"],
+        }
+    ),
+]
+PeriodText = Annotated[
+    DateRange,
+    PlainValidator(parse_date_range),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {"type": "string", "examples": ["2026-12-24..2027-01-06", "2027-04-05"]},
+    ),
+]
+HoursText = Annotated[
+    WorkingHours,
+    PlainValidator(parse_working_hours),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+            "examples": ["Mon-Fri 09:00-17:00", "Mon-Thu 09:00-17:00; Fri 09:00-13:00"],
+        }
+    ),
+]
+TimeZoneName = Annotated[
+    Text,
+    PlainValidator(lambda v: _check_timezone(_as_text(v)) if isinstance(v, str) else _bad_zone(v)),
+    WithJsonSchema({"type": "string", "examples": ["Europe/Rome", "America/New_York"]}),
+]
+Scalar = str | float | bool | date
+
+
+def _bad_zone(value: Any) -> str:
+    raise ValueError(f"expected an IANA time zone name such as Europe/Rome, got {value!r}")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+def _exactly_one(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
+    given = [k for k in keys if getattr(model, k) is not None]
+    if len(given) != 1:
+        aliases = [
+            (model.model_fields[k].alias or k) for k in (given or keys)
+        ]  # pragma: no branch
+        if not given:
+            raise ValueError(f"{what}: write one of {', '.join(aliases)}")
+        raise ValueError(f"{what}: write only one of {', '.join(aliases)}")
+
+
+# ----------------------------------------------------------------------------- conditions
+
+
+class TextMatch(Strict):
+    """Compare a task's name or notes; case-insensitive unless ``case_sensitive: true``."""
+
+    contains: Names | None = None
+    equals: Names | None = None
+    starts_with: Names | None = None
+    ends_with: Names | None = None
+    matches: str | None = Field(None, description="a regular expression (RE2 syntax)")
+    case_sensitive: bool = False
+
+    @field_validator("matches")
+    @classmethod
+    def _regex_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            compile_pattern(pattern, case_sensitive=True)
+        return pattern
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> TextMatch:
+        _exactly_one(self, ("contains", "equals", "starts_with", "ends_with", "matches"), "text")
+        return self
+
+
+class TagMatch(Strict):
+    """Tags by name: any of, all of, none of. ``tag: x`` means ``tag: {any: [x]}``."""
+
+    any: Names | None = None
+    all: Names | None = None
+    none: Names | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str | int | list) and not isinstance(value, bool):
+            return {"any": _as_list(value)}
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> TagMatch:
+        if self.any is None and self.all is None and self.none is None:
+            raise ValueError("tag: write a tag name, or any:, all: or none: with a list of tags")
+        return self
+
+
+class SectionMatch(Strict):
+    """A section by name or gid, optionally within one project."""
+
+    name: Name
+    project: Name | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return {"name": value}
+        return value
+
+
+class FieldMatch(Strict):
+    """A custom field's value, by field name or gid."""
+
+    name: Name | None = None
+    gid: Name | None = None
+    equals: Scalar | None = None
+    in_: list[Scalar] | None = Field(None, alias="in")
+    not_in: list[Scalar] | None = None
+    gt: float | date | None = None
+    gte: float | date | None = None
+    lt: float | date | None = None
+    lte: float | date | None = None
+    is_set: bool | None = None
+    contains: Text | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> FieldMatch:
+        _exactly_one(self, ("name", "gid"), "custom_field")
+        operators = ("equals", "in_", "not_in", "gt", "gte", "lt", "lte", "is_set", "contains")
+        if all(getattr(self, k) is None for k in operators):
+            raise ValueError(
+                "custom_field: write what to compare: equals, in, not_in, gt, gte, lt, lte, "
+                "is_set or contains"
+            )
+        return self
+
+
+class DateWindow(Strict):
+    """When a task is due (or starts), relative to now or against a date."""
+
+    within: DurationText | None = None
+    before: MomentText | None = None
+    after: MomentText | None = None
+    none: bool | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> DateWindow:
+        if all(getattr(self, k) is None for k in ("within", "before", "after", "none")):
+            raise ValueError("write within, before, after or none")
+        if self.none is not None and any(
+            getattr(self, k) is not None for k in ("within", "before", "after")
+        ):
+            raise ValueError("none cannot be combined with within, before or after")
+        return self
+
+
+class Age(Strict):
+    """How long ago a task was created or last modified."""
+
+    older_than: DurationText | None = None
+    newer_than: DurationText | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Age:
+        if self.older_than is None and self.newer_than is None:
+            raise ValueError("write older_than or newer_than")
+        return self
+
+
+class Condition(Strict):
+    """One condition: a mapping with exactly one key naming its kind."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"minProperties": 1, "maxProperties": 1},
+    )
+
+    name: TextMatch | None = None
+    notes: TextMatch | None = None
+    tag: TagMatch | None = None
+    project: Names | None = None
+    section: SectionMatch | None = None
+    assignee: Names | None = None
+    custom_field: FieldMatch | None = None
+    due: DateWindow | None = None
+    start: DateWindow | None = None
+    overdue: bool | None = None
+    created: Age | None = None
+    modified: Age | None = None
+    completed: bool | None = None
+    subtask: bool | None = None
+    quadrant: Annotated[list[Quadrant], BeforeValidator(_as_list)] | None = None
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+    not_: Condition | None = Field(None, alias="not")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {"all": value}
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        given = [k for k in CONDITION_KINDS if getattr(self, _attr(k)) is not None]
+        if not given:
+            raise ValueError("empty condition: write one of " + ", ".join(CONDITION_KINDS))
+        if len(given) > 1:
+            raise ValueError(
+                f"a condition has exactly one key, this one has {', '.join(given)}: "
+                "put them in a list under all: (every one must hold) or any: (one is enough)"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in CONDITION_KINDS if getattr(self, _attr(k)) is not None)
+
+    @property
+    def argument(self) -> Any:
+        return getattr(self, _attr(self.kind))
+
+
+CONDITION_KINDS: tuple[str, ...] = (
+    "name", "notes", "tag", "project", "section", "assignee", "custom_field", "due", "start",
+    "overdue", "created", "modified", "completed", "subtask", "quadrant", "all", "any", "not",
+)  # fmt: skip
+
+
+def _attr(kind: str) -> str:
+    return "not_" if kind == "not" else kind
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+class AssignAction(Strict):
+    """Assign to one person, or to the best assistant of a pool."""
+
+    to: Name | None = Field(None, description="an assistant key, an email or a user gid")
+    pool: list[Name] | None = Field(None, min_length=1, description="assistant keys")
+    strategy: Literal["round_robin", "least_loaded"] = "least_loaded"
+    skill: Name | None = None
+    overflow: Literal["queue", "skip"] = "queue"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return {"to": value}
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> AssignAction:
+        _exactly_one(self, ("to", "pool"), "assign")
+        if self.to is not None and (self.skill is not None):
+            raise ValueError("assign: skill applies to a pool; with to: the person is named")
+        return self
+
+
+class MoveAction(Strict):
+    """Move the task into a section of a project (added to the project when missing)."""
+
+    project: Name
+    section: Name | None = None
+
+
+class SetAction(Strict):
+    """Set a custom field (by name or gid) to a value: an option name, number, text or date."""
+
+    custom_field: Name
+    value: Scalar | list[Text] | None
+
+
+class DueAction(Strict):
+    """Give a due date to a task that has none."""
+
+    in_: DurationText = Field(alias="in")
+
+
+class Action(Strict):
+    """One action: a mapping with exactly one key naming its kind."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    assign: AssignAction | None = None
+    tag: Names | None = None
+    untag: Names | None = None
+    follow: Names | None = None
+    move: MoveAction | None = None
+    set_: SetAction | None = Field(None, alias="set")
+    due: DueAction | None = None
+    comment: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Action:
+        given = [k for k in ACTION_KINDS if getattr(self, _action_attr(k)) is not None]
+        if not given:
+            raise ValueError("empty action: write one of " + ", ".join(ACTION_KINDS))
+        if len(given) > 1:
+            raise ValueError(
+                f"an action has exactly one key, this one has {', '.join(given)}: "
+                "write each action as its own list item under then:"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ACTION_KINDS if getattr(self, _action_attr(k)) is not None)
+
+    @property
+    def argument(self) -> Any:
+        return getattr(self, _action_attr(self.kind))
+
+
+ACTION_KINDS: tuple[str, ...] = (
+    "assign", "tag", "untag", "follow", "move", "set", "due", "comment",
+)  # fmt: skip
+
+
+def _action_attr(kind: str) -> str:
+    return "set_" if kind == "set" else kind
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+class Rule(Strict):
+    """When the conditions hold for a task, carry out the actions."""
+
+    name: Name
+    description: Text | None = None
+    when: Condition
+    then: list[Action] = Field(min_length=1)
+    mode: Literal["active", "shadow"] = "active"
+    limit: int | None = Field(None, ge=1, description="at most this many tasks per cycle")
+    continue_: bool = Field(False, alias="continue")
+    repeat: bool = False
+
+
+# ----------------------------------------------------------------------------- client
+
+
+class TokenSource(Strict):
+    """Where the Asana token is read from; the token itself is never written in the file."""
+
+    env: Name | None = Field(None, description="an environment variable holding the token")
+    file: Name | None = Field(None, description="a file holding the token (a mounted secret)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _never_inline(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                "never write a token in a rule file: use {env: VARIABLE} or {file: /run/secrets/NAME}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> TokenSource:
+        _exactly_one(self, ("env", "file"), "token")
+        return self
+
+
+class Client(Strict):
+    name: Name
+    workspace: Name = Field(description="the Asana workspace gid")
+    token: TokenSource
+    timezone: TimeZoneName
+    owner: Name = Field("me", description="me (the token's user), an email or a user gid")
+    opt_out_tag: Name = Field("keep", description="tasks with this tag are never touched")
+    overrides: Literal["respect", "ignore"] = "respect"
+    holidays: list[DateText] = Field(default_factory=list)
+
+    @field_validator("workspace")
+    @classmethod
+    def _gid(cls, value: str) -> str:
+        if not value.isdigit():
+            raise ValueError(f"workspace must be the workspace's gid (digits), got {value!r}")
+        return value
+
+
+class ProjectRef(Strict):
+    gid: Name | None = None
+    name: Name | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        value = _as_text(value)
+        if isinstance(value, str):
+            return {"gid": value} if value.isdigit() else {"name": value}
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> ProjectRef:
+        _exactly_one(self, ("gid", "name"), "project")
+        return self
+
+
+class WatchSource(Strict):
+    """A place tasks come from: the owner's My Tasks, a project, a section or a tag."""
+
+    my_tasks: bool | None = None
+    project: ProjectRef | None = None
+    section: SectionMatch | None = None
+    tag: Name | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if value == "my_tasks":
+            return {"my_tasks": True}
+        if isinstance(value, str):
+            raise ValueError(
+                f"unknown source {value!r}: write my_tasks, or project:, section: or tag:"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> WatchSource:
+        _exactly_one(self, ("my_tasks", "project", "section", "tag"), "watch")
+        return self
+
+
+class Assistant(Strict):
+    user: Name = Field(description="the assistant's Asana email or user gid")
+    name: Text | None = None
+    capacity: int = Field(20, ge=0, description="max open tasks delegated by this service")
+    hours: HoursText | None = Field(None, description="working hours; default: always")
+    timezone: TimeZoneName | None = Field(None, description="default: the client's")
+    skills: Names = Field(default_factory=list)
+    away: list[PeriodText] = Field(default_factory=list)
+
+
+class Matrix(Strict):
+    """What makes a task urgent and what makes it important (the Covey/Eisenhower matrix)."""
+
+    urgent: Condition | None = None
+    important: Condition | None = None
+
+
+AssistantKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+
+
+class FileHead(Strict):
+    """Everything in a client file but the rules, which are validated one by one."""
+
+    version: Literal[1]
+    client: Client
+    watch: list[WatchSource] = Field(min_length=1)
+    poll: DurationText = Field(Duration(5, "minutes"))
+    assistants: dict[AssistantKey, Assistant] = Field(default_factory=dict)
+    matrix: Matrix = Field(default_factory=Matrix)
+    rules: list[Any] = Field(default_factory=list)
+
+
+class RuleFile(FileHead):
+    """A client's rule file (version 1)."""
+
+    model_config = ConfigDict(title="delegator rule file", extra="forbid", frozen=True)
+
+    rules: list[Rule] = Field(default_factory=list)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule file, for editors and the YAML language server."""
+    schema = RuleFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
