@@ -1,0 +1,276 @@
+"""The one door to Asana: base URL, auth, timeouts, the budget, error mapping and retries.
+
+Everything above this module (reads, writes, batch, lookups) is built on `Transport.request`,
+in the manner of gidgethub: one request primitive plus an injected sleep and clock, so retry and
+rate-limit behaviour is testable without waiting.
+
+The retry loop asks `errors.decide` what to do with each failure:
+
+* RETRY: 429 (the budget pauses every thread of the token for the Retry-After), or a 5xx /
+  connection failure / timeout on a read or an idempotent write (jittered exponential backoff);
+* VERIFY: the same failure on a create that may have happened (comment, status update, task,
+  tag): the caller's `find_existing` looks for it first, and only if it is absent is the
+  request sent again; without `find_existing` the error is raised, never blindly re-posted;
+* SKIP / FATAL: raised, with the outcome recorded on the exception for the worker.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeAlias
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from delegator import __version__
+from delegator.asana import errors
+from delegator.asana.budget import Budget
+from delegator.asana.clock import Clock, Sleep
+from delegator.asana.errors import AsanaError, Outcome, RateLimited, RetryPolicy
+
+DEFAULT_BASE_URL = "https://app.asana.com/api/1.0"
+USER_AGENT = f"delegator/{__version__} (+python-requests)"
+DEFAULT_POLICY = RetryPolicy()
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+#: A JSON object as Asana sends it; this layer keeps JSON as dicts.
+Record: TypeAlias = dict[str, Any]
+#: Query parameters before encoding; None values are left out.
+Params: TypeAlias = Mapping[str, str | int | bool | None]
+#: Field names for `opt_fields`: any sequence of names ("a,b" is taken as two names).
+Fields: TypeAlias = Sequence[str]
+#: Looks for the result of an ambiguous create made at or after the given time; None if absent.
+Finder: TypeAlias = Callable[[datetime], Record | None]
+
+log = logging.getLogger(__name__)
+
+
+def segment(gid: str) -> str:
+    """A gid (or "me") made safe to put in a path."""
+    if not gid:
+        raise ValueError("an Asana gid must not be empty")
+    return quote(gid, safe="")
+
+
+def join_fields(fields: Fields) -> str:
+    """`opt_fields` as Asana wants it: comma-separated, duplicates removed, order kept."""
+    names = fields.split(",") if isinstance(fields, str) else list(fields)
+    return ",".join(dict.fromkeys(name.strip() for name in names if name.strip()))
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    read: float = 30.0
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: Record
+    server_time: datetime | None = None  # Asana's Date header: the clock modified_at uses
+    recovered: bool = False  # an ambiguous create that was found already done
+
+    @property
+    def data(self) -> Any:
+        return self.body.get("data")
+
+
+class Transport:
+    """Sends requests to Asana for one token. Thread-safe; share it between threads."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        budget: Budget,
+        clock: Clock,
+        sleep: Sleep,
+        base_url: str = DEFAULT_BASE_URL,
+        timeouts: Timeouts = Timeouts(),
+        policy: RetryPolicy = DEFAULT_POLICY,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not token:
+            raise ValueError("an Asana token is required")
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        self.timeouts = timeouts
+        self.policy = policy
+        self.budget = budget
+        self.clock = clock
+        self.sleep = sleep
+        self._session = session if session is not None else _new_session(budget)
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        self._count_lock = threading.Lock()
+        self._sent = 0
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r}, budget={self.budget.key!r})"
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this transport has sent (retries included)."""
+        return self._sent
+
+    def close(self) -> None:
+        self._session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Record | None = None,
+        idempotent: bool | None = None,
+        find_existing: Finder | None = None,
+        reads: int | None = None,
+        writes: int | None = None,
+    ) -> ApiResponse:
+        """Send one logical request, retrying as `errors.decide` says.
+
+        `reads` / `writes` are the quota units it costs (default: one of the method's kind; a
+        /batch passes its action counts). `find_existing` makes a non-idempotent create safe to
+        retry after an ambiguous failure.
+        """
+        method = method.upper()
+        if reads is None and writes is None:
+            reads, writes = (1, 0) if method in READ_METHODS else (0, 1)
+        units = (reads or 0, writes or 0)
+        first_sent = self.clock.now()
+        rate_limited = transient = 0
+        while True:
+            try:
+                return self._send(method, path, params, body, units)
+            except AsanaError as error:
+                if isinstance(error, RateLimited):
+                    rate_limited += 1
+                    failures = rate_limited
+                else:
+                    transient += 1
+                    failures = transient
+                decision = errors.decide(
+                    error,
+                    method=method,
+                    idempotent=idempotent,
+                    failures=failures,
+                    policy=self.policy,
+                )
+                if decision.outcome is Outcome.RETRY and isinstance(error, RateLimited):
+                    log.warning("asana_rate_limited path=%s wait=%.1f", path, decision.delay)
+                    self.budget.rate_limited(decision.delay)  # the next take() waits it out
+                    continue
+                if decision.outcome is Outcome.RETRY:
+                    log.warning(
+                        "asana_retry path=%s error=%s wait=%.2f", path, error, decision.delay
+                    )
+                    self.sleep(decision.delay)
+                    continue
+                if decision.outcome is Outcome.VERIFY and find_existing is not None:
+                    self.sleep(decision.delay)
+                    since = first_sent - timedelta(seconds=self.policy.created_since_margin)
+                    existing = find_existing(since)
+                    if existing is not None:
+                        log.info("asana_create_found path=%s gid=%s", path, existing.get("gid"))
+                        return ApiResponse(201, {"data": existing}, recovered=True)
+                    continue
+                # VERIFY without a way to look: the create may exist; sending again could double it.
+                error.outcome = (
+                    Outcome.SKIP if decision.outcome is Outcome.VERIFY else decision.outcome
+                )
+                raise
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Record | None,
+        units: tuple[int, int],
+    ) -> ApiResponse:
+        query = _encode(params)
+        with self.budget.spend(reads=units[0], writes=units[1]):
+            with self._count_lock:
+                self._sent += 1
+            try:
+                response = self._session.request(
+                    method,
+                    self.base_url + path,
+                    params=query,
+                    json=body,
+                    headers=self._headers,
+                    timeout=(self.timeouts.connect, self.timeouts.read),
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                raise errors.from_transport(method, path, exc) from exc
+        return self._interpret(method, path, response)
+
+    def _interpret(self, method: str, path: str, response: requests.Response) -> ApiResponse:
+        try:
+            payload: object = response.json() if response.content else {}
+        except ValueError:
+            payload = None
+        if response.status_code >= 300:
+            cause = requests.HTTPError(f"HTTP {response.status_code}", response=response)
+            raise errors.from_status(
+                method,
+                path,
+                response.status_code,
+                payload,
+                response.headers,
+                self.clock.now(),
+                self._redact,
+            ) from cause
+        if not isinstance(payload, dict):
+            raise errors.ServerError(
+                method, path, response.status_code, ("answer is not a JSON object",)
+            )
+        return ApiResponse(
+            response.status_code, payload, _server_time(response.headers.get("Date"))
+        )
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._token, "[redacted]")
+
+
+def _new_session(budget: Budget) -> requests.Session:
+    session = requests.Session()
+    # Enough pooled connections for every request the budget lets be in flight at once.
+    size = budget.limits.max_reads + budget.limits.max_writes
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _encode(params: Params | None) -> dict[str, str] | None:
+    if not params:
+        return None
+    encoded: dict[str, str] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        encoded[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return encoded
+
+
+def _server_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

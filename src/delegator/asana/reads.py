@@ -1,0 +1,258 @@
+"""Reading the watched sources: incremental by `modified_since`, whole for reconciling, or by events.
+
+Costs (requests, at 100 tasks a page):
+
+* incremental (`changes_listing`): ``GET /tasks?project=|section=|assignee=&workspace=`` with
+  `modified_since`: 1 request when nothing changed, 1 per 100 changed tasks otherwise. A tag
+  source has no such filter in Asana: it is read whole and filtered here (1 per 100 tasks).
+* whole (`whole_listing`): ``GET /projects/{gid}/tasks``, ``/sections/{gid}/tasks``,
+  ``/tags/{gid}/tasks`` or ``/user_task_lists/{gid}/tasks`` (plus one ``GET
+  /users/{gid}/user_task_list`` per user, cached by the client): 1 per 100 tasks. Needed
+  periodically because time-based conditions change without edits and a task that left a
+  section or project does not show in the incremental read of it.
+* events (`read_events`): ``GET /events?resource=&sync=``: 1 request when idle.
+
+The high-water mark is Asana's own clock (the Date header of the first page) minus an
+overlap, because `modified_since` is compared with Asana's `modified_at`, not with ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from delegator.asana import pagination
+from delegator.asana.errors import SyncTokenExpired
+from delegator.asana.http import Fields, Record, Transport, join_fields, segment
+from delegator.asana.sources import (
+    EventBatch,
+    EventCursor,
+    Source,
+    SourceKind,
+    SourceRead,
+    SyncPosition,
+)
+
+#: Event fields asked for when the caller names none.
+EVENT_FIELDS: tuple[str, ...] = (
+    "action",
+    "created_at",
+    "resource",
+    "parent",
+    "user",
+    "change.field",
+)
+
+#: Looks up (and caches) the gid of a user's task list in a workspace.
+UserTaskLists = Callable[[str, str], str]
+
+
+def asana_time(when: datetime) -> str:
+    """An aware datetime as Asana writes them: ``2026-11-27T09:30:00.000Z``."""
+    if when.tzinfo is None:
+        raise ValueError(f"naive datetime {when.isoformat()}: time must be timezone-aware")
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_asana_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def user_task_list_gid(transport: Transport, user_gid: str, workspace_gid: str) -> str:
+    """``GET /users/{gid}/user_task_list?workspace=``: the gid of the user's My Tasks list."""
+    response = transport.request(
+        "GET",
+        f"/users/{segment(user_gid)}/user_task_list",
+        params={"workspace": workspace_gid, "opt_fields": "name"},
+    )
+    return str(response.data["gid"])
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Where a set of tasks is read from, and what this side must filter or add."""
+
+    path: str
+    params: dict[str, str | int | bool | None]
+    extra_fields: tuple[str, ...] = ()  # fields the filter below needs
+    keep: Callable[[Record], bool] | None = None  # a filter Asana cannot apply for us
+
+
+@dataclass(frozen=True)
+class Fetched:
+    tasks: list[Record]
+    requests: int  # pages fetched
+    server_time: datetime | None  # Date header of the first page
+
+
+def changes_listing(source: Source, since: datetime) -> Listing:
+    """Tasks of `source` modified at or after `since`, completed ones included."""
+    if source.kind is SourceKind.TAG:
+        # GET /tasks has no tag filter: read the tag whole and keep what changed.
+        return Listing(
+            f"/tags/{segment(source.gid)}/tasks",
+            {},
+            extra_fields=("modified_at",),
+            keep=lambda task: _modified_at_or_after(task, since),
+        )
+    params: dict[str, str | int | bool | None] = {"modified_since": asana_time(since)}
+    if source.kind is SourceKind.PROJECT:
+        params["project"] = source.gid
+    elif source.kind is SourceKind.SECTION:
+        params["section"] = source.gid
+    else:
+        params["assignee"] = source.gid
+        params["workspace"] = source.workspace_gid
+    return Listing("/tasks", params)
+
+
+def whole_listing(
+    source: Source, *, user_task_lists: UserTaskLists, include_completed: bool = False
+) -> Listing:
+    """Every task of `source`; only the incomplete ones unless `include_completed`."""
+    params: dict[str, str | int | bool | None] = {}
+    if not include_completed:
+        params["completed_since"] = "now"  # Asana: the tasks that are incomplete now
+    if source.kind is SourceKind.PROJECT:
+        return Listing(f"/projects/{segment(source.gid)}/tasks", params)
+    if source.kind is SourceKind.SECTION:
+        return Listing(f"/sections/{segment(source.gid)}/tasks", params)
+    if source.kind is SourceKind.TAG:
+        # This endpoint takes no completed_since: filter here.
+        if include_completed:
+            return Listing(f"/tags/{segment(source.gid)}/tasks", {})
+        return Listing(
+            f"/tags/{segment(source.gid)}/tasks",
+            {},
+            extra_fields=("completed",),
+            keep=lambda task: not task.get("completed"),
+        )
+    assert source.workspace_gid is not None
+    list_gid = user_task_lists(source.gid, source.workspace_gid)
+    return Listing(f"/user_task_lists/{segment(list_gid)}/tasks", params)
+
+
+def iterate(transport: Transport, listing: Listing, fields: Fields) -> Iterator[Record]:
+    """The listing's tasks, lazily, page by page."""
+    tasks = pagination.items(transport, listing.path, listing.params, _with(fields, listing))
+    if listing.keep is None:
+        return tasks
+    return filter(listing.keep, tasks)
+
+
+def fetch(transport: Transport, listing: Listing, fields: Fields) -> Fetched:
+    """The listing's tasks, all pages read, with the request count and Asana's time."""
+    tasks: list[Record] = []
+    count = 0
+    server_time: datetime | None = None
+    for page in pagination.pages(transport, listing.path, listing.params, _with(fields, listing)):
+        count += 1
+        server_time = server_time or page.server_time
+        data = page.data if isinstance(page.data, list) else []
+        tasks.extend(task for task in data if isinstance(task, dict))
+    if listing.keep is not None:
+        tasks = [task for task in tasks if listing.keep(task)]
+    return Fetched(tasks, count, server_time)
+
+
+def read_source(
+    transport: Transport,
+    position: SyncPosition,
+    fields: Fields,
+    *,
+    user_task_lists: UserTaskLists,
+    reconcile_every: timedelta | None,
+    overlap: timedelta,
+    force_full: bool = False,
+) -> SourceRead:
+    """One cycle's read of a source: incremental, or whole when due (never read, or reconcile)."""
+    started = transport.clock.now()
+    full = (
+        force_full
+        or position.high_water is None
+        or position.last_full_read is None
+        or (reconcile_every is not None and started - position.last_full_read >= reconcile_every)
+    )
+    if full:
+        listing = whole_listing(position.source, user_task_lists=user_task_lists)
+    else:
+        assert position.high_water is not None
+        listing = changes_listing(position.source, position.high_water)
+    fetched = fetch(transport, listing, fields)
+    read_at = fetched.server_time or started
+    high_water = read_at - overlap
+    if position.high_water is not None and not full:
+        high_water = max(high_water, position.high_water)  # a skewed clock never moves it back
+    new_position = SyncPosition(
+        source=position.source,
+        high_water=high_water,
+        last_full_read=read_at if full else position.last_full_read,
+    )
+    return SourceRead(
+        tasks=fetched.tasks, position=new_position, full=full, requests=fetched.requests
+    )
+
+
+def read_events(
+    transport: Transport,
+    cursor: EventCursor,
+    fields: Fields = EVENT_FIELDS,
+    *,
+    max_pages: int = 50,
+) -> EventBatch:
+    """New events on a resource since `cursor`, following `has_more`.
+
+    A missing or expired sync token gives a 412 whose body carries a fresh token: it is kept in
+    the returned cursor and `full_read_required` tells the caller that events were lost.
+    """
+    events: list[Record] = []
+    sync = cursor.sync
+    requests = 0
+    for _ in range(max_pages):
+        requests += 1
+        params: dict[str, str | int | bool | None] = {
+            "resource": cursor.resource_gid,
+            "sync": sync,
+            "opt_fields": join_fields(fields),
+        }
+        try:
+            response = transport.request("GET", "/events", params=params)
+        except SyncTokenExpired as expired:
+            return EventBatch(
+                events, EventCursor(cursor.resource_gid, expired.sync), True, requests
+            )
+        data = response.data
+        if isinstance(data, list):
+            events.extend(event for event in data if isinstance(event, dict))
+        new_sync = response.body.get("sync")
+        if isinstance(new_sync, str) and new_sync:
+            sync = new_sync
+        if not response.body.get("has_more"):
+            break
+    return EventBatch(events, EventCursor(cursor.resource_gid, sync), False, requests)
+
+
+def task_gids(events: list[Record]) -> set[str]:
+    """Gids of the tasks the events touched (a task itself, or the task of a story)."""
+    gids: set[str] = set()
+    for event in events:
+        resource = event.get("resource") or {}
+        parent = event.get("parent") or {}
+        if resource.get("resource_type") == "task" and resource.get("gid"):
+            gids.add(str(resource["gid"]))
+        elif parent.get("resource_type") == "task" and parent.get("gid"):
+            gids.add(str(parent["gid"]))
+    return gids
+
+
+def _with(fields: Fields, listing: Listing) -> tuple[str, ...]:
+    names = tuple(fields.split(",")) if isinstance(fields, str) else tuple(fields)
+    return (*names, *listing.extra_fields)
+
+
+def _modified_at_or_after(task: Record, since: datetime) -> bool:
+    value = task.get("modified_at")
+    if not isinstance(value, str):
+        return True  # unknown: let the caller look at it
+    return parse_asana_time(value) >= since
