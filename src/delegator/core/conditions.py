@@ -1,0 +1,521 @@
+"""Conditions compiled once into fast checks, each able to say what it saw and what it wanted.
+
+A compiled ``Check`` has a ``test`` (a plain function of task and context, used on the hot path)
+and an ``observe`` (the actual value, used only when explaining). Compound checks (all, any, not)
+short-circuit when testing and evaluate every child when explaining, so a trace shows them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from delegator.core.context import EvalContext, identity_of
+from delegator.core.model import FieldValue, Task, ref_matches
+from delegator.core.regex import compile_pattern
+from delegator.core.schema import Age, Condition, DateWindow, FieldMatch, TagMatch, TextMatch
+from delegator.core.timeexpr import Duration
+from delegator.core.yamlpos import Path, trace_key
+
+Test = Callable[[Task, EvalContext], bool]
+Observe = Callable[[Task, EvalContext], Any]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Check:
+    path: str
+    kind: str
+    text: str
+    test: Test
+    observe: Observe
+    wanted: Any
+    children: tuple[Check, ...] = ()
+    durations: tuple[Duration, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionTrace:
+    """One condition's result for one task: keyed by its path in the file."""
+
+    path: str
+    kind: str
+    text: str
+    matched: bool
+    actual: Any
+    wanted: Any
+    children: tuple[ConditionTrace, ...] = ()
+
+    def failed_leaves(self) -> list[ConditionTrace]:
+        if not self.children:
+            return [] if self.matched else [self]
+        return [leaf for child in self.children for leaf in child.failed_leaves()]
+
+
+def explain(check: Check, task: Task, ctx: EvalContext) -> ConditionTrace:
+    """Evaluate ``check`` and all of its children, recording actual and wanted values."""
+    children = tuple(explain(child, task, ctx) for child in check.children)
+    if check.kind == "all":
+        matched = all(c.matched for c in children)
+        actual: Any = f"{sum(c.matched for c in children)} of {len(children)} hold"
+    elif check.kind == "any":
+        matched = any(c.matched for c in children)
+        actual = f"{sum(c.matched for c in children)} of {len(children)} hold"
+    elif check.kind == "not":
+        matched = not children[0].matched
+        actual = "holds" if children[0].matched else "does not hold"
+    else:
+        matched = check.test(task, ctx)
+        actual = check.observe(task, ctx)
+    return ConditionTrace(
+        check.path, check.kind, check.text, matched, actual, check.wanted, children
+    )
+
+
+def compile_condition(condition: Condition, path: Path) -> Check:
+    kind = condition.kind
+    arg = condition.argument
+    key = trace_key(path)
+    match kind:
+        case "all" | "any" | "not":
+            return _compound(kind, arg, path, key)
+        case "name" | "notes":
+            return _text(kind, arg, key)
+        case "tag":
+            return _tag(arg, key)
+        case "project":
+            return _project(arg, key)
+        case "section":
+            return _section(arg.name, arg.project, key)
+        case "assignee":
+            return _assignee(arg, key)
+        case "custom_field":
+            return _custom_field(arg, key)
+        case "due" | "start":
+            return _window(kind, arg, key)
+        case "overdue":
+            return _overdue(arg, key)
+        case "created" | "modified":
+            return _age(kind, arg, key)
+        case "completed":
+            want = bool(arg)
+            return Check(key, kind, f"completed is {_yes(want)}", lambda t, c: t.completed is want,
+                         lambda t, c: t.completed, want)  # fmt: skip
+        case "subtask":
+            want = bool(arg)
+            return Check(key, kind, f"subtask is {_yes(want)}", lambda t, c: t.is_subtask is want,
+                         lambda t, c: t.is_subtask, want)  # fmt: skip
+        case "quadrant":
+            quadrants = frozenset(arg)
+            return Check(
+                key, kind, f"quadrant in {_list(arg)}", lambda t, c: c.quadrant in quadrants,
+                lambda t, c: c.quadrant, list(arg),
+            )  # fmt: skip
+    raise AssertionError(f"condition kind without a compiler: {kind}")  # pragma: no cover
+
+
+def _yes(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _list(values: Sequence[object]) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _compound(kind: str, arg: Any, path: Path, key: str) -> Check:
+    if kind == "not":
+        child = compile_condition(arg, (*path, "not"))
+        inner = child.test
+        return Check(key, "not", "not", lambda t, c: not inner(t, c), lambda t, c: None,
+                     "the condition does not hold", (child,), child.durations)  # fmt: skip
+    children = tuple(compile_condition(item, (*path, kind, i)) for i, item in enumerate(arg))
+    tests = tuple(child.test for child in children)
+    durations = tuple(d for child in children for d in child.durations)
+    if kind == "all":
+
+        def test_all(t: Task, c: EvalContext) -> bool:
+            for test in tests:
+                if not test(t, c):
+                    return False
+            return True
+
+        return Check(key, "all", "all of", test_all, lambda t, c: None, "every one holds",
+                     children, durations)  # fmt: skip
+
+    def test_any(t: Task, c: EvalContext) -> bool:
+        for test in tests:
+            if test(t, c):
+                return True
+        return False
+
+    return Check(key, "any", "any of", test_any, lambda t, c: None, "at least one holds",
+                 children, durations)  # fmt: skip
+
+
+def _clip(text: str, size: int = 80) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _text(kind: str, match: TextMatch, key: str) -> Check:
+    sensitive = match.case_sensitive
+    attr = kind if sensitive else f"{kind}_lower"
+
+    def value(t: Task) -> str:
+        text: str = getattr(t, attr)
+        return text
+
+    def observe(t: Task, c: EvalContext) -> Any:
+        return _clip(getattr(t, kind))
+
+    if match.matches is not None:
+        pattern = compile_pattern(match.matches, case_sensitive=sensitive)
+        search = pattern.search
+        raw = kind
+        return Check(
+            key, kind, f'{kind} matches "{match.matches}"',
+            lambda t, c: search(getattr(t, raw)) is not None, observe,
+            f'matches "{match.matches}"',
+        )  # fmt: skip
+    for operator in ("contains", "equals", "starts_with", "ends_with"):
+        words = getattr(match, operator)
+        if words is not None:
+            break
+    else:  # pragma: no cover - the schema requires one operator
+        raise AssertionError("text condition without an operator")
+    needles = tuple(words) if sensitive else tuple(w.casefold() for w in words)
+    shown = words[0] if len(words) == 1 else " or ".join(words)
+    wanted = f'{operator.replace("_", " ")} "{shown}"'
+    text = f"{kind} {wanted}"
+    if operator == "contains":
+        if len(needles) == 1:
+            needle = needles[0]
+            test: Test = lambda t, c: needle in getattr(t, attr)  # noqa: E731
+        else:
+            test = lambda t, c: any(n in getattr(t, attr) for n in needles)  # noqa: E731
+    elif operator == "equals":
+        wanted_set = frozenset(n.strip() for n in needles)
+        test = lambda t, c: value(t).strip() in wanted_set  # noqa: E731
+    elif operator == "starts_with":
+        test = lambda t, c: value(t).startswith(needles)  # noqa: E731
+    else:
+        test = lambda t, c: value(t).endswith(needles)  # noqa: E731
+    return Check(key, kind, text, test, observe, wanted)
+
+
+def _tag(match: TagMatch, key: str) -> Check:
+    any_of = frozenset(n.casefold() for n in match.any or ())
+    all_of = frozenset(n.casefold() for n in match.all or ())
+    none_of = frozenset(n.casefold() for n in match.none or ())
+    parts: list[str] = []
+    tests: list[Test] = []
+    if match.any is not None:
+        parts.append(f"any of {_list(match.any)}")
+        tests.append(lambda t, c: not any_of.isdisjoint(t.tag_names))
+    if match.all is not None:
+        parts.append(f"all of {_list(match.all)}")
+        tests.append(lambda t, c: all_of <= t.tag_names)
+    if match.none is not None:
+        parts.append(f"none of {_list(match.none)}")
+        tests.append(lambda t, c: none_of.isdisjoint(t.tag_names))
+    if len(tests) == 1:
+        test = tests[0]
+    else:
+        test = lambda t, c: all(f(t, c) for f in tests)  # noqa: E731
+    wanted = " and ".join(parts)
+    return Check(key, "tag", f"tag {wanted}", test, lambda t, c: sorted(x.name for x in t.tags),
+                 wanted)  # fmt: skip
+
+
+def _project(keys: list[str], key: str) -> Check:
+    def test(t: Task, c: EvalContext) -> bool:
+        return any(ref_matches(p, k) for p in t.projects for k in keys)
+
+    wanted = keys[0] if len(keys) == 1 else f"any of {_list(keys)}"
+    return Check(key, "project", f"project is {wanted}", test,
+                 lambda t, c: [p.name or p.gid for p in t.projects], wanted)  # fmt: skip
+
+
+def _section(name: str, project: str | None, key: str) -> Check:
+    def test(t: Task, c: EvalContext) -> bool:
+        for m in t.memberships:
+            if m.section is not None and ref_matches(m.section, name):
+                if project is None or ref_matches(m.project, project):
+                    return True
+        return False
+
+    wanted = f"{name} in {project}" if project else name
+    return Check(
+        key, "section", f"section is {wanted}", test,
+        lambda t, c: [
+            f"{m.section.name or m.section.gid} in {m.project.name or m.project.gid}"
+            for m in t.memberships if m.section is not None
+        ],
+        wanted,
+    )  # fmt: skip
+
+
+def _assignee(specs: list[str], key: str) -> Check:
+    def one(spec: str) -> Test:
+        if spec == "none":
+            return lambda t, c: t.assignee is None
+        if spec == "any":
+            return lambda t, c: t.assignee is not None
+        if spec == "owner":
+            return lambda t, c: c.directory.owner.is_user(t.assignee)
+
+        def person(t: Task, c: EvalContext) -> bool:
+            who = c.directory.assistants.get(spec)
+            return (who or identity_of(spec)).is_user(t.assignee)
+
+        return person
+
+    tests = tuple(one(s) for s in specs)
+    test = tests[0] if len(tests) == 1 else (lambda t, c: any(f(t, c) for f in tests))
+
+    def observe(t: Task, c: EvalContext) -> Any:
+        if t.assignee is None:
+            return "nobody"
+        labels = [t.assignee.name or t.assignee.email or t.assignee.gid]
+        if c.directory.owner.is_user(t.assignee):
+            labels.append("(owner)")
+        assistant = c.directory.assistant_of(t.assignee)
+        if assistant:
+            labels.append(f"(assistant {assistant})")
+        return " ".join(labels)
+
+    wanted = specs[0] if len(specs) == 1 else f"any of {_list(specs)}"
+    return Check(key, "assignee", f"assignee is {wanted}", test, observe, wanted)
+
+
+def field_holds(value: FieldValue, expected: object) -> bool:
+    """Whether a custom field holds ``expected`` (option names compare ignoring case)."""
+    if value.type == "enum":
+        return value.enum is not None and value.enum.casefold() == str(expected).casefold()
+    if value.type == "multi_enum":
+        if isinstance(expected, list):
+            return {v.casefold() for v in value.multi_enum} == {str(e).casefold() for e in expected}
+        return str(expected).casefold() in {v.casefold() for v in value.multi_enum}
+    if value.type == "number":
+        if isinstance(expected, bool) or not isinstance(expected, int | float):
+            return False
+        return value.number is not None and value.number == float(expected)
+    if value.type == "date":
+        return value.date is not None and value.date == expected
+    shown = value.text if value.text is not None else value.display
+    return shown is not None and shown.strip().casefold() == str(expected).strip().casefold()
+
+
+def _order(value: FieldValue) -> float | date | None:
+    if value.type == "number":
+        return value.number
+    if value.type == "date":
+        return value.date
+    return None
+
+
+def _custom_field(match: FieldMatch, key: str) -> Check:
+    field_key = match.gid or match.name or ""
+    checks: list[tuple[str, Callable[[FieldValue | None], bool]]] = []
+    if match.is_set is not None:
+        want = match.is_set
+        checks.append((f"is_set {_yes(want)}", lambda v: (v is not None and v.is_set) is want))
+    if match.equals is not None:
+        expected = match.equals
+        checks.append((f"equals {expected}", lambda v: v is not None and field_holds(v, expected)))
+    if match.in_ is not None:
+        options = match.in_
+        checks.append(
+            (f"in {_list(options)}", lambda v: v is not None and any(field_holds(v, o) for o in options))
+        )
+    if match.not_in is not None:
+        excluded = match.not_in
+        checks.append(
+            (
+                f"not in {_list(excluded)}",
+                lambda v: v is None or not any(field_holds(v, o) for o in excluded),
+            )
+        )
+    for op, symbol in (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")):
+        bound = getattr(match, op)
+        if bound is not None:
+            checks.append((f"{symbol} {bound}", _comparison(op, bound)))
+    if match.contains is not None:
+        needle = match.contains.casefold()
+        checks.append(
+            (
+                f'contains "{match.contains}"',
+                lambda v: v is not None
+                and (
+                    any(needle == o.casefold() for o in v.multi_enum)
+                    if v.type == "multi_enum"
+                    else needle in str(v.text or v.display or v.enum or "").casefold()
+                ),
+            )
+        )
+    predicates = tuple(p for _, p in checks)
+    wanted = " and ".join(text for text, _ in checks)
+
+    def test(t: Task, c: EvalContext) -> bool:
+        value = t.field(field_key)
+        return all(p(value) for p in predicates)
+
+    def observe(t: Task, c: EvalContext) -> Any:
+        value = t.field(field_key)
+        if value is None:
+            return "no such field on the task"
+        shown = value.value
+        return shown if shown not in (None, []) else "not set"
+
+    return Check(key, "custom_field", f'custom field "{field_key}" {wanted}', test, observe, wanted)
+
+
+def _comparison(op: str, bound: float | date) -> Callable[[FieldValue | None], bool]:
+    def compare(v: FieldValue | None) -> bool:
+        if v is None:
+            return False
+        current = _order(v)
+        if current is None or isinstance(current, date) != isinstance(bound, date):
+            return False
+        left: Any = current
+        right: Any = bound
+        if not isinstance(current, date):
+            left, right = float(current), float(bound)  # type: ignore[arg-type]
+        match op:
+            case "gt":
+                return bool(left > right)
+            case "gte":
+                return bool(left >= right)
+            case "lt":
+                return bool(left < right)
+            case _:
+                return bool(left <= right)
+
+    return compare
+
+
+def _window(kind: str, window: DateWindow, key: str) -> Check:
+    day_attr, time_attr = ("due_on", "due_at") if kind == "due" else ("start_on", "start_at")
+
+    def moment(t: Task) -> tuple[date | None, datetime | None]:
+        at: datetime | None = getattr(t, time_attr)
+        on: date | None = getattr(t, day_attr)
+        if on is None and at is not None:
+            on = at.date()
+        return on, at
+
+    tests: list[Test] = []
+    parts: list[str] = []
+    durations: list[Duration] = []
+    if window.none is not None:
+        want_none = window.none
+        parts.append("none" if want_none else "is set")
+        tests.append(lambda t, c: (moment(t)[0] is None) is want_none)
+    if window.within is not None:
+        span = window.within
+        durations.append(span)
+        parts.append(f"within {span}")
+
+        def within(t: Task, c: EvalContext) -> bool:
+            on, at = moment(t)
+            if on is None:
+                return False
+            limit_at, limit_on = c.ahead[span]
+            if at is not None and not span.is_calendar:
+                return c.now <= at.astimezone(c.tz) <= limit_at
+            return c.today <= (at.astimezone(c.tz).date() if at else on) <= limit_on
+
+        tests.append(within)
+    for op in ("before", "after"):
+        bound = getattr(window, op)
+        if bound is None:
+            continue
+        parts.append(f"{op} {bound}")
+        if isinstance(bound, Duration):
+            durations.append(bound)
+        tests.append(_bound_test(op, bound, moment))
+    wanted = " and ".join(parts)
+    test = tests[0] if len(tests) == 1 else (lambda t, c: all(f(t, c) for f in tests))
+
+    def observe(t: Task, c: EvalContext) -> Any:
+        on, at = moment(t)
+        if at is not None:
+            return at.astimezone(c.tz).isoformat(timespec="minutes")
+        return on.isoformat() if on else "no date"
+
+    return Check(key, kind, f"{kind} {wanted}", test, observe, wanted, (), tuple(durations))
+
+
+def _bound_test(
+    op: str,
+    bound: date | Duration,
+    moment: Callable[[Task], tuple[date | None, datetime | None]],
+) -> Test:
+    def test(t: Task, c: EvalContext) -> bool:
+        on, at = moment(t)
+        if on is None:
+            return False
+        if isinstance(bound, Duration):
+            limit_at, limit_on = c.ahead[bound]
+            if at is not None and not bound.is_calendar:
+                return at < limit_at if op == "before" else at > limit_at
+            day = at.astimezone(c.tz).date() if at is not None else on
+            return day < limit_on if op == "before" else day > limit_on
+        day = at.astimezone(c.tz).date() if at is not None else on
+        return day < bound if op == "before" else day > bound
+
+    return test
+
+
+def is_overdue(t: Task, c: EvalContext) -> bool:
+    """Past its due time (due_at) or its due day (due_on) and not completed."""
+    if t.completed:
+        return False
+    if t.due_at is not None:
+        return t.due_at < c.now
+    return t.due_on is not None and t.due_on < c.today
+
+
+def _overdue(want: bool, key: str) -> Check:
+    def observe(t: Task, c: EvalContext) -> Any:
+        if t.due_at is not None:
+            return f"due {t.due_at.astimezone(c.tz).isoformat(timespec='minutes')}"
+        return f"due {t.due_on}" if t.due_on else "no due date"
+
+    return Check(key, "overdue", f"overdue is {_yes(want)}",
+                 lambda t, c: is_overdue(t, c) is want, observe, want)  # fmt: skip
+
+
+def _age(kind: str, age: Age, key: str) -> Check:
+    attr = "created_at" if kind == "created" else "modified_at"
+    tests: list[Test] = []
+    parts: list[str] = []
+    durations: list[Duration] = []
+    if age.older_than is not None:
+        older = age.older_than
+        durations.append(older)
+        parts.append(f"older than {older}")
+
+        def older_test(t: Task, c: EvalContext) -> bool:
+            moment: datetime | None = getattr(t, attr)
+            return moment is not None and moment < c.since(older)
+
+        tests.append(older_test)
+    if age.newer_than is not None:
+        newer = age.newer_than
+        durations.append(newer)
+        parts.append(f"newer than {newer}")
+
+        def newer_test(t: Task, c: EvalContext) -> bool:
+            moment: datetime | None = getattr(t, attr)
+            return moment is not None and moment >= c.since(newer)
+
+        tests.append(newer_test)
+    test = tests[0] if len(tests) == 1 else (lambda t, c: all(f(t, c) for f in tests))
+    wanted = " and ".join(parts)
+
+    def observe(t: Task, c: EvalContext) -> Any:
+        moment: datetime | None = getattr(t, attr)
+        return moment.astimezone(c.tz).isoformat(timespec="minutes") if moment else "unknown"
+
+    return Check(key, kind, f"{kind} {wanted}", test, observe, wanted, (), tuple(durations))
