@@ -60,6 +60,10 @@ class Limits:
         )
 
 
+PAID = Limits()
+FREE = Limits.free()
+
+
 class Budget:
     """Rate and concurrency budget of one token. Thread-safe."""
 

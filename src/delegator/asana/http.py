@@ -70,6 +70,9 @@ class Timeouts:
     read: float = 30.0
 
 
+DEFAULT_TIMEOUTS = Timeouts()
+
+
 @dataclass(frozen=True)
 class ApiResponse:
     status: int
@@ -93,7 +96,7 @@ class Transport:
         clock: Clock,
         sleep: Sleep,
         base_url: str = DEFAULT_BASE_URL,
-        timeouts: Timeouts = Timeouts(),
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
         policy: RetryPolicy = DEFAULT_POLICY,
         session: requests.Session | None = None,
     ) -> None:

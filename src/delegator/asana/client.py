@@ -1,0 +1,252 @@
+"""`AsanaClient`: the Asana API as the worker uses it, for one token.
+
+It puts together the transport (auth, timeouts, retries), the token's shared budget, reads,
+writes, batches and per-cycle look-ups. It is thread-safe; several clients with the same token
+share one budget. See docs/asana-client.md for costs and policies.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from delegator.asana import batch, pagination, reads, writes
+from delegator.asana.batch import ActionResult
+from delegator.asana.budget import PAID, SHARED, Budget, BudgetRegistry, Limits
+from delegator.asana.clock import Clock, Sleep, SystemClock
+from delegator.asana.errors import RetryPolicy
+from delegator.asana.http import (
+    DEFAULT_BASE_URL,
+    DEFAULT_POLICY,
+    DEFAULT_TIMEOUTS,
+    Fields,
+    Record,
+    Timeouts,
+    Transport,
+    segment,
+)
+from delegator.asana.lookups import Lookups
+from delegator.asana.reads import EVENT_FIELDS
+from delegator.asana.sources import EventBatch, EventCursor, Source, SourceRead, SyncPosition
+from delegator.asana.writes import Action, CustomFieldValue
+
+_ME_FIELDS = ("name", "email")
+
+
+class AsanaClient:
+    """The Asana API for one token.
+
+    `clock` and `sleep` are injectable so tests take no real time; `budgets` is the registry the
+    token's budget comes from (the process-wide one unless a test isolates itself).
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_POLICY,
+        limits: Limits = PAID,
+        reconcile_every: timedelta | None = timedelta(hours=1),
+        sync_overlap: timedelta = timedelta(seconds=5),
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        budgets: BudgetRegistry = SHARED,
+        session: requests.Session | None = None,
+    ) -> None:
+        clock = clock if clock is not None else SystemClock()
+        sleep = sleep if sleep is not None else time.sleep
+        self.reconcile_every = reconcile_every
+        self.sync_overlap = sync_overlap
+        self.transport = Transport(
+            token,
+            budget=budgets.budget_for(token, limits, clock=clock, sleep=sleep),
+            clock=clock,
+            sleep=sleep,
+            base_url=base_url,
+            timeouts=timeouts,
+            policy=retry,
+            session=session,
+        )
+        self._lock = threading.Lock()
+        self._me: Record | None = None
+        self._user_task_lists: dict[tuple[str, str], str] = {}
+
+    def __repr__(self) -> str:
+        return f"AsanaClient(base_url={self.transport.base_url!r}, budget={self.budget.key!r})"
+
+    def __enter__(self) -> AsanaClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    @property
+    def budget(self) -> Budget:
+        return self.transport.budget
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this client sent, retries and checks included."""
+        return self.transport.requests_sent
+
+    # ------------------------------------------------------------ who the token is
+    def me(self) -> Record:
+        """The token's user (``GET /users/me``), asked once per client."""
+        with self._lock:
+            if self._me is None:
+                response = self.transport.request(
+                    "GET", "/users/me", params={"opt_fields": ",".join(_ME_FIELDS)}
+                )
+                self._me = dict(response.data)
+            return self._me
+
+    def me_gid(self) -> str:
+        return str(self.me()["gid"])
+
+    def lookups(self) -> Lookups:
+        """A fresh per-cycle cache of names (users, tags, projects, sections, custom fields)."""
+        return Lookups(self.transport, me=self.me, me_gid=self.me_gid)
+
+    # ------------------------------------------------------------ reads
+    def read_source(
+        self, position: SyncPosition, fields: Fields, *, full: bool = False
+    ) -> SourceRead:
+        """This cycle's read of a source: what changed since `position`, or all of it when due.
+
+        A whole read happens the first time, every `reconcile_every`, or when `full`. Store the
+        returned position; an idle incremental read costs one request.
+        """
+        return reads.read_source(
+            self.transport,
+            position,
+            fields,
+            user_task_lists=self._user_task_list_gid,
+            reconcile_every=self.reconcile_every,
+            overlap=self.sync_overlap,
+            force_full=full,
+        )
+
+    def changed_tasks(self, source: Source, since: datetime, fields: Fields) -> Iterator[Record]:
+        """Tasks of `source` modified at or after `since`, lazily."""
+        return reads.iterate(self.transport, reads.changes_listing(source, since), fields)
+
+    def tasks(
+        self, source: Source, fields: Fields, *, include_completed: bool = False
+    ) -> Iterator[Record]:
+        """Every (incomplete, unless asked) task of `source`, lazily."""
+        listing = reads.whole_listing(
+            source, user_task_lists=self._user_task_list_gid, include_completed=include_completed
+        )
+        return reads.iterate(self.transport, listing, fields)
+
+    def get_task(self, task_gid: str, fields: Fields) -> Record:
+        return dict(self.perform(writes.get_task(task_gid, fields)))
+
+    def events(self, cursor: EventCursor, fields: Fields = EVENT_FIELDS) -> EventBatch:
+        """New events on a project or task since `cursor` (see `reads.read_events`)."""
+        return reads.read_events(self.transport, cursor, fields)
+
+    def stories(self, task_gid: str, fields: Fields) -> Iterator[Record]:
+        return pagination.items(self.transport, f"/tasks/{segment(task_gid)}/stories", None, fields)
+
+    def status_updates(
+        self, parent_gid: str, fields: Fields, *, created_since: datetime | None = None
+    ) -> Iterator[Record]:
+        params = {
+            "parent": parent_gid,
+            "created_since": None if created_since is None else reads.asana_time(created_since),
+        }
+        return pagination.items(self.transport, "/status_updates", params, fields)
+
+    def _user_task_list_gid(self, user_gid: str, workspace_gid: str) -> str:
+        key = (user_gid, workspace_gid)
+        with self._lock:
+            cached = self._user_task_lists.get(key)
+        if cached is None:
+            cached = reads.user_task_list_gid(self.transport, user_gid, workspace_gid)
+            with self._lock:
+                self._user_task_lists[key] = cached
+        return cached
+
+    # ------------------------------------------------------------ writes
+    def perform(self, action: Action) -> Any:
+        """Send one action on its own; returns Asana's ``data`` (``{}`` for addTag and the like)."""
+        return writes.send(self.transport, action, me=self.me_gid).data
+
+    def batch(self, actions: Sequence[Action]) -> list[ActionResult]:
+        """Send actions through ``POST /batch``, 10 at a time; one result per action, in order."""
+        return batch.run(self.transport, actions, me=self.me_gid)
+
+    def assign(self, task_gid: str, assignee: str | None) -> Record:
+        return dict(self.perform(writes.assign(task_gid, assignee)))
+
+    def update_task(self, task_gid: str, changes: Mapping[str, Any]) -> Record:
+        return dict(self.perform(writes.update_task(task_gid, changes)))
+
+    def set_due_on(self, task_gid: str, due_on: date | None) -> Record:
+        return dict(self.perform(writes.set_due_on(task_gid, due_on)))
+
+    def set_custom_fields(self, task_gid: str, values: Mapping[str, CustomFieldValue]) -> Record:
+        return dict(self.perform(writes.set_custom_fields(task_gid, values)))
+
+    def add_tag(self, task_gid: str, tag_gid: str) -> None:
+        self.perform(writes.add_tag(task_gid, tag_gid))
+
+    def remove_tag(self, task_gid: str, tag_gid: str) -> None:
+        self.perform(writes.remove_tag(task_gid, tag_gid))
+
+    def add_followers(self, task_gid: str, followers: Sequence[str]) -> Record:
+        return dict(self.perform(writes.add_followers(task_gid, followers)))
+
+    def move_to_section(
+        self,
+        task_gid: str,
+        section_gid: str,
+        *,
+        insert_before: str | None = None,
+        insert_after: str | None = None,
+    ) -> None:
+        self.perform(
+            writes.move_to_section(
+                task_gid, section_gid, insert_before=insert_before, insert_after=insert_after
+            )
+        )
+
+    def add_project(
+        self, task_gid: str, project_gid: str, *, section_gid: str | None = None
+    ) -> None:
+        self.perform(writes.add_project(task_gid, project_gid, section_gid=section_gid))
+
+    def comment(self, task_gid: str, text: str, *, pinned: bool = False) -> str:
+        """Post a comment; returns the story's gid. Never posted twice (see writes.py)."""
+        return str(self.perform(writes.comment(task_gid, text, pinned=pinned))["gid"])
+
+    def create_tag(self, workspace_gid: str, name: str, *, color: str | None = None) -> Record:
+        return dict(self.perform(writes.create_tag(workspace_gid, name, color=color)))
+
+    def create_task(self, name: str, **options: Any) -> Record:
+        """``POST /tasks``; options as `writes.create_task` (projects, workspace_gid, assignee...)."""
+        return dict(self.perform(writes.create_task(name, **options)))
+
+    def post_status_update(
+        self, parent_gid: str, text: str, status_type: str, *, title: str | None = None
+    ) -> str:
+        """A project status update; returns its gid. Never posted twice."""
+        action = writes.status_update(parent_gid, text, status_type, title=title)
+        return str(self.perform(action)["gid"])
