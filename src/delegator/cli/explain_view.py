@@ -68,11 +68,11 @@ def render_text(decision: Decision, *, now: datetime, tz_name: str) -> str:
         lines.append("")
     if decision.near_misses:
         lines.append("Near misses (failed by exactly one condition):")
-        for miss in decision.near_misses:
-            lines.append(
-                f'  rule "{miss.rule}": {miss.failed.text} [{miss.failed.path}]: '
-                f"actual {_value(miss.failed.actual)}, wanted {_value(miss.failed.wanted)}"
-            )
+        lines.extend(
+            f'  rule "{miss.rule}": {miss.failed.text} [{miss.failed.path}]: '
+            f"actual {_value(miss.failed.actual)}, wanted {_value(miss.failed.wanted)}"
+            for miss in decision.near_misses
+        )
         lines.append("")
     verdict = (
         f'Decision: rule "{decision.rule}" takes the task'

@@ -167,7 +167,10 @@ def run_explain(args: argparse.Namespace) -> int:
     try:
         now = _parse_now(args.now, engine)
     except ValueError:
-        print(f"--now: invalid time {args.now!r}: use ISO 8601, e.g. 2026-11-27T10:00", file=sys.stderr)
+        print(
+            f"--now: invalid time {args.now!r}: use ISO 8601, e.g. 2026-11-27T10:00",
+            file=sys.stderr,
+        )
         return 2
     assert loaded.head is not None
     if loaded.head.client.owner == "me" and not args.owner:

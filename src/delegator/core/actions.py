@@ -77,7 +77,9 @@ def compile_action(action: Action, rule_name: str) -> Planner:
             def set_field(t: Task, c: EvalContext, _: frozenset[str]) -> list[Intent]:
                 current = t.field(field_key)
                 if value is None:
-                    return [] if current is None or not current.is_set else [SetField(field_key, None)]
+                    return (
+                        [] if current is None or not current.is_set else [SetField(field_key, None)]
+                    )
                 if current is not None and field_holds(current, value):
                     return []
                 return [SetField(field_key, value)]

@@ -135,19 +135,13 @@ def _compound(kind: str, arg: Any, path: Path, key: str) -> Check:
     if kind == "all":
 
         def test_all(t: Task, c: EvalContext) -> bool:
-            for test in tests:
-                if not test(t, c):
-                    return False
-            return True
+            return all(test(t, c) for test in tests)
 
         return Check(key, "all", "all of", test_all, lambda t, c: None, "every one holds",
                      children, durations)  # fmt: skip
 
     def test_any(t: Task, c: EvalContext) -> bool:
-        for test in tests:
-            if test(t, c):
-                return True
-        return False
+        return any(test(t, c) for test in tests)
 
     return Check(key, "any", "any of", test_any, lambda t, c: None, "at least one holds",
                  children, durations)  # fmt: skip
@@ -238,11 +232,12 @@ def _project(keys: list[str], key: str) -> Check:
 
 def _section(name: str, project: str | None, key: str) -> Check:
     def test(t: Task, c: EvalContext) -> bool:
-        for m in t.memberships:
-            if m.section is not None and ref_matches(m.section, name):
-                if project is None or ref_matches(m.project, project):
-                    return True
-        return False
+        return any(
+            m.section is not None
+            and ref_matches(m.section, name)
+            and (project is None or ref_matches(m.project, project))
+            for m in t.memberships
+        )
 
     wanted = f"{name} in {project}" if project else name
     return Check(
@@ -326,7 +321,10 @@ def _custom_field(match: FieldMatch, key: str) -> Check:
     if match.in_ is not None:
         options = match.in_
         checks.append(
-            (f"in {_list(options)}", lambda v: v is not None and any(field_holds(v, o) for o in options))
+            (
+                f"in {_list(options)}",
+                lambda v: v is not None and any(field_holds(v, o) for o in options),
+            )
         )
     if match.not_in is not None:
         excluded = match.not_in
@@ -345,11 +343,13 @@ def _custom_field(match: FieldMatch, key: str) -> Check:
         checks.append(
             (
                 f'contains "{match.contains}"',
-                lambda v: v is not None
-                and (
-                    any(needle == o.casefold() for o in v.multi_enum)
-                    if v.type == "multi_enum"
-                    else needle in str(v.text or v.display or v.enum or "").casefold()
+                lambda v: (
+                    v is not None
+                    and (
+                        any(needle == o.casefold() for o in v.multi_enum)
+                        if v.type == "multi_enum"
+                        else needle in str(v.text or v.display or v.enum or "").casefold()
+                    )
                 ),
             )
         )

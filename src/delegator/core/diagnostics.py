@@ -139,10 +139,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path, bool]:
     for part in loc:
         if part == "[key]":
             return tuple(path), True
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
             path.append(part)
     return tuple(path), False

@@ -185,21 +185,28 @@ class Engine:
             if claimed_by is not None:
                 traces.append(
                     RuleTrace(
-                        compiled.index, name, "not reached",
-                        f"rule '{claimed_by}' already took the task (continue: false)", trace,
-                    )  # fmt: skip
+                        compiled.index,
+                        name,
+                        "not reached",
+                        f"rule '{claimed_by}' already took the task (continue: false)",
+                        trace,
+                    )
                 )
                 continue
             outcome = self._outcome(compiled, task, ctx, memory)
             outcomes.append(outcome)
             if outcome.already_acted is not None and not outcome.intents:
                 status = "nothing to do"
-                note = f"already acted on {outcome.already_acted.date().isoformat()} (repeat: false)"
+                note = (
+                    f"already acted on {outcome.already_acted.date().isoformat()} (repeat: false)"
+                )
             elif not outcome.intents:
                 status, note = "nothing to do", "every action is already in place"
             else:
                 status = "acts" if not outcome.shadow else "acts (shadow)"
-                note = "shadow mode: planned and reported, nothing written" if outcome.shadow else ""
+                note = (
+                    "shadow mode: planned and reported, nothing written" if outcome.shadow else ""
+                )
             traces.append(RuleTrace(compiled.index, name, status, note, trace))
             if not compiled.rule.continue_:
                 claimed_by = name
@@ -290,4 +297,3 @@ def _compile_rule(index: int, rule: Rule) -> CompiledRule:
     mentions_completed = any(c.kind == "completed" for c, _ in walk_conditions(rule.when, path))
     planners = tuple(compile_action(action, rule.name) for action in rule.then)
     return CompiledRule(index, rule, when, conjuncts, planners, not mentions_completed)
-

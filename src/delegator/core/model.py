@@ -217,7 +217,9 @@ def _datetime(value: Any, where: str) -> datetime | None:
         try:
             moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            raise SnapshotError(f"{where}: invalid timestamp {value!r} (expected ISO 8601)") from None
+            raise SnapshotError(
+                f"{where}: invalid timestamp {value!r} (expected ISO 8601)"
+            ) from None
     if moment.tzinfo is None:
         raise SnapshotError(f"{where}: timestamp {value!r} has no time zone")
     return moment

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from delegator.core.diagnostics import RuleError, make_error, translate
 from delegator.core.schema import Action, Condition, FileHead, Rule
 from delegator.core.suggest import did_you_mean
-from delegator.core.templates import TemplateProblem, compile_template
+from delegator.core.templates import TemplateError, compile_template
 from delegator.core.yamlpos import Document, Path, YamlSyntaxError, load
 
 _RULE = TypeAdapter(Rule)
@@ -172,9 +172,8 @@ def _person_problem(value: str, assistants: Mapping[str, set[str]], words: tuple
     if value in assistants or value in words or is_gid(value) or is_email(value):
         return ""
     choices = [*words, *assistants]
-    return (
-        f"unknown assistant '{value}'{did_you_mean(value, choices)}: use "
-        + ", ".join([*words, "an assistant key", "an email or a user gid"])
+    return f"unknown assistant '{value}'{did_you_mean(value, choices)}: use " + ", ".join(
+        [*words, "an assistant key", "an email or a user gid"]
     )
 
 
@@ -271,7 +270,10 @@ def _check_parts(
                     if key not in assistants:
                         hint = did_you_mean(key, assistants)
                         known = ", ".join(assistants) or "none are defined under assistants:"
-                        add((*where, "pool", j), f"unknown assistant '{key}'{hint} (assistants: {known})")
+                        add(
+                            (*where, "pool", j),
+                            f"unknown assistant '{key}'{hint} (assistants: {known})",
+                        )
                 if assign.skill is not None and assign.pool:
                     pool_skills = set().union(*(assistants.get(k, set()) for k in assign.pool))
                     if assign.skill not in pool_skills:
@@ -290,7 +292,7 @@ def _check_parts(
             case "comment":
                 try:
                     compile_template(action.argument)
-                except TemplateProblem as exc:
+                except TemplateError as exc:
                     add(where, f"{exc} (template line {exc.line})")
             case _:
                 pass

@@ -117,7 +117,9 @@ class CaseResult:
         return not self.differences
 
 
-def parse_test_file(text: str, source: str) -> tuple[RuleTestFile | None, list[RuleError], list[int]]:
+def parse_test_file(
+    text: str, source: str
+) -> tuple[RuleTestFile | None, list[RuleError], list[int]]:
     """The test file, its errors, and the line of each case."""
     try:
         document = load(text)
@@ -212,14 +214,18 @@ def run_cases(test: RuleTestFile, engine: Engine, lines: list[int]) -> list[Case
         if case.memory is not None:
             acted_at = ctx.now
             memory = TaskMemory(
-                acted={name: acted_at for name in case.memory.acted},
+                acted=dict.fromkeys(case.memory.acted, acted_at),
                 commented=frozenset(case.memory.commented),
                 override=case.memory.override,
             )
         decision = engine.explain(task, ctx, memory)
         results.append(
-            CaseResult(case.name, lines[index] if index < len(lines) else 0,
-                       tuple(compare(case.expect, decision)), decision)  # fmt: skip
+            CaseResult(
+                case.name,
+                lines[index] if index < len(lines) else 0,
+                tuple(compare(case.expect, decision)),
+                decision,
+            )
         )
     return results
 

@@ -158,9 +158,7 @@ class Strict(BaseModel):
 def _exactly_one(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
     given = [k for k in keys if getattr(model, k) is not None]
     if len(given) != 1:
-        aliases = [
-            (model.model_fields[k].alias or k) for k in (given or keys)
-        ]  # pragma: no branch
+        aliases = [(model.model_fields[k].alias or k) for k in (given or keys)]  # pragma: no branch
         if not given:
             raise ValueError(f"{what}: write one of {', '.join(aliases)}")
         raise ValueError(f"{what}: write only one of {', '.join(aliases)}")

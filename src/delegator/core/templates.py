@@ -25,7 +25,7 @@ _ENV = SandboxedEnvironment(
 )
 
 
-class TemplateProblem(ValueError):
+class TemplateError(ValueError):
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
         self.line = line
@@ -40,18 +40,18 @@ class Template:
 
 
 def compile_template(source: str) -> Template:
-    """Check a template; raise TemplateProblem with the template line that is wrong."""
+    """Check a template; raise TemplateError with the template line that is wrong."""
     try:
         tree: nodes.Template = _ENV.parse(source)
     except TemplateSyntaxError as exc:
-        raise TemplateProblem(f"template error: {exc.message}", exc.lineno) from None
+        raise TemplateError(f"template error: {exc.message}", exc.lineno) from None
     unknown = sorted(meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES))
     if unknown:
         name = unknown[0]
         line = next(
             (n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"), 1
         )
-        raise TemplateProblem(
+        raise TemplateError(
             f"template uses unknown variable '{name}'{did_you_mean(name, TEMPLATE_VARIABLES)} "
             f"(available: {', '.join(TEMPLATE_VARIABLES)})",
             line,

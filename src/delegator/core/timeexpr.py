@@ -45,7 +45,9 @@ class Duration:
     def after(self, now: datetime, holidays: frozenset[date] = frozenset()) -> datetime:
         """The instant this long after ``now`` (business days skip weekends and holidays)."""
         if self.unit == "business_days":
-            return datetime.combine(add_business_days(now.date(), self.amount, holidays), now.timetz())
+            return datetime.combine(
+                add_business_days(now.date(), self.amount, holidays), now.timetz()
+            )
         return now + self.timedelta()
 
     def before(self, now: datetime, holidays: frozenset[date] = frozenset()) -> datetime:
@@ -153,7 +155,9 @@ def parse_date_range(value: object) -> DateRange:
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SHIFT = re.compile(r"^\s*(?P<days>[A-Za-z ,\-]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
+_SHIFT = re.compile(
+    r"^\s*(?P<days>[A-Za-z ,\-]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +254,9 @@ def parse_working_hours(value: object) -> WorkingHours:
         finish = _parse_clock(match["end"], end=True)
         assert start is not None
         if finish is not None and finish <= start:
-            raise ValueError(f"invalid working hours {part.strip()!r}: the shift ends before it starts")
+            raise ValueError(
+                f"invalid working hours {part.strip()!r}: the shift ends before it starts"
+            )
         shifts.extend(Shift(day, start, finish) for day in _parse_days(match["days"]))
     text = "; ".join(p.strip() for p in parts)
     return WorkingHours(tuple(shifts), text)

@@ -98,7 +98,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, doc: Document) 
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable) or isinstance(key, list | dict):
+            if not isinstance(key, Hashable):
                 doc.problems.append(
                     YamlProblem("a mapping key must be plain text", _mark(key_node), path)
                 )
