@@ -158,10 +158,10 @@ class Strict(BaseModel):
 def _exactly_one(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
     given = [k for k in keys if getattr(model, k) is not None]
     if len(given) != 1:
-        aliases = [(model.model_fields[k].alias or k) for k in (given or keys)]  # pragma: no branch
+        aliases = [(type(model).model_fields[k].alias or k) for k in (given or keys)]  # pragma: no branch
         if not given:
-            raise ValueError(f"{what}: write one of {', '.join(aliases)}")
-        raise ValueError(f"{what}: write only one of {', '.join(aliases)}")
+            raise ValueError(f"write one of {', '.join(aliases)}")
+        raise ValueError(f"write only one of {', '.join(aliases)}")
 
 
 # ----------------------------------------------------------------------------- conditions
@@ -207,7 +207,7 @@ class TagMatch(Strict):
     @model_validator(mode="after")
     def _something(self) -> TagMatch:
         if self.any is None and self.all is None and self.none is None:
-            raise ValueError("tag: write a tag name, or any:, all: or none: with a list of tags")
+            raise ValueError("write a tag name, or any:, all: or none: with a list of tags")
         return self
 
 
@@ -246,7 +246,7 @@ class FieldMatch(Strict):
         operators = ("equals", "in_", "not_in", "gt", "gte", "lt", "lte", "is_set", "contains")
         if all(getattr(self, k) is None for k in operators):
             raise ValueError(
-                "custom_field: write what to compare: equals, in, not_in, gt, gte, lt, lte, "
+                "write what to compare: equals, in, not_in, gt, gte, lt, lte, "
                 "is_set or contains"
             )
         return self
@@ -371,7 +371,7 @@ class AssignAction(Strict):
     def _shape(self) -> AssignAction:
         _exactly_one(self, ("to", "pool"), "assign")
         if self.to is not None and (self.skill is not None):
-            raise ValueError("assign: skill applies to a pool; with to: the person is named")
+            raise ValueError("skill applies to a pool; with to: the person is already named")
         return self
 
 
