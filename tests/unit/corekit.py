@@ -6,7 +6,6 @@ import textwrap
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-
 from delegator.core.context import Directory, EvalContext, Identity
 from delegator.core.engine import Engine
 from delegator.core.rulefile import ClientFile, parse_client_file
@@ -54,5 +53,3 @@ def engine_for(rules: str, head: str = HEAD) -> Engine:
 
 def context(engine: Engine, now: datetime = NOW) -> EvalContext:
     return engine.context(now, DIRECTORY)
-
-

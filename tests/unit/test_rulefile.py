@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from delegator.core.rulefile import parse_client_file
-
 from corekit import client_text, parse
+
+from delegator.core.rulefile import parse_client_file
 
 FIVE_MISTAKES = """\
 version: 1
@@ -84,8 +84,12 @@ def test_an_empty_file_and_a_list_are_reported() -> None:
 
 
 def test_missing_keys_are_named_at_their_parent() -> None:
-    text = "version: 1\nclient:\n  name: A\n  workspace: '1'\n  token: {env: T}\nwatch: [my_tasks]\n"
-    assert messages(text) == ["rules/acme.yaml:2:1: client.timezone: missing required key 'timezone'"]
+    text = (
+        "version: 1\nclient:\n  name: A\n  workspace: '1'\n  token: {env: T}\nwatch: [my_tasks]\n"
+    )
+    assert messages(text) == [
+        "rules/acme.yaml:2:1: client.timezone: missing required key 'timezone'"
+    ]
 
 
 def test_unknown_keys_suggest_the_closest_or_list_the_valid_ones() -> None:
@@ -114,7 +118,10 @@ def test_unknown_action_and_assistant_setting() -> None:
     ).replace("skills: [admin, booking] }", "skils: [admin, booking] }")
     errors = messages(text)
     assert any("assistants.giulia.skils: unknown assistant setting 'skils'" in e for e in errors)
-    assert any("rules[0].then[0].asign: unknown action 'asign' (did you mean 'assign'?)" in e for e in errors)
+    assert any(
+        "rules[0].then[0].asign: unknown action 'asign' (did you mean 'assign'?)" in e
+        for e in errors
+    )
 
 
 def test_duplicate_rule_names_duplicate_keys_and_templates_are_each_at_their_line() -> None:
@@ -137,7 +144,8 @@ def test_duplicate_rule_names_duplicate_keys_and_templates_are_each_at_their_lin
     lines = [int(e.split(":")[1]) for e in errors]
     assert lines == sorted(lines)
     assert any(
-        "rules[0].then[0].comment: template uses unknown variable 'asignee' (did you mean 'assignee'?)" in e
+        "rules[0].then[0].comment: template uses unknown variable 'asignee' (did you mean 'assignee'?)"
+        in e
         for e in errors
     )
     assert any("rules[1].name: duplicate rule name 'same' (also rules[0])" in e for e in errors)
@@ -157,13 +165,18 @@ def test_people_pools_and_skills_are_checked_against_the_assistants() -> None:
         """
     )
     errors = messages(text)
-    assert any("when.assignee[1]: unknown assistant 'giula' (did you mean 'giulia'?)" in e for e in errors)
     assert any(
-        "then[0].assign.skill: no assistant in the pool has the skill 'admn' (did you mean 'admin'?)" in e
+        "when.assignee[1]: unknown assistant 'giula' (did you mean 'giulia'?)" in e for e in errors
+    )
+    assert any(
+        "then[0].assign.skill: no assistant in the pool has the skill 'admn' (did you mean 'admin'?)"
+        in e
         for e in errors
     )
     assert any("then[1].assign: unknown assistant 'ana'" in e for e in errors)
-    assert any("then[2].follow[1]: unknown assistant 'marcco' (did you mean 'marco'?)" in e for e in errors)
+    assert any(
+        "then[2].follow[1]: unknown assistant 'marcco' (did you mean 'marco'?)" in e for e in errors
+    )
 
 
 def test_bad_values_each_get_a_plain_message() -> None:
@@ -183,7 +196,11 @@ def test_bad_values_each_get_a_plain_message() -> None:
         """
     )
     errors = messages(text)
-    assert any("quadrant: 'delgate' is not allowed: expected one of do, schedule, delegate, eliminate (did you mean 'delegate'?)" in e for e in errors)
+    assert any(
+        "quadrant: 'delgate' is not allowed: expected one of do, schedule, delegate, eliminate (did you mean 'delegate'?)"
+        in e
+        for e in errors
+    )
     assert any("due.within: invalid duration 'soon'" in e for e in errors)
     assert any("custom_field: write what to compare" in e for e in errors)
     assert any("name: write only one of contains, equals" in e for e in errors)

@@ -230,7 +230,7 @@ class FieldMatch(Strict):
 
     name: Name | None = None
     gid: Name | None = None
-    equals: Scalar | None = None
+    equals: Scalar | list[Text] | None = None
     in_: list[Scalar] | None = Field(None, alias="in")
     not_in: list[Scalar] | None = None
     gt: float | date | None = None
