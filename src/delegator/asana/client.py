@@ -240,9 +240,33 @@ class AsanaClient:
     def create_tag(self, workspace_gid: str, name: str, *, color: str | None = None) -> Record:
         return dict(self.perform(writes.create_tag(workspace_gid, name, color=color)))
 
-    def create_task(self, name: str, **options: Any) -> Record:
-        """``POST /tasks``; options as `writes.create_task` (projects, workspace_gid, assignee...)."""
-        return dict(self.perform(writes.create_task(name, **options)))
+    def create_task(
+        self,
+        name: str,
+        *,
+        workspace_gid: str | None = None,
+        projects: Sequence[str] = (),
+        assignee: str | None = None,
+        notes: str | None = None,
+        due_on: date | None = None,
+        tags: Sequence[str] = (),
+        followers: Sequence[str] = (),
+        custom_fields: Mapping[str, CustomFieldValue] | None = None,
+    ) -> Record:
+        """``POST /tasks``; returns ``{"gid", "name", "permalink_url"}``. Never created twice
+        when it has a project, or an assignee and a workspace (see `writes.create_task`)."""
+        action = writes.create_task(
+            name,
+            workspace_gid=workspace_gid,
+            projects=projects,
+            assignee=assignee,
+            notes=notes,
+            due_on=due_on,
+            tags=tags,
+            followers=followers,
+            custom_fields=custom_fields,
+        )
+        return dict(self.perform(action))
 
     def post_status_update(
         self, parent_gid: str, text: str, status_type: str, *, title: str | None = None
