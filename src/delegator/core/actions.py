@@ -44,11 +44,11 @@ def compile_action(action: Action, rule_name: str) -> Planner:
                 [] if any(c.directory.resolve(k).is_user(t.assignee) for k in pool) else [intent]
             )
         case "tag":
-            names = tuple(arg)
-            return lambda t, c, _: [AddTag(n) for n in names if n.casefold() not in t.tag_names]
+            adds = tuple((n.casefold(), AddTag(n)) for n in arg)
+            return lambda t, c, _: [i for k, i in adds if k not in t.tag_names]
         case "untag":
-            names = tuple(arg)
-            return lambda t, c, _: [RemoveTag(n) for n in names if n.casefold() in t.tag_names]
+            removes = tuple((n.casefold(), RemoveTag(n)) for n in arg)
+            return lambda t, c, _: [i for k, i in removes if k in t.tag_names]
         case "follow":
             people = tuple(arg)
             return lambda t, c, _: [

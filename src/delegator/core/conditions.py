@@ -133,18 +133,56 @@ def _compound(kind: str, arg: Any, path: Path, key: str) -> Check:
     tests = tuple(child.test for child in children)
     durations = tuple(d for child in children for d in child.durations)
     if kind == "all":
+        return Check(key, "all", "all of", conjunction(tests), lambda t, c: None,
+                     "every one holds", children, durations)  # fmt: skip
+    return Check(key, "any", "any of", disjunction(tests), lambda t, c: None,
+                 "at least one holds", children, durations)  # fmt: skip
 
-        def test_all(t: Task, c: EvalContext) -> bool:
-            return all(test(t, c) for test in tests)
 
-        return Check(key, "all", "all of", test_all, lambda t, c: None, "every one holds",
-                     children, durations)  # fmt: skip
+# The hot path: combinations of checks are unrolled for the common small sizes, because a
+# generator inside all()/any() costs more than the checks themselves.
+def conjunction(tests: Sequence[Test]) -> Test:
+    """A test that holds when every one of ``tests`` holds (short-circuit, in order)."""
+    match tuple(tests):
+        case (only,):
+            return only
+        case (a, b):
+            return lambda t, c: a(t, c) and b(t, c)
+        case (a, b, d):
+            return lambda t, c: a(t, c) and b(t, c) and d(t, c)
+        case (a, b, d, e):
+            return lambda t, c: a(t, c) and b(t, c) and d(t, c) and e(t, c)
+    frozen = tuple(tests)
 
-    def test_any(t: Task, c: EvalContext) -> bool:
-        return any(test(t, c) for test in tests)
+    def every(t: Task, c: EvalContext) -> bool:
+        for test in frozen:  # noqa: SIM110 - a plain loop beats all() with a generator here
+            if not test(t, c):
+                return False
+        return True
 
-    return Check(key, "any", "any of", test_any, lambda t, c: None, "at least one holds",
-                 children, durations)  # fmt: skip
+    return every
+
+
+def disjunction(tests: Sequence[Test]) -> Test:
+    """A test that holds when at least one of ``tests`` holds (short-circuit, in order)."""
+    match tuple(tests):
+        case (only,):
+            return only
+        case (a, b):
+            return lambda t, c: a(t, c) or b(t, c)
+        case (a, b, d):
+            return lambda t, c: a(t, c) or b(t, c) or d(t, c)
+        case (a, b, d, e):
+            return lambda t, c: a(t, c) or b(t, c) or d(t, c) or e(t, c)
+    frozen = tuple(tests)
+
+    def some(t: Task, c: EvalContext) -> bool:
+        for test in frozen:  # noqa: SIM110 - a plain loop beats any() with a generator here
+            if test(t, c):
+                return True
+        return False
+
+    return some
 
 
 def _clip(text: str, size: int = 80) -> str:
@@ -164,11 +202,11 @@ def _text(kind: str, match: TextMatch, key: str) -> Check:
 
     if match.matches is not None:
         pattern = compile_pattern(match.matches, case_sensitive=sensitive)
-        search = pattern.search
-        raw = kind
+        holds = pattern.holds
         return Check(
             key, kind, f'{kind} matches "{match.matches}"',
-            lambda t, c: search(getattr(t, raw)) is not None, observe,
+            (lambda t, c: holds(t.name)) if kind == "name" else (lambda t, c: holds(t.notes)),
+            observe,
             f'matches "{match.matches}"',
         )  # fmt: skip
     for operator in ("contains", "equals", "starts_with", "ends_with"):
@@ -182,11 +220,7 @@ def _text(kind: str, match: TextMatch, key: str) -> Check:
     wanted = f'{operator.replace("_", " ")} "{shown}"'
     text = f"{kind} {wanted}"
     if operator == "contains":
-        if len(needles) == 1:
-            needle = needles[0]
-            test: Test = lambda t, c: needle in getattr(t, attr)  # noqa: E731
-        else:
-            test = lambda t, c: any(n in getattr(t, attr) for n in needles)  # noqa: E731
+        test: Test = disjunction([_contains(attr, n) for n in needles])
     elif operator == "equals":
         wanted_set = frozenset(n.strip() for n in needles)
         test = lambda t, c: value(t).strip() in wanted_set  # noqa: E731
@@ -195,6 +229,14 @@ def _text(kind: str, match: TextMatch, key: str) -> Check:
     else:
         test = lambda t, c: value(t).endswith(needles)  # noqa: E731
     return Check(key, kind, text, test, observe, wanted)
+
+
+def _contains(attr: str, needle: str) -> Test:
+    if attr == "name_lower":
+        return lambda t, c: needle in t.name_lower
+    if attr == "notes_lower":
+        return lambda t, c: needle in t.notes_lower
+    return lambda t, c: needle in getattr(t, attr)
 
 
 def _tag(match: TagMatch, key: str) -> Check:
@@ -212,18 +254,20 @@ def _tag(match: TagMatch, key: str) -> Check:
     if match.none is not None:
         parts.append(f"none of {_list(match.none)}")
         tests.append(lambda t, c: none_of.isdisjoint(t.tag_names))
-    if len(tests) == 1:
-        test = tests[0]
-    else:
-        test = lambda t, c: all(f(t, c) for f in tests)  # noqa: E731
+    test = conjunction(tests)
     wanted = " and ".join(parts)
     return Check(key, "tag", f"tag {wanted}", test, lambda t, c: sorted(x.name for x in t.tags),
                  wanted)  # fmt: skip
 
 
 def _project(keys: list[str], key: str) -> Check:
+    wanted_keys = frozenset(k.casefold() for k in keys)
+
     def test(t: Task, c: EvalContext) -> bool:
-        return any(ref_matches(p, k) for p in t.projects for k in keys)
+        for p in t.projects:  # noqa: SIM110 - a plain loop beats any() with a generator here
+            if p.gid in wanted_keys or p.name.casefold() in wanted_keys:
+                return True
+        return False
 
     wanted = keys[0] if len(keys) == 1 else f"any of {_list(keys)}"
     return Check(key, "project", f"project is {wanted}", test,
@@ -232,12 +276,14 @@ def _project(keys: list[str], key: str) -> Check:
 
 def _section(name: str, project: str | None, key: str) -> Check:
     def test(t: Task, c: EvalContext) -> bool:
-        return any(
-            m.section is not None
-            and ref_matches(m.section, name)
-            and (project is None or ref_matches(m.project, project))
-            for m in t.memberships
-        )
+        for m in t.memberships:
+            if (
+                m.section is not None
+                and ref_matches(m.section, name)
+                and (project is None or ref_matches(m.project, project))
+            ):
+                return True
+        return False
 
     wanted = f"{name} in {project}" if project else name
     return Check(
@@ -265,8 +311,7 @@ def _assignee(specs: list[str], key: str) -> Check:
 
         return person
 
-    tests = tuple(one(s) for s in specs)
-    test = tests[0] if len(tests) == 1 else (lambda t, c: any(f(t, c) for f in tests))
+    test = disjunction([one(s) for s in specs])
 
     def observe(t: Task, c: EvalContext) -> Any:
         if t.assignee is None:
@@ -320,12 +365,16 @@ def _custom_field(match: FieldMatch, key: str) -> Check:
         checks.append((f"equals {expected}", lambda v: v is not None and field_holds(v, expected)))
     if match.in_ is not None:
         options = match.in_
-        checks.append(
-            (
-                f"in {_list(options)}",
-                lambda v: v is not None and any(field_holds(v, o) for o in options),
-            )
-        )
+        option_keys = frozenset(o.casefold() for o in options if isinstance(o, str))
+
+        def is_in(v: FieldValue | None) -> bool:
+            if v is None:
+                return False
+            if v.type == "enum":  # the common case, without a loop
+                return v.enum_key in option_keys
+            return any(field_holds(v, o) for o in options)
+
+        checks.append((f"in {_list(options)}", is_in))
     if match.not_in is not None:
         excluded = match.not_in
         checks.append(
@@ -346,7 +395,7 @@ def _custom_field(match: FieldMatch, key: str) -> Check:
                 lambda v: (
                     v is not None
                     and (
-                        any(needle == o.casefold() for o in v.multi_enum)
+                        needle in v.multi_keys
                         if v.type == "multi_enum"
                         else needle in str(v.text or v.display or v.enum or "").casefold()
                     )
@@ -355,10 +404,19 @@ def _custom_field(match: FieldMatch, key: str) -> Check:
         )
     predicates = tuple(p for _, p in checks)
     wanted = " and ".join(text for text, _ in checks)
+    lookup = field_key if match.gid else field_key.casefold()
 
-    def test(t: Task, c: EvalContext) -> bool:
-        value = t.field(field_key)
-        return all(p(value) for p in predicates)
+    if len(predicates) == 1:
+        [predicate] = predicates
+
+        def test(t: Task, c: EvalContext) -> bool:
+            return predicate(t.fields_by_key.get(lookup))
+
+    else:
+
+        def test(t: Task, c: EvalContext) -> bool:
+            value = t.fields_by_key.get(lookup)
+            return all(p(value) for p in predicates)
 
     def observe(t: Task, c: EvalContext) -> Any:
         value = t.field(field_key)
@@ -435,7 +493,7 @@ def _window(kind: str, window: DateWindow, key: str) -> Check:
             durations.append(bound)
         tests.append(_bound_test(op, bound, moment))
     wanted = " and ".join(parts)
-    test = tests[0] if len(tests) == 1 else (lambda t, c: all(f(t, c) for f in tests))
+    test = conjunction(tests)
 
     def observe(t: Task, c: EvalContext) -> Any:
         on, at = moment(t)
@@ -498,7 +556,7 @@ def _age(kind: str, age: Age, key: str) -> Check:
 
         def older_test(t: Task, c: EvalContext) -> bool:
             moment: datetime | None = getattr(t, attr)
-            return moment is not None and moment < c.since(older)
+            return moment is not None and moment < c.ago[older]
 
         tests.append(older_test)
     if age.newer_than is not None:
@@ -508,10 +566,10 @@ def _age(kind: str, age: Age, key: str) -> Check:
 
         def newer_test(t: Task, c: EvalContext) -> bool:
             moment: datetime | None = getattr(t, attr)
-            return moment is not None and moment >= c.since(newer)
+            return moment is not None and moment >= c.ago[newer]
 
         tests.append(newer_test)
-    test = tests[0] if len(tests) == 1 else (lambda t, c: all(f(t, c) for f in tests))
+    test = conjunction(tests)
     wanted = " and ".join(parts)
 
     def observe(t: Task, c: EvalContext) -> Any:

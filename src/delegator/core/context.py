@@ -19,15 +19,19 @@ class Identity:
     """A person as the client file names them, matched against a task's users by gid or email."""
 
     gid: str = ""
-    email: str = ""
+    email: str = ""  # always lower case, like UserRef.email
     name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.email != self.email.lower():
+            object.__setattr__(self, "email", self.email.lower())
 
     def is_user(self, user: UserRef | None) -> bool:
         if user is None:
             return False
-        if self.gid and user.gid == self.gid:
-            return True
-        return bool(self.email) and user.email.casefold() == self.email.casefold()
+        return bool(
+            (self.gid and user.gid == self.gid) or (self.email and user.email == self.email)
+        )
 
     @property
     def known(self) -> bool:

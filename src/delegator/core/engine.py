@@ -53,7 +53,7 @@ class CompiledRule:
         return f"rules/{self.index}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per task on the hot path; never mutated
 class RuleOutcome:
     """A rule that matched a task, and what it wants done to it."""
 
@@ -84,7 +84,7 @@ class NearMiss:
     failed: ConditionTrace
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per task on the hot path; never mutated
 class Decision:
     """The engine's verdict on one task."""
 
@@ -129,24 +129,28 @@ class Engine:
             durations.extend(_durations(compiled.when))
         durations.extend(a.argument.in_ for r in self.rules for a in r.rule.then if a.kind == "due")
         self._durations = tuple(dict.fromkeys(durations))
+        # The hot path reads these instead of walking attributes for every task and rule.
+        self._urgent = self.matrix.urgent.test
+        self._important = self.matrix.important.test
+        self._checks = tuple((r.when.test, r.open_only, r) for r in self.rules)
 
     def context(self, now: datetime, directory: Directory) -> EvalContext:
         """The evaluation context for a cycle starting at ``now``."""
         return EvalContext(now, self.tz, directory, self.holidays, self._durations)
 
     def decide(self, task: Task, ctx: EvalContext, memory: TaskMemory = NO_MEMORY) -> Decision:
-        urgent = self.matrix.urgent.test(task, ctx)
-        important = self.matrix.important.test(task, ctx)
+        urgent = self._urgent(task, ctx)
+        important = self._important(task, ctx)
         quadrant = _QUADRANT[urgent, important]
         ctx.quadrant = quadrant
-        skipped = self._skip_reason(task, memory)
-        if skipped is not None:
-            return Decision(task, quadrant, urgent, important, skipped)
+        if self.opt_out_tag in task.tag_names or memory.override is not None:
+            skipped = self._skip_reason(task, memory)
+            if skipped is not None:
+                return Decision(task, quadrant, urgent, important, skipped)
         outcomes: list[RuleOutcome] = []
-        for compiled in self.rules:
-            if compiled.open_only and task.completed:
-                continue
-            if not compiled.when.test(task, ctx):
+        completed = task.completed
+        for test, open_only, compiled in self._checks:
+            if (open_only and completed) or not test(task, ctx):
                 continue
             outcomes.append(self._outcome(compiled, task, ctx, memory))
             if not compiled.rule.continue_:

@@ -58,7 +58,11 @@ class Ref:
 class UserRef:
     gid: str
     name: str = ""
-    email: str = ""
+    email: str = ""  # always lower case
+
+    def __post_init__(self) -> None:
+        if self.email != self.email.lower():
+            object.__setattr__(self, "email", self.email.lower())
 
     @property
     def first_name(self) -> str:
@@ -84,6 +88,15 @@ class FieldValue:
     text: str | None = None
     date: date | None = None
     display: str | None = None
+    # Option names folded for comparison, derived once.
+    enum_key: str | None = field(init=False, repr=False, compare=False)
+    multi_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "enum_key", self.enum.casefold() if self.enum is not None else None
+        )
+        object.__setattr__(self, "multi_keys", frozenset(v.casefold() for v in self.multi_enum))
 
     @property
     def is_set(self) -> bool:

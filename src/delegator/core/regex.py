@@ -8,17 +8,48 @@ refuses at load time: backreferences and lookaround.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 import re2
 
 
-class Pattern(Protocol):
+class _Compiled(Protocol):
     def search(self, text: str) -> Any: ...
+
+
+class Pattern:
+    """A compiled client pattern; ``holds(text)`` says whether it occurs anywhere in ``text``."""
+
+    __slots__ = ("holds", "source")
+
+    def __init__(self, compiled: _Compiled, source: str) -> None:
+        self.source = source
+        self.holds = _fast_search(compiled)
+
+
+def _fast_search(compiled: _Compiled) -> Callable[[str], bool]:
+    # The google-re2 wrapper's search() builds a match object and offset tables in Python,
+    # which costs more than RE2 itself on short task names. When the binding's matcher is
+    # reachable, call it directly; otherwise fall back to the public API.
+    raw = getattr(compiled, "_regexp", None)
+    anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+    null = getattr(re2, "_NULL_SPAN", None)
+    match = getattr(raw, "Match", None)
+    if match is not None and anchor is not None and null is not None:
+
+        def holds(text: str) -> bool:
+            encoded = text.encode("utf-8")
+            return bool(match(anchor, encoded, 0, len(encoded))[0] != null)
+
+        return holds
+    search = compiled.search
+    return lambda text: search(text) is not None
 
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # errors are reported to the client, not logged to stderr
+_OPTIONS.never_capture = True  # rules only ask whether a pattern occurs
 
 
 class RegexError(ValueError):
@@ -28,7 +59,7 @@ class RegexError(ValueError):
 def compile_pattern(pattern: str, *, case_sensitive: bool) -> Pattern:
     source = pattern if case_sensitive else f"(?i:{pattern})"
     try:
-        return cast(Pattern, re2.compile(source, options=_OPTIONS))
+        compiled = cast(_Compiled, re2.compile(source, options=_OPTIONS))
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         reason = reason.split(": ", 1)[0] if ": " in reason else reason
@@ -40,3 +71,4 @@ def compile_pattern(pattern: str, *, case_sensitive: bool) -> Pattern:
             f"invalid regex: {reason} (backreferences and lookaround are not supported: "
             "patterns run in linear time)"
         ) from None
+    return Pattern(compiled, pattern)

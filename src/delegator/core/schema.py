@@ -158,7 +158,9 @@ class Strict(BaseModel):
 def _exactly_one(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
     given = [k for k in keys if getattr(model, k) is not None]
     if len(given) != 1:
-        aliases = [(type(model).model_fields[k].alias or k) for k in (given or keys)]  # pragma: no branch
+        aliases = [
+            (type(model).model_fields[k].alias or k) for k in (given or keys)
+        ]  # pragma: no branch
         if not given:
             raise ValueError(f"write one of {', '.join(aliases)}")
         raise ValueError(f"write only one of {', '.join(aliases)}")
@@ -246,8 +248,7 @@ class FieldMatch(Strict):
         operators = ("equals", "in_", "not_in", "gt", "gte", "lt", "lte", "is_set", "contains")
         if all(getattr(self, k) is None for k in operators):
             raise ValueError(
-                "write what to compare: equals, in, not_in, gt, gte, lt, lte, "
-                "is_set or contains"
+                "write what to compare: equals, in, not_in, gt, gte, lt, lte, is_set or contains"
             )
         return self
 
