@@ -1,0 +1,97 @@
+"""What happens around tasks and projects: stories (comments), status updates, the Events API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from delegator.sandbox.errors import InvalidRequestError
+from delegator.sandbox.records import Node, Project, StatusUpdate, Task
+from delegator.sandbox.routing import Call, Reply, RouteTable
+from delegator.sandbox.world import parse_instant_param
+
+routes = RouteTable()
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _text_or_html(data: Any) -> tuple[str, str | None]:
+    """The plain text of a body that has ``text`` or ``html_text`` (exactly one of them)."""
+    text, html_text = data.get("text"), data.get("html_text")
+    if text is not None and html_text is not None:
+        raise InvalidRequestError("text: You may only provide one of text or html_text")
+    if html_text is not None:
+        if not isinstance(html_text, str):
+            raise InvalidRequestError("html_text: Not a string")
+        return _TAG.sub("", html_text), html_text
+    if not isinstance(text, str) or not text:
+        raise InvalidRequestError("text: Missing input")
+    return text, None
+
+
+# ---------------------------------------------------------------------- stories
+@routes.get("/tasks/{task_gid}/stories")
+def get_stories(call: Call) -> Reply:
+    return call.many(list(call.record("task_gid", Task).stories))
+
+
+@routes.post("/tasks/{task_gid}/stories")
+def create_story(call: Call) -> Reply:
+    task = call.record("task_gid", Task)
+    data = call.data()
+    text, html_text = _text_or_html(data)
+    pinned = data.get("is_pinned", False)
+    if not isinstance(pinned, bool):
+        raise InvalidRequestError("is_pinned: Not a boolean")
+    story = call.world.comment(task, text, by=call.user, html_text=html_text, is_pinned=pinned)
+    return call.one(story, status=201)
+
+
+# ---------------------------------------------------------------------- status updates
+@routes.get("/status_updates")
+def get_status_updates(call: Call) -> Reply:
+    project = call.lookup(call.required("parent"), Project, "parent")
+    updates = list(reversed(project.status_updates))  # newest first
+    if "created_since" in call.query:
+        since = parse_instant_param(call.query["created_since"], "created_since")
+        updates = [u for u in updates if since is None or u.created_at >= since]
+    return call.many(updates)
+
+
+@routes.post("/status_updates")
+def create_status_update(call: Call) -> Reply:
+    data = call.data()
+    project = call.lookup(data.get("parent"), Project, "parent")
+    text, html_text = _text_or_html(data)
+    status_type = data.get("status_type")
+    if not isinstance(status_type, str):
+        raise InvalidRequestError("status_type: Missing input")
+    title = data.get("title") or ""
+    if not isinstance(title, str):
+        raise InvalidRequestError("title: Not a string")
+    update = call.world.post_status_update(
+        project, by=call.user, text=text, html_text=html_text, status_type=status_type, title=title
+    )
+    return call.one(update, status=201)
+
+
+@routes.get("/status_updates/{status_update_gid}")
+def get_status_update(call: Call) -> Reply:
+    return call.one(call.record("status_update_gid", StatusUpdate))
+
+
+# ---------------------------------------------------------------------- events
+@routes.get("/events")
+def get_events(call: Call) -> Reply:
+    resource: Node = call.lookup(call.required("resource"), Node, "resource")
+    if not isinstance(resource, Project | Task):
+        raise InvalidRequestError("resource: Events are available for projects and tasks")
+    page = call.world.events.read(resource.gid, call.query.get("sync"))
+    return Reply(
+        200,
+        {
+            "data": [event.to_json() for event in page.events],
+            "sync": page.sync,
+            "has_more": page.has_more,
+        },
+    )

@@ -1,0 +1,1087 @@
+"""The sandbox's world: workspaces, people, projects and tasks, changed the way Asana changes them.
+
+Every change goes through a method here, whether it arrives over HTTP or from a test acting as a
+person ("Anna reassigns the task to Luca"), so both leave the same traces: ``modified_at`` moves,
+a story is written on the task, followers are added, and an event lands on the task's and its
+projects' event streams. A change to a value already in place changes nothing.
+
+The world is shared by the server's threads: every public method takes ``World.lock`` (an RLock),
+and a caller that reads several records consistently can hold it too.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Final, Literal, TypeVar
+
+from delegator.sandbox.clock import Clock, parse_instant, system_clock
+from delegator.sandbox.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from delegator.sandbox.events import EventLog
+from delegator.sandbox.records import (
+    CUSTOM_FIELD_TYPES,
+    PROJECT_STATUS_TYPES,
+    CustomField,
+    CustomFieldSetting,
+    CustomFieldType,
+    CustomFieldValue,
+    CustomValue,
+    EnumOption,
+    Membership,
+    Node,
+    Project,
+    Resource,
+    Section,
+    StatusUpdate,
+    Story,
+    Tag,
+    Task,
+    User,
+    UserTaskList,
+    Workspace,
+)
+
+R = TypeVar("R", bound=Node)
+
+FIRST_GENERATED_GID: Final = 1_900_000_000_000_001
+_GID = re.compile(r"^\d{1,30}$")
+
+
+class _Unchanged(enum.Enum):
+    UNCHANGED = 0
+
+
+UNCHANGED: Final = _Unchanged.UNCHANGED
+"""The default of :meth:`World.update_task` arguments: leave this field as it is."""
+
+Keep = Literal[_Unchanged.UNCHANGED]
+
+
+def is_gid(text: str) -> bool:
+    return bool(_GID.match(text))
+
+
+class World:
+    """An in-memory Asana: the records, their indexes, and every change they can undergo."""
+
+    def __init__(self, *, clock: Clock = system_clock) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.events = EventLog(clock)
+        self.workspaces: list[Workspace] = []
+        self._objects: dict[str, Resource] = {}
+        self._tokens: dict[str, User] = {}
+        self._task_lists: dict[tuple[str, str], UserTaskList] = {}
+        self._gids = itertools.count(FIRST_GENERATED_GID)
+
+    # ------------------------------------------------------------------ identity and look-ups
+    def new_gid(self) -> str:
+        with self.lock:
+            while True:
+                gid = str(next(self._gids))
+                if gid not in self._objects:
+                    return gid
+
+    def _register_gid(self, gid: str | None) -> str:
+        if gid is None:
+            return self.new_gid()
+        if not is_gid(gid):
+            raise ValueError(f"a gid is a string of digits, got {gid!r}")
+        if gid in self._objects:
+            raise ValueError(f"gid {gid} is already used by {self._objects[gid]!r:.80}")
+        return gid
+
+    def _index(self, record: Resource) -> None:
+        self._objects[record.gid] = record
+
+    def get(self, gid: str, kind: type[R], *, param: str | None = None) -> R:
+        """The record with this gid, or Asana's 400 (not a gid) / 404 (no such object)."""
+        name = param or kind.resource_type
+        if not is_gid(gid):
+            raise InvalidRequestError(f"{name}: Not a valid GID: {gid}")
+        with self.lock:
+            record = self._objects.get(gid)
+        if not isinstance(record, kind):
+            raise NotFoundError(f"{name}: Unknown object: {gid}")
+        return record
+
+    def find(self, gid: str) -> Resource | None:
+        with self.lock:
+            return self._objects.get(gid)
+
+    def user_for_token(self, token: str) -> User | None:
+        with self.lock:
+            return self._tokens.get(token)
+
+    @property
+    def tokens(self) -> dict[str, User]:
+        """Every token the world knows, with its user."""
+        with self.lock:
+            return dict(self._tokens)
+
+    def users(self) -> list[User]:
+        with self.lock:
+            seen: dict[str, User] = {}
+            for workspace in self.workspaces:
+                for user in workspace.users:
+                    seen.setdefault(user.gid, user)
+            return list(seen.values())
+
+    def all_tasks(self) -> list[Task]:
+        with self.lock:
+            return [r for r in self._objects.values() if isinstance(r, Task)]
+
+    def user(self, ref: str) -> User:
+        """A user by gid, email or name (for tests and the demo)."""
+        with self.lock:
+            for user in self.users():
+                if ref in (user.gid, user.name) or user.email.casefold() == ref.casefold():
+                    return user
+        raise KeyError(f"no user {ref!r}")
+
+    def workspace(self, ref: str) -> Workspace:
+        with self.lock:
+            for workspace in self.workspaces:
+                if ref in (workspace.gid, workspace.name):
+                    return workspace
+        raise KeyError(f"no workspace {ref!r}")
+
+    def project(self, ref: str, workspace: Workspace | None = None) -> Project:
+        with self.lock:
+            for candidate in self._scope(workspace):
+                for project in candidate.projects:
+                    if ref in (project.gid, project.name):
+                        return project
+        raise KeyError(f"no project {ref!r}")
+
+    def section(self, project: Project | str, ref: str) -> Section:
+        owner = project if isinstance(project, Project) else self.project(project)
+        section = owner.section(ref)
+        if section is None:
+            raise KeyError(f"no section {ref!r} in project {owner.name!r}")
+        return section
+
+    def tag(self, ref: str, workspace: Workspace | None = None) -> Tag:
+        with self.lock:
+            for candidate in self._scope(workspace):
+                for tag in candidate.tags:
+                    if ref in (tag.gid, tag.name):
+                        return tag
+        raise KeyError(f"no tag {ref!r}")
+
+    def custom_field(self, ref: str, workspace: Workspace | None = None) -> CustomField:
+        with self.lock:
+            for candidate in self._scope(workspace):
+                for definition in candidate.custom_fields:
+                    if ref == definition.gid or ref.casefold() == definition.name.casefold():
+                        return definition
+        raise KeyError(f"no custom field {ref!r}")
+
+    def task(self, ref: str) -> Task:
+        """A task by gid or exact name (for tests and the demo)."""
+        with self.lock:
+            record = self._objects.get(ref)
+            if isinstance(record, Task):
+                return record
+            for task in self.all_tasks():
+                if task.name == ref:
+                    return task
+        raise KeyError(f"no task {ref!r}")
+
+    def _scope(self, workspace: Workspace | None) -> list[Workspace]:
+        return [workspace] if workspace is not None else self.workspaces
+
+    def user_task_list(self, user: User, workspace: Workspace) -> UserTaskList:
+        """The user's "My Tasks" in that workspace (made on first use, then stable)."""
+        with self.lock:
+            key = (user.gid, workspace.gid)
+            found = self._task_lists.get(key)
+            if found is None:
+                found = UserTaskList(self.new_gid(), user, workspace)
+                self._task_lists[key] = found
+                self._index(found)
+            return found
+
+    def tasks_assigned(self, user: User, workspace: Workspace) -> list[Task]:
+        with self.lock:
+            return [
+                task
+                for task in self.all_tasks()
+                if task.assignee is user and task.workspace is workspace
+            ]
+
+    def tasks_tagged(self, tag: Tag) -> list[Task]:
+        with self.lock:
+            return [task for task in self.all_tasks() if tag in task.tags]
+
+    # ------------------------------------------------------------------ permissions
+    def workspace_of(self, record: Node) -> Workspace | None:
+        match record:
+            case Workspace():
+                return record
+            case Project() | Tag() | CustomField() | Task() | UserTaskList():
+                return record.workspace
+            case Section():
+                return record.project.workspace
+            case Story():
+                return record.task.workspace
+            case StatusUpdate():
+                return record.parent.workspace
+            case CustomFieldSetting():
+                return record.project.workspace
+            case _:
+                return None
+
+    def check_access(self, user: User, record: Node) -> None:
+        """ForbiddenError unless ``user`` belongs to the workspace of ``record`` (or shares one)."""
+        if isinstance(record, User):
+            if record is user or set(map(id, record.workspaces)) & set(map(id, user.workspaces)):
+                return
+            raise ForbiddenError(f"user: You do not have access to this user: {record.gid}")
+        workspace = self.workspace_of(record)
+        if workspace is not None and workspace not in user.workspaces:
+            raise ForbiddenError(
+                f"{record.resource_type}: You do not have access to this object: "
+                f"{record.value('gid')}"
+            )
+
+    def resolve_user(self, ref: str, workspace: Workspace, *, me: User | None, param: str) -> User:
+        """A user named as Asana allows: gid, email or "me"; 400 when not in ``workspace``."""
+        user: User | None
+        if ref == "me":
+            user = me
+        elif "@" in ref:
+            user = next(
+                (u for u in workspace.users if u.email.casefold() == ref.casefold()),
+                None,
+            )
+        elif is_gid(ref):
+            found = self._objects.get(ref)
+            user = found if isinstance(found, User) else None
+        else:
+            raise InvalidRequestError(f"{param}: Not a valid GID or email: {ref}")
+        if user is None:
+            raise InvalidRequestError(f"{param}: Unknown user: {ref}")
+        if workspace not in user.workspaces:
+            raise InvalidRequestError(
+                f"{param}: User {ref} is not a member of workspace {workspace.gid}"
+            )
+        return user
+
+    # ------------------------------------------------------------------ building a world
+    def add_workspace(self, name: str, *, gid: str | None = None, **kwargs: Any) -> Workspace:
+        with self.lock:
+            workspace = Workspace(self._register_gid(gid), name, **kwargs)
+            self.workspaces.append(workspace)
+            self._index(workspace)
+            return workspace
+
+    def add_user(
+        self,
+        workspace: Workspace,
+        name: str,
+        email: str,
+        *,
+        gid: str | None = None,
+        tokens: Iterable[str] = (),
+        role: str = "",
+    ) -> User:
+        """A member of ``workspace``; the same gid or email in a second workspace is the same person."""
+        with self.lock:
+            existing = next(
+                (
+                    u
+                    for u in self.users()
+                    if u.email.casefold() == email.casefold() or (gid and u.gid == gid)
+                ),
+                None,
+            )
+            user = existing or User(self._register_gid(gid), name, email, role=role)
+            if existing is None:
+                self._index(user)
+            for token in tokens:
+                owner = self._tokens.get(token)
+                if owner is not None and owner is not user:
+                    raise ValueError(f"token {token!r} already belongs to {owner.email}")
+                self._tokens[token] = user
+                if token not in user.tokens:
+                    user.tokens.append(token)
+            if workspace not in user.workspaces:
+                user.workspaces.append(workspace)
+                workspace.users.append(user)
+            return user
+
+    def add_project(
+        self,
+        workspace: Workspace,
+        name: str,
+        *,
+        gid: str | None = None,
+        owner: User | None = None,
+        sections: Iterable[str | tuple[str, str | None]] = (),
+        notes: str = "",
+        color: str | None = None,
+        created_at: datetime | None = None,
+    ) -> Project:
+        """A project; ``sections`` are names, or (name, gid) pairs."""
+        with self.lock:
+            now = created_at or self.clock()
+            project = Project(
+                self._register_gid(gid),
+                name,
+                workspace,
+                created_at=now,
+                modified_at=now,
+                owner=owner,
+                notes=notes,
+                color=color,
+            )
+            if owner is not None:
+                project.members.append(owner)
+            workspace.projects.append(project)
+            self._index(project)
+            for section in sections:
+                section_name, section_gid = (
+                    section if isinstance(section, tuple) else (section, None)
+                )
+                self.add_section(project, section_name, gid=section_gid)
+            return project
+
+    def add_section(self, project: Project, name: str, *, gid: str | None = None) -> Section:
+        with self.lock:
+            section = Section(self._register_gid(gid), name, project, created_at=self.clock())
+            project.sections.append(section)
+            self._index(section)
+            return section
+
+    def add_custom_field(
+        self,
+        workspace: Workspace,
+        name: str,
+        type: CustomFieldType,
+        *,
+        gid: str | None = None,
+        options: Iterable[str | tuple[str, str | None, str]] = (),
+        precision: int = 0,
+        description: str = "",
+    ) -> CustomField:
+        """A custom field definition; enum ``options`` are names or (name, gid, color)."""
+        if type not in CUSTOM_FIELD_TYPES:
+            raise ValueError(
+                f"custom field type {type!r} is not one of {', '.join(CUSTOM_FIELD_TYPES)}"
+            )
+        with self.lock:
+            definition = CustomField(
+                self._register_gid(gid),
+                name,
+                type,
+                workspace,
+                precision=precision,
+                description=description,
+            )
+            self._index(definition)
+            for option in options:
+                option_name, option_gid, color = (
+                    option if isinstance(option, tuple) else (option, None, "none")
+                )
+                record = EnumOption(self._register_gid(option_gid), option_name, color)
+                definition.enum_options.append(record)
+                self._index(record)
+            workspace.custom_fields.append(definition)
+            return definition
+
+    def attach_custom_field(
+        self, project: Project, definition: CustomField, *, is_important: bool = True
+    ) -> CustomFieldSetting:
+        with self.lock:
+            setting = CustomFieldSetting(self.new_gid(), project, definition, is_important)
+            project.custom_field_settings.append(setting)
+            self._index(setting)
+            return setting
+
+    # ------------------------------------------------------------------ tags
+    def create_tag(
+        self,
+        workspace: Workspace,
+        name: str,
+        *,
+        by: User | None = None,
+        gid: str | None = None,
+        color: str | None = None,
+        notes: str = "",
+        created_at: datetime | None = None,
+    ) -> Tag:
+        """A new tag (Asana allows two tags with the same name; so does the sandbox)."""
+        with self.lock:
+            tag = Tag(
+                self._register_gid(gid),
+                name,
+                workspace,
+                created_at=created_at or self.clock(),
+                color=color,
+                notes=notes,
+                followers=[by] if by is not None else [],
+            )
+            workspace.tags.append(tag)
+            self._index(tag)
+            return tag
+
+    # ------------------------------------------------------------------ tasks
+    def create_task(
+        self,
+        workspace: Workspace,
+        name: str,
+        *,
+        by: User | None = None,
+        gid: str | None = None,
+        notes: str = "",
+        resource_subtype: str = "default_task",
+        assignee: User | None = None,
+        memberships: Sequence[tuple[Project, Section | None]] = (),
+        tags: Iterable[Tag] = (),
+        followers: Iterable[User] = (),
+        due_on: date | None = None,
+        due_at: datetime | None = None,
+        start_on: date | None = None,
+        completed: bool = False,
+        completed_at: datetime | None = None,
+        custom_fields: Mapping[str, Any] | None = None,
+        custom_field_names: bool = True,
+        parent: Task | None = None,
+        created_at: datetime | None = None,
+        modified_at: datetime | None = None,
+        quiet: bool = False,
+    ) -> Task:
+        """A new task. ``quiet`` (used when seeding) writes no story and no event.
+
+        ``custom_fields`` are as in :meth:`update_task`, among the fields of its projects.
+        """
+        with self.lock:
+            if assignee is not None and workspace not in assignee.workspaces:
+                raise InvalidRequestError(
+                    f"assignee: User {assignee.gid} is not a member of this workspace"
+                )
+            values = (
+                self._coerce_custom_fields(
+                    [project for project, _ in memberships], custom_fields, names=custom_field_names
+                )
+                if custom_fields
+                else {}
+            )
+            now = self.clock()
+            created = created_at or now
+            task = Task(
+                self._register_gid(gid),
+                name,
+                workspace,
+                created_at=created,
+                modified_at=modified_at or created,
+                notes=notes,
+                resource_subtype=resource_subtype,
+                assignee=assignee,
+                created_by=by,
+                due_on=due_on,
+                due_at=due_at,
+                start_on=start_on,
+                completed=completed,
+                completed_at=(completed_at or now) if completed else None,
+                completed_by=by if completed else None,
+                tags=list(dict.fromkeys(tags)),
+                followers=list(dict.fromkeys(followers)),
+                parent=parent,
+            )
+            for user in (by, assignee):
+                if user is not None and user not in task.followers:
+                    task.followers.append(user)
+            self._index(task)
+            if parent is not None:
+                parent.subtasks.append(task)
+            for project, section in memberships:
+                self._place(task, project, section, position="end")
+            for definition, value in values.items():
+                if value is not None:
+                    task.custom_values[definition.gid] = value
+            if not quiet:
+                for project in task.projects:
+                    self._event(task, by, "added", parent=project)
+                if parent is not None:
+                    self._event(task, by, "added", parent=parent)
+                if not task.projects and parent is None:
+                    self._event(task, by, "added", parent=workspace)
+                if assignee is not None:
+                    self._story(
+                        task, by, "assigned", f"assigned to {assignee.name}", assignee=assignee
+                    )
+            return task
+
+    def update_task(
+        self,
+        task: Task,
+        *,
+        by: User | None = None,
+        name: str | Keep = UNCHANGED,
+        notes: str | Keep = UNCHANGED,
+        assignee: User | Keep | None = UNCHANGED,
+        due_on: date | Keep | None = UNCHANGED,
+        due_at: datetime | Keep | None = UNCHANGED,
+        start_on: date | Keep | None = UNCHANGED,
+        completed: bool | Keep = UNCHANGED,
+        resource_subtype: str | Keep = UNCHANGED,
+        custom_fields: Mapping[str, Any] | None = None,
+        custom_field_names: bool = True,
+    ) -> Task:
+        """Change fields of a task as ``by`` would; fields left UNCHANGED are not touched.
+
+        ``custom_fields`` maps a field (gid, or name when ``custom_field_names``) to a value:
+        an option gid or name for enum, a list of them for multi_enum, a number, a text, a
+        ``YYYY-MM-DD`` date; None clears it. Invalid values raise InvalidRequestError (Asana's 400).
+        """
+        with self.lock:
+            values = (
+                self._coerce_custom_fields(task.projects, custom_fields, names=custom_field_names)
+                if custom_fields
+                else {}
+            )
+            if (
+                assignee is not UNCHANGED
+                and assignee is not None
+                and task.workspace not in assignee.workspaces
+            ):
+                raise InvalidRequestError(
+                    f"assignee: User {assignee.gid} is not a member of this workspace"
+                )
+            if name is not UNCHANGED and name != task.name:
+                task.name = name
+                self._changed(
+                    task, by, "name", name, "name_changed", f'changed the name to "{name}"'
+                )
+            if notes is not UNCHANGED and notes != task.notes:
+                task.notes = notes
+                self._changed(task, by, "notes", notes, "notes_changed", "changed the description")
+            if assignee is not UNCHANGED and assignee is not task.assignee:
+                self._assign(task, assignee, by)
+            if due_on is not UNCHANGED and (due_on != task.due_on or task.due_at is not None):
+                task.due_on, task.due_at = due_on, None
+                self._due_changed(task, by)
+            if due_at is not UNCHANGED and due_at != task.due_at:
+                task.due_at = due_at
+                task.due_on = due_at.date() if due_at is not None else None
+                self._due_changed(task, by)
+            if start_on is not UNCHANGED and start_on != task.start_on:
+                task.start_on = start_on
+                self._changed(
+                    task, by, "start_on", start_on, "start_date_changed", "changed the start date"
+                )
+            if resource_subtype is not UNCHANGED and resource_subtype != task.resource_subtype:
+                task.resource_subtype = resource_subtype
+                self._changed(task, by, "resource_subtype", resource_subtype, None, "")
+            if completed is not UNCHANGED and completed != task.completed:
+                self._complete(task, completed, by)
+            for definition, value in values.items():
+                self._set_custom_value(task, definition, value, by)
+            return task
+
+    def assign(self, task: Task, assignee: User | None, *, by: User | None = None) -> Task:
+        """Give the task to ``assignee`` (None: unassign), as ``by`` would in Asana's UI."""
+        return self.update_task(task, by=by, assignee=assignee)
+
+    def complete(self, task: Task, *, by: User | None = None, completed: bool = True) -> Task:
+        return self.update_task(task, by=by, completed=completed)
+
+    def comment(
+        self,
+        task: Task,
+        text: str,
+        *,
+        by: User,
+        html_text: str | None = None,
+        is_pinned: bool = False,
+    ) -> Story:
+        """A comment story authored by ``by``; its author becomes a follower."""
+        with self.lock:
+            story = self._story(
+                task,
+                by,
+                "comment_added",
+                text,
+                kind="comment",
+                html_text=html_text,
+                is_pinned=is_pinned,
+            )
+            if by not in task.followers:
+                task.followers.append(by)
+            return story
+
+    def add_tag(self, task: Task, tag: Tag, *, by: User | None = None) -> bool:
+        """Tag the task; False when it already had the tag (nothing changes)."""
+        with self.lock:
+            if tag.workspace is not task.workspace:
+                raise InvalidRequestError(f"tag: Tag {tag.gid} is not in the task's workspace")
+            if tag in task.tags:
+                return False
+            task.tags.append(tag)
+            self._touch(task)
+            self._event(task, by, "changed", change=_change("tags", "added", added_value=tag))
+            self._story(task, by, "added_to_tag", f"added to {tag.name}", tag=tag)
+            return True
+
+    def remove_tag(self, task: Task, tag: Tag, *, by: User | None = None) -> bool:
+        with self.lock:
+            if tag not in task.tags:
+                return False
+            task.tags.remove(tag)
+            self._touch(task)
+            self._event(task, by, "changed", change=_change("tags", "removed", removed_value=tag))
+            self._story(task, by, "removed_from_tag", f"removed from {tag.name}", tag=tag)
+            return True
+
+    def add_followers(self, task: Task, users: Iterable[User], *, by: User | None = None) -> int:
+        """Add followers; returns how many were new."""
+        with self.lock:
+            added = 0
+            for user in users:
+                if user in task.followers:
+                    continue
+                task.followers.append(user)
+                added += 1
+                self._touch(task)
+                self._event(
+                    task, by, "changed", change=_change("followers", "added", added_value=user)
+                )
+                self._story(
+                    task,
+                    by,
+                    "collaborator_added",
+                    f"added {user.name} as a collaborator",
+                    follower=user,
+                )
+            return added
+
+    def remove_followers(self, task: Task, users: Iterable[User], *, by: User | None = None) -> int:
+        with self.lock:
+            removed = 0
+            for user in users:
+                if user not in task.followers:
+                    continue
+                task.followers.remove(user)
+                removed += 1
+                self._touch(task)
+                self._event(
+                    task, by, "changed", change=_change("followers", "removed", removed_value=user)
+                )
+            return removed
+
+    def add_to_project(
+        self,
+        task: Task,
+        project: Project,
+        *,
+        section: Section | None = None,
+        insert_before: Task | None = None,
+        insert_after: Task | None = None,
+        by: User | None = None,
+    ) -> None:
+        """Put the task in a project (end of it, or of ``section``), or move it within one."""
+        with self.lock:
+            if project.workspace is not task.workspace:
+                raise InvalidRequestError(
+                    f"project: Project {project.gid} is not in the task's workspace"
+                )
+            if section is not None and section.project is not project:
+                raise InvalidRequestError(
+                    f"section: Section {section.gid} is not in project {project.gid}"
+                )
+            anchor = insert_before or insert_after
+            if anchor is not None:
+                anchor_place = anchor.membership(project)
+                if anchor_place is None:
+                    raise InvalidRequestError(
+                        "insert_before/insert_after: Task is not in this project"
+                    )
+                section = anchor_place.section
+            before = task.membership(project)
+            old_section = before.section if before else None
+            position: str | Task = "end"
+            if insert_before is not None:
+                position = insert_before
+            elif insert_after is not None:
+                position = insert_after
+            self._place(task, project, section, position=position, after=insert_after is not None)
+            if before is None:
+                self._event(task, by, "added", parent=project)
+                self._story(
+                    task, by, "added_to_project", f"added to {project.name}", project=project
+                )
+            else:
+                self._section_moved(task, project, old_section, by)
+
+    def remove_from_project(self, task: Task, project: Project, *, by: User | None = None) -> bool:
+        with self.lock:
+            membership = task.membership(project)
+            if membership is None:
+                return False
+            streams = self._streams(task)
+            membership.section.tasks.remove(task)
+            task.memberships.remove(membership)
+            self._event(task, by, "removed", parent=project, streams=streams)
+            self._story(
+                task, by, "removed_from_project", f"removed from {project.name}", project=project
+            )
+            return True
+
+    def move_to_section(
+        self,
+        task: Task,
+        section: Section,
+        *,
+        insert_before: Task | None = None,
+        insert_after: Task | None = None,
+        by: User | None = None,
+    ) -> None:
+        """Move the task to ``section`` (top of it unless told where), adding it to the project."""
+        with self.lock:
+            if section.project.workspace is not task.workspace:
+                raise InvalidRequestError(
+                    f"section: Section {section.gid} is not in the task's workspace"
+                )
+            for anchor in (insert_before, insert_after):
+                if anchor is not None and anchor not in section.tasks:
+                    raise InvalidRequestError(
+                        f"insert_before/insert_after: Task {anchor.gid} is not in this section"
+                    )
+            before = task.membership(section.project)
+            old_section = before.section if before else None
+            position: str | Task = "start"
+            if insert_before is not None:
+                position = insert_before
+            elif insert_after is not None:
+                position = insert_after
+            self._place(
+                task, section.project, section, position=position, after=insert_after is not None
+            )
+            if before is None:
+                self._event(task, by, "added", parent=section.project)
+            self._section_moved(task, section.project, old_section, by)
+
+    # ------------------------------------------------------------------ project activity
+    def post_status_update(
+        self,
+        project: Project,
+        *,
+        by: User,
+        text: str,
+        status_type: str,
+        title: str = "",
+        html_text: str | None = None,
+    ) -> StatusUpdate:
+        if status_type not in PROJECT_STATUS_TYPES:
+            raise InvalidRequestError(
+                f"status_type: Not a valid status type for a project: {status_type}. "
+                f"Use one of {', '.join(PROJECT_STATUS_TYPES)}"
+            )
+        with self.lock:
+            update = StatusUpdate(
+                self.new_gid(),
+                project,
+                title,
+                text,
+                status_type,
+                by,
+                created_at=self.clock(),
+                html_text=html_text,
+            )
+            project.status_updates.append(update)
+            project.modified_at = update.created_at
+            self._index(update)
+            self.events.record(
+                user=by, resource=update, action="added", parent=project, streams=[project.gid]
+            )
+            return update
+
+    # ------------------------------------------------------------------ internals
+    def _place(
+        self,
+        task: Task,
+        project: Project,
+        section: Section | None,
+        *,
+        position: str | Task,
+        after: bool = False,
+    ) -> None:
+        """Put ``task`` in ``project`` at ``position`` ("start", "end" or next to a task)."""
+        if section is None:
+            current = task.membership(project)
+            if current is not None and position == "end":
+                section = current.section
+            else:
+                section = project.sections[-1] if project.sections else None
+            if section is None:
+                section = self.add_section(project, "Untitled section")
+        membership = task.membership(project)
+        if membership is not None:
+            membership.section.tasks.remove(task)
+            membership.section = section
+        else:
+            task.memberships.append(Membership(project, section))
+        if isinstance(position, Task):
+            index = section.tasks.index(position) + (1 if after else 0)
+            section.tasks.insert(index, task)
+        elif position == "start":
+            section.tasks.insert(0, task)
+        else:
+            section.tasks.append(task)
+
+    def _section_moved(
+        self, task: Task, project: Project, old: Section | None, by: User | None
+    ) -> None:
+        membership = task.membership(project)
+        assert membership is not None
+        new = membership.section
+        if old is new:
+            return
+        self._event(task, by, "added", parent=new)
+        if old is not None:
+            self._story(
+                task,
+                by,
+                "section_changed",
+                f'moved this Task from "{old.name}" to "{new.name}" in {new.project.name}',
+                old_section=old,
+                new_section=new,
+                project=new.project,
+            )
+
+    def _assign(self, task: Task, assignee: User | None, by: User | None) -> None:
+        previous = task.assignee
+        task.assignee = assignee
+        self._touch(task)
+        self._event(task, by, "changed", change=_change("assignee", "changed", new_value=assignee))
+        if assignee is None:
+            assert previous is not None
+            self._story(
+                task, by, "unassigned", f"unassigned from {previous.name}", assignee=previous
+            )
+            return
+        if assignee not in task.followers:
+            task.followers.append(assignee)
+        self._story(task, by, "assigned", f"assigned to {assignee.name}", assignee=assignee)
+
+    def _complete(self, task: Task, completed: bool, by: User | None) -> None:
+        task.completed = completed
+        task.completed_at = self.clock() if completed else None
+        task.completed_by = by if completed else None
+        text = "marked this task complete" if completed else "marked incomplete"
+        subtype = "marked_complete" if completed else "marked_incomplete"
+        self._changed(task, by, "completed", completed, subtype, text)
+
+    def _due_changed(self, task: Task, by: User | None) -> None:
+        due = task.due_on
+        text = f"changed the due date to {due:%b} {due.day}" if due else "removed the due date"
+        self._changed(task, by, "due_on", due, "due_date_changed", text)
+
+    def _changed(
+        self,
+        task: Task,
+        by: User | None,
+        field: str,
+        new_value: Any,
+        story_subtype: str | None,
+        story_text: str,
+    ) -> None:
+        self._touch(task)
+        shown = new_value.isoformat() if isinstance(new_value, date) else new_value
+        self._event(task, by, "changed", change=_change(field, "changed", new_value=shown))
+        if story_subtype is not None:
+            self._story(task, by, story_subtype, story_text)
+
+    def _coerce_custom_fields(
+        self, projects: Iterable[Project], values: Mapping[str, Any], *, names: bool
+    ) -> dict[CustomField, CustomValue]:
+        allowed = {
+            s.custom_field.gid: s.custom_field
+            for project in projects
+            for s in project.custom_field_settings
+        }
+        coerced: dict[CustomField, CustomValue] = {}
+        for ref, value in values.items():
+            definition = allowed.get(ref)
+            if definition is None and names:
+                definition = next(
+                    (f for f in allowed.values() if f.name.casefold() == ref.casefold()), None
+                )
+            if definition is None:
+                raise InvalidRequestError(
+                    f"custom_fields: Custom field with ID {ref} is not on given object"
+                )
+            coerced[definition] = coerce_custom_value(definition, value, names=names)
+        return coerced
+
+    def _set_custom_value(
+        self, task: Task, definition: CustomField, value: CustomValue, by: User | None
+    ) -> None:
+        if task.custom_values.get(definition.gid) == value:
+            return
+        if value is None:
+            task.custom_values.pop(definition.gid, None)
+        else:
+            task.custom_values[definition.gid] = value
+        shown = CustomFieldValue(definition, value)
+        self._touch(task)
+        self._event(
+            task, by, "changed", change=_change("custom_fields", "changed", new_value=shown)
+        )
+        display = shown.display_value()
+        text = (
+            f"cleared {definition.name}"
+            if display is None
+            else f'changed {definition.name} to "{display}"'
+        )
+        self._story(
+            task, by, f"{definition.type}_custom_field_changed", text, custom_field=definition
+        )
+
+    def _touch(self, task: Task) -> None:
+        task.modified_at = max(self.clock(), task.modified_at)
+
+    def _streams(self, task: Task) -> set[str]:
+        streams = {task.gid, *(project.gid for project in task.projects)}
+        if task.parent is not None:
+            streams |= self._streams(task.parent)
+        return streams
+
+    def _event(
+        self,
+        task: Task,
+        by: User | None,
+        action: str,
+        *,
+        parent: Node | None = None,
+        change: dict[str, Any] | None = None,
+        streams: set[str] | None = None,
+    ) -> None:
+        self.events.record(
+            user=by,
+            resource=task,
+            action=action,
+            parent=parent,
+            change=change,
+            streams=streams if streams is not None else self._streams(task),
+        )
+
+    def _story(
+        self,
+        task: Task,
+        by: User | None,
+        subtype: str,
+        text: str,
+        *,
+        kind: Literal["comment", "system"] = "system",
+        html_text: str | None = None,
+        is_pinned: bool = False,
+        **details: Node | None,
+    ) -> Story:
+        story = Story(
+            self.new_gid(),
+            task,
+            created_at=self.clock(),
+            created_by=by,
+            resource_subtype=subtype,
+            text=text,
+            type=kind,
+            html_text=html_text,
+            is_pinned=is_pinned,
+            details=dict(details),
+        )
+        task.stories.append(story)
+        self._index(story)
+        self._touch(task)
+        self.events.record(
+            user=by, resource=story, action="added", parent=task, streams=self._streams(task)
+        )
+        return story
+
+    def iter_records(self) -> Iterator[Resource]:
+        with self.lock:
+            yield from list(self._objects.values())
+
+
+def _change(field: str, action: str, **values: Any) -> dict[str, Any]:
+    return {"field": field, "action": action, **values}
+
+
+def coerce_custom_value(definition: CustomField, value: Any, *, names: bool) -> CustomValue:
+    """A client's value for a custom field, checked against its type; InvalidRequestError if wrong."""
+    where = f"custom_fields: {definition.name} ({definition.gid})"
+    if value is None:
+        return None
+    match definition.type:
+        case "enum":
+            option = _option(definition, value, names=names)
+            if option is None:
+                raise InvalidRequestError(f"{where}: {value!r} is not one of its enum option gids")
+            return option
+        case "multi_enum":
+            items = value if isinstance(value, list) else [value]
+            options = [_option(definition, item, names=names) for item in items]
+            if any(option is None for option in options):
+                raise InvalidRequestError(
+                    f"{where}: {value!r} is not a list of its enum option gids"
+                )
+            return [option for option in options if option is not None]
+        case "number":
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise InvalidRequestError(f"{where}: expected a number, got {value!r}")
+            try:
+                number = float(value)
+            except ValueError:
+                raise InvalidRequestError(f"{where}: expected a number, got {value!r}") from None
+            return int(number) if number.is_integer() and definition.precision == 0 else number
+        case "text":
+            if not isinstance(value, str):
+                raise InvalidRequestError(f"{where}: expected a string, got {value!r}")
+            return value
+        case "date":
+            raw = value.get("date") if isinstance(value, dict) else value
+            if isinstance(raw, date):
+                return raw
+            try:
+                return date.fromisoformat(str(raw)[:10])
+            except ValueError:
+                raise InvalidRequestError(
+                    f"{where}: expected a YYYY-MM-DD date, got {value!r}"
+                ) from None
+    raise InvalidRequestError(f"{where}: fields of type {definition.type} cannot be set")
+
+
+def _option(definition: CustomField, ref: Any, *, names: bool) -> EnumOption | None:
+    if isinstance(ref, EnumOption):
+        return ref if ref in definition.enum_options else None
+    if not isinstance(ref, str):
+        return None
+    option = definition.option(ref)
+    if option is not None and not names and option.gid != ref:
+        return None
+    return option
+
+
+def parse_date_param(value: Any, param: str) -> date | None:
+    """A ``YYYY-MM-DD`` from a request body (None allowed); InvalidRequestError otherwise."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidRequestError(f"{param}: Invalid date: {value!r}. Use YYYY-MM-DD") from None
+
+
+def parse_instant_param(value: Any, param: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(str(value))
+    except ValueError:
+        raise InvalidRequestError(f"{param}: Invalid date-time: {value!r}. Use ISO 8601") from None
