@@ -1,0 +1,175 @@
+"""The seams between the service and its adapters, as typing.Protocols, with the records they pass.
+
+The service depends on these shapes only; the SQLAlchemy store, the Asana client and the clock
+are wired to them in one place. Records are plain immutable data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+
+from delegator.core.engine import TaskMemory
+
+ActionStatus = Literal["pending", "done", "failed", "skipped", "queued", "planned"]
+ActionMode = Literal["active", "shadow", "dry_run"]
+DelegationStatus = Literal["open", "done", "overridden"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPosition:
+    """Where reading a watched source got to: its incremental high-water mark and full reads."""
+
+    source: str  # a stable key for the source, e.g. "project:1209876543210" or "my_tasks"
+    high_water: datetime | None = None  # the modified_since for the next incremental read
+    sync_token: str | None = None  # an Events API token, when events are used
+    last_full_read: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRecord:
+    id: int
+    client: str
+    started_at: datetime
+    finished_at: datetime | None
+    dry_run: bool
+    counts: Mapping[str, int] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    """One intended change to a task: written before the Asana call, completed after it."""
+
+    id: int
+    cycle_id: int | None
+    client: str
+    task_gid: str
+    task_name: str
+    rule: str
+    kind: str  # assign, tag, untag, follow, move, set, due, comment, queue
+    detail: Mapping[str, Any]
+    assistant: str | None
+    mode: ActionMode
+    status: ActionStatus
+    created_at: datetime
+    completed_at: datetime | None = None
+    result: str | None = None  # what happened, for people (an error message, "already in place")
+    story_gid: str | None = None  # the Asana story created by a comment
+
+
+@dataclass(frozen=True, slots=True)
+class Delegation:
+    """A task the service gave to an assistant; watched afterwards for overrides and load."""
+
+    client: str
+    task_gid: str
+    task_name: str
+    rule: str
+    assistant: str  # the assistant key
+    assignee_gid: str  # the Asana user the task was assigned to
+    delegated_at: datetime
+    tag: str | None = None  # the tag the service added, if the rule adds one
+    status: DelegationStatus = "open"
+    closed_at: datetime | None = None
+    permalink_url: str = ""
+    due_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A person undid a delegation: the service never touches that task again."""
+
+    client: str
+    task_gid: str
+    task_name: str
+    rule: str
+    reason: str  # e.g. "assigned back to Anna Rossi", "tag delegated removed"
+    detected_at: datetime
+
+
+class StateStore(Protocol):
+    """What the service remembers between cycles and across restarts."""
+
+    def migrate(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    # cycles
+    def start_cycle(self, client: str, started_at: datetime, dry_run: bool) -> int: ...
+
+    def finish_cycle(
+        self,
+        cycle_id: int,
+        finished_at: datetime,
+        counts: Mapping[str, int],
+        errors: Sequence[str] = (),
+    ) -> None: ...
+
+    def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]: ...
+
+    # sync positions
+    def sync_position(self, client: str, source: str) -> SyncPosition | None: ...
+
+    def save_sync_position(self, client: str, position: SyncPosition) -> None: ...
+
+    # the action journal
+    def begin_action(
+        self,
+        *,
+        cycle_id: int | None,
+        client: str,
+        task_gid: str,
+        task_name: str,
+        rule: str,
+        kind: str,
+        detail: Mapping[str, Any],
+        assistant: str | None,
+        mode: ActionMode,
+        at: datetime,
+        status: ActionStatus = "pending",
+    ) -> int: ...
+
+    def finish_action(
+        self,
+        action_id: int,
+        status: ActionStatus,
+        at: datetime,
+        result: str | None = None,
+        story_gid: str | None = None,
+    ) -> None: ...
+
+    def pending_actions(self, client: str) -> list[ActionRecord]: ...
+
+    def actions(
+        self,
+        client: str | None = None,
+        task_gid: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ActionRecord]: ...
+
+    def memories(self, client: str, task_gids: Iterable[str]) -> dict[str, TaskMemory]: ...
+
+    # delegations, overrides, load and fairness
+    def record_delegation(self, delegation: Delegation) -> None: ...
+
+    def delegations(
+        self, client: str, status: DelegationStatus | None = "open"
+    ) -> list[Delegation]: ...
+
+    def close_delegation(
+        self, client: str, task_gid: str, status: DelegationStatus, at: datetime
+    ) -> None: ...
+
+    def record_override(self, override: Override) -> None: ...
+
+    def overrides(self, client: str, since: datetime | None = None) -> list[Override]: ...
+
+    def assistant_load(self, client: str) -> dict[str, int]: ...
+
+    def round_robin(self, client: str) -> dict[str, str]: ...
+
+    def save_round_robin(self, client: str, pool: str, assistant: str) -> None: ...
