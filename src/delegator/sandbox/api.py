@@ -9,6 +9,7 @@ answer. The HTTP server and the Batch API both go through here.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from delegator.sandbox.records import User
 from delegator.sandbox.requestlog import LoggedRequest, RequestLog
 from delegator.sandbox.routing import Call, Reply, RouteTable
 from delegator.sandbox.world import World
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX: Final = "/api/1.0"
 ROUTES: Final = RouteTable(
@@ -78,6 +81,9 @@ class Api:
             reply = self._handle(method.upper(), target, headers, body, trace)
         except ApiError as error:
             reply = error_reply(error)
+        except Exception as exc:  # a sandbox bug: answer 500 and say so, keep serving
+            logger.exception("sandbox failed on %s %s", method, target)
+            reply = error_reply(ServerError(f"Server Error (sandbox bug: {exc!r})"))
         delay = self.faults.delay(trace.token)
         if delay > 0:
             self._sleep(delay)

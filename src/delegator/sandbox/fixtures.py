@@ -14,6 +14,7 @@ Relative dates and instants:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -101,22 +102,34 @@ def _signed(sign: str | None, amount: str | None) -> int:
 
 
 def read_fixture(source: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
-    """The fixture as data: a mapping as is, or a YAML / JSON file (by its extension)."""
+    """The fixture as data: a mapping as is, or a YAML / JSON file (by its extension).
+
+    A file's data is parsed once per version of the file and shared: treat it as read-only.
+    """
     if isinstance(source, Mapping):
         return source
     path = Path(source)
     try:
-        text = path.read_text(encoding="utf-8")
+        version = path.stat().st_mtime_ns
     except OSError as exc:
         raise FixtureError(str(path), f"cannot read the fixture: {exc.strerror}") from exc
+    return _parse_file(str(path), version)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_file(name: str, version: int) -> Mapping[str, Any]:
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FixtureError(name, f"cannot read the fixture: {exc.strerror}") from exc
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise FixtureError(
-            str(path), f"not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
-        ) from exc
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        raise FixtureError(name, f"not valid {kind}: {exc}") from exc
     if not isinstance(data, Mapping):
-        raise FixtureError(str(path), "a fixture is a mapping with a 'workspaces' list")
+        raise FixtureError(name, "a fixture is a mapping with a 'workspaces' list")
     return data
 
 

@@ -36,7 +36,8 @@ def render(node: Node, fields: FieldTree | None, *, full: bool) -> dict[str, Any
     """One record as JSON: ``full`` or compact when ``fields`` is None, else just those fields."""
     if fields is None:
         names = node.FULL if full else node.COMPACT
-        return {name: _value(node.value(name), None) for name in names}
+        values = ((name, node.value(name)) for name in names)
+        return {name: _value(value, None) for name, value in values if value is not MISSING}
     out: dict[str, Any] = {}
     if "gid" in type(node)._FIELDS:
         out["gid"] = node.value("gid")

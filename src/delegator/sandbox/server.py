@@ -47,6 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients' connection pools expect
     server_version = "delegator-sandbox"
     timeout = 30  # an idle keep-alive connection is closed after this long
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stalls
     server: _HttpServer
 
     def do_GET(self) -> None:
@@ -135,7 +136,7 @@ class SandboxServer:
         self.api.base_url = self.base_url
         self._thread = threading.Thread(
             target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.02},
             name="sandbox-http",
             daemon=True,
         )
