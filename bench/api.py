@@ -1,0 +1,304 @@
+"""Benchmark: what the Asana client spends against a sandbox of 20 watched projects, 5,000 tasks.
+
+Scenarios, one cycle each, run in order against the same sandbox and client:
+
+  (a) first read: every project read whole
+  (b) idle cycle: nothing changed
+  (c) a cycle after 50 tasks changed (as people change them)
+  (d) 100 needed writes (assign, add tag, move to section, set a custom field) sent one by one,
+      then 100 more through /batch (look-ups for them are resolved first, in their own row)
+  (e) the cycle after (d): the changed tasks are read, the same 200 intents are checked against
+      them, and none is sent again because every change is already in place
+
+For each it prints the HTTP requests the sandbox logged, the quota units spent (a batch action
+counts one), the seconds the client waited for its own budget, the wall time, and the minimum
+the API allows: one request per watched source and per 100 tasks returned, and for writes one
+unit per change actually needed (10 per request through /batch). The worker's cycles run a
+minute or more apart, so a minute is let pass on the budget's clock before each scenario (no
+real wait): a budget wait then means one cycle alone outran the quota. Figures, not assertions.
+Run with ``make bench`` or ``.venv/bin/python bench/api.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from delegator.asana import AsanaClient, BudgetRegistry, Lookups, Source, SyncPosition, writes
+from delegator.asana.clock import SystemClock
+from delegator.asana.writes import Action
+from delegator.core.model import TASK_OPT_FIELDS
+from delegator.sandbox import SandboxServer, synthetic_fixture, touch_tasks
+from delegator.sandbox.synthetic import OWNER_TOKEN
+
+PROJECTS = 20
+TASKS_PER_PROJECT = 250
+CHANGED = 50
+WRITES = 100
+ASSISTANT = "assistant1@synthetic.example"
+CYCLE_INTERVAL = 60.0  # seconds between the worker's cycles, let pass on the budget's clock
+
+Task = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    requests: int
+    units: int
+    waited: float
+    seconds: float
+    min_requests: int
+    min_units: int
+    note: str = ""
+
+
+class Meter:
+    """Measures one scenario: sandbox log, budget and clock, before and after."""
+
+    def __init__(self, sandbox: SandboxServer, client: AsanaClient, clock: CycleClock) -> None:
+        self.sandbox = sandbox
+        self.client = client
+        self.clock = clock
+
+    def run(self, scenario: str, work: Callable[[], tuple[int, int, str]]) -> Row:
+        self.clock.let_pass(CYCLE_INTERVAL)
+        self.sandbox.requests.reset()
+        waited = self.client.budget.seconds_waited
+        started = time.perf_counter()
+        min_requests, min_units, note = work()
+        seconds = time.perf_counter() - started
+        return Row(
+            scenario,
+            len(self.sandbox.requests),
+            self.sandbox.requests.quota_units(OWNER_TOKEN),
+            self.client.budget.seconds_waited - waited,
+            seconds,
+            min_requests,
+            min_units,
+            note,
+        )
+
+
+class CycleClock(SystemClock):
+    """The system clock, with a way to let the interval between cycles pass without waiting.
+
+    The budget refills over monotonic time: moving it on by a minute between scenarios gives
+    each cycle the quota it would have when cycles run a minute apart, as the worker runs them.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self.offset
+
+    def let_pass(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def pages(count: int) -> int:
+    """Requests a listing of `count` items needs at 100 a page (an empty one still costs 1)."""
+    return max(1, math.ceil(count / 100))
+
+
+# ---------------------------------------------------------------- intents and desired state
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: str  # assign | tag | section | priority
+    task_gid: str
+    project_gid: str
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The gids the intents point at, resolved through the per-cycle look-ups."""
+
+    assistant: str
+    tag: str
+    sections: dict[str, str]  # project gid -> "Doing"
+    priority_field: str
+    priority_high: str
+
+    @classmethod
+    def resolve(cls, lookups: Lookups, workspace: str, projects: Iterable[str]) -> Targets:
+        assistant = lookups.user_by_email(workspace, ASSISTANT)
+        tag = lookups.tag(workspace, "keep")
+        field = lookups.custom_field("Priority", workspace_gid=workspace)
+        assert assistant is not None
+        assert tag is not None
+        assert field is not None
+        high = field.option("High")
+        assert high is not None
+        sections = {}
+        for project in projects:
+            doing = lookups.section(project, "Doing")
+            assert doing is not None
+            sections[project] = str(doing["gid"])
+        return cls(str(assistant["gid"]), str(tag["gid"]), sections, field.gid, high.gid)
+
+
+KINDS = ("assign", "tag", "section", "priority")
+
+
+def in_place(intent: Intent, task: Task, targets: Targets) -> bool:
+    """Whether the task already is as the intent wants it (then nothing is sent)."""
+    if intent.kind == "assign":
+        return (task.get("assignee") or {}).get("gid") == targets.assistant
+    if intent.kind == "tag":
+        return any(tag.get("gid") == targets.tag for tag in task.get("tags") or ())
+    if intent.kind == "section":
+        return any(
+            (m.get("section") or {}).get("gid") == targets.sections[intent.project_gid]
+            for m in task.get("memberships") or ()
+        )
+    return any(
+        field.get("gid") == targets.priority_field
+        and (field.get("enum_value") or {}).get("gid") == targets.priority_high
+        for field in task.get("custom_fields") or ()
+    )
+
+
+def action_for(intent: Intent, targets: Targets) -> Action:
+    if intent.kind == "assign":
+        return writes.assign(intent.task_gid, targets.assistant)
+    if intent.kind == "tag":
+        return writes.add_tag(intent.task_gid, targets.tag)
+    if intent.kind == "section":
+        return writes.move_to_section(intent.task_gid, targets.sections[intent.project_gid])
+    return writes.set_custom_fields(
+        intent.task_gid, {targets.priority_field: targets.priority_high}
+    )
+
+
+def choose_intents(
+    snapshot: dict[str, tuple[str, Task]], targets: Targets, count: int, skip: set[str]
+) -> list[Intent]:
+    """`count` intents that are needed, on distinct tasks, the four kinds in turn."""
+    chosen: list[Intent] = []
+    for gid, (project, task) in sorted(snapshot.items()):
+        if len(chosen) == count:
+            break
+        if gid in skip:
+            continue
+        intent = Intent(KINDS[len(chosen) % len(KINDS)], gid, project)
+        if not in_place(intent, task, targets):
+            chosen.append(intent)
+    return chosen
+
+
+# ---------------------------------------------------------------- the run
+
+
+def main() -> None:
+    fixture = synthetic_fixture(projects=PROJECTS, tasks_per_project=TASKS_PER_PROJECT)
+    with SandboxServer.from_fixture(fixture) as sandbox:
+        workspace = sandbox.world.workspaces[0]
+        project_gids = [project.gid for project in workspace.projects]
+        clock = CycleClock()
+        client = AsanaClient(
+            OWNER_TOKEN, base_url=sandbox.base_url, budgets=BudgetRegistry(), clock=clock
+        )
+        client.me()  # once per client, outside the scenarios
+        meter = Meter(sandbox, client, clock)
+        positions = [SyncPosition(Source.project(gid)) for gid in project_gids]
+        snapshot: dict[str, tuple[str, Task]] = {}  # task gid -> (project gid, task)
+        rows: list[Row] = []
+
+        def cycle(changed: Iterable[str] | None = None) -> tuple[int, int, str]:
+            """Read every source; the minimum is a page per 100 tasks that had to come back:
+            all open ones on a whole read, else the ones `changed` since the last cycle."""
+            nonlocal positions
+            reads = [client.read_source(position, TASK_OPT_FIELDS) for position in positions]
+            positions = [read.position for read in reads]
+            for position, read in zip(positions, reads, strict=True):
+                for task in read.tasks:
+                    snapshot[str(task["gid"])] = (position.source.gid, task)
+            if changed is None:
+                minimum = sum(pages(len(read.tasks)) for read in reads)
+            else:
+                per_project = Counter(snapshot[gid][0] for gid in changed)
+                minimum = sum(pages(per_project[gid]) for gid in project_gids)
+            kind = "whole" if all(read.full for read in reads) else "incremental"
+            return minimum, minimum, f"{kind}; {sum(len(r.tasks) for r in reads)} tasks returned"
+
+        rows.append(meter.run("(a) first read, 20 projects", cycle))
+        rows.append(meter.run("(b) idle cycle", lambda: cycle(changed=())))
+        touched = [task.gid for task in touch_tasks(sandbox.world, CHANGED)]
+        rows.append(
+            meter.run(f"(c) cycle after {CHANGED} tasks changed", lambda: cycle(changed=touched))
+        )
+
+        lookups = client.lookups()
+        targets_box: list[Targets] = []
+
+        def resolve() -> tuple[int, int, str]:
+            targets_box.append(Targets.resolve(lookups, workspace.gid, project_gids))
+            minimum = 3 + len(project_gids)  # users, tags, custom fields; sections per project
+            return minimum, minimum, "users, tags, custom fields, sections of each project"
+
+        rows.append(meter.run("(d0) look-ups for the writes", resolve))
+        targets = targets_box[0]
+        one_by_one = choose_intents(snapshot, targets, WRITES, skip=set())
+        batched = choose_intents(snapshot, targets, WRITES, skip={i.task_gid for i in one_by_one})
+
+        def send_one_by_one() -> tuple[int, int, str]:
+            for intent in one_by_one:
+                client.perform(action_for(intent, targets))
+            return len(one_by_one), len(one_by_one), f"{len(one_by_one)} changes needed"
+
+        def send_batched() -> tuple[int, int, str]:
+            results = client.batch([action_for(intent, targets) for intent in batched])
+            failed = sum(1 for result in results if not result.ok)
+            note = f"{len(batched)} changes needed, {failed} failed"
+            return math.ceil(len(batched) / 10), len(batched), note
+
+        rows.append(meter.run(f"(d1) {WRITES} writes, one by one", send_one_by_one))
+        rows.append(meter.run(f"(d2) {WRITES} writes, through /batch", send_batched))
+
+        def cycle_after_writes() -> tuple[int, int, str]:
+            intents = one_by_one + batched
+            minimum, _, note = cycle(changed=[intent.task_gid for intent in intents])
+            needed = [i for i in intents if not in_place(i, snapshot[i.task_gid][1], targets)]
+            if needed:
+                client.batch([action_for(intent, targets) for intent in needed])
+            return minimum, minimum, f"{note}; {len(needed)} of {len(intents)} intents sent again"
+
+        rows.append(meter.run("(e) the cycle after the writes", cycle_after_writes))
+    print_table(rows)
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ("scenario", "requests", "min", "units", "min", "budget wait s", "wall s", "")
+    lines = [
+        (
+            row.scenario,
+            str(row.requests),
+            str(row.min_requests),
+            str(row.units),
+            str(row.min_units),
+            f"{row.waited:.2f}",
+            f"{row.seconds:.2f}",
+            row.note,
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+    for index, line in enumerate([header, *lines]):
+        cells = [
+            cell.ljust(width) if column in (0, 7) else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+if __name__ == "__main__":
+    main()
