@@ -327,7 +327,7 @@ def test_creating_a_task_needs_a_place(anna: requests.Session, sandbox: SandboxS
     by_projects = call(
         anna, sandbox, "POST", "/tasks", {"name": "Idea", "projects": [STRATEGY]}, expect=201
     )
-    assert by_projects["data"]["memberships"][0]["section"]["name"] == "Planned"  # the last section
+    assert by_projects["data"]["memberships"][0]["section"]["name"] == "Ideas"  # the first one
     subtask = call(
         anna,
         sandbox,

@@ -107,15 +107,16 @@ class Api:
         trace.user = user
         body = parse_body(raw) if method in ("POST", "PUT", "PATCH") else None
         trace.body = body
-        found = ROUTES.match(method, path) if path != "/batch" or method != "POST" else None
-        if found is None and not (path == "/batch" and method == "POST"):
-            raise NotFoundError(NO_ROUTE)
-        actions = batch.parse_actions(body) if found is None else None
+        is_batch = path == "/batch" and method == "POST"
+        actions = batch.parse_actions(body) if is_batch else None
         units = len(actions) if actions is not None else 1
         retry_after = self.faults.admit(token, units)
         if retry_after is not None:
             raise RateLimitedError(headers={"Retry-After": str(retry_after)})
         trace.units = 0 if actions is not None else units
+        found = None if is_batch else ROUTES.match(method, path)
+        if found is None and not is_batch:
+            raise NotFoundError(NO_ROUTE)
         failure = self.faults.failure(token)
         if failure is not None and not failure.after_apply:
             raise _injected(failure.status)
@@ -188,9 +189,11 @@ class Api:
 
 
 def _injected(status: int) -> ApiError:
-    if status >= 500:
-        return ServerError("Server Error (injected by the sandbox)")
-    error = ApiError(f"Injected error {status}")
+    error = (
+        ServerError("Server Error (injected by the sandbox)")
+        if status >= 500
+        else ApiError(f"Injected error {status}")
+    )
     error.status = status
     return error
 

@@ -134,6 +134,12 @@ class EventLog:
         with self._lock:
             self._tokens.clear()
 
+    def clear(self) -> None:
+        """Forget every event and token (a freshly seeded world has no history to stream)."""
+        with self._lock:
+            self._events.clear()
+            self._tokens.clear()
+
     def all(self) -> list[Event]:
         with self._lock:
             return list(self._events)

@@ -144,6 +144,7 @@ def load_world(
     world = World(clock=clock)
     now = clock()
     _Loader(world, today or now.date(), now).load(data)
+    world.events.clear()  # the seeded past is history: event streams start now
     return world
 
 
@@ -365,7 +366,9 @@ class _Loader:
                 start_on=self._date(spec, "start_on", where),
                 completed=completed,
                 completed_at=completed_at,
-                custom_fields={str(k): v for k, v in custom_fields.items()},
+                custom_fields=self._custom_values(
+                    workspace, custom_fields, f"{where}.custom_fields"
+                ),
                 parent=parent,
                 created_at=created_at,
                 modified_at=self._instant(spec, "modified_at", where),
@@ -394,6 +397,21 @@ class _Loader:
             sub_where = f"{where}.subtasks[{i}]"
             self._task(workspace, _mapping(sub, sub_where), sub_where, home=None, parent=task)
         return task
+
+    def _custom_values(
+        self, workspace: Workspace, values: Mapping[str, Any], where: str
+    ) -> dict[str, Any]:
+        """Values by field name; a date field's value may be relative (``today+5``)."""
+        resolved: dict[str, Any] = {}
+        for key, value in values.items():
+            try:
+                definition = self.world.custom_field(str(key), workspace)
+            except KeyError:
+                definition = None  # the world says which fields the task may have
+            if definition is not None and definition.type == "date":
+                value = self._date({str(key): value}, str(key), where)
+            resolved[str(key)] = value
+        return resolved
 
     def _comment(
         self, workspace: Workspace, task: Task, spec: Mapping[str, Any], where: str

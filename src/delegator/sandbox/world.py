@@ -501,7 +501,8 @@ class World:
             if parent is not None:
                 parent.subtasks.append(task)
             for project, section in memberships:
-                self._place(task, project, section, position="end")
+                # A new task goes to the end of its project's first section, as in Asana's UI.
+                self._place(task, project, section or _first_section(project), position="end")
             for definition, value in values.items():
                 if value is not None:
                     task.custom_values[definition.gid] = value
@@ -1007,6 +1008,10 @@ class World:
     def iter_records(self) -> Iterator[Resource]:
         with self.lock:
             yield from list(self._objects.values())
+
+
+def _first_section(project: Project) -> Section | None:
+    return project.sections[0] if project.sections else None
 
 
 def _change(field: str, action: str, **values: Any) -> dict[str, Any]:
