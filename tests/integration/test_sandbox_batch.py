@@ -80,7 +80,8 @@ def test_each_action_is_answered_in_order(anna: requests.Session, sandbox: Sandb
     assert set(results[3]["body"]["data"][0]) == {"gid", "name"}
     assert results[3]["body"]["next_page"]["offset"]
     assert results[4]["body"]["errors"][0]["message"] == "task: Unknown object: 1100000099999999"
-    assert receipts.assignee is not None and receipts.assignee.gid == GIULIA
+    assert receipts.assignee is not None
+    assert receipts.assignee.gid == GIULIA
     assert [t.name for t in cards.tags] == ["urgent"]
 
 

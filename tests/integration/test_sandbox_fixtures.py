@@ -138,7 +138,8 @@ def test_yaml_and_json_files_load_alike(tmp_path: Path) -> None:
     from_json = load_world(as_json).task("A task")
     from_yaml = load_world(as_yaml).task("A task")
     assert from_json.due_on == from_yaml.due_on == date(2026, 12, 1)
-    assert from_yaml.assignee is not None and from_yaml.assignee.name == "Ada"
+    assert from_yaml.assignee is not None
+    assert from_yaml.assignee.name == "Ada"
 
 
 @pytest.mark.parametrize(
@@ -304,7 +305,8 @@ def test_the_demo_world_has_the_kinds_of_tasks_the_demo_needs() -> None:
     assert [t.name for t in northwind if t.parent] == ["Collect dietary requirements from the team"]
     assignees = [t.assignee for t in northwind]
     assert assignees.count(anna) > len(northwind) / 2
-    assert luca in assignees and giulia in assignees
+    assert luca in assignees
+    assert giulia in assignees
     lenas = [t for t in fischer if t.assignee is lena]
     assert len(lenas) > len(fischer) / 2
     assert sum(not t.projects for t in lenas) >= 8  # her My Tasks only

@@ -142,7 +142,8 @@ def test_assigning_someone_outside_the_workspace_is_refused(
         anna, sandbox, "PUT", f"/tasks/{task.gid}", {"assignee": "nobody@x.example"}, expect=400
     )
     assert first_error(unknown) == "assignee: Unknown user: nobody@x.example"
-    assert task.assignee is not None and task.assignee.gid == ANNA
+    assert task.assignee is not None
+    assert task.assignee.gid == ANNA
 
 
 # ---------------------------------------------------------------------- other task fields
@@ -307,7 +308,8 @@ def test_creating_a_task_in_a_section_with_an_assignee(
     assert created["created_at"] == created["modified_at"] == "2026-11-27T09:00:00.000Z"
     assert created["custom_fields"][0]["enum_value"]["name"] == "Low"
     task = sandbox.world.task(created["gid"])
-    assert task.created_by is not None and task.created_by.gid == ANNA
+    assert task.created_by is not None
+    assert task.created_by.gid == ANNA
     assert sandbox.world.section(CLIENT_ADMIN, "Bookings").tasks[-1] is task
     assert [s.text for s in task.stories] == ["assigned to Giulia Bianchi"]
 
