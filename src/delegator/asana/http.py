@@ -58,10 +58,15 @@ def segment(gid: str) -> str:
     return quote(gid, safe="")
 
 
-def join_fields(fields: Fields) -> str:
-    """`opt_fields` as Asana wants it: comma-separated, duplicates removed, order kept."""
+def field_names(fields: Fields) -> tuple[str, ...]:
+    """Field names, duplicates removed, order kept ("a,b" is taken as two names)."""
     names = fields.split(",") if isinstance(fields, str) else list(fields)
-    return ",".join(dict.fromkeys(name.strip() for name in names if name.strip()))
+    return tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+
+
+def join_fields(fields: Fields) -> str:
+    """`opt_fields` as Asana wants it: one comma-separated value."""
+    return ",".join(field_names(fields))
 
 
 @dataclass(frozen=True)

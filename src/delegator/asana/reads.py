@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from delegator.asana import pagination
 from delegator.asana.errors import SyncTokenExpired
-from delegator.asana.http import Fields, Record, Transport, join_fields, segment
+from delegator.asana.http import Fields, Record, Transport, field_names, join_fields, segment
 from delegator.asana.sources import (
     EventBatch,
     EventCursor,
@@ -247,8 +247,7 @@ def task_gids(events: list[Record]) -> set[str]:
 
 
 def _with(fields: Fields, listing: Listing) -> tuple[str, ...]:
-    names = tuple(fields.split(",")) if isinstance(fields, str) else tuple(fields)
-    return (*names, *listing.extra_fields)
+    return (*field_names(fields), *listing.extra_fields)
 
 
 def _modified_at_or_after(task: Record, since: datetime) -> bool:

@@ -22,6 +22,7 @@ from delegator.asana.http import (
     Fields,
     Record,
     Transport,
+    field_names,
     join_fields,
     segment,
 )
@@ -121,7 +122,7 @@ def update_task(
     """``PUT /tasks/{gid}`` with only the fields to change (Asana leaves the others alone)."""
     if not changes:
         raise ValueError("update_task needs at least one field to change")
-    return Action("PUT", f"/tasks/{segment(task_gid)}", dict(changes), _names(fields))
+    return Action("PUT", f"/tasks/{segment(task_gid)}", dict(changes), field_names(fields))
 
 
 def assign(task_gid: str, assignee: str | None, *, fields: Fields = TASK_WRITE_FIELDS) -> Action:
@@ -166,7 +167,7 @@ def add_followers(
         "POST",
         f"/tasks/{segment(task_gid)}/addFollowers",
         {"followers": list(followers)},
-        _names(fields),
+        field_names(fields),
     )
 
 
@@ -270,7 +271,7 @@ def create_task(
         check = TaskCheck(name, project_gid=projects[0])
     elif assignee and workspace_gid:
         check = TaskCheck(name, assignee=assignee, workspace_gid=workspace_gid)
-    return Action("POST", "/tasks", data, _names(fields), idempotent=False, check=check)
+    return Action("POST", "/tasks", data, field_names(fields), idempotent=False, check=check)
 
 
 def status_update(
@@ -296,7 +297,7 @@ def status_update(
 
 def get_task(task_gid: str, fields: Fields) -> Action:
     """A read, for batching: ``GET /tasks/{gid}``."""
-    return Action("GET", f"/tasks/{segment(task_gid)}", {}, _names(fields))
+    return Action("GET", f"/tasks/{segment(task_gid)}", {}, field_names(fields))
 
 
 # ---------------------------------------------------------------- sending
@@ -385,10 +386,6 @@ def _custom_field_value(value: CustomFieldValue) -> Any:
     if isinstance(value, str | int | float) or value is None:
         return value
     return list(value)
-
-
-def _names(fields: Fields) -> tuple[str, ...]:
-    return tuple(join_fields(fields).split(",")) if fields else ()
 
 
 def _gid(reference: object) -> str | None:
