@@ -9,10 +9,12 @@ import threading
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from delegator.cli._common import Subparsers
 from delegator.sandbox import FixtureError, LoggedRequest, SandboxServer, world_path
+
+if TYPE_CHECKING:  # only a type: the module imports nothing else of the command line
+    from delegator.cli._common import Subparsers
 
 
 def register(subparsers: Subparsers) -> None:
