@@ -1,0 +1,93 @@
+"""Rows to the records of ``delegator.ports``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy.engine import Row
+
+from delegator.ports import (
+    ActionMode,
+    ActionRecord,
+    ActionStatus,
+    CycleRecord,
+    Delegation,
+    DelegationStatus,
+    Override,
+    SyncPosition,
+)
+
+
+def cycle(row: Row[Any]) -> CycleRecord:
+    return CycleRecord(
+        id=row.id,
+        client=row.client,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        dry_run=bool(row.dry_run),
+        counts={str(key): int(value) for key, value in (row.counts or {}).items()},
+        errors=tuple(str(error) for error in (row.errors or ())),
+    )
+
+
+def sync_position(row: Row[Any]) -> SyncPosition:
+    return SyncPosition(
+        source=row.source,
+        high_water=row.high_water,
+        sync_token=row.sync_token,
+        last_full_read=row.last_full_read,
+    )
+
+
+def action(row: Row[Any]) -> ActionRecord:
+    return ActionRecord(
+        id=row.id,
+        cycle_id=row.cycle_id,
+        client=row.client,
+        task_gid=row.task_gid,
+        task_name=row.task_name,
+        rule=row.rule,
+        kind=row.kind,
+        detail=dict(row.detail or {}),
+        assistant=row.assistant,
+        mode=cast(ActionMode, row.mode),
+        status=cast(ActionStatus, row.status),
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        result=row.result,
+        story_gid=row.story_gid,
+    )
+
+
+def delegation(row: Row[Any]) -> Delegation:
+    return Delegation(
+        client=row.client,
+        task_gid=row.task_gid,
+        task_name=row.task_name,
+        rule=row.rule,
+        assistant=row.assistant,
+        assignee_gid=row.assignee_gid,
+        delegated_at=row.delegated_at,
+        tag=row.tag,
+        status=cast(DelegationStatus, row.status),
+        closed_at=row.closed_at,
+        permalink_url=row.permalink_url,
+        due_on=row.due_on,
+    )
+
+
+def override(row: Row[Any]) -> Override:
+    return Override(
+        client=row.client,
+        task_gid=row.task_gid,
+        task_name=row.task_name,
+        rule=row.rule,
+        reason=row.reason,
+        detected_at=row.detected_at,
+    )
+
+
+def override_note(reason: str, detected_at: datetime) -> str:
+    """How the engine and the plan show a standing override: "<reason> (<date detected>)"."""
+    return f"{reason} ({detected_at.date().isoformat()})"

@@ -1,0 +1,129 @@
+"""The tables as the store queries them today: the current schema, the one the newest migration
+leaves behind.
+
+A change here needs a new migration in ``migrations.py`` (which keeps its own frozen copy of each
+step); a test compares a migrated database with these definitions, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from delegator.store.types import UtcDateTime
+
+metadata = sa.MetaData()
+
+# Row ids: BIGSERIAL on PostgreSQL; SQLite only autoincrements a plain INTEGER PRIMARY KEY.
+RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("applied_at", UtcDateTime, nullable=False),
+)
+
+cycles = sa.Table(
+    "cycles",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("client", sa.Text, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("errors", sa.JSON, nullable=False),
+    sa.Index("ix_cycles_client_started", "client", "started_at"),
+    sa.Index("ix_cycles_started", "started_at"),
+)
+
+sync_positions = sa.Table(
+    "sync_positions",
+    metadata,
+    sa.Column("client", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("high_water", UtcDateTime, nullable=True),
+    sa.Column("sync_token", sa.Text, nullable=True),
+    sa.Column("last_full_read", UtcDateTime, nullable=True),
+)
+
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("cycle_id", RowId, sa.ForeignKey("cycles.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("client", sa.Text, nullable=False),
+    sa.Column("task_gid", sa.Text, nullable=False),
+    sa.Column("task_name", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("assistant", sa.Text, nullable=True),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("completed_at", UtcDateTime, nullable=True),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Column("story_gid", sa.Text, nullable=True),
+    # a task's history and the memories of a batch of tasks
+    sa.Index("ix_actions_client_task", "client", "task_gid", "created_at"),
+    # `history --since` for one client, and for all of them
+    sa.Index("ix_actions_client_created", "client", "created_at"),
+    sa.Index("ix_actions_created", "created_at"),
+    # the intents a crash left behind: a handful of rows in a large table
+    sa.Index(
+        "ix_actions_pending",
+        "client",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+)
+
+delegations = sa.Table(
+    "delegations",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("client", sa.Text, nullable=False),
+    sa.Column("task_gid", sa.Text, nullable=False),
+    sa.Column("task_name", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("assistant", sa.Text, nullable=False),
+    sa.Column("assignee_gid", sa.Text, nullable=False),
+    sa.Column("delegated_at", UtcDateTime, nullable=False),
+    sa.Column("tag", sa.Text, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("closed_at", UtcDateTime, nullable=True),
+    sa.Column("permalink_url", sa.Text, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=True),
+    # at most one open delegation per task; closed ones are kept as history
+    sa.Index(
+        "ux_delegations_open_task",
+        "client",
+        "task_gid",
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    ),
+    sa.Index("ix_delegations_client_status", "client", "status", "assistant"),
+)
+
+overrides = sa.Table(
+    "overrides",
+    metadata,
+    sa.Column("client", sa.Text, primary_key=True),
+    sa.Column("task_gid", sa.Text, primary_key=True),
+    sa.Column("task_name", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("detected_at", UtcDateTime, nullable=False),
+    sa.Index("ix_overrides_client_detected", "client", "detected_at"),
+)
+
+round_robin = sa.Table(
+    "round_robin",
+    metadata,
+    sa.Column("client", sa.Text, primary_key=True),
+    sa.Column("pool", sa.Text, primary_key=True),
+    sa.Column("assistant", sa.Text, nullable=False),
+)

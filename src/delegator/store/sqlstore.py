@@ -1,0 +1,483 @@
+"""The state store over SQLAlchemy Core: what the service remembers between cycles and restarts.
+
+One engine per store, shared by the worker threads; every method is one short transaction, so a
+command reading the history never waits long for the service, and a crash loses at most the call
+in flight. Writes on SQLite take the write lock when they begin (see ``database.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from delegator.core.engine import NO_MEMORY, TaskMemory
+from delegator.ports import (
+    ActionMode,
+    ActionRecord,
+    ActionStatus,
+    CycleRecord,
+    Delegation,
+    DelegationStatus,
+    Override,
+    SyncPosition,
+)
+from delegator.store import records
+from delegator.store.database import (
+    WRITE_OPTION,
+    describe,
+    is_memory,
+    mask_url,
+    open_engine,
+    parse_url,
+)
+from delegator.store.errors import StoreError
+from delegator.store.migrations import read_version, upgrade
+from delegator.store.schema import (
+    actions,
+    cycles,
+    delegations,
+    overrides,
+    round_robin,
+    sync_positions,
+)
+from delegator.store.types import NaiveDatetimeError
+
+# Task gids per IN clause: far below SQLite's and PostgreSQL's limits on bound parameters.
+MEMORY_CHUNK: Final = 500
+
+_OPEN = sa.text("status = 'open'")  # the predicate of the partial unique index on delegations
+
+
+class SqlStore:
+    """The ``StateStore`` on SQLite (``sqlite:///path/to/state.db``, the default; the file and its
+    folders are created on first use) or PostgreSQL (``postgresql+psycopg://user:pw@host/db``).
+
+    Call ``migrate()`` once at start-up before anything else, and ``close()`` at the end (or use
+    the store as a context manager). Times go in timezone-aware and come out aware, in UTC; a
+    naive datetime is a programming error and raises ValueError. Database failures raise
+    StoreError, with the URL's password masked.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = parse_url(url)
+        self.display_url: Final = mask_url(parsed)
+        self._backend: Final = parsed.get_backend_name()
+        self._engine: Final = open_engine(parsed)
+        # An in-memory SQLite database is one connection shared by every thread: take turns.
+        self._serial: AbstractContextManager[Any] = (
+            threading.RLock() if is_memory(parsed) else nullcontext()
+        )
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.display_url!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema; refuse a database newer than this code (StoreError)."""
+        try:
+            with self._serial:
+                upgrade(self._engine, self.display_url)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot open or migrate the database at {self.display_url}: {describe(exc)}"
+            ) from exc
+
+    def schema_version(self) -> int:
+        """The schema version the database is at (0 before the first ``migrate()``)."""
+        with self._transaction() as connection:
+            return read_version(connection)
+
+    def close(self) -> None:
+        """Close the pooled connections. The store reconnects if it is used again."""
+        self._engine.dispose()
+
+    # ------------------------------------------------------------------ cycles
+
+    def start_cycle(self, client: str, started_at: datetime, dry_run: bool) -> int:
+        with self._transaction(write=True) as connection:
+            result = connection.execute(
+                cycles.insert()
+                .values(client=client, started_at=started_at, dry_run=dry_run, counts={}, errors=[])
+                .returning(cycles.c.id)
+            )
+            return int(result.scalar_one())
+
+    def finish_cycle(
+        self,
+        cycle_id: int,
+        finished_at: datetime,
+        counts: Mapping[str, int],
+        errors: Sequence[str] = (),
+    ) -> None:
+        with self._transaction(write=True) as connection:
+            result = connection.execute(
+                cycles.update()
+                .where(cycles.c.id == cycle_id)
+                .values(finished_at=finished_at, counts=dict(counts), errors=list(errors))
+            )
+            if result.rowcount == 0:
+                raise StoreError(f"no cycle {cycle_id} in the database at {self.display_url}")
+
+    def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]:
+        """The newest cycles first."""
+        query = sa.select(cycles)
+        if client is not None:
+            query = query.where(cycles.c.client == client)
+        query = query.order_by(cycles.c.started_at.desc(), cycles.c.id.desc()).limit(limit)
+        with self._transaction() as connection:
+            return [records.cycle(row) for row in connection.execute(query)]
+
+    # ------------------------------------------------------------------ sync positions
+
+    def sync_position(self, client: str, source: str) -> SyncPosition | None:
+        query = sa.select(sync_positions).where(
+            sync_positions.c.client == client, sync_positions.c.source == source
+        )
+        with self._transaction() as connection:
+            row = connection.execute(query).first()
+        return records.sync_position(row) if row is not None else None
+
+    def save_sync_position(self, client: str, position: SyncPosition) -> None:
+        """Replace the position of (client, position.source) as a whole."""
+        values = {
+            "client": client,
+            "source": position.source,
+            "high_water": position.high_water,
+            "sync_token": position.sync_token,
+            "last_full_read": position.last_full_read,
+        }
+        with self._transaction(write=True) as connection:
+            self._upsert(connection, sync_positions, values, ("client", "source"))
+
+    # ------------------------------------------------------------------ the action journal
+
+    def begin_action(
+        self,
+        *,
+        cycle_id: int | None,
+        client: str,
+        task_gid: str,
+        task_name: str,
+        rule: str,
+        kind: str,
+        detail: Mapping[str, Any],
+        assistant: str | None,
+        mode: ActionMode,
+        at: datetime,
+        status: ActionStatus = "pending",
+    ) -> int:
+        """Journal an intent before the call that carries it out. Any status but "pending"
+        (planned, queued, skipped ...) records an action that is complete as written."""
+        with self._transaction(write=True) as connection:
+            result = connection.execute(
+                actions.insert()
+                .values(
+                    cycle_id=cycle_id,
+                    client=client,
+                    task_gid=task_gid,
+                    task_name=task_name,
+                    rule=rule,
+                    kind=kind,
+                    detail=dict(detail),
+                    assistant=assistant,
+                    mode=mode,
+                    status=status,
+                    created_at=at,
+                    completed_at=None if status == "pending" else at,
+                )
+                .returning(actions.c.id)
+            )
+            return int(result.scalar_one())
+
+    def finish_action(
+        self,
+        action_id: int,
+        status: ActionStatus,
+        at: datetime,
+        result: str | None = None,
+        story_gid: str | None = None,
+    ) -> None:
+        with self._transaction(write=True) as connection:
+            outcome = connection.execute(
+                actions.update()
+                .where(actions.c.id == action_id)
+                .values(status=status, completed_at=at, result=result, story_gid=story_gid)
+            )
+            if outcome.rowcount == 0:
+                raise StoreError(f"no action {action_id} in the database at {self.display_url}")
+
+    def pending_actions(self, client: str) -> list[ActionRecord]:
+        """Intents begun and never finished (a crash between the two), oldest first."""
+        query = (
+            sa.select(actions)
+            .where(actions.c.client == client, actions.c.status == "pending")
+            .order_by(actions.c.id)
+        )
+        with self._transaction() as connection:
+            return [records.action(row) for row in connection.execute(query)]
+
+    def actions(
+        self,
+        client: str | None = None,
+        task_gid: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ActionRecord]:
+        """The journal, newest first; ``since`` includes actions created at that instant."""
+        query = sa.select(actions)
+        if client is not None:
+            query = query.where(actions.c.client == client)
+        if task_gid is not None:
+            query = query.where(actions.c.task_gid == task_gid)
+        if since is not None:
+            query = query.where(actions.c.created_at >= since)
+        query = query.order_by(actions.c.created_at.desc(), actions.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._transaction() as connection:
+            return [records.action(row) for row in connection.execute(query)]
+
+    def memories(self, client: str, task_gids: Iterable[str]) -> dict[str, TaskMemory]:
+        """What the engine must know about each task: an entry for every gid asked for.
+
+        ``acted``: per rule, when its first active action on the task was created, counting
+        only actions that were done. ``commented``: the rules whose comment on the task was
+        posted. ``override``: the standing override, as "<reason> (<date detected>)".
+        """
+        gids = list(dict.fromkeys(task_gids))
+        acted: dict[str, dict[str, datetime]] = {}
+        commented: dict[str, set[str]] = {}
+        overridden: dict[str, str] = {}
+        is_comment = sa.case((actions.c.kind == "comment", 1), else_=0)
+        with self._transaction() as connection:
+            for start in range(0, len(gids), MEMORY_CHUNK):
+                chunk = gids[start : start + MEMORY_CHUNK]
+                done = (
+                    sa.select(
+                        actions.c.task_gid,
+                        actions.c.rule,
+                        sa.func.min(actions.c.created_at).label("first_at"),
+                        sa.func.max(is_comment).label("commented"),
+                    )
+                    .where(
+                        actions.c.client == client,
+                        actions.c.task_gid.in_(chunk),
+                        actions.c.mode == "active",
+                        actions.c.status == "done",
+                    )
+                    .group_by(actions.c.task_gid, actions.c.rule)
+                )
+                for row in connection.execute(done):
+                    acted.setdefault(row.task_gid, {})[row.rule] = row.first_at
+                    if row.commented:
+                        commented.setdefault(row.task_gid, set()).add(row.rule)
+                standing = sa.select(
+                    overrides.c.task_gid, overrides.c.reason, overrides.c.detected_at
+                ).where(overrides.c.client == client, overrides.c.task_gid.in_(chunk))
+                for found in connection.execute(standing):
+                    overridden[found.task_gid] = records.override_note(
+                        found.reason, found.detected_at
+                    )
+        remembered = acted.keys() | overridden.keys()
+        return {
+            gid: TaskMemory(
+                acted=acted.get(gid, {}),
+                commented=frozenset(commented.get(gid, ())),
+                override=overridden.get(gid),
+            )
+            if gid in remembered
+            else NO_MEMORY
+            for gid in gids
+        }
+
+    # ------------------------------------------------------------------ delegations and overrides
+
+    def record_delegation(self, delegation: Delegation) -> None:
+        """Record a task given to an assistant. A task has at most one open delegation: a new
+        open one for the same task replaces it (the assistant changed); closed ones are kept."""
+        values = {
+            "client": delegation.client,
+            "task_gid": delegation.task_gid,
+            "task_name": delegation.task_name,
+            "rule": delegation.rule,
+            "assistant": delegation.assistant,
+            "assignee_gid": delegation.assignee_gid,
+            "delegated_at": delegation.delegated_at,
+            "tag": delegation.tag,
+            "status": delegation.status,
+            "closed_at": delegation.closed_at,
+            "permalink_url": delegation.permalink_url,
+            "due_on": delegation.due_on,
+        }
+        with self._transaction(write=True) as connection:
+            if delegation.status == "open":
+                self._upsert(
+                    connection, delegations, values, ("client", "task_gid"), index_where=_OPEN
+                )
+            else:
+                connection.execute(delegations.insert().values(**values))
+
+    def delegations(
+        self, client: str, status: DelegationStatus | None = "open"
+    ) -> list[Delegation]:
+        """The client's delegations with that status (all of them for None), oldest first."""
+        query = sa.select(delegations).where(delegations.c.client == client)
+        if status is not None:
+            query = query.where(delegations.c.status == status)
+        query = query.order_by(delegations.c.delegated_at, delegations.c.id)
+        with self._transaction() as connection:
+            return [records.delegation(row) for row in connection.execute(query)]
+
+    def close_delegation(
+        self, client: str, task_gid: str, status: DelegationStatus, at: datetime
+    ) -> None:
+        """Close the task's open delegation as done or overridden; nothing when none is open."""
+        if status == "open":
+            raise ValueError("close_delegation needs status 'done' or 'overridden', not 'open'")
+        with self._transaction(write=True) as connection:
+            self._close(connection, client, task_gid, status, at)
+
+    def record_override(self, override: Override) -> None:
+        """Record that a person undid a delegation; the first override of a task stands.
+
+        The task's open delegation, if any, is closed as overridden in the same transaction, so
+        it stops counting towards its assistant's load.
+        """
+        values = {
+            "client": override.client,
+            "task_gid": override.task_gid,
+            "task_name": override.task_name,
+            "rule": override.rule,
+            "reason": override.reason,
+            "detected_at": override.detected_at,
+        }
+        with self._transaction(write=True) as connection:
+            self._upsert(connection, overrides, values, ("client", "task_gid"), update=False)
+            self._close(
+                connection, override.client, override.task_gid, "overridden", override.detected_at
+            )
+
+    def overrides(self, client: str, since: datetime | None = None) -> list[Override]:
+        """The client's overrides, oldest first; ``since`` includes that instant."""
+        query = sa.select(overrides).where(overrides.c.client == client)
+        if since is not None:
+            query = query.where(overrides.c.detected_at >= since)
+        query = query.order_by(overrides.c.detected_at, overrides.c.task_gid)
+        with self._transaction() as connection:
+            return [records.override(row) for row in connection.execute(query)]
+
+    # ------------------------------------------------------------------ load and fairness
+
+    def assistant_load(self, client: str) -> dict[str, int]:
+        """Open delegations per assistant key; an assistant with none is absent (load 0)."""
+        query = (
+            sa.select(delegations.c.assistant, sa.func.count().label("open"))
+            .where(delegations.c.client == client, delegations.c.status == "open")
+            .group_by(delegations.c.assistant)
+        )
+        with self._transaction() as connection:
+            return {row.assistant: int(row.open) for row in connection.execute(query)}
+
+    def round_robin(self, client: str) -> dict[str, str]:
+        """Per pool, the assistant who was given the pool's last task."""
+        query = sa.select(round_robin.c.pool, round_robin.c.assistant).where(
+            round_robin.c.client == client
+        )
+        with self._transaction() as connection:
+            return {row.pool: row.assistant for row in connection.execute(query)}
+
+    def save_round_robin(self, client: str, pool: str, assistant: str) -> None:
+        values = {"client": client, "pool": pool, "assistant": assistant}
+        with self._transaction(write=True) as connection:
+            self._upsert(connection, round_robin, values, ("client", "pool"))
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        """One short transaction; database errors come out as StoreError."""
+        try:
+            with self._serial, self._engine.connect() as connection:
+                if write:
+                    connection.execution_options(**{WRITE_OPTION: True})
+                with connection.begin():
+                    yield connection
+        except SQLAlchemyError as exc:
+            original = getattr(exc, "orig", None)
+            if isinstance(original, NaiveDatetimeError):
+                raise original from None
+            raise StoreError(f"the database at {self.display_url} failed: {describe(exc)}") from exc
+
+    def _upsert(
+        self,
+        connection: Connection,
+        table: sa.Table,
+        values: Mapping[str, Any],
+        keys: Sequence[str],
+        *,
+        update: bool = True,
+        index_where: sa.TextClause | None = None,
+    ) -> None:
+        """Insert, or on a conflict over ``keys`` update the other columns (or keep the row)."""
+        changed = [name for name in values if name not in keys]
+        if self._backend == "postgresql":
+            pg = postgresql.insert(table).values(**values)
+            if update:
+                pg = pg.on_conflict_do_update(
+                    index_elements=list(keys),
+                    index_where=index_where,
+                    set_={name: pg.excluded[name] for name in changed},
+                )
+            else:
+                pg = pg.on_conflict_do_nothing(index_elements=list(keys), index_where=index_where)
+            connection.execute(pg)
+            return
+        lite = sqlite.insert(table).values(**values)
+        if update:
+            lite = lite.on_conflict_do_update(
+                index_elements=list(keys),
+                index_where=index_where,
+                set_={name: lite.excluded[name] for name in changed},
+            )
+        else:
+            lite = lite.on_conflict_do_nothing(index_elements=list(keys), index_where=index_where)
+        connection.execute(lite)
+
+    @staticmethod
+    def _close(
+        connection: Connection,
+        client: str,
+        task_gid: str,
+        status: DelegationStatus,
+        at: datetime,
+    ) -> None:
+        connection.execute(
+            delegations.update()
+            .where(
+                delegations.c.client == client,
+                delegations.c.task_gid == task_gid,
+                delegations.c.status == "open",
+            )
+            .values(status=status, closed_at=at)
+        )
