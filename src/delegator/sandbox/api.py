@@ -98,7 +98,7 @@ class Api:
         if not (parts.path == API_PREFIX or parts.path.startswith(API_PREFIX + "/")):
             raise NotFoundError(NO_ROUTE)
         trace.path = path = parts.path[len(API_PREFIX) :].rstrip("/") or "/"
-        trace.endpoint = ROUTES.template_of(path)
+        trace.endpoint = ROUTES.template_of(path) or ("/batch" if path == "/batch" else "")
         token = bearer_token(headers)
         trace.token = token
         user = self.world.user_for_token(token) if token else None
