@@ -1,0 +1,64 @@
+"""One store suite, two databases: every test taking ``store`` or ``database_url`` runs on a
+SQLite file and on a real PostgreSQL (DELEGATOR_TEST_DATABASE_URL), each test in a fresh schema.
+
+Locally the PostgreSQL half skips when the variable is unset; under CI it fails instead, so a
+broken database set-up cannot pass for a green build.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from delegator.store import SqlStore
+from delegator.store.database import parse_url
+
+DATABASE_URL_VARIABLE = "DELEGATOR_TEST_DATABASE_URL"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file in a folder that does not exist yet, or a PostgreSQL
+    schema made for this test and dropped after it."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state' / 'delegator.db'}"
+        return
+    base = os.environ.get(DATABASE_URL_VARIABLE)
+    if not base:
+        reason = f"{DATABASE_URL_VARIABLE} is not set: no PostgreSQL to test the store against"
+        if _in_ci():
+            pytest.fail(f"{reason} (CI is set: .ci/run should have started one)")
+        pytest.skip(reason)
+    schema = f"store_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(parse_url(base), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = parse_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    """A migrated store on an empty database."""
+    with SqlStore(database_url) as opened:
+        opened.migrate()
+        yield opened
