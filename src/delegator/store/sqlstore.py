@@ -54,6 +54,10 @@ from delegator.store.types import NaiveDatetimeError
 # Task gids per IN clause: far below SQLite's and PostgreSQL's limits on bound parameters.
 MEMORY_CHUNK: Final = 500
 
+# The journal entry of a whole rule outcome (see ``memories``), and of a posted comment.
+RULE_KIND: Final = "rule"
+COMMENT_KIND: Final = "comment"
+
 _OPEN = sa.text("status = 'open'")  # the predicate of the partial unique index on delegations
 
 
@@ -261,15 +265,20 @@ class SqlStore:
     def memories(self, client: str, task_gids: Iterable[str]) -> dict[str, TaskMemory]:
         """What the engine must know about each task: an entry for every gid asked for.
 
-        ``acted``: per rule, when its first active action on the task was created, counting
-        only actions that were done. ``commented``: the rules whose comment on the task was
-        posted. ``override``: the standing override, as "<reason> (<date detected>)".
+        ``acted``: per rule, when it first acted on the task completely. The service journals one
+        entry of kind ``rule`` per outcome and finishes it as done only when every write of the
+        outcome was done, so a rule whose writes failed (or were cut short by a crash) is planned
+        again next cycle; only those entries count, in mode "active". ``commented``: the rules
+        whose comment on the task was posted (a done, active ``comment`` action), whatever became
+        of their ``rule`` entry, so a comment is never posted twice. ``override``: the standing
+        override, as "<reason> (<date detected>)".
         """
         gids = list(dict.fromkeys(task_gids))
         acted: dict[str, dict[str, datetime]] = {}
         commented: dict[str, set[str]] = {}
         overridden: dict[str, str] = {}
-        is_comment = sa.case((actions.c.kind == "comment", 1), else_=0)
+        is_comment = sa.case((actions.c.kind == COMMENT_KIND, 1), else_=0)
+        rule_done_at = sa.case((actions.c.kind == RULE_KIND, actions.c.created_at), else_=None)
         with self._transaction() as connection:
             for start in range(0, len(gids), MEMORY_CHUNK):
                 chunk = gids[start : start + MEMORY_CHUNK]
@@ -277,7 +286,7 @@ class SqlStore:
                     sa.select(
                         actions.c.task_gid,
                         actions.c.rule,
-                        sa.func.min(actions.c.created_at).label("first_at"),
+                        sa.func.min(rule_done_at).label("first_at"),
                         sa.func.max(is_comment).label("commented"),
                     )
                     .where(
@@ -289,7 +298,8 @@ class SqlStore:
                     .group_by(actions.c.task_gid, actions.c.rule)
                 )
                 for row in connection.execute(done):
-                    acted.setdefault(row.task_gid, {})[row.rule] = row.first_at
+                    if row.first_at is not None:
+                        acted.setdefault(row.task_gid, {})[row.rule] = row.first_at
                     if row.commented:
                         commented.setdefault(row.task_gid, set()).add(row.rule)
                 standing = sa.select(
@@ -299,7 +309,7 @@ class SqlStore:
                     overridden[found.task_gid] = records.override_note(
                         found.reason, found.detected_at
                     )
-        remembered = acted.keys() | overridden.keys()
+        remembered = acted.keys() | commented.keys() | overridden.keys()
         return {
             gid: TaskMemory(
                 acted=acted.get(gid, {}),
