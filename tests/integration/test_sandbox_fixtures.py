@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from delegator.sandbox import (
     FixtureError,
@@ -342,17 +343,18 @@ def test_touch_tasks_changes_that_many_open_tasks(tmp_path: Path) -> None:
     assert all(not t.completed for t in touched)
 
 
-def test_a_large_synthetic_world_serves_pages(tmp_path: Path) -> None:
-    import requests
-
+def test_a_large_synthetic_world_is_served_in_pages_only() -> None:
     with SandboxServer.from_fixture(
-        synthetic_fixture(projects=2, tasks_per_project=150)
+        synthetic_fixture(projects=1, tasks_per_project=1001)
     ) as sandbox:
-        project = sandbox.world.project("Project 001")
-        url = f"{sandbox.base_url}/projects/{project.gid}/tasks"
+        url = f"{sandbox.base_url}/projects/{sandbox.world.project('Project 001').gid}/tasks"
         with requests.Session() as http:
             http.headers["Authorization"] = "Bearer synthetic-token-owner"
-            first = http.get(url, params={"limit": 100}, timeout=5).json()
-            second = http.get(first["next_page"]["uri"], timeout=5).json()
-    assert len(first["data"]) + len(second["data"]) == 150
-    assert second["next_page"] is None
+            unpaginated = http.get(url, timeout=5)
+            pages: list[Any] = [http.get(url, params={"limit": 100}, timeout=5).json()]
+            while pages[-1]["next_page"] is not None:
+                pages.append(http.get(pages[-1]["next_page"]["uri"], timeout=5).json())
+    assert unpaginated.status_code == 400
+    assert unpaginated.json()["errors"][0]["message"].startswith("The result is too large.")
+    assert [len(page["data"]) for page in pages] == [100] * 10 + [1]
+    assert len({task["gid"] for page in pages for task in page["data"]}) == 1001

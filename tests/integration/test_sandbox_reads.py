@@ -66,6 +66,14 @@ def test_users_me_is_the_tokens_user_in_full(
     }
 
 
+def test_the_date_header_is_the_worlds_time(
+    anna: requests.Session, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    clock.advance(minutes=90)
+    response = anna.get(f"{sandbox.base_url}/users/me", timeout=5)
+    assert response.headers["Date"] == "Fri, 27 Nov 2026 10:30:00 GMT"
+
+
 def test_a_user_sees_only_the_workspaces_they_belong_to(sandbox: SandboxServer) -> None:
     with requests.Session() as lena:
         lena.headers.update(sandbox.auth("lena@fischer-consulting.example"))

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -77,6 +78,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header from the world's clock, so clients reading it agree with modified_at."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return format_datetime(self.server.api.world.clock(), usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the request log records every request (see RequestLog.subscribe)."""
