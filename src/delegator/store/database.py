@@ -30,16 +30,20 @@ EXPECTED_URLS: Final = (
     "sqlite:///path/to/state.db or postgresql+psycopg://user:password@host:5432/database"
 )
 _CREDENTIALS = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
 def mask_url(url: str | URL) -> str:
-    """The URL fit for a message or a log: the password, if any, replaced by ``***``."""
+    """The URL fit for a message or a log: the password, if any, replaced by ``***``, in the
+    credentials and in a ``password=`` parameter (libpq takes one), even in a malformed URL."""
     if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return _CREDENTIALS.sub(r"\1***@", url)
+        shown = url.render_as_string(hide_password=True)
+    else:
+        try:
+            shown = sa.make_url(url).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):
+            shown = _CREDENTIALS.sub(r"\1***@", url)
+    return _PASSWORD_PARAMETER.sub(r"\1***", shown)
 
 
 def parse_url(url: str) -> URL:
