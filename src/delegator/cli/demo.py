@@ -1,27 +1,35 @@
-"""`delegator demo`: the rules at work on the example client files, offline."""
+"""`delegator demo`: the service doing its job against the built-in Asana sandbox.
+
+Starts the sandbox with the demo world, runs the example clients' rules for a few cycles and
+shows what was delegated to whom and why, what was left alone and why, that a second cycle does
+nothing twice, and that a person taking a task back is respected. No account, no token.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 from pathlib import Path
 
-from delegator.cli import rules
+from delegator.bootstrap import Fleet, open_store
 from delegator.cli._common import Subparsers
-
-EXAMPLES = Path("rules/examples")
+from delegator.clients import load_clients
+from delegator.logs import configure
+from delegator.sandboxed import EXAMPLE_RULES, sandboxed
+from delegator.service import CycleReport, TaskReport
 
 
 def register(subparsers: Subparsers) -> None:
     demo = subparsers.add_parser(
         "demo",
-        help="show delegator at work on the example clients",
+        help="watch delegator work on a sandboxed Asana (no account needed)",
         description=(
-            "Validate the example rule files, run their rule tests and explain the decision "
-            "for two sample tasks: one delegated, one kept by the owner."
+            "Start the built-in Asana sandbox with a realistic client, run the example rules "
+            "against it for a few cycles, and show every decision. Exits by itself."
         ),
     )
     demo.add_argument(
-        "--examples", default=str(EXAMPLES), metavar="DIR", help="the example rules folder"
+        "--rules", default=str(EXAMPLE_RULES), metavar="DIR", help="the rule files to run"
     )
     demo.set_defaults(handler=run_demo)
 
@@ -31,21 +39,146 @@ def _banner(text: str) -> None:
     print(f"== {text} ".ljust(78, "="))
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    examples = Path(args.examples)
-    _banner("delegator check: the example client files")
-    status = rules.run_check(argparse.Namespace(paths=[str(examples)]))
-    _banner("delegator test: the clients' rule tests")
-    status |= rules.run_test(argparse.Namespace(paths=[str(examples)]))
-    for sample in ("invoice", "strategy"):
-        _banner(f"delegator explain: {sample}.json against small-agency.yaml")
-        status |= rules.run_explain(
-            argparse.Namespace(
-                rules=str(examples / "small-agency.yaml"),
-                task=str(examples / "tasks" / f"{sample}.json"),
-                now="2026-11-27T10:00:00+01:00",
-                owner=None,
-                json=False,
-            )
+def _delegated_line(item: TaskReport) -> str:
+    decision = item.decision
+    rule = decision.outcomes[0].rule if decision.outcomes else "?"
+    who = item.choice.assistant or item.choice.user if item.choice else None
+    head = f'  "{decision.task.name}" [{decision.quadrant}]'
+    lines = [f"{head} -> {who}" if who else head, f'      rule: "{rule}"']
+    if item.choice is not None:
+        lines.append(f"      why this assistant: {item.choice.reason}")
+    done = [s.description for s in item.steps if s.status == "done" and s.kind != "assign"]
+    if done:
+        lines.append("      also: " + "; ".join(done))
+    failed = [f"{s.description} ({s.note})" for s in item.steps if s.status == "failed"]
+    if failed:
+        lines.append("      failed: " + "; ".join(failed))
+    return "\n".join(lines)
+
+
+def _why_left_alone(item: TaskReport) -> str:
+    decision = item.decision
+    if decision.skipped:
+        return decision.skipped
+    if decision.outcomes and not decision.intents:
+        return f'already as rule "{decision.rule}" wants it'
+    if decision.quadrant in ("do", "schedule"):
+        return f"quadrant {decision.quadrant}: the owner's own work"
+    return "no rule applies"
+
+
+def show_first_cycle(report: CycleReport) -> None:
+    _banner(f"{report.name}: first cycle")
+    delegated = [
+        t for t in report.tasks if any(s.kind == "assign" and s.status == "done" for s in t.steps)
+    ]
+    shadow = [t for t in report.tasks if any(o.shadow for o in t.decision.outcomes) and t.steps]
+    queued = [t for t in report.tasks if any(s.status == "queued" for s in t.steps)]
+    other = [
+        t for t in report.tasks
+        if t.steps and t not in delegated and t not in shadow and t not in queued
+    ]  # fmt: skip
+    quiet = [t for t in report.tasks if not t.steps]
+    print(f"Read {report.counts['tasks_seen']} tasks with {report.requests} API requests.")
+    print(f"\nDelegated ({len(delegated)}):")
+    for item in delegated:
+        print(_delegated_line(item))
+    if other:
+        print(f"\nChanged without a new assignee ({len(other)}):")
+        for item in other:
+            steps = "; ".join(s.description for s in item.steps)
+            print(f'  "{item.task.name}": {steps} (rule "{item.decision.rule}")')
+    if queued:
+        print(f"\nWaiting for a free assistant ({len(queued)}):")
+        for item in queued:
+            print(f'  "{item.task.name}": ' + "; ".join(s.description for s in item.steps))
+    if shadow:
+        print(f"\nShadow rules: would have acted on {len(shadow)} tasks (nothing written):")
+        for item in shadow:
+            print(f'  "{item.task.name}": rule "{item.decision.rule}"')
+    print(f"\nLeft alone ({len(quiet)}):")
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for item in quiet:
+        grouped[_why_left_alone(item)].append(item.task.name)
+    for why, names in sorted(grouped.items(), key=lambda kv: -len(kv[1])):
+        shown = ", ".join(f'"{n}"' for n in names[:4]) + (
+            f" and {len(names) - 4} more" if len(names) > 4 else ""
         )
-    return status
+        print(f"  {why}: {shown}")
+    for error in report.errors:
+        print(f"  ! {error}")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    configure("console", "warning")
+    rules_dir = Path(args.rules)
+    with sandboxed(rules_dir) as env:
+        print(f"Asana sandbox running at {env.sandbox.base_url} with the demo world.")
+        entries = load_clients(rules_dir)
+        for entry in entries:
+            status = "ok" if not entry.errors else f"{len(entry.errors)} errors"
+            print(f"  client {entry.name} ({entry.path}): {status}")
+        fleet = Fleet(env.settings, open_store(env.settings), environ=env.environ)
+        try:
+            first = [fleet.cycle(e, explain=True) for e in entries]
+            for report in first:
+                show_first_cycle(report)
+
+            _banner("Second cycle: nothing is done twice")
+            second = [fleet.cycle(e) for e in entries]
+            for report in second:
+                sources = (
+                    len(fleet.runtimes[report.client].sources)
+                    if report.client in fleet.runtimes
+                    else 0
+                )
+                print(
+                    f"  {report.name}: {report.counts['tasks_seen']} changed tasks read, "
+                    f"{report.counts['actions_done']} writes, {report.requests} API requests "
+                    f"({sources} watched sources)"
+                )
+
+            taken = _take_one_back(env.sandbox, first)
+            if taken is not None:
+                name, client_key, person = taken
+                _banner("A person takes a task back")
+                print(f'  {person} assigns "{name}" back to themselves in Asana.')
+                entry = next(e for e in entries if e.key == client_key)
+                third = fleet.cycle(entry)
+                for override in third.overrides:
+                    print(f'  Noticed: "{override.task_name}": {override.reason}.')
+                again = fleet.cycle(entry, full=True)
+                touched = [t for t in again.tasks if t.task.name == name and t.steps]
+                print(
+                    "  Next cycles leave it alone: "
+                    + (
+                        "it was touched again!"
+                        if touched
+                        else "no write on it, the person's choice stands."
+                    )
+                )
+            return 1 if any(r.counts["client_failed"] for r in first) else 0
+        finally:
+            fleet.close()
+
+
+def _take_one_back(sandbox: object, reports: list[CycleReport]) -> tuple[str, str, str] | None:
+    """The owner of the first client takes back its first delegated task, as a person would."""
+    from delegator.sandbox import SandboxServer
+
+    assert isinstance(sandbox, SandboxServer)
+    for report in reports:
+        for item in report.tasks:
+            if any(s.kind == "assign" and s.status == "done" for s in item.steps):
+                world = sandbox.world
+                task = world.task(item.task.gid)
+                owner = (
+                    world.user("anna@northwind.example")
+                    if report.client == "small-agency"
+                    else None
+                )
+                if owner is None:
+                    continue
+                world.assign(task, owner, by=owner)
+                return item.task.name, report.client, owner.name
+    return None

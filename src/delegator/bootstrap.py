@@ -1,0 +1,118 @@
+"""The composition root: the only module that builds adapters and wires them to the service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from delegator.asana import AsanaClient, Limits
+from delegator.clients import ClientEntry, TokenError, read_token
+from delegator.logs import get_logger
+from delegator.ports import StateStore
+from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport
+from delegator.settings import Settings
+from delegator.store import SqlStore
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_store(settings: Settings) -> StateStore:
+    store = SqlStore(settings.database_url)
+    store.migrate()
+    return store
+
+
+@dataclass
+class Fleet:
+    """Every client's runtime, built lazily; a client that cannot start is reported, not fatal."""
+
+    settings: Settings
+    store: StateStore
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    clock: Callable[[], datetime] = system_clock
+    runtimes: dict[str, ClientRuntime] = field(default_factory=dict)
+
+    def runtime(self, entry: ClientEntry) -> ClientRuntime:
+        """The runtime for a client file's current version (rebuilt when the file changed)."""
+        current = self.runtimes.get(entry.key)
+        if current is not None and (current.entry.path, current.entry.mtime) == (
+            entry.path,
+            entry.mtime,
+        ):
+            return current
+        if entry.engine is None or entry.loaded.head is None:
+            problems = "; ".join(str(e) for e in entry.errors[:5])
+            raise ClientError(f"the rule file has errors: {problems}")
+        try:
+            token = read_token(entry.loaded.head.client.token, self.environ)
+        except TokenError as exc:
+            raise ClientError(str(exc)) from None
+        client = AsanaClient(
+            token,
+            base_url=self.settings.asana_base_url,
+            limits=Limits(requests_per_minute=self.settings.asana_requests_per_minute),
+            reconcile_every=self.settings.reconcile_every,
+        )
+        if current is not None:
+            current.client.close()
+        runtime = ClientRuntime(entry, client, self.store, clock=self.clock)
+        self.runtimes[entry.key] = runtime
+        return runtime
+
+    def cycle(
+        self,
+        entry: ClientEntry,
+        *,
+        dry_run: bool = False,
+        full: bool = False,
+        explain: bool = False,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> CycleReport:
+        """One cycle of one client; any failure ends in the report, never in an exception."""
+        now = self.clock()
+        log = get_logger(client=entry.key)
+        try:
+            runtime = self.runtime(entry)
+        except ClientError as exc:
+            report = CycleReport(entry.key, entry.name, now, dry_run)
+            report.errors.append(str(exc))
+            report.counts["client_failed"] = 1
+            log.error("client_unavailable", reason=str(exc))
+            return report
+        report = Cycle(
+            runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress
+        ).run()
+        log.info(
+            "cycle_finished",
+            dry_run=dry_run,
+            seconds=round((self.clock() - now).total_seconds(), 3),
+            errors=report.errors,
+            **dict(report.counts),
+        )
+        return report
+
+    def cycle_all(
+        self,
+        entries: Iterable[ClientEntry],
+        *,
+        dry_run: bool = False,
+        full: bool = False,
+        workers: int = 4,
+    ) -> list[CycleReport]:
+        """One cycle for each client, several at a time: a slow or rate-limited client waits
+        while the others go on."""
+        items = list(entries)
+        if not items:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+            return list(pool.map(lambda e: self.cycle(e, dry_run=dry_run, full=full), items))
+
+    def close(self) -> None:
+        for runtime in self.runtimes.values():
+            runtime.client.close()
+        self.store.close()

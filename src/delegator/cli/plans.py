@@ -1,0 +1,155 @@
+"""Cycle reports for people: the Terraform-style plan, one-line cycle summaries, JSON, Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from delegator.cli.explain_view import NO, YES, trace_json
+from delegator.core.conditions import ConditionTrace
+from delegator.service import CycleReport, TaskReport
+
+_MARK = {"done": "+", "planned": "+", "queued": "~", "failed": "!", "skipped": "-"}
+
+
+def _leaves(trace: ConditionTrace, depth: int = 0) -> list[str]:
+    mark = YES if trace.matched else NO
+    pad = "        " + "  " * depth
+    if trace.children:
+        own = f"{pad}{mark} {trace.text}"
+        return [own, *(line for c in trace.children for line in _leaves(c, depth + 1))]
+    actual = (
+        trace.actual if not isinstance(trace.actual, list) else ", ".join(map(str, trace.actual))
+    )
+    return [f"{pad}{mark} {trace.text}   (actual: {actual})"]
+
+
+def _task_lines(item: TaskReport, *, verbose: bool) -> list[str]:
+    decision = item.decision
+    task = decision.task
+    lines = [f'  ~ "{task.name}" [{decision.quadrant}]  {task.permalink_url or task.gid}']
+    for outcome in decision.outcomes:
+        mode = " (shadow: nothing written)" if outcome.shadow else ""
+        lines.append(f'      rule "{outcome.rule}" [rules/{outcome.index}]{mode}')
+        trace = next((t for t in decision.rule_traces if t.index == outcome.index), None)
+        if verbose and trace is not None and trace.when is not None:
+            lines.extend(_leaves(trace.when))
+    if item.deferred:
+        lines.append(f'      held back: rule "{item.deferred}" reached its limit for this cycle')
+    lines.extend(
+        f"      {_MARK.get(step.status, '?')} {step.description}"
+        + (f"  [{step.status}: {step.note}]" if step.note else "")
+        for step in item.steps
+    )
+    return lines
+
+
+def _quiet_lines(item: TaskReport) -> str:
+    decision = item.decision
+    why = decision.skipped or "no rule applies"
+    if decision.outcomes and not decision.intents:
+        why = f'rule "{decision.rule}": nothing to change'
+    misses = ", ".join(f'"{m.rule}" missed {m.failed.text}' for m in decision.near_misses)
+    near = f"; near miss: {misses}" if misses else ""
+    return f'  = "{decision.task.name}" [{decision.quadrant}] {why}{near}'
+
+
+def render_plan(report: CycleReport, *, verbose: bool = True) -> str:
+    changing = [t for t in report.tasks if t.steps or t.deferred]
+    quiet = [t for t in report.tasks if not (t.steps or t.deferred)]
+    lines = [
+        f"Plan for {report.name} ({report.client}): {report.counts['tasks_seen']} tasks read, "
+        f"{len(changing)} to change",
+        "",
+    ]
+    for item in changing:
+        lines.extend(_task_lines(item, verbose=verbose))
+        lines.append("")
+    if quiet:
+        lines.append(f"  {len(quiet)} task{'s' if len(quiet) != 1 else ''} left alone:")
+        lines.extend(_quiet_lines(item) for item in quiet)
+        lines.append("")
+    lines.extend(f"  ! {error}" for error in report.errors)
+    writes = sum(1 for t in changing for s in t.steps if s.status == "planned")
+    shadow = sum(1 for t in changing for o in t.decision.outcomes if o.shadow)
+    queued = sum(1 for t in changing for s in t.steps if s.status == "queued")
+    lines.append(
+        f"Plan: {len(changing)} tasks to change ({writes} writes), {shadow} in shadow mode, "
+        f"{queued} queued, {len(quiet)} left alone. Nothing was written to Asana."
+    )
+    return "\n".join(lines)
+
+
+def render_summary(report: CycleReport) -> str:
+    c = report.counts
+    head = (
+        f"{report.client}: {c['tasks_seen']} tasks read, {c['matched']} matched a rule, "
+        f"{c['actions_done']} writes done, {c['actions_failed']} failed, {c['queued']} queued, "
+        f"{c['shadow']} shadow, {c['overrides']} overrides, {report.requests} API requests"
+    )
+    return "\n".join([head, *(f"  ! {e}" for e in report.errors)])
+
+
+def report_json(report: CycleReport) -> dict[str, Any]:
+    return {
+        "client": report.client,
+        "name": report.name,
+        "started_at": report.started_at.isoformat(),
+        "dry_run": report.dry_run,
+        "counts": dict(report.counts),
+        "errors": report.errors,
+        "requests": report.requests,
+        "tasks": [
+            {
+                "gid": t.task.gid,
+                "name": t.task.name,
+                "url": t.task.permalink_url,
+                "quadrant": t.decision.quadrant,
+                "skipped": t.decision.skipped,
+                "rules": [
+                    {"rule": o.rule, "index": o.index, "mode": o.mode} for o in t.decision.outcomes
+                ],
+                "assistant": t.choice.assistant if t.choice else None,
+                "assistant_reason": t.choice.reason if t.choice else None,
+                "steps": [
+                    {
+                        "kind": s.kind,
+                        "description": s.description,
+                        "status": s.status,
+                        "note": s.note,
+                    }
+                    for s in t.steps
+                ],
+                "held_back_by": t.deferred,
+                "conditions": [
+                    trace_json(r.when)
+                    for r in t.decision.rule_traces
+                    if r.status.startswith("acts")
+                ],
+                "near_misses": [
+                    {"rule": m.rule, "failed": trace_json(m.failed)} for m in t.decision.near_misses
+                ],
+            }
+            for t in report.tasks
+        ],
+    }
+
+
+def render_markdown(report: CycleReport) -> str:
+    lines = [
+        f"### Plan for {report.name}",
+        "",
+        "| task | quadrant | rule | assistant | changes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for t in report.tasks:
+        if not (t.steps or t.deferred):
+            continue
+        name = t.task.name.replace("|", "\\|")
+        link = f"[{name}]({t.task.permalink_url})" if t.task.permalink_url else name
+        rule = t.decision.rule or ""
+        who = t.choice.assistant if t.choice and t.choice.assistant else ""
+        changes = "<br>".join(s.description.replace("|", "\\|") for s in t.steps)
+        lines.append(f"| {link} | {t.decision.quadrant} | {rule} | {who} | {changes} |")
+    quiet = sum(1 for t in report.tasks if not (t.steps or t.deferred))
+    lines += ["", f"{quiet} tasks left alone. Nothing was written to Asana."]
+    return "\n".join(lines)

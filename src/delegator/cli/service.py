@@ -1,0 +1,195 @@
+"""Commands that run the service: plan, once, run, history."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from delegator.bootstrap import Fleet, open_store
+from delegator.cli._common import Subparsers
+from delegator.cli.plans import render_markdown, render_plan, render_summary, report_json
+from delegator.clients import ClientEntry, load_clients
+from delegator.core.timeexpr import parse_duration
+from delegator.logs import configure
+from delegator.settings import Settings, SettingsError, load_settings
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="FILE", help="settings file (default config/delegator.yaml)"
+    )
+    parser.add_argument("--rules", metavar="DIR", help="the client rule files (default rules/)")
+    parser.add_argument(
+        "--client", metavar="NAME", help="only this client (file name or client name)"
+    )
+
+
+def register(subparsers: Subparsers) -> None:
+    plan = subparsers.add_parser(
+        "plan",
+        help="show what the service would do, without writing anything",
+        description=(
+            "A dry run over the whole backlog of each client: per task the quadrant, the rule "
+            "that would act and each of its conditions, the assistant that would be chosen and "
+            "why, the changes that would be written, and near misses. Nothing is written."
+        ),
+    )
+    _common(plan)
+    output = plan.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the plan as JSON")
+    output.add_argument("--markdown", action="store_true", help="print the plan as Markdown")
+    plan.set_defaults(handler=run_plan)
+
+    once = subparsers.add_parser(
+        "once",
+        help="run one cycle for each client, then exit",
+        description="One delegation cycle for each client, then exit (for cron and tests).",
+    )
+    _common(once)
+    once.add_argument("--dry-run", action="store_true", help="decide but write nothing")
+    once.set_defaults(handler=run_once)
+
+    history = subparsers.add_parser(
+        "history",
+        help="what the service did and why",
+        description="What the service did and why (rule, assistant, when, overrides), from the store.",
+    )
+    history.add_argument("--config", metavar="FILE", help="settings file")
+    history.add_argument("--client", metavar="NAME", help="only this client (its file name)")
+    history.add_argument("--task", metavar="GID", help="only this task")
+    history.add_argument(
+        "--since", default="7d", metavar="DURATION", help="how far back (default 7d)"
+    )
+    history.add_argument("--json", action="store_true", help="print JSON lines")
+    history.set_defaults(handler=run_history)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = load_settings(Path(args.config) if args.config else None, os.environ)
+    if getattr(args, "rules", None):
+        settings = dataclasses.replace(settings, rules_dir=Path(args.rules))
+    return settings
+
+
+def select(entries: list[ClientEntry], wanted: str | None) -> list[ClientEntry]:
+    if wanted is None:
+        return entries
+    return [e for e in entries if wanted in (e.key, e.name)]
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Settings, list[ClientEntry]] | int:
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        print(f"delegator: {exc}", file=sys.stderr)
+        return 2
+    configure(settings.log_format, settings.log_level)
+    entries = load_clients(settings.rules_dir)
+    chosen = select(entries, args.client)
+    if not chosen:
+        where = f"client {args.client!r}" if args.client else "client files"
+        print(f"delegator: no {where} in {settings.rules_dir}", file=sys.stderr)
+        return 1
+    for entry in chosen:
+        for error in entry.errors:
+            print(error, file=sys.stderr)
+    return settings, chosen
+
+
+def _progress(label: str, count: int) -> None:
+    if sys.stderr.isatty():
+        print(f"\r  reading {label}... {count} tasks so far", end="", file=sys.stderr, flush=True)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    prepared = _prepare(args)
+    if isinstance(prepared, int):
+        return prepared
+    settings, entries = prepared
+    fleet = Fleet(settings, open_store(settings))
+    try:
+        reports = [
+            fleet.cycle(e, dry_run=True, full=True, explain=True, progress=_progress)
+            for e in entries
+        ]
+    finally:
+        fleet.close()
+    if sys.stderr.isatty():
+        print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
+    if args.json:
+        print(json.dumps([report_json(r) for r in reports], indent=2, default=str))
+    elif args.markdown:
+        print("\n\n".join(render_markdown(r) for r in reports))
+    else:
+        print("\n\n".join(render_plan(r) for r in reports))
+    return 1 if any(r.counts["client_failed"] for r in reports) else 0
+
+
+def run_once(args: argparse.Namespace) -> int:
+    prepared = _prepare(args)
+    if isinstance(prepared, int):
+        return prepared
+    settings, entries = prepared
+    fleet = Fleet(settings, open_store(settings))
+    try:
+        reports = fleet.cycle_all(entries, dry_run=args.dry_run)
+    finally:
+        fleet.close()
+    for report in reports:
+        print(render_summary(report))
+    return 1 if any(r.counts["client_failed"] for r in reports) else 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args)
+        since = datetime.now(UTC) - parse_duration(args.since).timedelta()
+    except (SettingsError, ValueError) as exc:
+        print(f"delegator: {exc}", file=sys.stderr)
+        return 2
+    store = open_store(settings)
+    try:
+        actions = store.actions(client=args.client, task_gid=args.task, since=since)
+        overrides = []
+        clients = [args.client] if args.client else sorted({a.client for a in actions})
+        for client in clients:
+            overrides.extend(store.overrides(client, since))
+    finally:
+        store.close()
+    if args.task:
+        overrides = [o for o in overrides if o.task_gid == args.task]
+    if args.json:
+        for action in actions:
+            print(json.dumps(_record(action), default=str))
+        for override in overrides:
+            print(json.dumps(_record(override), default=str))
+        return 0
+    if not actions and not overrides:
+        print(f"nothing recorded since {since.date().isoformat()}")
+        return 0
+    for action in actions:
+        if action.kind == "rule":
+            continue
+        when = action.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        who = f" -> {action.assistant}" if action.assistant else ""
+        result = f" ({action.result})" if action.result else ""
+        description = action.detail.get("description", action.kind)
+        print(
+            f"{when} {action.client} {action.status:<7} {action.mode:<6} "
+            f'"{action.task_name}" {description}{who} [rule "{action.rule}"]{result}'
+        )
+    for override in overrides:
+        when = override.detected_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        print(f'{when} {override.client} override "{override.task_name}": {override.reason} '
+              f'[rule "{override.rule}"] - never touched again')  # fmt: skip
+    return 0
+
+
+def _record(value: object) -> dict[str, object]:
+    slots = getattr(value, "__slots__", ())
+    return {name: getattr(value, name) for name in slots}

@@ -1,0 +1,110 @@
+"""The clients under ``rules/``: their files, compiled rules and tokens.
+
+Each ``*.yaml`` (not ``*.test.yaml``) is one client, known by its file name without the suffix.
+A broken file is reported and the others go on; on reload a file that became invalid keeps its
+last valid version running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from delegator.core.diagnostics import RuleError
+from delegator.core.engine import Engine
+from delegator.core.rulefile import ClientFile
+from delegator.core.schema import TokenSource
+from delegator.rulesource import expand, read_client_file
+
+
+class TokenError(Exception):
+    """A client's token cannot be read; the message names where it was looked for."""
+
+
+def read_token(source: TokenSource, environ: Mapping[str, str]) -> str:
+    if source.env is not None:
+        value = environ.get(source.env, "").strip()
+        if not value:
+            raise TokenError(f"the environment variable {source.env} is not set")
+        return value
+    assert source.file is not None
+    try:
+        value = Path(source.file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise TokenError(f"the token file {source.file} cannot be read: {exc.strerror}") from None
+    if not value:
+        raise TokenError(f"the token file {source.file} is empty")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ClientEntry:
+    """One client file as the service sees it."""
+
+    key: str  # the file name without .yaml: the client's id in the store
+    path: Path
+    loaded: ClientFile
+    engine: Engine | None  # None when the file cannot be used
+    mtime: float = 0.0
+
+    @property
+    def name(self) -> str:
+        head = self.loaded.head
+        return head.client.name if head is not None else self.key
+
+    @property
+    def errors(self) -> tuple[RuleError, ...]:
+        return self.loaded.errors
+
+
+def client_key(path: Path) -> str:
+    return path.name.removesuffix(".yaml").removesuffix(".yml")
+
+
+def load_client(path: Path) -> ClientEntry:
+    loaded = read_client_file(path)
+    engine = Engine(loaded) if loaded.usable else None
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return ClientEntry(client_key(path), path, loaded, engine, mtime)
+
+
+def load_clients(rules_dir: Path) -> list[ClientEntry]:
+    """Every client file in the folder, valid or not, in name order."""
+    return [load_client(path) for path in expand([rules_dir], tests=False)]
+
+
+def reload_clients(
+    rules_dir: Path, current: Mapping[str, ClientEntry]
+) -> tuple[dict[str, ClientEntry], list[str]]:
+    """Pick up added, changed and removed files; keep the last valid version of a broken one.
+
+    Returns the new set and what changed, in words, for the log.
+    """
+    changes: list[str] = []
+    fresh: dict[str, ClientEntry] = {}
+    for path in expand([rules_dir], tests=False):
+        key = client_key(path)
+        previous = current.get(key)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            continue
+        if previous is not None and previous.mtime == mtime:
+            fresh[key] = previous
+            continue
+        entry = load_client(path)
+        if entry.engine is None and previous is not None and previous.engine is not None:
+            problems = "; ".join(str(e) for e in entry.errors[:3])
+            changes.append(
+                f"{key}: the new version is invalid, the last valid one keeps running: {problems}"
+            )
+            fresh[key] = ClientEntry(key, path, previous.loaded, previous.engine, mtime)
+            continue
+        changes.append(f"{key}: {'changed' if previous else 'added'}")
+        fresh[key] = entry
+    changes.extend(f"{key}: removed" for key in current if key not in fresh)
+    return fresh, changes

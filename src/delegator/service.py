@@ -1,0 +1,573 @@
+"""One cycle for one client: fetch -> skip -> quadrant + rules -> plan -> assign -> apply -> record.
+
+The cycle is the unit of work: everything it needs between cycles is in the store (sync positions,
+the action journal, delegations, overrides, load, round-robin turns); what a ``ClientRuntime``
+keeps in memory (the Asana client, the directory of people, name look-ups) is a cache rebuilt
+when the process restarts and refreshed at every full reconcile.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from delegator.asana import AsanaClient, AsanaError, Lookups, Outcome, Source
+from delegator.asana import SyncPosition as ReadPosition
+from delegator.clients import ClientEntry
+from delegator.core.assignment import Choice, Roster, choose
+from delegator.core.context import Directory, Identity, identity_of
+from delegator.core.engine import NO_MEMORY, Decision, Engine, RuleOutcome
+from delegator.core.intents import AddTag, Assign, Comment, Intent, RemoveTag
+from delegator.core.model import TASK_OPT_FIELDS, Task, task_from_asana
+from delegator.core.overrides import override_reason
+from delegator.core.schema import FileHead, WatchSource
+from delegator.core.templates import compile_template
+from delegator.effects import WriteError, Writer, intent_detail
+from delegator.ports import ActionStatus, Delegation, Override, StateStore, SyncPosition
+
+QUEUE_TAG = "delegation-queued"
+
+
+class ClientError(Exception):
+    """This client cannot be served this cycle (set-up, token, workspace); others go on."""
+
+
+@dataclass(slots=True)
+class Step:
+    """What happened (or would happen) for one intent."""
+
+    kind: str
+    description: str
+    status: str  # done, failed, planned, shadow, queued, skipped
+    note: str = ""
+
+
+@dataclass(slots=True)
+class TaskReport:
+    """One task's decision in a cycle, with the assistant chosen and the steps taken."""
+
+    task: Task
+    decision: Decision
+    choice: Choice | None = None
+    steps: list[Step] = field(default_factory=list)
+    deferred: str | None = None  # held back by a rule's limit
+
+
+@dataclass(slots=True)
+class CycleReport:
+    client: str
+    name: str
+    started_at: datetime
+    dry_run: bool
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    tasks: list[TaskReport] = field(default_factory=list)
+    requests: int = 0
+    overrides: list[Override] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) and self.counts["tasks_seen"] == 0
+
+
+def source_for(
+    watch: WatchSource, head: FileHead, lookups: Lookups, owner: Identity
+) -> tuple[str, Source]:
+    """A watch entry -> (a label for people, the Asana source)."""
+    workspace = head.client.workspace
+    if watch.my_tasks:
+        return "my tasks", Source.user_tasks(owner.gid, workspace)
+    if watch.project is not None:
+        if watch.project.gid:
+            return f"project {watch.project.gid}", Source.project(watch.project.gid)
+        assert watch.project.name is not None
+        found = lookups.project(workspace, watch.project.name)
+        if found is None:
+            raise ClientError(f"watch: no project called {watch.project.name!r} in the workspace")
+        return f"project {watch.project.name}", Source.project(str(found["gid"]))
+    if watch.section is not None:
+        section = watch.section
+        if section.name.isdigit():
+            return f"section {section.name}", Source.section(section.name)
+        if section.project is None:
+            raise ClientError(f"watch: section {section.name!r} needs its project")
+        project = (
+            {"gid": section.project}
+            if section.project.isdigit()
+            else lookups.project(workspace, section.project)
+        )
+        if project is None:
+            raise ClientError(f"watch: no project called {section.project!r} in the workspace")
+        found = lookups.section(str(project["gid"]), section.name)
+        if found is None:
+            raise ClientError(f"watch: no section {section.name!r} in {section.project!r}")
+        return f"section {section.name}", Source.section(str(found["gid"]))
+    assert watch.tag is not None
+    tag = lookups.tag(workspace, watch.tag)
+    if tag is None:
+        raise ClientError(f"watch: no tag called {watch.tag!r} in the workspace")
+    return f"tag {watch.tag}", Source.tag(str(tag["gid"]))
+
+
+class ClientRuntime:
+    """A client's connection to Asana and its rebuildable caches."""
+
+    def __init__(
+        self,
+        entry: ClientEntry,
+        client: AsanaClient,
+        store: StateStore,
+        *,
+        clock: Callable[[], datetime],
+        refresh_every: timedelta = timedelta(hours=1),
+    ) -> None:
+        if entry.engine is None or entry.loaded.head is None:
+            raise ClientError(f"{entry.path}: the rule file has errors")
+        self.entry = entry
+        self.engine: Engine = entry.engine
+        self.head: FileHead = entry.loaded.head
+        self.client = client
+        self.store = store
+        self.clock = clock
+        self.refresh_every = refresh_every
+        self._directory: Directory | None = None
+        self._lookups: Lookups | None = None
+        self._sources: list[tuple[str, Source]] | None = None
+        self._refreshed: datetime | None = None
+        self.problems: list[str] = []
+
+    @property
+    def key(self) -> str:
+        return self.entry.key
+
+    def refresh(self, now: datetime, *, force: bool = False) -> None:
+        """Resolve people and sources (a few requests), at start and then hourly."""
+        if not force and self._refreshed is not None and now - self._refreshed < self.refresh_every:
+            return
+        lookups = self.client.lookups()
+        workspace = self.head.client.workspace
+        problems: list[str] = []
+        owner_spec = self.head.client.owner
+        if owner_spec == "me":
+            me = self.client.me()
+            owner = Identity(str(me["gid"]), str(me.get("email", "")), str(me.get("name", "")))
+        else:
+            owner = self._person(lookups, workspace, owner_spec, "owner", problems)
+        assistants = {
+            key: self._person(lookups, workspace, a.user, f"assistant {key}", problems, a.name)
+            for key, a in self.head.assistants.items()
+        }
+        self._directory = Directory(owner, assistants)
+        sources = []
+        for watch in self.head.watch:
+            try:
+                sources.append(source_for(watch, self.head, lookups, owner))
+            except ClientError as exc:
+                problems.append(str(exc))
+        if not sources:
+            raise ClientError("; ".join(problems) or "nothing to watch")
+        self._sources = sources
+        self._lookups = lookups
+        self._refreshed = now
+        self.problems = problems
+
+    @staticmethod
+    def _person(
+        lookups: Lookups,
+        workspace: str,
+        spec: str,
+        role: str,
+        problems: list[str],
+        name: str | None = None,
+    ) -> Identity:
+        found = (
+            lookups.user_by_gid(workspace, spec)
+            if spec.isdigit()
+            else lookups.user_by_email(workspace, spec)
+        )
+        if found is None:
+            problems.append(f"{role}: no user {spec} in the workspace")
+            return identity_of(spec, name or "")
+        return Identity(
+            str(found["gid"]),
+            str(found.get("email", "") or (spec if "@" in spec else "")),
+            name or str(found.get("name", "")),
+        )
+
+    @property
+    def directory(self) -> Directory:
+        assert self._directory is not None, "refresh() first"
+        return self._directory
+
+    @property
+    def lookups(self) -> Lookups:
+        assert self._lookups is not None, "refresh() first"
+        return self._lookups
+
+    @property
+    def sources(self) -> list[tuple[str, Source]]:
+        assert self._sources is not None, "refresh() first"
+        return self._sources
+
+
+def _template_context(
+    task: Task, rule: RuleOutcome, assignee: Identity | None, runtime: ClientRuntime, now: datetime
+) -> dict[str, Any]:
+    owner = runtime.directory.owner
+    return {
+        "task": {
+            "gid": task.gid, "name": task.name, "notes": task.notes,
+            "due_on": task.due_on.isoformat() if task.due_on else None,
+            "due_at": task.due_at.isoformat() if task.due_at else None,
+            "permalink_url": task.permalink_url,
+            "tags": [t.name for t in task.tags], "projects": [p.name for p in task.projects],
+        },
+        "rule": {"name": rule.rule},
+        "assignee": (
+            {"name": assignee.name, "first_name": assignee.first_name, "email": assignee.email}
+            if assignee is not None else {}
+        ),
+        "client": {"name": runtime.head.client.name},
+        "owner": {"name": owner.name, "first_name": owner.first_name, "email": owner.email},
+        "now": now.isoformat(timespec="minutes"),
+    }  # fmt: skip
+
+
+def _clip(text: str, size: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= size else flat[: size - 1] + "…"
+
+
+class Cycle:
+    """One cycle for one client. ``run()`` never raises for a task's failure."""
+
+    def __init__(
+        self,
+        runtime: ClientRuntime,
+        *,
+        now: datetime,
+        dry_run: bool = False,
+        full: bool = False,
+        explain: bool = False,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.store = runtime.store
+        self.now = now
+        self.dry_run = dry_run
+        self.full = full
+        self.explain = explain
+        self.progress = progress
+        self.report = CycleReport(runtime.key, runtime.entry.name, now, dry_run)
+
+    # ------------------------------------------------------------------ the cycle
+    def run(self) -> CycleReport:
+        runtime, report = self.runtime, self.report
+        requests_before = runtime.client.requests_sent
+        cycle_id = None if self.dry_run else self.store.start_cycle(runtime.key, self.now, False)
+        try:
+            runtime.refresh(self.now, force=self.full)
+            report.errors.extend(runtime.problems)
+            if not self.dry_run:
+                self._reconcile_pending()
+            tasks, positions = self._read()
+            self._notice_overrides(tasks)
+            self._decide_and_apply(tasks, cycle_id)
+            if not self.dry_run:
+                for position in positions:
+                    self.store.save_sync_position(runtime.key, position)
+        except (AsanaError, ClientError, WriteError) as exc:
+            report.errors.append(str(exc))
+            report.counts["client_failed"] = 1
+        finally:
+            report.requests = runtime.client.requests_sent - requests_before
+            report.counts["requests"] = report.requests
+            if cycle_id is not None:
+                self.store.finish_cycle(cycle_id, self.now, dict(report.counts), report.errors)
+        return report
+
+    def _read(self) -> tuple[list[Task], list[SyncPosition]]:
+        runtime = self.runtime
+        seen: dict[str, Task] = {}
+        positions: list[SyncPosition] = []
+        for label, source in runtime.sources:
+            stored = self.store.sync_position(runtime.key, source.key)
+            position = ReadPosition(
+                source,
+                stored.high_water if stored else None,
+                stored.last_full_read if stored else None,
+            )
+            try:
+                read = runtime.client.read_source(
+                    position, TASK_OPT_FIELDS, full=self.full or self.dry_run
+                )
+            except AsanaError as exc:
+                if getattr(exc, "outcome", None) == Outcome.FATAL:
+                    raise
+                self.report.errors.append(f"{label}: {exc}")
+                continue
+            for record in read.tasks:
+                try:
+                    task = task_from_asana(record)
+                except ValueError as exc:
+                    self.report.errors.append(f"{label}: task {record.get('gid')}: {exc}")
+                    continue
+                seen[task.gid] = task
+            if self.progress is not None:
+                self.progress(label, len(seen))
+            positions.append(
+                SyncPosition(
+                    source.key, read.position.high_water, None, read.position.last_full_read
+                )
+            )
+        # Tasks waiting for a free assistant are looked at again every cycle.
+        for gid in self._queued_gids() - set(seen):
+            try:
+                seen[gid] = task_from_asana(runtime.client.get_task(gid, TASK_OPT_FIELDS))
+            except AsanaError as exc:
+                self.report.errors.append(f"queued task {gid}: {exc}")
+        self.report.counts["tasks_seen"] = len(seen)
+        return list(seen.values()), positions
+
+    def _queued_gids(self) -> set[str]:
+        if self.dry_run:
+            return set()
+        queued: set[str] = set()
+        done: set[str] = set()
+        for action in self.store.actions(
+            client=self.runtime.key, since=self.now - timedelta(days=30)
+        ):
+            if action.kind == "assign" and action.status == "done":
+                done.add(action.task_gid)
+            elif (
+                action.kind == "queue" and action.status == "queued" and action.task_gid not in done
+            ):
+                queued.add(action.task_gid)
+        return queued
+
+    # ------------------------------------------------------------------ overrides
+    def _notice_overrides(self, tasks: Iterable[Task]) -> None:
+        runtime = self.runtime
+        by_gid = {t.gid: t for t in tasks}
+        respect = runtime.head.client.overrides == "respect"
+        for delegation in self.store.delegations(runtime.key, status="open"):
+            task = by_gid.get(delegation.task_gid)
+            if task is None:
+                continue
+            if task.completed:
+                if not self.dry_run:
+                    self.store.close_delegation(runtime.key, task.gid, "done", self.now)
+                self.report.counts["delegations_done"] += 1
+                continue
+            assistant = runtime.directory.assistants.get(delegation.assistant, Identity())
+            reason = override_reason(
+                task, delegation.assignee_gid, assistant.email, delegation.tag, runtime.directory
+            )
+            if reason is None:
+                continue
+            override = Override(runtime.key, task.gid, task.name, delegation.rule, reason, self.now)
+            self.report.overrides.append(override)
+            self.report.counts["overrides"] += 1
+            if not self.dry_run:
+                self.store.close_delegation(runtime.key, task.gid, "overridden", self.now)
+                if respect:
+                    self.store.record_override(override)
+
+    # ------------------------------------------------------------------ decisions
+    def _decide_and_apply(self, tasks: list[Task], cycle_id: int | None) -> None:
+        runtime, store = self.runtime, self.store
+        engine = runtime.engine
+        ctx = engine.context(self.now, runtime.directory)
+        memories = store.memories(runtime.key, [t.gid for t in tasks])
+        plan = engine.plan(tasks, ctx, memories)
+        deferred = {d.task.gid: rule for d, rule in plan.deferred}
+        roster = Roster(
+            runtime.head.assistants,
+            engine.tz,
+            dict(store.assistant_load(runtime.key)),
+            dict(store.round_robin(runtime.key)),
+        )
+        writer = Writer(
+            client=runtime.client, lookups=runtime.lookups, store=store,
+            client_key=runtime.key, workspace=runtime.head.client.workspace,
+            directory=runtime.directory, cycle_id=cycle_id, now=self.now,
+        )  # fmt: skip
+        for decision in plan.decisions:
+            if self.explain:
+                memory = memories.get(decision.task.gid, NO_MEMORY)
+                explained = engine.explain(decision.task, ctx, memory)
+                if decision.task.gid in deferred or len(explained.outcomes) != len(
+                    decision.outcomes
+                ):
+                    explained.outcomes = decision.outcomes  # the plan's limits stand
+                decision = explained
+            report = TaskReport(decision.task, decision, deferred=deferred.get(decision.task.gid))
+            self.report.tasks.append(report)
+            if decision.skipped is not None:
+                self.report.counts["skipped"] += 1
+                continue
+            for outcome in decision.outcomes:
+                self.report.counts["matched"] += 1
+                try:
+                    self._carry_out(report, outcome, roster, writer)
+                except AsanaError as exc:
+                    if getattr(exc, "outcome", None) == Outcome.FATAL:
+                        raise
+                    self.report.errors.append(f"task {decision.task.gid}: {exc}")
+                    self.report.counts["tasks_failed"] += 1
+                except WriteError as exc:
+                    self.report.errors.append(f"task {decision.task.gid}: {exc}")
+                    self.report.counts["tasks_failed"] += 1
+
+    def _carry_out(
+        self, report: TaskReport, outcome: RuleOutcome, roster: Roster, writer: Writer
+    ) -> None:
+        task = report.task
+        runtime = self.runtime
+        intents = list(outcome.intents)
+        if not intents:
+            return
+        assign = next((i for i in intents if isinstance(i, Assign)), None)
+        choice: Choice | None = None
+        assignee: Identity | None = None
+        if assign is not None:
+            choice = choose(assign, roster, self.now)
+            report.choice = choice
+            if not choice.assigned:
+                self._overflow(report, outcome, choice, writer)
+                return
+            assignee = (
+                runtime.directory.assistants.get(choice.assistant)
+                if choice.assistant is not None
+                else runtime.directory.resolve(choice.user or "")
+            )
+            if choice.assistant is not None:
+                roster.took(choice.assistant, assign.pool)
+            if QUEUE_TAG in task.tag_names:
+                intents.append(RemoveTag(QUEUE_TAG))
+        mode = "shadow" if outcome.shadow else ("dry_run" if self.dry_run else "active")
+        if mode != "active":
+            for intent in intents:
+                report.steps.append(Step(intent.kind, self._describe(intent, choice), "planned"))
+                if mode == "shadow" and not self.dry_run:
+                    writer.journal(
+                        task, outcome.rule, intent.kind, intent_detail(intent),
+                        choice.assistant if choice else None, "shadow", "planned",
+                    )  # fmt: skip
+            self.report.counts["shadow" if mode == "shadow" else "planned"] += len(intents)
+            return
+        rule_action = writer.journal(task, outcome.rule, "rule", {"intents": len(intents)},
+                                     choice.assistant if choice else None, "active")  # fmt: skip
+        failures = 0
+        for intent in intents:
+            text = None
+            if isinstance(intent, Comment):
+                context = _template_context(task, outcome, assignee, runtime, self.now)
+                text = compile_template(intent.template).render(context)
+            try:
+                written = writer.write(
+                    task, outcome.rule, intent,
+                    assistant=choice.assistant if choice else None,
+                    assignee=assignee if isinstance(intent, Assign) else None, text=text,
+                )  # fmt: skip
+            except (AsanaError, WriteError) as exc:
+                failures += 1
+                report.steps.append(Step(intent.kind, intent.describe(), "failed", str(exc)))
+                self.report.counts["actions_failed"] += 1
+                if isinstance(exc, AsanaError) and getattr(exc, "outcome", None) == Outcome.FATAL:
+                    self.store.finish_action(rule_action, "failed", self.now, result=str(exc))
+                    raise
+                if isinstance(intent, Assign):
+                    break  # the rest only makes sense once the task is delegated
+                continue
+            shown = (
+                f'comment "{_clip(text)}"' if text is not None else self._describe(intent, choice)
+            )
+            report.steps.append(Step(written.kind, shown, "done"))
+            self.report.counts["actions_done"] += 1
+            if isinstance(intent, Assign) and choice is not None and choice.assistant is not None:
+                self._remember_delegation(task, outcome, choice.assistant, assignee)
+        status: ActionStatus = "done" if failures == 0 else "failed"
+        self.store.finish_action(rule_action, status, self.now,
+                                 result=None if failures == 0 else f"{failures} action(s) failed")  # fmt: skip
+        if assign is not None and choice is not None and choice.assistant and assign.pool:
+            self.store.save_round_robin(runtime.key, ",".join(assign.pool), choice.assistant)
+
+    def _describe(self, intent: Intent, choice: Choice | None) -> str:
+        if isinstance(intent, Assign) and choice is not None and choice.assigned:
+            who = choice.assistant or choice.user
+            return f"assign to {who}: {choice.reason}"
+        return intent.describe()
+
+    def _overflow(
+        self, report: TaskReport, outcome: RuleOutcome, choice: Choice, writer: Writer
+    ) -> None:
+        task = report.task
+        self.report.counts["queued" if choice.overflow == "queue" else "unassignable"] += 1
+        if choice.overflow != "queue":
+            report.steps.append(Step("assign", choice.reason, "skipped", "overflow: skip"))
+            return
+        report.steps.append(Step("queue", f"queue: {choice.reason}", "queued"))
+        if self.dry_run or outcome.shadow:
+            return
+        already = QUEUE_TAG in task.tag_names
+        action = writer.journal(task, outcome.rule, "queue", {"reason": choice.reason},
+                                None, "active", "pending")  # fmt: skip
+        try:
+            if not already:
+                writer.write(task, outcome.rule, AddTag(QUEUE_TAG))
+        except (AsanaError, WriteError) as exc:
+            self.store.finish_action(action, "failed", self.now, result=str(exc))
+            raise
+        self.store.finish_action(action, "queued", self.now, result=choice.reason)
+
+    def _remember_delegation(
+        self, task: Task, outcome: RuleOutcome, assistant: str, assignee: Identity | None
+    ) -> None:
+        tag = next((i.name for i in outcome.intents if isinstance(i, AddTag)), None)
+        self.store.record_delegation(
+            Delegation(
+                client=self.runtime.key, task_gid=task.gid, task_name=task.name,
+                rule=outcome.rule, assistant=assistant,
+                assignee_gid=assignee.gid if assignee else "", delegated_at=self.now, tag=tag,
+                permalink_url=task.permalink_url, due_on=task.due_on,
+            )
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ crash recovery
+    def _reconcile_pending(self) -> None:
+        """Complete the journal entries a crash left pending, without writing twice."""
+        runtime = self.runtime
+        for action in self.store.pending_actions(runtime.key):
+            if action.kind == "comment":
+                text = str(action.detail.get("text", ""))
+                story = self._find_comment(action.task_gid, text)
+                if story is not None:
+                    self.store.finish_action(action.id, "done", self.now, story_gid=story,
+                                             result="found after a restart")  # fmt: skip
+                    continue
+            self.store.finish_action(
+                action.id, "failed", self.now,
+                result="interrupted; planned again from the task's current state",
+            )  # fmt: skip
+            self.report.counts["reconciled"] += 1
+
+    def _find_comment(self, task_gid: str, text: str) -> str | None:
+        me = self.runtime.client.me_gid()
+        try:
+            for story in self.runtime.client.stories(
+                task_gid, ("text", "resource_subtype", "created_by")
+            ):
+                author = story.get("created_by") or {}
+                if (
+                    story.get("resource_subtype") == "comment_added"
+                    and story.get("text") == text
+                    and author.get("gid") == me
+                ):
+                    return str(story["gid"])
+        except AsanaError:
+            return None
+        return None

@@ -1,0 +1,150 @@
+"""Service settings: ``config/delegator.yaml``, overridden by ``DELEGATOR_*`` environment variables.
+
+One frozen object, built once at start-up and passed in. Invalid settings stop the start with a
+message naming the setting and where it came from. Asana tokens are not settings: each client
+file names where its token is read from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from delegator.core.timeexpr import parse_duration
+
+DEFAULT_CONFIG = Path("config/delegator.yaml")
+DEFAULT_DATABASE = "sqlite:///.delegator/state.db"
+ENV_PREFIX = "DELEGATOR_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message says which and where it came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    rules_dir: Path = Path("rules")
+    database_url: str = DEFAULT_DATABASE
+    asana_base_url: str = "https://app.asana.com/api/1.0"
+    asana_requests_per_minute: int = 1500
+    reconcile_every: timedelta = timedelta(hours=1)
+    log_format: str = "auto"  # auto | json | console
+    log_level: str = "info"
+    sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
+
+
+# setting name -> (parser, environment variable)
+def _path(value: Any) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a path")
+    return Path(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected text")
+    return value.strip()
+
+
+def _positive_int(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a whole number, got {value!r}") from None
+    if number <= 0:
+        raise ValueError(f"must be more than 0, got {number}")
+    return number
+
+
+def _interval(value: Any) -> timedelta:
+    duration = parse_duration(value)
+    if duration.unit == "business_days":
+        raise ValueError("use minutes, hours or days")
+    return duration.timedelta()
+
+
+def _choice(*choices: str) -> Any:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return text
+
+    return parse
+
+
+_SETTINGS: dict[str, Any] = {
+    "rules_dir": _path,
+    "database_url": _text,
+    "asana_base_url": _text,
+    "asana_requests_per_minute": _positive_int,
+    "reconcile_every": _interval,
+    "log_format": _choice("auto", "json", "console"),
+    "log_level": _choice("debug", "info", "warning", "error"),
+}
+
+# Nested keys in the YAML file, for people who prefer sections.
+_NESTED = {
+    ("rules", "dir"): "rules_dir",
+    ("database", "url"): "database_url",
+    ("asana", "base_url"): "asana_base_url",
+    ("asana", "requests_per_minute"): "asana_requests_per_minute",
+    ("asana", "reconcile_every"): "reconcile_every",
+    ("log", "format"): "log_format",
+    ("log", "level"): "log_level",
+}
+
+
+def _flatten(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            for inner, inner_value in value.items():
+                name = _NESTED.get((str(key), str(inner)))
+                if name is None:
+                    raise SettingsError(f"{where}: unknown setting {key}.{inner}")
+                flat[name] = inner_value
+        elif key in _SETTINGS:
+            flat[str(key)] = value
+        else:
+            raise SettingsError(f"{where}: unknown setting {key}")
+    return flat
+
+
+def load_settings(
+    config_path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from the config file (when present) and the environment (which wins)."""
+    environ = environ if environ is not None else {}
+    path = config_path or Path(environ.get(f"{ENV_PREFIX}CONFIG", str(DEFAULT_CONFIG)))
+    raw: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(loaded, Mapping):
+            raise SettingsError(f"{path}: expected a mapping of settings")
+        for name, value in _flatten(loaded, str(path)).items():
+            raw[name] = value
+            origin[name] = str(path)
+    elif config_path is not None:
+        raise SettingsError(f"{path}: no such settings file")
+    for name in _SETTINGS:
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        if variable in environ:
+            raw[name] = environ[variable]
+            origin[name] = f"${variable}"
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        try:
+            values[name] = _SETTINGS[name](value)
+        except ValueError as exc:
+            raise SettingsError(f"{origin[name]}: {name}: {exc}") from None
+    return Settings(**values, sources=origin)

@@ -1,0 +1,257 @@
+"""The delegation cycle end to end: the service against the sandbox over loopback, a real store."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from delegator.bootstrap import Fleet
+from delegator.clients import load_clients
+from delegator.sandbox import SandboxServer
+from delegator.service import QUEUE_TAG, CycleReport
+from delegator.settings import Settings
+from delegator.store import SqlStore
+
+EXAMPLES = Path("rules/examples")
+ANNA = "anna@northwind.example"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer.demo() as server:
+        yield server
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for name in ("small-agency.yaml", "solo-consultant.yaml"):
+        shutil.copy(EXAMPLES / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    state = SqlStore(f"sqlite:///{tmp_path / 'state.db'}")
+    state.migrate()
+    yield state
+    state.close()
+
+
+def make_fleet(sandbox: SandboxServer, store: SqlStore, rules_dir: Path, **tokens: str) -> Fleet:
+    environ = {
+        "ASANA_TOKEN_NORTHWIND": sandbox.token(ANNA),
+        "ASANA_TOKEN_FISCHER": sandbox.token("lena@fischer-consulting.example"),
+        **tokens,
+    }
+    settings = Settings(rules_dir=rules_dir, asana_base_url=sandbox.base_url)
+    return Fleet(settings, store, environ=environ)
+
+
+def cycle(fleet: Fleet, key: str = "small-agency", **options: bool) -> CycleReport:
+    entry = next(e for e in load_clients(fleet.settings.rules_dir) if e.key == key)
+    return fleet.cycle(entry, **options)
+
+
+def writes(sandbox: SandboxServer) -> list[str]:
+    return [
+        f"{e.method} {e.path}" for e in sandbox.requests.entries() if e.method in ("POST", "PUT")
+    ]
+
+
+def comments_on(sandbox: SandboxServer, task_name: str) -> list[str]:
+    task = sandbox.world.task(task_name)
+    return [s.text for s in task.stories if s.resource_subtype == "comment_added"]
+
+
+def test_tasks_are_delegated_by_rule_and_quadrant(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    report = cycle(fleet)
+    assert report.errors == []
+    invoice = sandbox.world.task("Send November receipts to the accountant")
+    assert invoice.assignee is not None
+    assert invoice.assignee.email in ("giulia@va-agency.example", "marco@va-agency.example")
+    assert "delegated" in {t.name for t in invoice.tags}
+    [comment] = comments_on(sandbox, "Send November receipts to the accountant")
+    assert comment.startswith(f"Hi {invoice.assignee.name.split()[0]}, this one is yours now")
+    strategy = sandbox.world.task("Q1 strategy offsite agenda")
+    assert strategy.assignee is not None
+    assert strategy.assignee.email == ANNA
+    delegated = {d.task_gid for d in store.delegations("small-agency")}
+    assert invoice.gid in delegated
+    assert report.counts["actions_done"] >= 3
+
+
+def test_a_second_cycle_writes_nothing(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    cycle(fleet)
+    sandbox.requests.reset()
+    second = cycle(fleet)
+    assert writes(sandbox) == []
+    assert second.counts["actions_done"] == 0
+    third = cycle(fleet, full=True)
+    assert third.counts["actions_done"] == 0
+    assert writes(sandbox) == []
+
+
+def test_an_idle_cycle_costs_one_request_per_watched_source(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    cycle(fleet)
+    cycle(fleet)  # reads back its own writes once
+    sandbox.requests.reset()
+    report = cycle(fleet)
+    assert report.requests == 3  # my tasks, Operations, Client Admin
+    assert sum(sandbox.requests.counts().values()) == 3
+
+
+def test_dry_run_writes_nothing(sandbox: SandboxServer, store: SqlStore, rules_dir: Path) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    report = cycle(fleet, dry_run=True)
+    assert writes(sandbox) == []
+    planned = [t for t in report.tasks if any(s.status == "planned" for s in t.steps)]
+    assert planned, "the dry run planned nothing"
+    assert store.actions(client="small-agency") == []
+
+
+def test_a_person_taking_a_task_back_is_respected(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    cycle(fleet)
+    world = sandbox.world
+    task = world.task("Send November receipts to the accountant")
+    anna = world.user(ANNA)
+    world.assign(task, anna, by=anna)
+    report = cycle(fleet)
+    [override] = report.overrides
+    assert override.reason == "taken back by Anna Rossi"
+    assert [o.task_gid for o in store.overrides("small-agency")] == [task.gid]
+    sandbox.requests.reset()
+    cycle(fleet, full=True)
+    assert all(task.gid not in w for w in writes(sandbox))
+    assert world.task(task.gid).assignee is anna
+
+
+def test_removing_the_service_tag_is_an_override(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    cycle(fleet)
+    world = sandbox.world
+    task = world.task("Send November receipts to the accountant")
+    world.remove_tag(task, world.tag("delegated"), by=world.user(ANNA))
+    report = cycle(fleet)
+    assert [o.reason for o in report.overrides] == ["tag delegated removed"]
+    cycle(fleet, full=True)
+    assert "delegated" not in {t.name for t in world.task(task.gid).tags}
+
+
+def test_capacity_is_honoured_and_overflow_is_queued(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    path = rules_dir / "small-agency.yaml"
+    text = (
+        path.read_text()
+        .replace("capacity: 25", "capacity: 1")
+        .replace("capacity: 10", "capacity: 1")
+    )
+    path.write_text(text)
+    fleet = make_fleet(sandbox, store, rules_dir)
+    report = cycle(fleet)
+    load = store.assistant_load("small-agency")
+    assert all(count <= 1 for count in load.values())
+    queued = [t for t in report.tasks if any(s.status == "queued" for s in t.steps)]
+    assert queued, "nothing was queued although capacity ran out"
+    for item in queued:
+        assert QUEUE_TAG in {t.name for t in sandbox.world.task(item.task.gid).tags}
+    sandbox.requests.reset()
+    again = cycle(fleet)
+    assert again.counts["actions_done"] == 0  # still full: queued tasks wait, nothing re-written
+
+
+def test_a_comment_is_posted_once_across_a_crash(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    world = sandbox.world
+    task = world.task("Reconcile expenses for October")
+    anna = world.user(ANNA)
+    # A previous run wrote its intent, posted the comment, and died before completing the entry.
+    text = "Hi Giulia, this one is yours now."
+    action = store.begin_action(
+        cycle_id=None, client="small-agency", task_gid=task.gid, task_name=task.name,
+        rule="Invoices and receipts go to the assistants", kind="comment",
+        detail={"text": text}, assistant="giulia", mode="active", at=datetime.now(UTC),
+    )  # fmt: skip
+    world.comment(task, text, by=anna)
+    # ...and the crash: store.finish_action(action, ...) never ran.
+    cycle(fleet)
+    [recovered] = [
+        a for a in store.actions(client="small-agency", task_gid=task.gid) if a.id == action
+    ]
+    assert (recovered.status, recovered.result) == ("done", "found after a restart")
+    assert len(comments_on(sandbox, task.name)) == 1
+
+
+def test_rate_limits_and_server_errors_lose_nothing_and_duplicate_nothing(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    token = sandbox.token(ANNA)
+    sandbox.faults.rate_limit(token, 30)
+    sandbox.faults.fail_next(token, 2)
+    fleet = make_fleet(sandbox, store, rules_dir)
+    report = cycle(fleet)
+    sandbox.faults.clear()
+    cycle(fleet)
+    invoice = sandbox.world.task("Send November receipts to the accountant")
+    assert invoice.assignee is not None
+    for item in report.tasks:
+        assert len(comments_on(sandbox, item.task.name)) <= 1
+
+
+def test_a_revoked_token_stops_only_its_client(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    sandbox.faults.revoke(sandbox.token("lena@fischer-consulting.example"))
+    fleet = make_fleet(sandbox, store, rules_dir)
+    reports = {r.client: r for r in fleet.cycle_all(load_clients(rules_dir))}
+    assert reports["solo-consultant"].counts["client_failed"] == 1
+    assert (
+        "401" in reports["solo-consultant"].errors[0]
+        or "nauthori" in reports["solo-consultant"].errors[0]
+    )
+    assert sandbox.token("lena@fischer-consulting.example") not in " ".join(
+        reports["solo-consultant"].errors
+    )
+    assert reports["small-agency"].counts["actions_done"] > 0
+
+
+def test_an_invalid_rule_file_is_reported_while_the_others_run(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    (rules_dir / "broken.yaml").write_text("version: 1\nclient: {name: x}\n")
+    fleet = make_fleet(sandbox, store, rules_dir)
+    reports = {r.client: r for r in fleet.cycle_all(load_clients(rules_dir))}
+    assert reports["broken"].counts["client_failed"] == 1
+    assert "the rule file has errors" in reports["broken"].errors[0]
+    assert reports["small-agency"].counts["actions_done"] > 0
+
+
+def test_a_missing_token_names_the_variable(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    fleet.environ = {}
+    report = cycle(fleet)
+    assert report.errors == ["the environment variable ASANA_TOKEN_NORTHWIND is not set"]
