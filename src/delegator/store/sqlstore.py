@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,9 +28,10 @@ from delegator.ports import (
     Delegation,
     DelegationStatus,
     Override,
+    StateStore,
     SyncPosition,
 )
-from delegator.store import records
+from delegator.store import records, schema
 from delegator.store.database import (
     WRITE_OPTION,
     describe,
@@ -41,14 +42,6 @@ from delegator.store.database import (
 )
 from delegator.store.errors import StoreError
 from delegator.store.migrations import read_version, upgrade
-from delegator.store.schema import (
-    actions,
-    cycles,
-    delegations,
-    overrides,
-    round_robin,
-    sync_positions,
-)
 from delegator.store.types import NaiveDatetimeError
 
 # Task gids per IN clause: far below SQLite's and PostgreSQL's limits on bound parameters.
@@ -121,9 +114,9 @@ class SqlStore:
     def start_cycle(self, client: str, started_at: datetime, dry_run: bool) -> int:
         with self._transaction(write=True) as connection:
             result = connection.execute(
-                cycles.insert()
+                schema.cycles.insert()
                 .values(client=client, started_at=started_at, dry_run=dry_run, counts={}, errors=[])
-                .returning(cycles.c.id)
+                .returning(schema.cycles.c.id)
             )
             return int(result.scalar_one())
 
@@ -136,8 +129,8 @@ class SqlStore:
     ) -> None:
         with self._transaction(write=True) as connection:
             result = connection.execute(
-                cycles.update()
-                .where(cycles.c.id == cycle_id)
+                schema.cycles.update()
+                .where(schema.cycles.c.id == cycle_id)
                 .values(finished_at=finished_at, counts=dict(counts), errors=list(errors))
             )
             if result.rowcount == 0:
@@ -145,18 +138,20 @@ class SqlStore:
 
     def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]:
         """The newest cycles first."""
-        query = sa.select(cycles)
+        query = sa.select(schema.cycles)
         if client is not None:
-            query = query.where(cycles.c.client == client)
-        query = query.order_by(cycles.c.started_at.desc(), cycles.c.id.desc()).limit(limit)
+            query = query.where(schema.cycles.c.client == client)
+        query = query.order_by(schema.cycles.c.started_at.desc(), schema.cycles.c.id.desc()).limit(
+            limit
+        )
         with self._transaction() as connection:
             return [records.cycle(row) for row in connection.execute(query)]
 
     # ------------------------------------------------------------------ sync positions
 
     def sync_position(self, client: str, source: str) -> SyncPosition | None:
-        query = sa.select(sync_positions).where(
-            sync_positions.c.client == client, sync_positions.c.source == source
+        query = sa.select(schema.sync_positions).where(
+            schema.sync_positions.c.client == client, schema.sync_positions.c.source == source
         )
         with self._transaction() as connection:
             row = connection.execute(query).first()
@@ -172,7 +167,7 @@ class SqlStore:
             "last_full_read": position.last_full_read,
         }
         with self._transaction(write=True) as connection:
-            self._upsert(connection, sync_positions, values, ("client", "source"))
+            self._upsert(connection, schema.sync_positions, values, ("client", "source"))
 
     # ------------------------------------------------------------------ the action journal
 
@@ -195,7 +190,7 @@ class SqlStore:
         (planned, queued, skipped ...) records an action that is complete as written."""
         with self._transaction(write=True) as connection:
             result = connection.execute(
-                actions.insert()
+                schema.actions.insert()
                 .values(
                     cycle_id=cycle_id,
                     client=client,
@@ -210,7 +205,7 @@ class SqlStore:
                     created_at=at,
                     completed_at=None if status == "pending" else at,
                 )
-                .returning(actions.c.id)
+                .returning(schema.actions.c.id)
             )
             return int(result.scalar_one())
 
@@ -224,8 +219,8 @@ class SqlStore:
     ) -> None:
         with self._transaction(write=True) as connection:
             outcome = connection.execute(
-                actions.update()
-                .where(actions.c.id == action_id)
+                schema.actions.update()
+                .where(schema.actions.c.id == action_id)
                 .values(status=status, completed_at=at, result=result, story_gid=story_gid)
             )
             if outcome.rowcount == 0:
@@ -234,9 +229,9 @@ class SqlStore:
     def pending_actions(self, client: str) -> list[ActionRecord]:
         """Intents begun and never finished (a crash between the two), oldest first."""
         query = (
-            sa.select(actions)
-            .where(actions.c.client == client, actions.c.status == "pending")
-            .order_by(actions.c.id)
+            sa.select(schema.actions)
+            .where(schema.actions.c.client == client, schema.actions.c.status == "pending")
+            .order_by(schema.actions.c.id)
         )
         with self._transaction() as connection:
             return [records.action(row) for row in connection.execute(query)]
@@ -249,14 +244,14 @@ class SqlStore:
         limit: int | None = None,
     ) -> list[ActionRecord]:
         """The journal, newest first; ``since`` includes actions created at that instant."""
-        query = sa.select(actions)
+        query = sa.select(schema.actions)
         if client is not None:
-            query = query.where(actions.c.client == client)
+            query = query.where(schema.actions.c.client == client)
         if task_gid is not None:
-            query = query.where(actions.c.task_gid == task_gid)
+            query = query.where(schema.actions.c.task_gid == task_gid)
         if since is not None:
-            query = query.where(actions.c.created_at >= since)
-        query = query.order_by(actions.c.created_at.desc(), actions.c.id.desc())
+            query = query.where(schema.actions.c.created_at >= since)
+        query = query.order_by(schema.actions.c.created_at.desc(), schema.actions.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
         with self._transaction() as connection:
@@ -277,25 +272,27 @@ class SqlStore:
         acted: dict[str, dict[str, datetime]] = {}
         commented: dict[str, set[str]] = {}
         overridden: dict[str, str] = {}
-        is_comment = sa.case((actions.c.kind == COMMENT_KIND, 1), else_=0)
-        rule_done_at = sa.case((actions.c.kind == RULE_KIND, actions.c.created_at), else_=None)
+        is_comment = sa.case((schema.actions.c.kind == COMMENT_KIND, 1), else_=0)
+        rule_done_at = sa.case(
+            (schema.actions.c.kind == RULE_KIND, schema.actions.c.created_at), else_=None
+        )
         with self._transaction() as connection:
             for start in range(0, len(gids), MEMORY_CHUNK):
                 chunk = gids[start : start + MEMORY_CHUNK]
                 done = (
                     sa.select(
-                        actions.c.task_gid,
-                        actions.c.rule,
+                        schema.actions.c.task_gid,
+                        schema.actions.c.rule,
                         sa.func.min(rule_done_at).label("first_at"),
                         sa.func.max(is_comment).label("commented"),
                     )
                     .where(
-                        actions.c.client == client,
-                        actions.c.task_gid.in_(chunk),
-                        actions.c.mode == "active",
-                        actions.c.status == "done",
+                        schema.actions.c.client == client,
+                        schema.actions.c.task_gid.in_(chunk),
+                        schema.actions.c.mode == "active",
+                        schema.actions.c.status == "done",
                     )
-                    .group_by(actions.c.task_gid, actions.c.rule)
+                    .group_by(schema.actions.c.task_gid, schema.actions.c.rule)
                 )
                 for row in connection.execute(done):
                     if row.first_at is not None:
@@ -303,8 +300,10 @@ class SqlStore:
                     if row.commented:
                         commented.setdefault(row.task_gid, set()).add(row.rule)
                 standing = sa.select(
-                    overrides.c.task_gid, overrides.c.reason, overrides.c.detected_at
-                ).where(overrides.c.client == client, overrides.c.task_gid.in_(chunk))
+                    schema.overrides.c.task_gid,
+                    schema.overrides.c.reason,
+                    schema.overrides.c.detected_at,
+                ).where(schema.overrides.c.client == client, schema.overrides.c.task_gid.in_(chunk))
                 for found in connection.execute(standing):
                     overridden[found.task_gid] = records.override_note(
                         found.reason, found.detected_at
@@ -343,19 +342,23 @@ class SqlStore:
         with self._transaction(write=True) as connection:
             if delegation.status == "open":
                 self._upsert(
-                    connection, delegations, values, ("client", "task_gid"), index_where=_OPEN
+                    connection,
+                    schema.delegations,
+                    values,
+                    ("client", "task_gid"),
+                    index_where=_OPEN,
                 )
             else:
-                connection.execute(delegations.insert().values(**values))
+                connection.execute(schema.delegations.insert().values(**values))
 
     def delegations(
         self, client: str, status: DelegationStatus | None = "open"
     ) -> list[Delegation]:
         """The client's delegations with that status (all of them for None), oldest first."""
-        query = sa.select(delegations).where(delegations.c.client == client)
+        query = sa.select(schema.delegations).where(schema.delegations.c.client == client)
         if status is not None:
-            query = query.where(delegations.c.status == status)
-        query = query.order_by(delegations.c.delegated_at, delegations.c.id)
+            query = query.where(schema.delegations.c.status == status)
+        query = query.order_by(schema.delegations.c.delegated_at, schema.delegations.c.id)
         with self._transaction() as connection:
             return [records.delegation(row) for row in connection.execute(query)]
 
@@ -383,17 +386,17 @@ class SqlStore:
             "detected_at": override.detected_at,
         }
         with self._transaction(write=True) as connection:
-            self._upsert(connection, overrides, values, ("client", "task_gid"), update=False)
+            self._upsert(connection, schema.overrides, values, ("client", "task_gid"), update=False)
             self._close(
                 connection, override.client, override.task_gid, "overridden", override.detected_at
             )
 
     def overrides(self, client: str, since: datetime | None = None) -> list[Override]:
         """The client's overrides, oldest first; ``since`` includes that instant."""
-        query = sa.select(overrides).where(overrides.c.client == client)
+        query = sa.select(schema.overrides).where(schema.overrides.c.client == client)
         if since is not None:
-            query = query.where(overrides.c.detected_at >= since)
-        query = query.order_by(overrides.c.detected_at, overrides.c.task_gid)
+            query = query.where(schema.overrides.c.detected_at >= since)
+        query = query.order_by(schema.overrides.c.detected_at, schema.overrides.c.task_gid)
         with self._transaction() as connection:
             return [records.override(row) for row in connection.execute(query)]
 
@@ -402,17 +405,17 @@ class SqlStore:
     def assistant_load(self, client: str) -> dict[str, int]:
         """Open delegations per assistant key; an assistant with none is absent (load 0)."""
         query = (
-            sa.select(delegations.c.assistant, sa.func.count().label("open"))
-            .where(delegations.c.client == client, delegations.c.status == "open")
-            .group_by(delegations.c.assistant)
+            sa.select(schema.delegations.c.assistant, sa.func.count().label("open"))
+            .where(schema.delegations.c.client == client, schema.delegations.c.status == "open")
+            .group_by(schema.delegations.c.assistant)
         )
         with self._transaction() as connection:
             return {row.assistant: int(row.open) for row in connection.execute(query)}
 
     def round_robin(self, client: str) -> dict[str, str]:
         """Per pool, the assistant who was given the pool's last task."""
-        query = sa.select(round_robin.c.pool, round_robin.c.assistant).where(
-            round_robin.c.client == client
+        query = sa.select(schema.round_robin.c.pool, schema.round_robin.c.assistant).where(
+            schema.round_robin.c.client == client
         )
         with self._transaction() as connection:
             return {row.pool: row.assistant for row in connection.execute(query)}
@@ -420,7 +423,7 @@ class SqlStore:
     def save_round_robin(self, client: str, pool: str, assistant: str) -> None:
         values = {"client": client, "pool": pool, "assistant": assistant}
         with self._transaction(write=True) as connection:
-            self._upsert(connection, round_robin, values, ("client", "pool"))
+            self._upsert(connection, schema.round_robin, values, ("client", "pool"))
 
     # ------------------------------------------------------------------ plumbing
 
@@ -483,11 +486,17 @@ class SqlStore:
         at: datetime,
     ) -> None:
         connection.execute(
-            delegations.update()
+            schema.delegations.update()
             .where(
-                delegations.c.client == client,
-                delegations.c.task_gid == task_gid,
-                delegations.c.status == "open",
+                schema.delegations.c.client == client,
+                schema.delegations.c.task_gid == task_gid,
+                schema.delegations.c.status == "open",
             )
             .values(status=status, closed_at=at)
         )
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(store: SqlStore) -> StateStore:
+        return store  # mypy proves here that SqlStore is a StateStore
