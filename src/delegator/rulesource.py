@@ -23,7 +23,7 @@ def expand(paths: Iterable[str | Path], *, tests: bool) -> list[Path]:
         if path.is_dir():
             candidates = sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")])
             found.extend(p for p in candidates if is_test_file(p) == tests)
-        else:
+        elif is_test_file(path) == tests:
             found.append(path)
     return found
 

@@ -465,7 +465,10 @@ class Cycle:
         for intent in intents:
             text = None
             if isinstance(intent, Comment):
-                context = _template_context(task, outcome, assignee, runtime, self.now)
+                current = assignee
+                if current is None and task.assignee is not None:  # already with the right person
+                    current = Identity(task.assignee.gid, task.assignee.email, task.assignee.name)
+                context = _template_context(task, outcome, current, runtime, self.now)
                 text = compile_template(intent.template).render(context)
             try:
                 written = writer.write(

@@ -206,7 +206,8 @@ def test_schema_is_json_schema_for_editors(capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert set(schema["required"]) >= {"version", "client", "watch"}
-    condition = schema["$defs"]["Condition"]
+    shorthand, condition = schema["$defs"]["Condition"]["anyOf"]
+    assert shorthand["type"] == "array"  # a list of conditions means all of them
     assert {"name", "tag", "quadrant", "all", "any", "not"} <= set(condition["properties"])
     assert (condition["minProperties"], condition["maxProperties"]) == (1, 1)
 
@@ -232,3 +233,11 @@ def test_python_dash_m_runs_the_command() -> None:
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, f"delegator {__version__}")
+
+
+def test_check_on_a_test_file_validates_it_as_a_test_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "check", str(EXAMPLES / "small-agency.test.yaml"))
+    assert code == 0
+    assert out.strip() == "rules/examples/small-agency.test.yaml: ok: rule tests"

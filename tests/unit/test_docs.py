@@ -445,21 +445,19 @@ def test_schema_modelines_lead_to_the_committed_schema(where: str, file: str, li
     assert target == "docs/rules.schema.json", f"{where}: {found.group(1)} leads to {target}"
 
 
-def test_the_editor_note_about_shorthands_is_still_true() -> None:
-    # docs/rules.md warns that the schema does not know the shorthands `check` accepts. When the
-    # schema learns them, this fails: then remove that note from the Editor support section.
+def test_the_example_files_are_valid_for_editors_too() -> None:
+    # Editors validate with the JSON Schema: it must accept what `delegator check` accepts,
+    # shorthands included, and refuse an unknown condition.
     jsonschema = pytest.importorskip("jsonschema")
-    assert "does not yet know the shorthands" in " ".join(REFERENCE_TEXT.split())
     validator = jsonschema.Draft202012Validator(json_schema())
-    data = json.loads(
-        json.dumps(
-            yaml.safe_load((EXAMPLES / "solo-consultant.yaml").read_text(encoding="utf-8")),
-            default=str,
-        )
-    )
-    flagged = {"/".join(map(str, e.absolute_path)) for e in validator.iter_errors(data)}
-    assert "watch/0" in flagged, "the schema now accepts '- my_tasks': update docs/rules.md"
-    assert "rules/0/then/1/tag" in flagged, "the schema now accepts 'tag: x': update docs/rules.md"
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        if path.name.endswith(".test.yaml"):
+            continue
+        data = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
+        problems = ["/".join(map(str, e.absolute_path)) for e in validator.iter_errors(data)]
+        assert problems == [], f"{path}: the schema refuses {problems}"
+        data["rules"][0]["when"] = {"nmae": {"contains": "x"}}
+        assert list(validator.iter_errors(data)), "the schema accepts an unknown condition"
 
 
 # ----------------------------------------------------------------------------- (c) coverage

@@ -258,3 +258,21 @@ def test_explain_marks_rules_after_the_winner_as_not_reached() -> None:
         ("Invoices", "acts"),
         ("Everything of the owner", "not reached"),
     ]
+
+
+def test_a_shadow_rule_never_takes_a_task_from_the_rules_below() -> None:
+    engine = engine_for(
+        """\
+        - name: Trying
+          when: { assignee: owner }
+          then: [ { tag: maybe } ]
+          mode: shadow
+        - name: Live
+          when: { assignee: owner }
+          then: [ { tag: live } ]
+        """
+    )
+    decision = engine.decide(Task("1", assignee=ANNA), context(engine))
+    assert [(o.rule, o.shadow) for o in decision.outcomes] == [("Trying", True), ("Live", False)]
+    explained = engine.explain(Task("1", assignee=ANNA), context(engine))
+    assert [t.status for t in explained.rule_traces] == ["acts (shadow)", "acts"]

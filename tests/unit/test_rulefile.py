@@ -245,3 +245,22 @@ def test_the_examples_validate() -> None:
             continue
         loaded = parse_client_file(path.read_text(), str(path))
         assert loaded.errors == (), [str(e) for e in loaded.errors]
+
+
+def test_a_matrix_that_cannot_be_computed_makes_the_file_unusable() -> None:
+    head = client_text("[]").replace("watch:", "matrix:\n  urgent: { quadrant: do }\nwatch:")
+    assert not parse_client_file(head, "a.yaml").usable
+
+
+def test_poll_has_a_floor_and_empty_lists_are_refused() -> None:
+    text = client_text(
+        """\
+        - name: x
+          when: { any: [] }
+          then: [ { tag: [] } ]
+        """
+    ).replace("watch: [my_tasks]", "watch: [my_tasks]\npoll: 10s")
+    errors = messages(text)
+    assert any("poll: invalid duration '10s'" in e or "poll every 1m or more" in e for e in errors)
+    assert any("rules[0].when.any: must not be empty" in e for e in errors)
+    assert any("rules[0].then[0].tag: must not be empty" in e for e in errors)

@@ -153,7 +153,7 @@ class Engine:
             if (open_only and completed) or not test(task, ctx):
                 continue
             outcomes.append(self._outcome(compiled, task, ctx, memory))
-            if not compiled.rule.continue_:
+            if not (compiled.rule.continue_ or compiled.rule.mode == "shadow"):
                 break
         return Decision(task, quadrant, urgent, important, None, tuple(outcomes))
 
@@ -212,7 +212,7 @@ class Engine:
                     "shadow mode: planned and reported, nothing written" if outcome.shadow else ""
                 )
             traces.append(RuleTrace(compiled.index, name, status, note, trace))
-            if not compiled.rule.continue_:
+            if not (compiled.rule.continue_ or compiled.rule.mode == "shadow"):
                 claimed_by = name
         return Decision(
             task, quadrant, urgent, important, skipped, tuple(outcomes),

@@ -92,7 +92,10 @@ def parse_client_file(text: str, source: str) -> ClientFile:
     except ValidationError as exc:
         errors.extend(translate(exc, FileHead, document, source))
     if head is not None:
-        errors.extend(_check_matrix(head, document, source))
+        matrix_errors = _check_matrix(head, document, source)
+        if matrix_errors:
+            errors.extend(matrix_errors)
+            head = None  # the quadrants cannot be computed: no rule can run
 
     raw_rules = data.get("rules")
     rules: list[NumberedRule] = []

@@ -10,7 +10,7 @@ Shorthands (``tag: urgent`` for ``tag: {any: [urgent]}``) are expanded before va
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -18,12 +18,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from delegator.core.regex import compile_pattern
 from delegator.core.suggest import did_you_mean
@@ -67,7 +70,7 @@ def _parse_moment(value: Any) -> date | Duration:
         except ValueError:
             pass
     raise ValueError(
-        f"expected a date (2026-12-01) or a duration from now (3d, 2 business days), got {value!r}"
+        f"expected a date (2026-12-01) or a duration from now (3d, 2 business days), got {value}"
     )
 
 
@@ -87,9 +90,24 @@ def _not_empty(value: str) -> str:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_as_text)]
+_TEXT_OR_NUMBER = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+_ONE_OR_MANY = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "integer"},
+        {"type": "array", "items": _TEXT_OR_NUMBER, "minItems": 1},
+    ]
+}
+Text = Annotated[str, BeforeValidator(_as_text), WithJsonSchema(_TEXT_OR_NUMBER)]
 Name = Annotated[Text, Field(min_length=1)]
-Names = Annotated[list[Name], BeforeValidator(_as_list)]
+Names = Annotated[
+    list[Name], BeforeValidator(_as_list), Field(min_length=1), WithJsonSchema(_ONE_OR_MANY)
+]
+# Words compared with task text keep their spaces (" AI " is not "AI").
+Word = Annotated[str, Field(min_length=1)]
+Words = Annotated[
+    list[Word], BeforeValidator(_as_list), Field(min_length=1), WithJsonSchema(_ONE_OR_MANY)
+]
 DurationText = Annotated[
     Duration,
     PlainValidator(parse_duration),
@@ -154,6 +172,30 @@ def _bad_zone(value: Any) -> str:
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
+    # The short forms a model accepts besides its mapping (``tag: x``, ``assign: giulia``...),
+    # as JSON Schema alternatives, so editors accept what ``delegator check`` accepts.
+    shorthand_schemas: ClassVar[tuple[dict[str, Any], ...]] = ()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        reference = handler(core_schema)
+        if not cls.shorthand_schemas:
+            return reference
+        definition = handler.resolve_ref_schema(reference)
+        long_form = dict(definition)
+        definition.clear()
+        alternatives = [
+            {**alt, "items": dict(reference)} if alt.get("items") == "self" else alt
+            for alt in cls.shorthand_schemas
+        ]
+        definition["anyOf"] = [*alternatives, long_form]
+        for key in ("title", "description"):
+            if key in long_form:
+                definition[key] = long_form[key]
+        return reference
+
 
 def _exactly_one(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
     given = [k for k in keys if getattr(model, k) is not None]
@@ -172,10 +214,10 @@ def _exactly_one(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
 class TextMatch(Strict):
     """Compare a task's name or notes; case-insensitive unless ``case_sensitive: true``."""
 
-    contains: Names | None = None
-    equals: Names | None = None
-    starts_with: Names | None = None
-    ends_with: Names | None = None
+    contains: Words | None = None
+    equals: Words | None = None
+    starts_with: Words | None = None
+    ends_with: Words | None = None
     matches: str | None = Field(None, description="a regular expression (RE2 syntax)")
     case_sensitive: bool = False
 
@@ -194,6 +236,8 @@ class TextMatch(Strict):
 
 class TagMatch(Strict):
     """Tags by name: any of, all of, none of. ``tag: x`` means ``tag: {any: [x]}``."""
+
+    shorthand_schemas = (_ONE_OR_MANY,)
 
     any: Names | None = None
     all: Names | None = None
@@ -215,6 +259,8 @@ class TagMatch(Strict):
 
 class SectionMatch(Strict):
     """A section by name or gid, optionally within one project."""
+
+    shorthand_schemas = (_TEXT_OR_NUMBER,)
 
     name: Name
     project: Name | None = None
@@ -288,6 +334,9 @@ class Age(Strict):
 class Condition(Strict):
     """One condition: a mapping with exactly one key naming its kind."""
 
+    # A list of conditions means all of them.
+    shorthand_schemas = ({"type": "array", "items": "self", "minItems": 1},)
+
     model_config = ConfigDict(
         json_schema_extra={"minProperties": 1, "maxProperties": 1},
     )
@@ -306,9 +355,24 @@ class Condition(Strict):
     modified: Age | None = None
     completed: bool | None = None
     subtask: bool | None = None
-    quadrant: Annotated[list[Quadrant], BeforeValidator(_as_list)] | None = None
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
+    quadrant: (
+        Annotated[
+            list[Quadrant],
+            BeforeValidator(_as_list),
+            Field(min_length=1),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"enum": list(QUADRANTS)},
+                        {"type": "array", "items": {"enum": list(QUADRANTS)}, "minItems": 1},
+                    ]
+                }
+            ),
+        ]
+        | None
+    ) = None
+    all: Annotated[list[Condition], Field(min_length=1)] | None = None
+    any: Annotated[list[Condition], Field(min_length=1)] | None = None
     not_: Condition | None = Field(None, alias="not")
 
     @model_validator(mode="before")
@@ -354,6 +418,8 @@ def _attr(kind: str) -> str:
 
 class AssignAction(Strict):
     """Assign to one person, or to the best assistant of a pool."""
+
+    shorthand_schemas = (_TEXT_OR_NUMBER,)
 
     to: Name | None = Field(None, description="an assistant key, an email or a user gid")
     pool: list[Name] | None = Field(None, min_length=1, description="assistant keys")
@@ -499,6 +565,8 @@ class Client(Strict):
 
 
 class ProjectRef(Strict):
+    shorthand_schemas = (_TEXT_OR_NUMBER,)
+
     gid: Name | None = None
     name: Name | None = None
 
@@ -518,6 +586,8 @@ class ProjectRef(Strict):
 
 class WatchSource(Strict):
     """A place tasks come from: the owner's My Tasks, a project, a section or a tag."""
+
+    shorthand_schemas = ({"const": "my_tasks"},)
 
     my_tasks: bool | None = None
     project: ProjectRef | None = None
@@ -567,10 +637,17 @@ class FileHead(Strict):
     version: Literal[1]
     client: Client
     watch: list[WatchSource] = Field(min_length=1)
-    poll: DurationText = Field(Duration(5, "minutes"))
+    poll: DurationText = Field(Duration(5, "minutes"), description="at least 1m")
     assistants: dict[AssistantKey, Assistant] = Field(default_factory=dict)
     matrix: Matrix = Field(default_factory=Matrix)
     rules: list[Any] = Field(default_factory=list)
+
+    @field_validator("poll")
+    @classmethod
+    def _often_enough(cls, poll: Duration) -> Duration:
+        if poll.unit == "business_days" or poll.timedelta().total_seconds() < 60:
+            raise ValueError(f"poll every 1m or more, in m, h or d (got {poll})")
+        return poll
 
 
 class RuleFile(FileHead):

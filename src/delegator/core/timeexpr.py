@@ -74,6 +74,10 @@ class Duration:
 
 def parse_duration(text: object) -> Duration:
     """Parse ``30m``, ``2h``, ``3d``, ``1w``, ``2 business days``; ValueError says what is wrong."""
+    if isinstance(text, date):
+        raise ValueError(
+            f"expected a duration such as '3d' or '2 business days', got the date {text}"
+        )
     if isinstance(text, bool) or not isinstance(text, str | int):
         raise ValueError(f"expected a duration such as '3d' or '2 business days', got {text!r}")
     if isinstance(text, int):
