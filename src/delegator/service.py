@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from delegator.asana import AsanaClient, AsanaError, Lookups, Outcome, Source
+from delegator.asana import AsanaClient, AsanaError, Lookups, NotFound, Outcome, Source, writes
 from delegator.asana import SyncPosition as ReadPosition
 from delegator.clients import ClientEntry
 from delegator.core.assignment import Choice, Roster, choose
@@ -273,7 +273,9 @@ class Cycle:
             report.errors.extend(runtime.problems)
             if not self.dry_run:
                 self._reconcile_pending()
-            tasks, positions = self._read()
+            tasks, positions, whole = self._read()
+            if whole:
+                tasks.extend(self._delegated_elsewhere({t.gid for t in tasks}))
             self._notice_overrides(tasks)
             self._decide_and_apply(tasks, cycle_id)
             if not self.dry_run:
@@ -289,10 +291,13 @@ class Cycle:
                 self.store.finish_cycle(cycle_id, self.now, dict(report.counts), report.errors)
         return report
 
-    def _read(self) -> tuple[list[Task], list[SyncPosition]]:
+    def _read(self) -> tuple[list[Task], list[SyncPosition], bool]:
+        """The changed tasks of every watched source, the positions to store, and whether any
+        source was read whole (the periodic reconcile)."""
         runtime = self.runtime
         seen: dict[str, Task] = {}
         positions: list[SyncPosition] = []
+        whole = False
         for label, source in runtime.sources:
             stored = self.store.sync_position(runtime.key, source.key)
             position = ReadPosition(
@@ -309,6 +314,7 @@ class Cycle:
                     raise
                 self.report.errors.append(f"{label}: {exc}")
                 continue
+            whole = whole or read.full
             for record in read.tasks:
                 try:
                     task = task_from_asana(record)
@@ -330,7 +336,33 @@ class Cycle:
             except AsanaError as exc:
                 self.report.errors.append(f"queued task {gid}: {exc}")
         self.report.counts["tasks_seen"] = len(seen)
-        return list(seen.values()), positions
+        return list(seen.values()), positions, whole
+
+    def _delegated_elsewhere(self, seen: set[str]) -> list[Task]:
+        """Open delegations the watched sources no longer show (a task given to an assistant
+        usually leaves the owner's My Tasks): read at each reconcile, ten per batch request, so
+        completions free the assistants' capacity and overrides are noticed."""
+        gids = [
+            d.task_gid
+            for d in self.store.delegations(self.runtime.key, status="open")
+            if d.task_gid not in seen
+        ]
+        if not gids or self.dry_run:
+            return []
+        found: list[Task] = []
+        results = self.runtime.client.batch([writes.get_task(g, TASK_OPT_FIELDS) for g in gids])
+        for result in results:
+            if result.ok and isinstance(result.data, dict):
+                try:
+                    found.append(task_from_asana(result.data))
+                except ValueError as exc:
+                    self.report.errors.append(f"delegated task: {exc}")
+            elif isinstance(result.error, NotFound):
+                gid = result.action.path.rsplit("/", 1)[-1]
+                self.store.close_delegation(self.runtime.key, gid, "done", self.now)
+                self.report.counts["delegations_done"] += 1
+        self.report.counts["delegations_checked"] = len(gids)
+        return found
 
     def _queued_gids(self) -> set[str]:
         if self.dry_run:

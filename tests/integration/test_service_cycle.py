@@ -255,3 +255,19 @@ def test_a_missing_token_names_the_variable(
     fleet.environ = {}
     report = cycle(fleet)
     assert report.errors == ["the environment variable ASANA_TOKEN_NORTHWIND is not set"]
+
+
+def test_completed_delegations_free_the_assistant_at_the_next_reconcile(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    cycle(fleet, key="solo-consultant")
+    before = store.assistant_load("solo-consultant")["sam"]
+    world = sandbox.world
+    [first, *_] = store.delegations("solo-consultant")
+    world.complete(world.task(first.task_gid), by=world.user("sam@va-desk.example"))
+    cycle(fleet, key="solo-consultant")  # incremental: the task left Lena's My Tasks
+    report = cycle(fleet, key="solo-consultant", full=True)
+    assert report.counts["delegations_checked"] == before
+    assert store.assistant_load("solo-consultant")["sam"] == before - 1
+    assert first.task_gid not in {d.task_gid for d in store.delegations("solo-consultant")}
