@@ -8,7 +8,7 @@ from typing import Any
 from delegator.sandbox.errors import InvalidRequestError
 from delegator.sandbox.records import Node, Project, StatusUpdate, Task
 from delegator.sandbox.routing import Call, Reply, RouteTable
-from delegator.sandbox.world import parse_instant_param
+from delegator.sandbox.values import parse_instant_param
 
 routes = RouteTable()
 

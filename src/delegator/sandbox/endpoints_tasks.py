@@ -9,7 +9,7 @@ from typing import Any, Final
 from delegator.sandbox.errors import InvalidRequestError
 from delegator.sandbox.records import Project, Section, Tag, Task, User, UserTaskList, Workspace
 from delegator.sandbox.routing import Call, Reply, RouteTable
-from delegator.sandbox.world import parse_date_param, parse_instant_param
+from delegator.sandbox.values import parse_date_param, parse_instant_param
 
 routes = RouteTable()
 

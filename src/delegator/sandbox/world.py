@@ -15,11 +15,11 @@ import enum
 import itertools
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final, Literal, TypeVar
 
-from delegator.sandbox.clock import Clock, parse_instant, system_clock
+from delegator.sandbox.clock import Clock, system_clock
 from delegator.sandbox.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from delegator.sandbox.events import EventLog
 from delegator.sandbox.records import (
@@ -44,6 +44,7 @@ from delegator.sandbox.records import (
     UserTaskList,
     Workspace,
 )
+from delegator.sandbox.values import coerce_custom_value
 
 R = TypeVar("R", bound=Node)
 
@@ -1005,10 +1006,6 @@ class World:
         )
         return story
 
-    def iter_records(self) -> Iterator[Resource]:
-        with self.lock:
-            yield from list(self._objects.values())
-
 
 def _first_section(project: Project) -> Section | None:
     return project.sections[0] if project.sections else None
@@ -1016,77 +1013,3 @@ def _first_section(project: Project) -> Section | None:
 
 def _change(field: str, action: str, **values: Any) -> dict[str, Any]:
     return {"field": field, "action": action, **values}
-
-
-def coerce_custom_value(definition: CustomField, value: Any, *, names: bool) -> CustomValue:
-    """A client's value for a custom field, checked against its type; InvalidRequestError if wrong."""
-    where = f"custom_fields: {definition.name} ({definition.gid})"
-    if value is None:
-        return None
-    match definition.type:
-        case "enum":
-            option = _option(definition, value, names=names)
-            if option is None:
-                raise InvalidRequestError(f"{where}: {value!r} is not one of its enum option gids")
-            return option
-        case "multi_enum":
-            items = value if isinstance(value, list) else [value]
-            options = [_option(definition, item, names=names) for item in items]
-            if any(option is None for option in options):
-                raise InvalidRequestError(
-                    f"{where}: {value!r} is not a list of its enum option gids"
-                )
-            return [option for option in options if option is not None]
-        case "number":
-            if isinstance(value, bool) or not isinstance(value, int | float | str):
-                raise InvalidRequestError(f"{where}: expected a number, got {value!r}")
-            try:
-                number = float(value)
-            except ValueError:
-                raise InvalidRequestError(f"{where}: expected a number, got {value!r}") from None
-            return int(number) if number.is_integer() and definition.precision == 0 else number
-        case "text":
-            if not isinstance(value, str):
-                raise InvalidRequestError(f"{where}: expected a string, got {value!r}")
-            return value
-        case "date":
-            raw = value.get("date") if isinstance(value, dict) else value
-            if isinstance(raw, date):
-                return raw
-            try:
-                return date.fromisoformat(str(raw)[:10])
-            except ValueError:
-                raise InvalidRequestError(
-                    f"{where}: expected a YYYY-MM-DD date, got {value!r}"
-                ) from None
-    raise InvalidRequestError(f"{where}: fields of type {definition.type} cannot be set")
-
-
-def _option(definition: CustomField, ref: Any, *, names: bool) -> EnumOption | None:
-    if isinstance(ref, EnumOption):
-        return ref if ref in definition.enum_options else None
-    if not isinstance(ref, str):
-        return None
-    option = definition.option(ref)
-    if option is not None and not names and option.gid != ref:
-        return None
-    return option
-
-
-def parse_date_param(value: Any, param: str) -> date | None:
-    """A ``YYYY-MM-DD`` from a request body (None allowed); InvalidRequestError otherwise."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidRequestError(f"{param}: Invalid date: {value!r}. Use YYYY-MM-DD") from None
-
-
-def parse_instant_param(value: Any, param: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_instant(str(value))
-    except ValueError:
-        raise InvalidRequestError(f"{param}: Invalid date-time: {value!r}. Use ISO 8601") from None
