@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import os
@@ -14,26 +13,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import requests
 
+from delegator.cli import sandbox as sandbox_command
+
 REPO = Path(__file__).resolve().parents[2]
-COMMAND = REPO / "src" / "delegator" / "cli" / "sandbox.py"
-
-
-def _load_command() -> ModuleType:
-    # Loaded from its file, so these tests do not depend on the other commands importing.
-    spec = importlib.util.spec_from_file_location("delegator_sandbox_command", COMMAND)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sandbox_command = _load_command()
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -135,19 +121,9 @@ def test_a_broken_fixture_is_exit_code_2(
 
 
 def test_sigterm_stops_the_command(tmp_path: Path) -> None:
-    script = (
-        "import argparse, importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('command', {str(COMMAND)!r})\n"
-        "command = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(command)\n"
-        "parser = argparse.ArgumentParser()\n"
-        "command.register(parser.add_subparsers())\n"
-        "args = parser.parse_args(['sandbox', '--quiet'])\n"
-        "sys.exit(args.handler(args))\n"
-    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with subprocess.Popen(  # noqa: S603 - this interpreter running a fixed script
-        [sys.executable, "-c", script],
+    with subprocess.Popen(
+        [sys.executable, "-m", "delegator", "sandbox", "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
