@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from delegator.asana import AsanaClient, Limits
 from delegator.clients import ClientEntry, TokenError, read_token
@@ -36,6 +37,8 @@ class Fleet:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Callable[[], datetime] = system_clock
     runtimes: dict[str, ClientRuntime] = field(default_factory=dict)
+    # Extra AsanaClient arguments (an injected clock and sleep, in tests of waits).
+    client_options: Mapping[str, Any] = field(default_factory=dict)
 
     def runtime(self, entry: ClientEntry) -> ClientRuntime:
         """The runtime for a client file's current version (rebuilt when the file changed)."""
@@ -57,6 +60,7 @@ class Fleet:
             base_url=self.settings.asana_base_url,
             limits=Limits(requests_per_minute=self.settings.asana_requests_per_minute),
             reconcile_every=self.settings.reconcile_every,
+            **self.client_options,
         )
         if current is not None:
             current.client.close()
