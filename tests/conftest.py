@@ -1,5 +1,6 @@
-"""One store suite, two databases: every test taking ``store`` or ``database_url`` runs on a
-SQLite file and on a real PostgreSQL (DELEGATOR_TEST_DATABASE_URL), each test in a fresh schema.
+"""Two databases for every test of state: a test taking ``store`` or ``database_url`` (the store
+suite, the service's cycle tests) runs on a SQLite file and on a real PostgreSQL
+(DELEGATOR_TEST_DATABASE_URL), each test in a fresh schema.
 
 Locally the PostgreSQL half skips when the variable is unset; under CI it fails instead, so a
 broken database set-up cannot pass for a green build.
