@@ -1,0 +1,108 @@
+"""Settings from file and environment; the clients under rules/, reloaded without a restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from delegator.clients import TokenError, load_clients, read_token, reload_clients
+from delegator.core.schema import TokenSource
+from delegator.settings import SettingsError, load_settings
+
+EXAMPLES = Path("rules/examples")
+
+
+def test_settings_come_from_the_file_and_the_environment_wins(tmp_path: Path) -> None:
+    config = tmp_path / "delegator.yaml"
+    config.write_text(
+        "rules: {dir: clients}\n"
+        "database: {url: 'sqlite:///x.db'}\n"
+        "asana: {requests_per_minute: 150, reconcile_every: 30m}\n"
+        "log_level: debug\n"
+    )
+    settings = load_settings(config, {"DELEGATOR_DATABASE_URL": "postgresql+psycopg://h/db"})
+    assert settings.rules_dir == Path("clients")
+    assert settings.database_url == "postgresql+psycopg://h/db"
+    assert settings.asana_requests_per_minute == 150
+    assert settings.reconcile_every == timedelta(minutes=30)
+    assert settings.log_level == "debug"
+    assert settings.sources["database_url"] == "$DELEGATOR_DATABASE_URL"
+    assert settings.sources["rules_dir"] == str(config)
+
+
+def test_no_file_means_defaults(tmp_path: Path) -> None:
+    settings = load_settings(None, {"DELEGATOR_CONFIG": str(tmp_path / "absent.yaml")})
+    assert settings.database_url == "sqlite:///.delegator/state.db"
+    assert settings.asana_requests_per_minute == 1500
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        (
+            "asana: {requests_per_minute: lots}\n",
+            {},
+            "asana_requests_per_minute: expected a whole number",
+        ),
+        ("colour: blue\n", {}, "unknown setting colour"),
+        (
+            "",
+            {"DELEGATOR_LOG_FORMAT": "xml"},
+            "$DELEGATOR_LOG_FORMAT: log_format: expected one of auto, json, console",
+        ),
+        (
+            "asana: {reconcile_every: 2 business days}\n",
+            {},
+            "reconcile_every: use minutes, hours or days",
+        ),
+        ("[1, 2]\n", {}, "expected a mapping of settings"),
+    ],
+)
+def test_bad_settings_say_which_and_where(
+    tmp_path: Path, text: str, environ: dict[str, str], message: str
+) -> None:
+    config = tmp_path / "delegator.yaml"
+    config.write_text(text)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config, environ)
+    assert message in str(caught.value)
+
+
+def test_tokens_come_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("  2/123:abc\n")
+    assert read_token(TokenSource(file=str(secret)), {}) == "2/123:abc"
+    assert read_token(TokenSource(env="T"), {"T": "xyz"}) == "xyz"
+    with pytest.raises(TokenError, match="the environment variable T is not set"):
+        read_token(TokenSource(env="T"), {})
+    with pytest.raises(TokenError, match="cannot be read: No such file"):
+        read_token(TokenSource(file=str(tmp_path / "none")), {})
+
+
+def test_clients_are_reloaded_and_a_broken_version_keeps_the_last_good_one(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "small-agency.yaml", tmp_path / "agency.yaml")
+    current = {e.key: e for e in load_clients(tmp_path)}
+    assert list(current) == ["agency"]
+    fresh, changes = reload_clients(tmp_path, current)
+    assert changes == []
+    assert fresh["agency"] is current["agency"]
+
+    shutil.copy(EXAMPLES / "solo-consultant.yaml", tmp_path / "solo.yaml")
+    broken = tmp_path / "agency.yaml"
+    broken.write_text(broken.read_text().replace("timezone: Europe/Rome", "timezone: Europe/Rom"))
+    stat = broken.stat()
+    os.utime(broken, (stat.st_atime, stat.st_mtime + 5))
+    fresh, changes = reload_clients(tmp_path, current)
+    assert "solo: added" in changes
+    [kept] = [c for c in changes if c.startswith("agency:")]
+    assert "the new version is invalid, the last valid one keeps running" in kept
+    assert "unknown time zone 'Europe/Rom'" in kept
+    assert fresh["agency"].engine is current["agency"].engine
+
+    (tmp_path / "solo.yaml").unlink()
+    fresh, changes = reload_clients(tmp_path, fresh)
+    assert changes == ["solo: removed"]
