@@ -106,3 +106,9 @@ def test_clients_are_reloaded_and_a_broken_version_keeps_the_last_good_one(tmp_p
     (tmp_path / "solo.yaml").unlink()
     fresh, changes = reload_clients(tmp_path, fresh)
     assert changes == ["solo: removed"]
+
+
+def test_the_example_settings_file_is_valid() -> None:
+    settings = load_settings(Path("config/delegator.example.yaml"), {})
+    assert settings.rules_dir == Path("rules")
+    assert settings.sources["log_level"] == "config/delegator.example.yaml"
