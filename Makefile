@@ -35,7 +35,8 @@ unit: $(STAMP)
 ## bench: the benchmarks (bench/); they print figures, they assert nothing about time
 bench: $(STAMP)
 	$(BIN)/python bench/rules.py
-	@if [ -f bench/api.py ]; then $(BIN)/python bench/api.py; fi
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/cycle.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -8,6 +8,7 @@ when the process restarts and refreshed at every full reconcile.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -277,9 +278,13 @@ class Cycle:
             if whole:
                 tasks.extend(self._delegated_elsewhere({t.gid for t in tasks}))
             self._notice_overrides(tasks)
-            self._decide_and_apply(tasks, cycle_id)
+            deferred = self._decide_and_apply(tasks, cycle_id)
             if not self.dry_run:
                 for position in positions:
+                    if deferred:
+                        # Tasks held back by a rule's limit are not changed, so an incremental
+                        # read would not show them again: read whole next cycle until drained.
+                        position = dataclasses.replace(position, last_full_read=None)
                     self.store.save_sync_position(runtime.key, position)
         except (AsanaError, ClientError, WriteError) as exc:
             report.errors.append(str(exc))
@@ -409,7 +414,8 @@ class Cycle:
                     self.store.record_override(override)
 
     # ------------------------------------------------------------------ decisions
-    def _decide_and_apply(self, tasks: list[Task], cycle_id: int | None) -> None:
+    def _decide_and_apply(self, tasks: list[Task], cycle_id: int | None) -> int:
+        """Decide every task and carry the decisions out; the number held back by limits."""
         runtime, store = self.runtime, self.store
         engine = runtime.engine
         ctx = engine.context(self.now, runtime.directory)
@@ -453,6 +459,8 @@ class Cycle:
                 except WriteError as exc:
                     self.report.errors.append(f"task {decision.task.gid}: {exc}")
                     self.report.counts["tasks_failed"] += 1
+        self.report.counts["held_back"] = len(deferred)
+        return len(deferred)
 
     def _carry_out(
         self, report: TaskReport, outcome: RuleOutcome, roster: Roster, writer: Writer

@@ -299,3 +299,19 @@ def test_completed_delegations_free_the_assistant_at_the_next_reconcile(
     assert report.counts["delegations_checked"] == before
     assert store.assistant_load("solo-consultant")["sam"] == before - 1
     assert first.task_gid not in {d.task_gid for d in store.delegations("solo-consultant")}
+
+
+def test_tasks_held_back_by_a_limit_are_taken_in_the_next_cycles(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    path = rules_dir / "small-agency.yaml"
+    path.write_text(path.read_text().replace("    limit: 20\n", "    limit: 2\n"))
+    fleet = make_fleet(sandbox, store, rules_dir)
+    first = cycle(fleet)
+    assert first.counts["held_back"] > 0
+    rule = "Invoices and receipts go to the assistants"
+    taken = [len([d for d in store.delegations("small-agency") if d.rule == rule])]
+    for _ in range(3):
+        cycle(fleet)
+        taken.append(len([d for d in store.delegations("small-agency") if d.rule == rule]))
+    assert taken == [2, 4, 4, 4]  # two per cycle until the four matching tasks are done
