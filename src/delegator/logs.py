@@ -16,10 +16,21 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
            "error": logging.ERROR}  # fmt: skip
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (it may be replaced after set-up)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(fmt: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Route structlog to ``stream`` (stderr by default) as JSON or console lines."""
-    out = stream or sys.stderr
-    as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
+    out: Any = stream if stream is not None else _CurrentStderr()
+    tty = stream.isatty() if stream is not None else sys.stderr.isatty()
+    as_json = fmt == "json" or (fmt == "auto" and not tty)
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json

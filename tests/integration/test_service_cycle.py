@@ -1,4 +1,10 @@
-"""The delegation cycle end to end: the service against the sandbox over loopback, a real store."""
+"""The delegation cycle end to end: the service against the sandbox over loopback, a real store.
+
+Time is pinned: the sandbox's world (its relative due dates, modified_at, rate windows) and the
+service (its cycles, the client's budget and waits) share one manual clock, starting on a Tuesday
+at 10:00 in Rome, when Giulia is working and Marco (from 14:00 in Lisbon) is not yet. Each cycle
+starts a minute after the one before.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +25,36 @@ from delegator.store import SqlStore
 
 EXAMPLES = Path("rules/examples")
 ANNA = "anna@northwind.example"
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
+
+
+class SharedClock:
+    """The sandbox's manual clock, seen by the client: its waits move time instead of sleeping."""
+
+    def __init__(self, manual: ManualClock) -> None:
+        self.manual = manual
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.manual()
+
+    def monotonic(self) -> float:
+        return self.manual().timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.manual.advance(seconds=seconds)
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer.demo() as server:
+def clock() -> SharedClock:
+    return SharedClock(ManualClock(START))
+
+
+@pytest.fixture
+def sandbox(clock: SharedClock) -> Iterator[SandboxServer]:
+    faults = Faults(monotonic=clock.monotonic)  # rate windows on the same clock
+    with SandboxServer.demo(clock=clock.manual, faults=faults) as server:
         yield server
 
 
@@ -43,12 +74,35 @@ def make_fleet(sandbox: SandboxServer, store: SqlStore, rules_dir: Path, **token
         **tokens,
     }
     settings = Settings(rules_dir=rules_dir, asana_base_url=sandbox.base_url)
-    return Fleet(settings, store, environ=environ)
+    fleet = Fleet(settings, store, environ=environ)
+    shared = _clocks[sandbox]
+    fleet.clock = shared.manual
+    # A budget of its own: the process-wide one would carry state across tests.
+    fleet.client_options = {"clock": shared, "sleep": shared.sleep, "budgets": BudgetRegistry()}
+    return fleet
+
+
+_clocks: dict[SandboxServer, SharedClock] = {}
+
+
+@pytest.fixture(autouse=True)
+def _remember_clock(sandbox: SandboxServer, clock: SharedClock) -> Iterator[None]:
+    _clocks[sandbox] = clock
+    yield
+    del _clocks[sandbox]
 
 
 def cycle(fleet: Fleet, key: str = "small-agency", **options: bool) -> CycleReport:
+    """One cycle of one client, a minute after the previous one."""
+    _clocks_of(fleet).manual.advance(minutes=1)
     entry = next(e for e in load_clients(fleet.settings.rules_dir) if e.key == key)
     return fleet.cycle(entry, **options)
+
+
+def _clocks_of(fleet: Fleet) -> SharedClock:
+    shared = fleet.client_options["clock"]
+    assert isinstance(shared, SharedClock)
+    return shared
 
 
 def writes(sandbox: SandboxServer) -> list[str]:
@@ -70,7 +124,7 @@ def test_tasks_are_delegated_by_rule_and_quadrant(
     assert report.errors == []
     invoice = sandbox.world.task("Send November receipts to the accountant")
     assert invoice.assignee is not None
-    assert invoice.assignee.email in ("giulia@va-agency.example", "marco@va-agency.example")
+    assert invoice.assignee.email == "giulia@va-agency.example"  # working now; Marco is not
     assert "delegated" in {t.name for t in invoice.tags}
     [comment] = comments_on(sandbox, "Send November receipts to the accountant")
     assert comment.startswith(f"Hi {invoice.assignee.name.split()[0]}, this one is yours now")
@@ -185,7 +239,7 @@ def test_a_comment_is_posted_once_across_a_crash(
     action = store.begin_action(
         cycle_id=None, client="small-agency", task_gid=task.gid, task_name=task.name,
         rule="Invoices and receipts go to the assistants", kind="comment",
-        detail={"text": text}, assistant="giulia", mode="active", at=datetime.now(UTC),
+        detail={"text": text}, assistant="giulia", mode="active", at=START,
     )  # fmt: skip
     world.comment(task, text, by=anna)
     # ...and the crash: store.finish_action(action, ...) never ran.
@@ -197,55 +251,28 @@ def test_a_comment_is_posted_once_across_a_crash(
     assert len(comments_on(sandbox, task.name)) == 1
 
 
-class SharedClock:
-    """The sandbox's manual clock, seen by the client: its waits move time instead of sleeping."""
-
-    def __init__(self, manual: ManualClock) -> None:
-        self.manual = manual
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self.manual()
-
-    def monotonic(self) -> float:
-        return self.manual().timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.manual.advance(seconds=seconds)
-
-
 def test_rate_limits_and_server_errors_lose_nothing_and_duplicate_nothing(
-    store: SqlStore, rules_dir: Path
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: SharedClock
 ) -> None:
-    manual = ManualClock(datetime.now(UTC))
-    shared = SharedClock(manual)
-    faults = Faults(monotonic=lambda: manual().timestamp())  # its rate window on the same clock
-    with SandboxServer.demo(clock=manual, faults=faults) as sandbox:
-        token = sandbox.token(ANNA)
-        sandbox.faults.rate_limit(token, 20)  # a 429 storm: a cycle needs more than that
-        sandbox.faults.fail_next(token, 2)  # and a run of server errors
-        fleet = make_fleet(sandbox, store, rules_dir)
-        fleet.clock = manual
-        # A budget of its own: the process-wide one keeps earlier tests' state on the real clock.
-        fleet.client_options = {"clock": shared, "sleep": shared.sleep, "budgets": BudgetRegistry()}
-        # Cycles go on under the storm: a cycle Asana stops (too many 429s in a row) ends,
-        # is reported, and the next one carries on from the journal.
-        reports = []
-        for _ in range(6):
-            reports.append(cycle(fleet))
-            manual.advance(minutes=2)
-        assert max(shared.slept) >= 1  # it waited as Asana asked (Retry-After)
-        sandbox.faults.clear()
-        final = cycle(fleet, full=True)
-        assert final.counts["actions_done"] == 0, "work was left undone: an action was lost"
-        delegated = {d.task_gid for d in store.delegations("small-agency")}
-        assert len(delegated) == 12  # as many as without any fault (the demo delegates 12)
-        for gid in delegated:
-            task = sandbox.world.task(gid)
-            assert task.assignee is not None
-            assert task.assignee.email != ANNA
-            assert len(comments_on(sandbox, task.name)) <= 1  # never twice
+    token = sandbox.token(ANNA)
+    sandbox.faults.rate_limit(token, 20)  # a 429 storm: a cycle needs more than that
+    sandbox.faults.fail_next(token, 2)  # and a run of server errors
+    fleet = make_fleet(sandbox, store, rules_dir)
+    # Cycles go on under the storm: a cycle Asana stops (too many 429s in a row) ends, is
+    # reported, and the next one carries on from the journal.
+    for _ in range(6):
+        cycle(fleet)
+    assert max(clock.slept) >= 1  # it waited as Asana asked (Retry-After)
+    sandbox.faults.clear()
+    final = cycle(fleet, full=True)
+    assert final.counts["actions_done"] == 0, "work was left undone: an action was lost"
+    delegated = {d.task_gid for d in store.delegations("small-agency")}
+    assert len(delegated) == 13  # as many as without any fault, on this Tuesday
+    for gid in delegated:
+        task = sandbox.world.task(gid)
+        assert task.assignee is not None
+        assert task.assignee.email != ANNA
+        assert len(comments_on(sandbox, task.name)) <= 1  # never twice
 
 
 def test_a_revoked_token_stops_only_its_client(
