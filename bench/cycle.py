@@ -51,6 +51,7 @@ rules:
   - name: Money paperwork
     when:
       all:
+        - project: Project 001
         - quadrant: [delegate, eliminate]
         - assignee: [owner, none]
         - name: {{ matches: "\\\\b(invoices?|receipts?|expenses?)\\\\b" }}
@@ -58,11 +59,13 @@ rules:
       - assign: {{ pool: [a1, a2], skill: admin }}
       - tag: delegated
       - comment: "Hi {{{{ assignee.first_name }}}}: {{{{ task.name }}}}"
-    limit: 10
   - name: Bookings
-    when: {{ all: [ {{ assignee: owner }}, {{ name: {{ matches: "\\\\b(book|flights?|hotel)\\\\b" }} }} ] }}
+    when:
+      all:
+        - project: [Project 001, Project 002]
+        - assignee: owner
+        - name: {{ matches: "\\\\b(book|flights?|hotel)\\\\b" }}
     then: [ {{ assign: a1 }}, {{ tag: delegated }} ]
-    limit: 10
   - name: Inbox chores
     when: {{ all: [ {{ quadrant: eliminate }}, {{ section: Inbox }}, {{ assignee: owner }} ] }}
     then: [ {{ tag: inbox-chore }} ]

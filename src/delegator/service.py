@@ -443,7 +443,10 @@ class Cycle:
                     explained.outcomes = decision.outcomes  # the plan's limits stand
                 decision = explained
             report = TaskReport(decision.task, decision, deferred=deferred.get(decision.task.gid))
-            self.report.tasks.append(report)
+            # A plan shows every task; a running service keeps only those a rule took, so a
+            # large workspace does not stay in memory after its cycle.
+            if self.explain or decision.outcomes or report.deferred:
+                self.report.tasks.append(report)
             if decision.skipped is not None:
                 self.report.counts["skipped"] += 1
                 continue
