@@ -76,8 +76,12 @@ class Fleet:
         full: bool = False,
         explain: bool = False,
         progress: Callable[[str, int], None] | None = None,
+        keep_tasks: bool = True,
     ) -> CycleReport:
-        """One cycle of one client; any failure ends in the report, never in an exception."""
+        """One cycle of one client; any failure ends in the report, never in an exception.
+
+        ``keep_tasks=False`` (the long-running service) returns the counts and errors only.
+        """
         now = self.clock()
         log = get_logger(client=entry.key)
         try:
@@ -91,6 +95,8 @@ class Fleet:
         report = Cycle(
             runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress
         ).run()
+        if not keep_tasks:
+            report.tasks.clear()
         log.info(
             "cycle_finished",
             dry_run=dry_run,
@@ -107,6 +113,7 @@ class Fleet:
         dry_run: bool = False,
         full: bool = False,
         workers: int = 4,
+        keep_tasks: bool = True,
     ) -> list[CycleReport]:
         """One cycle for each client, several at a time: a slow or rate-limited client waits
         while the others go on."""
@@ -114,7 +121,12 @@ class Fleet:
         if not items:
             return []
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
-            return list(pool.map(lambda e: self.cycle(e, dry_run=dry_run, full=full), items))
+            return list(
+                pool.map(
+                    lambda e: self.cycle(e, dry_run=dry_run, full=full, keep_tasks=keep_tasks),
+                    items,
+                )
+            )
 
     def close(self) -> None:
         for runtime in self.runtimes.values():

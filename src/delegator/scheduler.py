@@ -74,7 +74,7 @@ class Service:
         entry = self.entries.get(key)
         if entry is None or self.stopped.is_set():
             return
-        self.fleet.cycle(entry)
+        self.fleet.cycle(entry, keep_tasks=False)
         if self.on_cycle is not None:
             self.on_cycle(key)
 

@@ -22,7 +22,7 @@ from delegator.core.assignment import Choice, Roster, choose
 from delegator.core.context import Directory, Identity, identity_of
 from delegator.core.engine import NO_MEMORY, Decision, Engine, RuleOutcome
 from delegator.core.intents import AddTag, Assign, Comment, Intent, RemoveTag
-from delegator.core.model import TASK_OPT_FIELDS, Task, task_from_asana
+from delegator.core.model import TASK_OPT_FIELDS, Shared, Task, task_from_asana
 from delegator.core.overrides import override_reason
 from delegator.core.schema import FileHead, WatchSource
 from delegator.core.templates import compile_template
@@ -303,6 +303,7 @@ class Cycle:
         seen: dict[str, Task] = {}
         positions: list[SyncPosition] = []
         whole = False
+        shared = Shared()
         for label, source in runtime.sources:
             stored = self.store.sync_position(runtime.key, source.key)
             position = ReadPosition(
@@ -322,7 +323,7 @@ class Cycle:
             whole = whole or read.full
             for record in read.tasks:
                 try:
-                    task = task_from_asana(record)
+                    task = task_from_asana(record, shared)
                 except ValueError as exc:
                     self.report.errors.append(f"{label}: task {record.get('gid')}: {exc}")
                     continue

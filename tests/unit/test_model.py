@@ -43,3 +43,28 @@ def test_compact_and_missing_fields_are_empty_not_errors() -> None:
 def test_malformed_tasks_say_what_is_wrong(raw: dict[str, object], message: str) -> None:
     with pytest.raises(SnapshotError, match=message):
         task_from_asana(raw)
+
+
+def test_snapshots_of_a_batch_share_their_common_objects() -> None:
+    from delegator.core.model import Shared
+
+    shared = Shared()
+    raw = {
+        "projects": [{"gid": "201", "name": "Client Admin"}],
+        "memberships": [{"project": {"gid": "201", "name": "Client Admin"},
+                         "section": {"gid": "302", "name": "Invoices"}}],
+        "assignee": {"gid": "100", "name": "Anna", "email": "ANNA@x.example"},
+        "custom_fields": [{"gid": "401", "name": "Priority", "resource_subtype": "enum",
+                           "enum_value": {"name": "High"}}],
+    }  # fmt: skip
+    first = task_from_asana({"gid": "1", **raw}, shared)
+    second = task_from_asana({"gid": "2", **raw}, shared)
+    assert first.projects[0] is second.projects[0]
+    assert first.memberships[0] is second.memberships[0]
+    assert first.assignee is second.assignee
+    assert first.custom_fields[0] is second.custom_fields[0]
+    assert first.assignee is not None
+    assert first.assignee.email == "anna@x.example"
+    alone = task_from_asana({"gid": "3", **raw})
+    assert alone.projects[0] == first.projects[0]
+    assert alone.projects[0] is not first.projects[0]

@@ -137,7 +137,7 @@ def run_once(args: argparse.Namespace) -> int:
     settings, entries = prepared
     fleet = Fleet(settings, open_store(settings))
     try:
-        reports = fleet.cycle_all(entries, dry_run=args.dry_run)
+        reports = fleet.cycle_all(entries, dry_run=args.dry_run, keep_tasks=False)
     finally:
         fleet.close()
     for report in reports:

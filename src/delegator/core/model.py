@@ -238,22 +238,43 @@ def _datetime(value: Any, where: str) -> datetime | None:
     return moment
 
 
-def _ref(value: Any) -> Ref | None:
+class Shared:
+    """One instance of each project, section, tag, user and field value across many snapshots.
+
+    Thousands of tasks name the same few projects, sections and people; sharing the objects
+    keeps a large workspace's snapshots small. Use one per read (it only grows).
+    """
+
+    __slots__ = ("_objects",)
+
+    def __init__(self) -> None:
+        self._objects: dict[object, Any] = {}
+
+    def one(self, value: Any) -> Any:
+        return self._objects.setdefault(value, value)
+
+
+_UNSHARED = None
+
+
+def _ref(value: Any, shared: Shared | None = _UNSHARED) -> Ref | None:
     if isinstance(value, Mapping) and value.get("gid") is not None:
-        return Ref(str(value["gid"]), _text(value, "name"))
+        ref = Ref(str(value["gid"]), _text(value, "name"))
+        return shared.one(ref) if shared is not None else ref
     return None
 
 
-def _user(value: Any) -> UserRef | None:
+def _user(value: Any, shared: Shared | None = _UNSHARED) -> UserRef | None:
     if isinstance(value, Mapping) and value.get("gid") is not None:
-        return UserRef(str(value["gid"]), _text(value, "name"), _text(value, "email").lower())
+        user = UserRef(str(value["gid"]), _text(value, "name"), _text(value, "email").lower())
+        return shared.one(user) if shared is not None else user
     return None
 
 
-def _refs(values: Any) -> tuple[Ref, ...]:
+def _refs(values: Any, shared: Shared | None = _UNSHARED) -> tuple[Ref, ...]:
     if not isinstance(values, Sequence):
         return ()
-    return tuple(r for r in (_ref(v) for v in values) if r is not None)
+    return tuple(r for r in (_ref(v, shared) for v in values) if r is not None)
 
 
 def _field(data: Mapping[str, Any]) -> FieldValue:
@@ -280,8 +301,11 @@ def _field(data: Mapping[str, Any]) -> FieldValue:
     )
 
 
-def task_from_asana(data: Mapping[str, Any]) -> Task:
-    """Build a snapshot from a task as ``GET /tasks/{gid}`` returns it (``data`` unwrapped)."""
+def task_from_asana(data: Mapping[str, Any], shared: Shared | None = None) -> Task:
+    """Build a snapshot from a task as ``GET /tasks/{gid}`` returns it (``data`` unwrapped).
+
+    Pass one ``Shared`` for a batch of tasks to share their common objects.
+    """
     if not isinstance(data, Mapping):
         raise SnapshotError("a task must be a JSON object")
     if "data" in data and isinstance(data["data"], Mapping) and "gid" not in data:
@@ -290,14 +314,15 @@ def task_from_asana(data: Mapping[str, Any]) -> Task:
         raise SnapshotError("the task has no 'gid'")
     memberships = []
     for item in data.get("memberships") or ():
-        project = _ref(item.get("project")) if isinstance(item, Mapping) else None
+        project = _ref(item.get("project"), shared) if isinstance(item, Mapping) else None
         if project is not None:
-            memberships.append(Membership(project, _ref(item.get("section"))))
+            membership = Membership(project, _ref(item.get("section"), shared))
+            memberships.append(shared.one(membership) if shared is not None else membership)
     return Task(
         gid=str(data["gid"]),
         name=_text(data, "name"),
         notes=_text(data, "notes"),
-        assignee=_user(data.get("assignee")),
+        assignee=_user(data.get("assignee"), shared),
         completed=bool(data.get("completed", False)),
         completed_at=_datetime(data.get("completed_at"), "completed_at"),
         due_on=_date(data.get("due_on"), "due_on"),
@@ -306,16 +331,18 @@ def task_from_asana(data: Mapping[str, Any]) -> Task:
         start_at=_datetime(data.get("start_at"), "start_at"),
         created_at=_datetime(data.get("created_at"), "created_at"),
         modified_at=_datetime(data.get("modified_at"), "modified_at"),
-        tags=_refs(data.get("tags")),
-        projects=_refs(data.get("projects")),
+        tags=_refs(data.get("tags"), shared),
+        projects=_refs(data.get("projects"), shared),
         memberships=tuple(memberships),
         followers=tuple(
-            u for u in (_user(f) for f in data.get("followers") or ()) if u is not None
+            u for u in (_user(f, shared) for f in data.get("followers") or ()) if u is not None
         ),
         custom_fields=tuple(
-            _field(f) for f in data.get("custom_fields") or () if isinstance(f, Mapping)
+            shared.one(_field(f)) if shared is not None else _field(f)
+            for f in data.get("custom_fields") or ()
+            if isinstance(f, Mapping)
         ),
-        parent=_ref(data.get("parent")),
+        parent=_ref(data.get("parent"), shared),
         permalink_url=_text(data, "permalink_url"),
         is_milestone=data.get("resource_subtype") == "milestone",
     )
