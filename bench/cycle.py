@@ -119,7 +119,7 @@ def serve(clients: int, pipe: Connection) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=12, help="clients cycled at once")
     args = parser.parse_args()
     configure("json", "error")
     mine, theirs = multiprocessing.Pipe()
