@@ -194,3 +194,13 @@ def test_explanations_carry_actual_and_wanted_values_keyed_by_path() -> None:
         ("rules/3/when/all/1", False, "Giulia Bianchi (assistant giulia)", "owner"),
         ("rules/3/when/all/2", False, "no date", "within 2d"),
     ]
+
+
+def test_values_compare_as_written_whatever_yaml_made_of_them() -> None:
+    one = fields(FieldValue("406", "Tier", "enum", enum="1"))
+    assert holds({"custom_field": {"name": "Tier", "equals": 1}}, one)
+    assert holds({"custom_field": {"name": "Tier", "in": [1, 2]}}, one)
+    assert holds({"custom_field": {"name": "Estimated time", "equals": "30"}}, fields(MINUTES))
+    assert holds(
+        {"custom_field": {"name": "Contract end", "equals": "2027-01-31"}}, fields(DEADLINE)
+    )

@@ -276,3 +276,17 @@ def test_a_shadow_rule_never_takes_a_task_from_the_rules_below() -> None:
     assert [(o.rule, o.shadow) for o in decision.outcomes] == [("Trying", True), ("Live", False)]
     explained = engine.explain(Task("1", assignee=ANNA), context(engine))
     assert [t.status for t in explained.rule_traces] == ["acts (shadow)", "acts"]
+
+
+def test_a_task_can_be_given_back_to_the_owner() -> None:
+    engine = engine_for(
+        """\
+        - name: Escalate
+          when: { tag: escalate }
+          then: [ { assign: owner } ]
+        """
+    )
+    escalated = Task("1", assignee=GIULIA, tags=(Ref("1", "escalate"),))
+    assert engine.decide(escalated, context(engine)).intents == (Assign("owner"),)
+    back = Task("2", assignee=ANNA, tags=(Ref("1", "escalate"),))
+    assert engine.decide(back, context(engine)).intents == ()

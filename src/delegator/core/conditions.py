@@ -328,22 +328,44 @@ def _assignee(specs: list[str], key: str) -> Check:
     return Check(key, "assignee", f"assignee is {wanted}", test, observe, wanted)
 
 
+def _as_written(expected: object) -> str:
+    """A value as the person wrote it: YAML's 1 (read as 1.0) is "1", a date is YYYY-MM-DD."""
+    if isinstance(expected, float) and expected.is_integer():
+        return str(int(expected))
+    if isinstance(expected, date):
+        return expected.isoformat()
+    return str(expected)
+
+
 def field_holds(value: FieldValue, expected: object) -> bool:
     """Whether a custom field holds ``expected`` (option names compare ignoring case)."""
     if value.type == "enum":
-        return value.enum is not None and value.enum.casefold() == str(expected).casefold()
+        return value.enum is not None and value.enum.casefold() == _as_written(expected).casefold()
     if value.type == "multi_enum":
+        options = {v.casefold() for v in value.multi_enum}
         if isinstance(expected, list):
-            return {v.casefold() for v in value.multi_enum} == {str(e).casefold() for e in expected}
-        return str(expected).casefold() in {v.casefold() for v in value.multi_enum}
+            return options == {_as_written(e).casefold() for e in expected}
+        return _as_written(expected).casefold() in options
     if value.type == "number":
+        if isinstance(expected, str):
+            try:
+                expected = float(expected)
+            except ValueError:
+                return False
         if isinstance(expected, bool) or not isinstance(expected, int | float):
             return False
         return value.number is not None and value.number == float(expected)
     if value.type == "date":
+        if isinstance(expected, str):
+            try:
+                expected = date.fromisoformat(expected.strip())
+            except ValueError:
+                return False
         return value.date is not None and value.date == expected
     shown = value.text if value.text is not None else value.display
-    return shown is not None and shown.strip().casefold() == str(expected).strip().casefold()
+    return (
+        shown is not None and shown.strip().casefold() == _as_written(expected).strip().casefold()
+    )
 
 
 def _order(value: FieldValue) -> float | date | None:
@@ -365,7 +387,7 @@ def _custom_field(match: FieldMatch, key: str) -> Check:
         checks.append((f"equals {expected}", lambda v: v is not None and field_holds(v, expected)))
     if match.in_ is not None:
         options = match.in_
-        option_keys = frozenset(o.casefold() for o in options if isinstance(o, str))
+        option_keys = frozenset(_as_written(o).casefold() for o in options)
 
         def is_in(v: FieldValue | None) -> bool:
             if v is None:

@@ -266,7 +266,7 @@ def _check_parts(
             case "assign":
                 assign = action.argument
                 if assign.to is not None:
-                    problem = _person_problem(assign.to, assistants, ())
+                    problem = _person_problem(assign.to, assistants, ("owner",))
                     if problem:
                         add((*where, "to") if (*where, "to") in document.values else where, problem)
                 for j, key in enumerate(assign.pool or ()):
