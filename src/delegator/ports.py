@@ -49,7 +49,7 @@ class ActionRecord:
     task_gid: str
     task_name: str
     rule: str
-    kind: str  # assign, tag, untag, follow, move, set, due, comment, queue
+    kind: str  # assign, tag, untag, follow, move, set, due, comment, queue; rule: a whole outcome
     detail: Mapping[str, Any]
     assistant: str | None
     mode: ActionMode
@@ -149,6 +149,7 @@ class StateStore(Protocol):
         task_gid: str | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> list[ActionRecord]: ...
 
     def memories(self, client: str, task_gids: Iterable[str]) -> dict[str, TaskMemory]: ...

@@ -375,9 +375,10 @@ class Cycle:
             return set()
         queued: set[str] = set()
         done: set[str] = set()
-        for action in self.store.actions(
-            client=self.runtime.key, since=self.now - timedelta(days=30)
-        ):
+        recent = self.store.actions(
+            client=self.runtime.key, since=self.now - timedelta(days=30), kinds=("assign", "queue")
+        )
+        for action in recent:  # newest first: an assignment after the queueing wins
             if action.kind == "assign" and action.status == "done":
                 done.add(action.task_gid)
             elif (

@@ -237,3 +237,14 @@ def test_a_naive_time_is_refused_as_a_programming_error(store: SqlStore) -> None
     with pytest.raises(ValueError, match="naive datetime 2025-03-03T09:00:00 given to the store"):
         store.start_cycle("acme", datetime(2025, 3, 3, 9, 0), dry_run=False)
     assert store.cycles("acme") == []
+
+
+def test_the_journal_can_be_read_by_kind(store: SqlStore) -> None:
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    for kind in ("assign", "tag", "queue", "comment"):
+        store.begin_action(
+            cycle_id=None, client="acme", task_gid="1", task_name="t", rule="r", kind=kind,
+            detail={}, assistant=None, mode="active", at=at, status="done",
+        )  # fmt: skip
+    kinds = [a.kind for a in store.actions(client="acme", kinds=("assign", "queue"))]
+    assert sorted(kinds) == ["assign", "queue"]

@@ -242,9 +242,13 @@ class SqlStore:
         task_gid: str | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> list[ActionRecord]:
-        """The journal, newest first; ``since`` includes actions created at that instant."""
+        """The journal, newest first; ``since`` includes actions created at that instant;
+        ``kinds`` keeps only those kinds of entry."""
         query = sa.select(schema.actions)
+        if kinds is not None:
+            query = query.where(schema.actions.c.kind.in_(list(kinds)))
         if client is not None:
             query = query.where(schema.actions.c.client == client)
         if task_gid is not None:
