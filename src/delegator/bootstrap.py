@@ -64,7 +64,7 @@ class Fleet:
         )
         if current is not None:
             current.client.close()
-        runtime = ClientRuntime(entry, client, self.store, clock=self.clock)
+        runtime = ClientRuntime(entry, client, self.store)
         self.runtimes[entry.key] = runtime
         return runtime
 

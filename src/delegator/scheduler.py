@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from delegator.bootstrap import Fleet
+from delegator.bootstrap import Fleet, system_clock
 from delegator.clients import ClientEntry, load_clients, reload_clients
 from delegator.logs import get_logger
 
@@ -67,7 +66,7 @@ class Service:
         seconds = entry.loaded.head.poll.timedelta().total_seconds()
         self.scheduler.add_job(
             self._cycle, "interval", seconds=seconds, args=[entry.key], id=f"client:{entry.key}",
-            jitter=min(30.0, seconds / 10), replace_existing=True, next_run_time=_now(),
+            jitter=min(30.0, seconds / 10), replace_existing=True, next_run_time=system_clock(),
         )  # fmt: skip
 
     def _cycle(self, key: str) -> None:
@@ -98,7 +97,3 @@ class Service:
             self.scheduler.shutdown(wait=wait)
         self.fleet.close()
         self.log.info("service_stopped")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

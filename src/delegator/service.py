@@ -122,7 +122,6 @@ class ClientRuntime:
         client: AsanaClient,
         store: StateStore,
         *,
-        clock: Callable[[], datetime],
         refresh_every: timedelta = timedelta(hours=1),
     ) -> None:
         if entry.engine is None or entry.loaded.head is None:
@@ -132,7 +131,6 @@ class ClientRuntime:
         self.head: FileHead = entry.loaded.head
         self.client = client
         self.store = store
-        self.clock = clock
         self.refresh_every = refresh_every
         self._directory: Directory | None = None
         self._lookups: Lookups | None = None

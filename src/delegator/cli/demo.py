@@ -15,6 +15,7 @@ from delegator.bootstrap import Fleet, open_store
 from delegator.cli._common import Subparsers
 from delegator.clients import load_clients
 from delegator.logs import configure
+from delegator.sandbox import SandboxServer
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
 from delegator.service import CycleReport, TaskReport
 
@@ -162,11 +163,10 @@ def run_demo(args: argparse.Namespace) -> int:
             fleet.close()
 
 
-def _take_one_back(sandbox: object, reports: list[CycleReport]) -> tuple[str, str, str] | None:
+def _take_one_back(
+    sandbox: SandboxServer, reports: list[CycleReport]
+) -> tuple[str, str, str] | None:
     """The owner of the first client takes back its first delegated task, as a person would."""
-    from delegator.sandbox import SandboxServer
-
-    assert isinstance(sandbox, SandboxServer)
     for report in reports:
         for item in report.tasks:
             if any(s.kind == "assign" and s.status == "done" for s in item.steps):
