@@ -35,6 +35,23 @@ class Settings:
     reconcile_every: timedelta = timedelta(hours=1)
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
+    # operations: the health and metrics endpoint, shutdown, readiness
+    http_host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface
+    http_port: int = 8080  # 0 turns the endpoint off
+    shutdown_grace: timedelta = timedelta(seconds=30)
+    ready_polls: int = 3  # ready while each client's last good cycle is within this many polls
+    # summaries: when a status update is at risk or off track, and how sends are retried
+    summary_at_risk_overdue: int = 1
+    summary_off_track_overdue: int = 5
+    summary_attempts: int = 5
+    summary_backoff: timedelta = timedelta(minutes=1)
+    # email for summaries and digests
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: str | None = None  # a secret: from $DELEGATOR_SMTP_PASSWORD(_FILE)
+    smtp_from: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
 
@@ -59,6 +76,37 @@ def _positive_int(value: Any) -> int:
     if number <= 0:
         raise ValueError(f"must be more than 0, got {number}")
     return number
+
+
+def _port(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a port number, got {value!r}") from None
+    if not 0 <= number <= 65535:
+        raise ValueError(f"expected a port from 0 (off) to 65535, got {number}")
+    return number
+
+
+def _count(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {number}")
+    return number
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "on", "1"}:
+        return True
+    if text in {"false", "no", "off", "0"}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
 def _interval(value: Any) -> timedelta:
@@ -86,7 +134,24 @@ _SETTINGS: dict[str, Any] = {
     "reconcile_every": _interval,
     "log_format": _choice("auto", "json", "console"),
     "log_level": _choice("debug", "info", "warning", "error"),
+    "http_host": _text,
+    "http_port": _port,
+    "shutdown_grace": _interval,
+    "ready_polls": _positive_int,
+    "summary_at_risk_overdue": _count,
+    "summary_off_track_overdue": _positive_int,
+    "summary_attempts": _positive_int,
+    "summary_backoff": _interval,
+    "smtp_host": _text,
+    "smtp_port": _port,
+    "smtp_starttls": _flag,
+    "smtp_username": _text,
+    "smtp_password": _text,
+    "smtp_from": _text,
 }
+
+# Settings that are secrets: masked wherever settings are shown.
+SECRET_SETTINGS = frozenset({"smtp_password", "database_url"})
 
 # Nested keys in the YAML file, for people who prefer sections.
 _NESTED = {
@@ -97,6 +162,20 @@ _NESTED = {
     ("asana", "reconcile_every"): "reconcile_every",
     ("log", "format"): "log_format",
     ("log", "level"): "log_level",
+    ("http", "host"): "http_host",
+    ("http", "port"): "http_port",
+    ("shutdown", "grace"): "shutdown_grace",
+    ("ready", "polls"): "ready_polls",
+    ("summary", "at_risk_overdue"): "summary_at_risk_overdue",
+    ("summary", "off_track_overdue"): "summary_off_track_overdue",
+    ("summary", "attempts"): "summary_attempts",
+    ("summary", "backoff"): "summary_backoff",
+    ("smtp", "host"): "smtp_host",
+    ("smtp", "port"): "smtp_port",
+    ("smtp", "starttls"): "smtp_starttls",
+    ("smtp", "username"): "smtp_username",
+    ("smtp", "password"): "smtp_password",
+    ("smtp", "from"): "smtp_from",
 }
 
 

@@ -1,0 +1,1 @@
+"""The operations endpoint: ``/healthz``, ``/readyz`` and ``/metrics``."""
