@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import AbstractContextManager
 from typing import Any, TextIO
 
 import structlog
@@ -52,3 +53,8 @@ def configure(fmt: str = "auto", level: str = "info", stream: TextIO | None = No
 
 def get_logger(**bound: Any) -> Any:
     return structlog.get_logger("delegator").bind(**bound)
+
+
+def bound(**fields: Any) -> AbstractContextManager[Any]:
+    """Add ``fields`` (client, cycle, task, rule) to every line this thread logs in the block."""
+    return structlog.contextvars.bound_contextvars(**fields)

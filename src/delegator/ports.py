@@ -97,6 +97,10 @@ class StateStore(Protocol):
 
     def close(self) -> None: ...
 
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers."""
+        ...
+
     # cycles
     def start_cycle(self, client: str, started_at: datetime, dry_run: bool) -> int: ...
 

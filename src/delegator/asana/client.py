@@ -26,6 +26,7 @@ from delegator.asana.http import (
     DEFAULT_POLICY,
     DEFAULT_TIMEOUTS,
     Fields,
+    Observer,
     Record,
     Timeouts,
     Transport,
@@ -43,7 +44,8 @@ class AsanaClient:
     """The Asana API for one token.
 
     `clock` and `sleep` are injectable so tests take no real time; `budgets` is the registry the
-    token's budget comes from (the process-wide one unless a test isolates itself).
+    token's budget comes from (the process-wide one unless a test isolates itself); `observer`
+    hears of every HTTP attempt (the service's metrics).
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class AsanaClient:
         sleep: Sleep | None = None,
         budgets: BudgetRegistry = SHARED,
         session: requests.Session | None = None,
+        observer: Observer | None = None,
     ) -> None:
         clock = clock if clock is not None else SystemClock()
         sleep = sleep if sleep is not None else time.sleep
@@ -74,6 +77,7 @@ class AsanaClient:
             timeouts=timeouts,
             policy=retry,
             session=session,
+            observer=observer,
         )
         self._lock = threading.Lock()
         self._me: Record | None = None

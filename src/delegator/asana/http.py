@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,30 @@ Params: TypeAlias = Mapping[str, str | int | bool | None]
 Fields: TypeAlias = Sequence[str]
 #: Looks for the result of an ambiguous create made at or after the given time; None if absent.
 Finder: TypeAlias = Callable[[datetime], Record | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestAttempt:
+    """One HTTP attempt, as an observer (the service's metrics) sees it: no gids, no token."""
+
+    method: str
+    endpoint: str  # the path as a template: "/tasks/{gid}/stories"
+    status: int | None  # None when no answer came (connection failure, timeout)
+    retry: bool  # this attempt repeats an earlier one of the same request
+    rate_limited: bool  # answered 429
+
+
+#: Called after every HTTP attempt; it must be quick and must not raise.
+Observer: TypeAlias = Callable[[RequestAttempt], None]
+
+_WORD = re.compile(r"[A-Za-z_]+")
+
+
+def endpoint_template(path: str) -> str:
+    """A path with its ids replaced by ``{gid}``: few distinct values, nothing personal."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    return "/" + "/".join(p if _WORD.fullmatch(p) else "{gid}" for p in parts if p)
+
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +129,12 @@ class Transport:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         policy: RetryPolicy = DEFAULT_POLICY,
         session: requests.Session | None = None,
+        observer: Observer | None = None,
     ) -> None:
         if not token:
             raise ValueError("an Asana token is required")
         self._token = token
+        self.observer = observer
         self.base_url = base_url.rstrip("/")
         self.timeouts = timeouts
         self.policy = policy
@@ -159,9 +186,11 @@ class Transport:
         first_sent = self.clock.now()
         rate_limited = transient = 0
         while True:
+            retry = rate_limited + transient > 0
             try:
-                return self._send(method, path, params, body, units)
+                response = self._send(method, path, params, body, units)
             except AsanaError as error:
+                self._observe(method, path, getattr(error, "status", None), retry)
                 if isinstance(error, RateLimited):
                     rate_limited += 1
                     failures = rate_limited
@@ -198,6 +227,13 @@ class Transport:
                     Outcome.SKIP if decision.outcome is Outcome.VERIFY else decision.outcome
                 )
                 raise
+            self._observe(method, path, response.status, retry)
+            return response
+
+    def _observe(self, method: str, path: str, status: int | None, retry: bool) -> None:
+        if self.observer is not None:
+            attempt = RequestAttempt(method, endpoint_template(path), status, retry, status == 429)
+            self.observer(attempt)
 
     def _send(
         self,

@@ -109,6 +109,11 @@ class SqlStore:
         """Close the pooled connections. The store reconnects if it is used again."""
         self._engine.dispose()
 
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers (the readiness check)."""
+        with self._transaction() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
     # ------------------------------------------------------------------ cycles
 
     def start_cycle(self, client: str, started_at: datetime, dry_run: bool) -> int:
