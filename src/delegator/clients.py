@@ -15,6 +15,7 @@ from delegator.core.diagnostics import RuleError
 from delegator.core.engine import Engine
 from delegator.core.rulefile import ClientFile
 from delegator.core.schema import TokenSource
+from delegator.redact import register_secret
 from delegator.rulesource import expand, read_client_file
 
 
@@ -23,18 +24,24 @@ class TokenError(Exception):
 
 
 def read_token(source: TokenSource, environ: Mapping[str, str]) -> str:
+    """The token, registered with the log redactor before anything can log it."""
     if source.env is not None:
         value = environ.get(source.env, "").strip()
         if not value:
             raise TokenError(f"the environment variable {source.env} is not set")
+        register_secret(value)
         return value
     assert source.file is not None
     try:
         value = Path(source.file).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise TokenError(f"the token file {source.file} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        # The decoder's message quotes bytes of the file: say what is wrong, show none of it.
+        raise TokenError(f"the token file {source.file} is not UTF-8 text") from None
     if not value:
         raise TokenError(f"the token file {source.file} is empty")
+    register_secret(value)
     return value
 
 

@@ -3,10 +3,15 @@
 One frozen object, built once at start-up and passed in. Invalid settings stop the start with a
 message naming the setting and where it came from. Asana tokens are not settings: each client
 file names where its token is read from.
+
+Any setting can instead be read from a file named by ``DELEGATOR_<NAME>_FILE`` (the way
+container secrets are mounted, e.g. ``DELEGATOR_SMTP_PASSWORD_FILE=/run/secrets/smtp``).
+Secret values are registered with the log redactor as soon as they are read.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from delegator.core.timeexpr import parse_duration
+from delegator.redact import register_secret, register_url_password
 
 DEFAULT_CONFIG = Path("config/delegator.yaml")
 DEFAULT_DATABASE = "sqlite:///.delegator/state.db"
@@ -29,7 +37,9 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Settings:
     rules_dir: Path = Path("rules")
-    database_url: str = DEFAULT_DATABASE
+    database_url: str = DEFAULT_DATABASE  # with database_password merged in, when given
+    # a secret kept out of the URL, so it can come from a file: $DELEGATOR_DATABASE_PASSWORD_FILE
+    database_password: str | None = None
     asana_base_url: str = "https://app.asana.com/api/1.0"
     asana_requests_per_minute: int = 1500
     reconcile_every: timedelta = timedelta(hours=1)
@@ -109,7 +119,12 @@ def _flag(value: Any) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+_SECONDS = re.compile(r"^\s*(\d+)\s*(?:s|sec|secs|second|seconds)\s*$", re.IGNORECASE)
+
+
 def _interval(value: Any) -> timedelta:
+    if isinstance(value, str) and (seconds := _SECONDS.match(value)):
+        return timedelta(seconds=int(seconds.group(1)))  # 30s: grace periods are short
     duration = parse_duration(value)
     if duration.unit == "business_days":
         raise ValueError("use minutes, hours or days")
@@ -129,6 +144,7 @@ def _choice(*choices: str) -> Any:
 _SETTINGS: dict[str, Any] = {
     "rules_dir": _path,
     "database_url": _text,
+    "database_password": _text,
     "asana_base_url": _text,
     "asana_requests_per_minute": _positive_int,
     "reconcile_every": _interval,
@@ -151,12 +167,13 @@ _SETTINGS: dict[str, Any] = {
 }
 
 # Settings that are secrets: masked wherever settings are shown.
-SECRET_SETTINGS = frozenset({"smtp_password", "database_url"})
+SECRET_SETTINGS = frozenset({"smtp_password", "database_url", "database_password"})
 
 # Nested keys in the YAML file, for people who prefer sections.
 _NESTED = {
     ("rules", "dir"): "rules_dir",
     ("database", "url"): "database_url",
+    ("database", "password"): "database_password",
     ("asana", "base_url"): "asana_base_url",
     ("asana", "requests_per_minute"): "asana_requests_per_minute",
     ("asana", "reconcile_every"): "reconcile_every",
@@ -177,6 +194,10 @@ _NESTED = {
     ("smtp", "password"): "smtp_password",
     ("smtp", "from"): "smtp_from",
 }
+
+
+# setting -> its key in the YAML file ("http_port" -> "http.port")
+SETTING_KEYS = {name: f"{section}.{key}" for (section, key), name in _NESTED.items()}
 
 
 def _flatten(data: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -217,7 +238,13 @@ def load_settings(
         raise SettingsError(f"{path}: no such settings file")
     for name in _SETTINGS:
         variable = f"{ENV_PREFIX}{name.upper()}"
-        if variable in environ:
+        from_file = f"{variable}_FILE"
+        if from_file in environ:
+            if variable in environ:
+                raise SettingsError(f"${variable} and ${from_file} are both set: keep one")
+            raw[name] = _read_value_file(from_file, environ[from_file])
+            origin[name] = f"${from_file} ({environ[from_file]})"
+        elif variable in environ:
             raw[name] = environ[variable]
             origin[name] = f"${variable}"
     values: dict[str, Any] = {}
@@ -226,4 +253,44 @@ def load_settings(
             values[name] = _SETTINGS[name](value)
         except ValueError as exc:
             raise SettingsError(f"{origin[name]}: {name}: {exc}") from None
+    register_secret(values.get("smtp_password"))
+    register_secret(values.get("database_password"))
+    register_url_password(values.get("database_url"))
+    if values.get("database_password"):
+        values["database_url"] = _with_password(
+            values.get("database_url", DEFAULT_DATABASE), values["database_password"], origin
+        )
     return Settings(**values, sources=origin)
+
+
+def _read_value_file(variable: str, path: str) -> str:
+    """A setting's value from the file a ``*_FILE`` variable names, without its final newline;
+    errors name the variable and the path, never the content."""
+    if not path.strip():
+        raise SettingsError(f"${variable} is set but empty: expected the path of a file")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"${variable}: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"${variable}: {path} is not UTF-8 text") from None
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def _with_password(url: str, password: str, origin: Mapping[str, str]) -> str:
+    """The database URL with the password put in; the URL itself may be shown, the password not."""
+    where = origin.get("database_password", "database_password")
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise SettingsError(
+            f"{origin.get('database_url', 'database_url')}: database_url: not a valid URL"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        raise SettingsError(f"{where}: database_password: a SQLite database takes no password")
+    if parsed.password is not None:
+        raise SettingsError(
+            f"{where}: database_password: the database URL has a password already; "
+            "give it in one place"
+        )
+    return parsed.set(password=password).render_as_string(hide_password=False)
