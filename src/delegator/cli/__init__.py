@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from delegator import __version__
-from delegator.cli import demo, rules, run, sandbox, service
+from delegator.cli import config, demo, rules, run, sandbox, service
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (rules, service, run, demo, sandbox)
+COMMAND_MODULES: tuple[ModuleType, ...] = (rules, service, run, demo, sandbox, config)
 
 
 def build_parser() -> argparse.ArgumentParser:
