@@ -16,6 +16,11 @@ from delegator.core.engine import TaskMemory
 ActionStatus = Literal["pending", "done", "failed", "skipped", "queued", "planned"]
 ActionMode = Literal["active", "shadow", "dry_run"]
 DelegationStatus = Literal["open", "done", "overridden"]
+SendKind = Literal["summary", "digest"]
+# pending: claimed, not yet delivered (or cut short by a crash); failed: will be tried again at
+# next_attempt_at; gave_up: out of attempts; baseline: a period that passed before the schedule was
+# known, recorded so it is never sent late.
+SendStatus = Literal["pending", "sent", "failed", "gave_up", "baseline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,8 @@ class Delegation:
     closed_at: datetime | None = None
     permalink_url: str = ""
     due_on: date | None = None
+    minutes: int | None = None  # the time the task gives back, estimated
+    minutes_from: str | None = None  # where that estimate came from: "field" or "rule"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,30 @@ class Override:
     rule: str
     reason: str  # e.g. "assigned back to Anna Rossi", "tag delegated removed"
     detected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SendRecord:
+    """One summary or digest for one period and destination: claimed once, then delivered.
+
+    The store keeps at most one per (client, kind, recipient, destination, period), so two
+    replicas, or a restart, never send the same period twice.
+    """
+
+    id: int
+    client: str
+    kind: SendKind
+    recipient: str  # "" for a client summary; the assistant key for a digest
+    destination: str  # the destination's key, e.g. "webhook:env:SLACK_WEBHOOK_URL"
+    period: datetime  # the scheduled fire time that closes the period (UTC)
+    period_start: datetime  # UTC
+    status: SendStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None  # safe to show: never a URL, token or password
+    receipt: str | None  # what the destination answered: a gid, "HTTP 200", a Message-ID
+    created_at: datetime
+    sent_at: datetime | None
 
 
 class StateStore(Protocol):
@@ -178,3 +209,45 @@ class StateStore(Protocol):
     def round_robin(self, client: str) -> dict[str, str]: ...
 
     def save_round_robin(self, client: str, pool: str, assistant: str) -> None: ...
+
+    # summaries and digests sent: once per period and destination
+    def claim_send(
+        self,
+        *,
+        client: str,
+        kind: SendKind,
+        recipient: str,
+        destination: str,
+        period: datetime,
+        period_start: datetime,
+        at: datetime,
+        status: SendStatus = "pending",
+        next_attempt_at: datetime | None = None,
+    ) -> int | None: ...
+
+    def lease_send(self, send_id: int, *, at: datetime, until: datetime) -> bool: ...
+
+    def finish_send(
+        self,
+        send_id: int,
+        status: SendStatus,
+        at: datetime,
+        *,
+        error: str | None = None,
+        receipt: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None: ...
+
+    def sends(
+        self,
+        client: str | None = None,
+        *,
+        kind: SendKind | None = None,
+        statuses: Sequence[SendStatus] | None = None,
+        due_by: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[SendRecord]: ...
+
+    def last_send(
+        self, client: str, kind: SendKind, recipient: str, destination: str
+    ) -> SendRecord | None: ...

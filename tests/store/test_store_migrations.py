@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from delegator.store import MIGRATIONS, Migration, SqlStore, StoreError
 from delegator.store.database import open_engine, parse_url
-from delegator.store.migrations import upgrade
+from delegator.store.migrations import latest_version, upgrade
 from delegator.store.schema import metadata
 
 STORE_TABLES = {
@@ -22,7 +22,9 @@ STORE_TABLES = {
     "delegations",
     "overrides",
     "round_robin",
+    "summary_sends",
 }
+LATEST = latest_version()
 
 
 @pytest.fixture
@@ -49,9 +51,9 @@ def test_migrate_creates_every_table_in_an_empty_database(
     with SqlStore(database_url) as store:
         assert store.schema_version() == 0
         store.migrate()
-        assert store.schema_version() == 1
+        assert store.schema_version() == LATEST
     assert tables(engine) == STORE_TABLES
-    assert versions(engine) == [1]
+    assert versions(engine) == list(range(1, LATEST + 1))
 
 
 def test_the_migrated_schema_is_the_one_the_store_queries(store: SqlStore, engine: Engine) -> None:
@@ -83,7 +85,7 @@ def test_migrate_again_changes_nothing_and_keeps_the_data(
     with SqlStore(database_url) as restarted:
         restarted.migrate()
         assert restarted.round_robin("acme") == {"finance": "anna"}
-    assert versions(engine) == [1]
+    assert versions(engine) == list(range(1, LATEST + 1))
 
 
 def _notes_table(connection: Connection) -> None:
@@ -107,20 +109,20 @@ def _noted(step: list[int], version: int, apply: object) -> Migration:
 def test_an_older_database_is_upgraded_step_by_step_in_order(
     database_url: str, engine: Engine
 ) -> None:
-    with SqlStore(database_url) as store:  # a database delegator left at version 1
+    with SqlStore(database_url) as store:  # a database delegator left at the latest version
         store.migrate()
         store.save_round_robin("acme", "finance", "anna")
     applied: list[int] = []
     newer: Sequence[Migration] = (
         *MIGRATIONS,
-        _noted(applied, 2, _notes_table),
-        _noted(applied, 3, _first_note),
+        _noted(applied, LATEST + 1, _notes_table),
+        _noted(applied, LATEST + 2, _first_note),
     )
 
-    assert upgrade(engine, "test", newer) == [2, 3]
+    assert upgrade(engine, "test", newer) == [LATEST + 1, LATEST + 2]
 
-    assert applied == [2, 3]
-    assert versions(engine) == [1, 2, 3]
+    assert applied == [LATEST + 1, LATEST + 2]
+    assert versions(engine) == list(range(1, LATEST + 3))
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT body FROM notes")).scalar_one() == "after v2"
     assert upgrade(engine, "test", newer) == []
@@ -137,7 +139,7 @@ def test_a_version_table_without_rows_counts_as_version_zero(engine: Engine) -> 
             )
         )
 
-    assert upgrade(engine, "test") == [1]
+    assert upgrade(engine, "test") == list(range(1, LATEST + 1))
     assert tables(engine) == STORE_TABLES
 
 
@@ -159,7 +161,7 @@ def test_a_newer_database_is_refused_with_a_clear_message(
 
     assert str(refused.value) == (
         f"the database at {store.display_url} has schema version 7; "
-        "this delegator knows up to 1: upgrade delegator"
+        f"this delegator knows up to {LATEST}: upgrade delegator"
     )
     password = parse_url(database_url).password
     if password:
@@ -175,20 +177,21 @@ def _half_done(connection: Connection) -> None:
 def test_a_failing_step_leaves_the_database_at_the_previous_version(
     store: SqlStore, engine: Engine
 ) -> None:
-    broken = (*MIGRATIONS, Migration(2, "a broken step", _half_done))
+    broken = (*MIGRATIONS, Migration(LATEST + 1, "a broken step", _half_done))
 
-    with pytest.raises(StoreError, match=r"to schema version 2 \(a broken step\) failed: "):
+    with pytest.raises(StoreError, match=rf"to schema version {LATEST + 1} \(a broken step\) failed"):
         upgrade(engine, store.display_url, broken)
 
-    assert versions(engine) == [1]
+    assert versions(engine) == list(range(1, LATEST + 1))
     assert "half_done" not in tables(engine)  # the DDL of the failed step was rolled back
-    assert store.schema_version() == 1
+    assert store.schema_version() == LATEST
 
 
 def test_migrations_must_be_numbered_from_one_without_gaps(engine: Engine) -> None:
-    gap = (*MIGRATIONS, Migration(3, "skips 2", _notes_table))
+    gap = (*MIGRATIONS, Migration(LATEST + 2, "skips one", _notes_table))
+    numbers = ", ".join(str(n) for n in [*range(1, LATEST + 1), LATEST + 2])
 
-    with pytest.raises(ValueError, match=r"numbered 1, 2, 3 \.\.\. in order; got \[1, 3\]"):
+    with pytest.raises(ValueError, match=rf"numbered 1, 2, 3 \.\.\. in order; got \[{numbers}\]"):
         upgrade(engine, "test", gap)
 
 
@@ -211,5 +214,5 @@ def test_replicas_starting_together_migrate_once(database_url: str, engine: Engi
         thread.join(timeout=60)
 
     assert failures == []
-    assert versions(engine) == [1]
+    assert versions(engine) == list(range(1, LATEST + 1))
     assert tables(engine) == STORE_TABLES

@@ -152,11 +152,53 @@ def _v1_create_everything(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _v2_summary_sends_and_minutes(connection: Connection) -> None:
+    # ADD COLUMN of a nullable column: the same statement on SQLite and PostgreSQL, rows kept.
+    connection.execute(sa.text("ALTER TABLE delegations ADD COLUMN minutes INTEGER"))
+    connection.execute(sa.text("ALTER TABLE delegations ADD COLUMN minutes_from TEXT"))
+    metadata = sa.MetaData()
+    row_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    sa.Table(
+        "summary_sends",
+        metadata,
+        sa.Column("id", row_id, primary_key=True, autoincrement=True),
+        sa.Column("client", sa.Text, nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("recipient", sa.Text, nullable=False),
+        sa.Column("destination", sa.Text, nullable=False),
+        sa.Column("period", UtcDateTime, nullable=False),
+        sa.Column("period_start", UtcDateTime, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", UtcDateTime, nullable=True),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("receipt", sa.Text, nullable=True),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("sent_at", UtcDateTime, nullable=True),
+        sa.Index(
+            "ux_summary_sends_period",
+            "client",
+            "kind",
+            "recipient",
+            "destination",
+            "period",
+            unique=True,
+        ),
+        sa.Index("ix_summary_sends_due", "status", "next_attempt_at"),
+    )
+    metadata.create_all(connection)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
         "cycles, sync positions, action journal, delegations, overrides, round-robin positions",
         _v1_create_everything,
+    ),
+    Migration(
+        2,
+        "summaries and digests sent, once per period; the time each delegation gives back",
+        _v2_summary_sends_and_minutes,
     ),
 )
 

@@ -15,6 +15,9 @@ from delegator.ports import (
     Delegation,
     DelegationStatus,
     Override,
+    SendKind,
+    SendRecord,
+    SendStatus,
     SyncPosition,
 )
 
@@ -74,6 +77,27 @@ def delegation(row: Row[Any]) -> Delegation:
         closed_at=row.closed_at,
         permalink_url=row.permalink_url,
         due_on=row.due_on,
+        minutes=row.minutes,
+        minutes_from=row.minutes_from,
+    )
+
+
+def send(row: Row[Any]) -> SendRecord:
+    return SendRecord(
+        id=int(row.id),
+        client=row.client,
+        kind=cast(SendKind, row.kind),
+        recipient=row.recipient,
+        destination=row.destination,
+        period=row.period,
+        period_start=row.period_start,
+        status=cast(SendStatus, row.status),
+        attempts=int(row.attempts),
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        receipt=row.receipt,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
     )
 
 

@@ -96,6 +96,8 @@ delegations = sa.Table(
     sa.Column("closed_at", UtcDateTime, nullable=True),
     sa.Column("permalink_url", sa.Text, nullable=False),
     sa.Column("due_on", sa.Date, nullable=True),
+    sa.Column("minutes", sa.Integer, nullable=True),  # the time given back, estimated (v2)
+    sa.Column("minutes_from", sa.Text, nullable=True),  # "field" or "rule" (v2)
     # at most one open delegation per task; closed ones are kept as history
     sa.Index(
         "ux_delegations_open_task",
@@ -118,6 +120,37 @@ overrides = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("detected_at", UtcDateTime, nullable=False),
     sa.Index("ix_overrides_client_detected", "client", "detected_at"),
+)
+
+summary_sends = sa.Table(
+    "summary_sends",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("client", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # summary | digest
+    sa.Column("recipient", sa.Text, nullable=False),  # "" for a summary, the assistant for a digest
+    sa.Column("destination", sa.Text, nullable=False),  # the destination's secret-free key
+    sa.Column("period", UtcDateTime, nullable=False),  # the scheduled fire time
+    sa.Column("period_start", UtcDateTime, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("receipt", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    # one send per period and destination: the claim that two replicas cannot both win
+    sa.Index(
+        "ux_summary_sends_period",
+        "client",
+        "kind",
+        "recipient",
+        "destination",
+        "period",
+        unique=True,
+    ),
+    # the sends due for another attempt
+    sa.Index("ix_summary_sends_due", "status", "next_attempt_at"),
 )
 
 round_robin = sa.Table(

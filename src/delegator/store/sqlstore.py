@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from delegator.core.engine import NO_MEMORY, TaskMemory
 from delegator.ports import (
@@ -28,6 +28,9 @@ from delegator.ports import (
     Delegation,
     DelegationStatus,
     Override,
+    SendKind,
+    SendRecord,
+    SendStatus,
     StateStore,
     SyncPosition,
 )
@@ -52,6 +55,8 @@ RULE_KIND: Final = "rule"
 COMMENT_KIND: Final = "comment"
 
 _OPEN = sa.text("status = 'open'")  # the predicate of the partial unique index on delegations
+# The columns of the unique index on summary_sends: one send per period and destination.
+_SEND_KEY: Final = ("client", "kind", "recipient", "destination", "period")
 
 
 class SqlStore:
@@ -347,6 +352,8 @@ class SqlStore:
             "closed_at": delegation.closed_at,
             "permalink_url": delegation.permalink_url,
             "due_on": delegation.due_on,
+            "minutes": delegation.minutes,
+            "minutes_from": delegation.minutes_from,
         }
         with self._transaction(write=True) as connection:
             if delegation.status == "open":
@@ -433,6 +440,158 @@ class SqlStore:
         values = {"client": client, "pool": pool, "assistant": assistant}
         with self._transaction(write=True) as connection:
             self._upsert(connection, schema.round_robin, values, ("client", "pool"))
+
+    # ------------------------------------------------------------------ summaries and digests sent
+
+    def claim_send(
+        self,
+        *,
+        client: str,
+        kind: SendKind,
+        recipient: str,
+        destination: str,
+        period: datetime,
+        period_start: datetime,
+        at: datetime,
+        status: SendStatus = "pending",
+        next_attempt_at: datetime | None = None,
+    ) -> int | None:
+        """Claim one period of one destination; its id, or None when it was claimed before (by
+        this process before a restart, or by another replica at the same moment).
+
+        The unique index decides, not a read beforehand, so of two replicas racing exactly one
+        wins. A "pending" claim is due at ``next_attempt_at`` (default: ``at``), so a send cut
+        short by a crash is tried again; pass a later time to keep other replicas off while this
+        one delivers. A "baseline" claim records a period that is never to be sent.
+        """
+        if status not in ("pending", "baseline"):
+            raise ValueError(f"a send is claimed as 'pending' or 'baseline', not {status!r}")
+        due = None
+        if status == "pending":
+            due = next_attempt_at if next_attempt_at is not None else at
+        values = {
+            "client": client,
+            "kind": kind,
+            "recipient": recipient,
+            "destination": destination,
+            "period": period,
+            "period_start": period_start,
+            "status": status,
+            "attempts": 0,
+            "next_attempt_at": due,
+            "created_at": at,
+        }
+        table = schema.summary_sends
+        try:
+            with self._transaction(write=True) as connection:
+                claimed = connection.execute(
+                    table.insert().values(**values).returning(table.c.id)
+                ).scalar_one()
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            taken = sa.select(table.c.id).where(
+                *(table.c[name] == values[name] for name in _SEND_KEY)
+            )
+            with self._transaction() as connection:
+                if connection.execute(taken).first() is None:
+                    raise  # another constraint failed: a programming error, not a lost race
+            return None
+        return int(claimed)
+
+    def lease_send(self, send_id: int, *, at: datetime, until: datetime) -> bool:
+        """Take a pending or failed send that is due at ``at`` for one attempt, moving its next
+        attempt to ``until``; False when it is not due (another replica took it, or it is done).
+        """
+        table = schema.summary_sends
+        with self._transaction(write=True) as connection:
+            outcome = connection.execute(
+                table.update()
+                .where(
+                    table.c.id == send_id,
+                    table.c.status.in_(["pending", "failed"]),
+                    sa.or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= at),
+                )
+                .values(next_attempt_at=until)
+            )
+            return bool(outcome.rowcount == 1)
+
+    def finish_send(
+        self,
+        send_id: int,
+        status: SendStatus,
+        at: datetime,
+        *,
+        error: str | None = None,
+        receipt: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """Record an attempt's outcome: ``attempts`` counts every status but "baseline";
+        ``sent_at`` is ``at`` when sent. ``error`` must be safe to show (a DeliveryError's
+        message); the last one is kept after a later success, to say what was overcome."""
+        table = schema.summary_sends
+        values: dict[str, Any] = {
+            "status": status,
+            "next_attempt_at": next_attempt_at,
+            "attempts": table.c.attempts + (0 if status == "baseline" else 1),
+        }
+        if error is not None:
+            values["last_error"] = error
+        if receipt is not None:
+            values["receipt"] = receipt
+        if status == "sent":
+            values["sent_at"] = at
+        with self._transaction(write=True) as connection:
+            outcome = connection.execute(table.update().where(table.c.id == send_id).values(values))
+            if outcome.rowcount == 0:
+                raise StoreError(f"no summary send {send_id} in the database at {self.display_url}")
+
+    def sends(
+        self,
+        client: str | None = None,
+        *,
+        kind: SendKind | None = None,
+        statuses: Sequence[SendStatus] | None = None,
+        due_by: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[SendRecord]:
+        """What was sent (or claimed, or given up), newest period first; ``due_by`` keeps the
+        sends whose next attempt is at or before that time."""
+        table = schema.summary_sends
+        query = sa.select(table)
+        if client is not None:
+            query = query.where(table.c.client == client)
+        if kind is not None:
+            query = query.where(table.c.kind == kind)
+        if statuses is not None:
+            query = query.where(table.c.status.in_(list(statuses)))
+        if due_by is not None:
+            query = query.where(table.c.next_attempt_at <= due_by)
+        query = query.order_by(table.c.period.desc(), table.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._transaction() as connection:
+            return [records.send(row) for row in connection.execute(query)]
+
+    def last_send(
+        self, client: str, kind: SendKind, recipient: str, destination: str
+    ) -> SendRecord | None:
+        """The send of the latest period recorded for that destination, whatever its status."""
+        table = schema.summary_sends
+        query = (
+            sa.select(table)
+            .where(
+                table.c.client == client,
+                table.c.kind == kind,
+                table.c.recipient == recipient,
+                table.c.destination == destination,
+            )
+            .order_by(table.c.period.desc(), table.c.id.desc())
+            .limit(1)
+        )
+        with self._transaction() as connection:
+            row = connection.execute(query).first()
+        return records.send(row) if row is not None else None
 
     # ------------------------------------------------------------------ plumbing
 
