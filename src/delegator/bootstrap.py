@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -11,7 +12,8 @@ from typing import Any
 
 from delegator.asana import AsanaClient, Limits
 from delegator.clients import ClientEntry, TokenError, read_token
-from delegator.logs import get_logger
+from delegator.logs import bound, get_logger
+from delegator.metrics import Metrics
 from delegator.ports import StateStore
 from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport
 from delegator.settings import Settings
@@ -39,6 +41,10 @@ class Fleet:
     runtimes: dict[str, ClientRuntime] = field(default_factory=dict)
     # Extra AsanaClient arguments (an injected clock and sleep, in tests of waits).
     client_options: Mapping[str, Any] = field(default_factory=dict)
+    # The running service's metrics (None for one-off commands).
+    metrics: Metrics | None = None
+    # Set when the service stops: running cycles end at their next safe point.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def runtime(self, entry: ClientEntry) -> ClientRuntime:
         """The runtime for a client file's current version (rebuilt when the file changed)."""
@@ -60,6 +66,7 @@ class Fleet:
             base_url=self.settings.asana_base_url,
             limits=Limits(requests_per_minute=self.settings.asana_requests_per_minute),
             reconcile_every=self.settings.reconcile_every,
+            observer=self.metrics.observe_request if self.metrics is not None else None,
             **self.client_options,
         )
         if current is not None:
@@ -82,6 +89,18 @@ class Fleet:
 
         ``keep_tasks=False`` (the long-running service) returns the counts and errors only.
         """
+        with bound(client=entry.key):
+            return self._cycle(entry, dry_run, full, explain, progress, keep_tasks)
+
+    def _cycle(
+        self,
+        entry: ClientEntry,
+        dry_run: bool,
+        full: bool,
+        explain: bool,
+        progress: Callable[[str, int], None] | None,
+        keep_tasks: bool,
+    ) -> CycleReport:
         now = self.clock()
         log = get_logger(client=entry.key)
         try:
@@ -91,20 +110,33 @@ class Fleet:
             report.errors.append(str(exc))
             report.counts["client_failed"] = 1
             log.error("client_unavailable", reason=str(exc))
+            self._observe(report, now)
             return report
         report = Cycle(
-            runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress
-        ).run()
+            runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress,
+            should_stop=self.stopping.is_set,
+        ).run()  # fmt: skip
+        seconds = self._observe(report, now)
         if not keep_tasks:
             report.tasks.clear()
         log.info(
             "cycle_finished",
+            cycle=report.cycle_id,
+            result=report.result,
             dry_run=dry_run,
-            seconds=round((self.clock() - now).total_seconds(), 3),
+            seconds=round(seconds, 3),
             errors=report.errors,
             **dict(report.counts),
         )
         return report
+
+    def _observe(self, report: CycleReport, started: datetime) -> float:
+        """The cycle's duration, counted in the metrics (when the service keeps them)."""
+        finished = self.clock()
+        seconds = (finished - started).total_seconds()
+        if self.metrics is not None and not report.dry_run:
+            self.metrics.observe_cycle(report, seconds, finished)
+        return seconds
 
     def cycle_all(
         self,

@@ -1,1 +1,129 @@
-"""The service's Prometheus metrics, in one registry."""
+"""The service's Prometheus metrics, in one registry.
+
+A ``Metrics`` owns its own ``CollectorRegistry``, never prometheus_client's global one, so tests and
+several services in one process keep their counts apart. It is fed from two places: each finished
+cycle (``observe_cycle``, from its report) and each HTTP attempt to Asana (``observe_request``, the
+Asana client's observer). Labels are few and bounded: client keys, action kinds, results and
+endpoint templates ("/tasks/{gid}"), never a task gid, a name or a token.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from delegator import __version__
+from delegator.asana.http import RequestAttempt
+from delegator.service import CycleReport
+
+#: A cycle takes from a fraction of a second (idle: one request per source) to minutes (a first
+#: read of a large workspace, or waits for a rate limit).
+CYCLE_BUCKETS: Final = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """Every metric the service exposes at ``/metrics``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.cycles = Counter(
+            "delegator_cycles",
+            "Cycles finished, by client and result (ok, errors, failed, interrupted).",
+            ["client", "result"],
+            registry=r,
+        )
+        self.cycle_duration = Histogram(
+            "delegator_cycle_duration_seconds",
+            "How long a cycle took.",
+            ["client"],
+            buckets=CYCLE_BUCKETS,
+            registry=r,
+        )
+        self.tasks_seen = Counter(
+            "delegator_tasks_seen", "Tasks read and decided, by client.", ["client"], registry=r
+        )
+        self.actions = Counter(
+            "delegator_actions",
+            "Changes to tasks, by client, kind (assign, tag, comment...) and result "
+            "(done, failed, planned, queued, skipped).",
+            ["client", "kind", "result"],
+            registry=r,
+        )
+        self.asana_requests = Counter(
+            "delegator_asana_requests",
+            "HTTP attempts to Asana, by method, endpoint template and status ('error': no answer).",
+            ["method", "endpoint", "status"],
+            registry=r,
+        )
+        self.asana_rate_limited = Counter(
+            "delegator_asana_rate_limited", "Asana answers 429 (rate limited).", registry=r
+        )
+        self.asana_retries = Counter(
+            "delegator_asana_retries", "HTTP attempts that repeat an earlier one.", registry=r
+        )
+        self.queued_tasks = Gauge(
+            "delegator_queued_tasks",
+            "Tasks waiting for a free assistant at the client's last cycle.",
+            ["client"],
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "delegator_last_success_timestamp_seconds",
+            "When the client's last successful cycle finished (Unix time).",
+            ["client"],
+            registry=r,
+        )
+        self.summary_sends = Counter(
+            "delegator_summary_sends",
+            "Summaries and digests sent, by client, kind, destination and result.",
+            ["client", "kind", "destination", "result"],
+            registry=r,
+        )
+        self.build = Info("delegator_build", "The running version of delegator.", registry=r)
+        self.build.info({"version": __version__})
+
+    # ------------------------------------------------------------------ feeding
+    def observe_cycle(self, report: CycleReport, seconds: float, finished_at: datetime) -> None:
+        """Count one finished cycle from its report (before its task list is dropped)."""
+        client = report.client
+        result = report.result
+        self.cycles.labels(client, result).inc()
+        self.cycle_duration.labels(client).observe(max(0.0, seconds))
+        self.tasks_seen.labels(client).inc(report.counts["tasks_seen"])
+        for task in report.tasks:
+            for step in task.steps:
+                self.actions.labels(client, step.kind, step.status).inc()
+        if result in ("ok", "errors"):
+            self.queued_tasks.labels(client).set(report.counts["queued"])
+            self.last_success.labels(client).set(finished_at.timestamp())
+
+    def observe_request(self, attempt: RequestAttempt) -> None:
+        """The Asana client's observer: one HTTP attempt."""
+        status = str(attempt.status) if attempt.status is not None else "error"
+        self.asana_requests.labels(attempt.method, attempt.endpoint, status).inc()
+        if attempt.rate_limited:
+            self.asana_rate_limited.inc()
+        if attempt.retry:
+            self.asana_retries.inc()
+
+    def summary_sent(self, client: str, kind: str, destination: str, result: str) -> None:
+        """One summary or digest delivery attempt (``destination`` is a kind, never a URL)."""
+        self.summary_sends.labels(client, kind, destination, result).inc()
+
+    def forget_client(self, client: str) -> None:
+        """A removed client's gauges go away, so no alert fires on a client that left."""
+        for gauge in (self.queued_tasks, self.last_success):
+            try:
+                gauge.remove(client)
+            except KeyError:
+                continue
+
+    # ------------------------------------------------------------------ reading
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric (``CONTENT_TYPE``)."""
+        return generate_latest(self.registry)

@@ -6,6 +6,7 @@ files' token variables are pointed at the sandbox users who own those workspaces
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -33,20 +34,26 @@ class Sandboxed:
 
 @contextmanager
 def sandboxed(
-    rules_dir: Path = EXAMPLE_RULES, database_url: str | None = None, **settings: object
+    rules_dir: Path = EXAMPLE_RULES,
+    database_url: str | None = None,
+    *,
+    base: Settings | None = None,
+    **settings: object,
 ) -> Iterator[Sandboxed]:
-    """The demo world served on loopback, with settings and tokens pointing at it."""
+    """The demo world served on loopback, with settings and tokens pointing at it.
+
+    ``base``: the settings loaded from the config file and environment (the endpoint's port, the
+    grace period, the log format...), kept except where the sandbox must point elsewhere.
+    """
     with SandboxServer.demo() as sandbox, tempfile.TemporaryDirectory(prefix="delegator-") as tmp:
         environ = dict(os.environ)
         environ.update({name: sandbox.token(user) for name, user in EXAMPLE_TOKENS.items()})
         url = database_url or f"sqlite:///{Path(tmp) / 'state.db'}"
-        yield Sandboxed(
-            sandbox,
-            Settings(
-                rules_dir=rules_dir,
-                database_url=url,
-                asana_base_url=sandbox.base_url,
-                **settings,  # type: ignore[arg-type]
-            ),
-            environ,
+        pointed = dataclasses.replace(
+            base if base is not None else Settings(),
+            rules_dir=rules_dir,
+            database_url=url,
+            asana_base_url=sandbox.base_url,
+            **settings,  # type: ignore[arg-type]
         )
+        yield Sandboxed(sandbox, pointed, environ)

@@ -4,12 +4,19 @@ Jobs run with ``max_instances=1`` and ``coalesce``: a slow cycle is never run tw
 missed runs collapse into one. Jitter spreads clients with the same interval. The rules folder
 is re-read every few seconds: added, changed and removed files are picked up without a restart,
 and an invalid new version leaves the last valid one running.
+
+Stopping is graceful: no new cycle starts, running cycles end at their next safe point (see
+``Cycle.should_stop``), and ``stop`` says whether they did within the grace period.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -17,7 +24,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from delegator.bootstrap import Fleet, system_clock
 from delegator.clients import ClientEntry, load_clients, reload_clients
+from delegator.health import Readiness, Tracker, readiness
 from delegator.logs import get_logger
+from delegator.service import CycleReport
 
 RELOAD_SECONDS = 5
 
@@ -46,6 +55,9 @@ class Service:
         )
         self.stopped = threading.Event()
         self.log = get_logger()
+        self.health = Tracker(fleet.clock)
+        self._busy: Counter[str] = Counter()  # jobs running now, by id
+        self._idle = threading.Condition()
 
     def start(self) -> None:
         for entry in load_clients(self.rules_dir):
@@ -57,7 +69,50 @@ class Service:
         self.scheduler.start()
         self.log.info("service_started", clients=sorted(self.entries))
 
+    def add_periodic_job(
+        self,
+        job_id: str,
+        func: Callable[[], None],
+        seconds: float,
+        *,
+        first_run: datetime | None = None,
+        jitter: float | None = None,
+    ) -> None:
+        """Run ``func`` every ``seconds`` (first at ``first_run``, else after one interval), one at
+        a time, skipped once the service stops; ``stop`` waits for a running one like a cycle."""
+
+        def job() -> None:
+            if self.stopped.is_set():
+                return
+            with self._running(job_id):
+                func()
+
+        self.scheduler.add_job(
+            job, "interval", seconds=seconds, id=job_id, replace_existing=True,
+            jitter=jitter, **({"next_run_time": first_run} if first_run is not None else {}),
+        )  # fmt: skip
+
+    @contextmanager
+    def _running(self, job_id: str) -> Iterator[None]:
+        with self._idle:
+            self._busy[job_id] += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy[job_id] -= 1
+                if self._busy[job_id] <= 0:
+                    del self._busy[job_id]
+                self._idle.notify_all()
+
+    @property
+    def running_jobs(self) -> list[str]:
+        """The ids of the jobs running now ("client:KEY" for a cycle)."""
+        with self._idle:
+            return sorted(self._busy)
+
     def _schedule(self, entry: ClientEntry) -> None:
+        self.health.watch(entry)
         if entry.engine is None or entry.loaded.head is None:
             self.log.error(
                 "client_invalid", client=entry.key, errors=[str(e) for e in entry.errors[:10]]
@@ -73,7 +128,17 @@ class Service:
         entry = self.entries.get(key)
         if entry is None or self.stopped.is_set():
             return
-        self.fleet.cycle(entry, keep_tasks=False)
+        with self._running(f"client:{key}"):
+            started = self.fleet.clock()
+            self.health.cycle_started(key, started)
+            try:
+                report = self.fleet.cycle(entry, keep_tasks=False)
+            except Exception as exc:  # the store failed: record it, the next cycle tries again
+                self.log.error("cycle_crashed", client=key, error=str(exc))
+                report = CycleReport(key, entry.name, started, False)
+                report.errors.append(f"the cycle crashed: {exc}")
+                report.counts["client_failed"] = 1
+            self.health.cycle_finished(report, self.fleet.clock())
         if self.on_cycle is not None:
             self.on_cycle(key)
 
@@ -84,16 +149,58 @@ class Service:
         for key in set(self.entries) - set(fresh):
             if self.scheduler.get_job(f"client:{key}") is not None:
                 self.scheduler.remove_job(f"client:{key}")
+            self.health.forget(key)
+            if self.fleet.metrics is not None:
+                self.fleet.metrics.forget_client(key)
         for key, entry in fresh.items():
             if self.entries.get(key) is not entry:
                 self.entries[key] = entry
                 self._schedule(entry)
         self.entries = dict(fresh)
 
-    def stop(self, *, wait: bool = True) -> None:
-        """Stop scheduling; let running cycles finish (``wait``) and close the adapters."""
-        self.stopped.set()
+    def readiness(self) -> Readiness:
+        """The service's checks and each client's health, for ``/readyz``."""
+        checks = {"settings": "ok", "store": "ok", "scheduler": "ok"}
+        try:
+            self.fleet.store.ping()
+        except Exception as exc:  # StoreError, with the URL's password masked
+            checks["store"] = str(exc)
+        if self.stopped.is_set():
+            checks["scheduler"] = "stopping"
+        elif not self.scheduler.running:
+            checks["scheduler"] = "not running"
+        next_runs: dict[str, datetime | None] = {}
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=wait)
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith("client:"):
+                    next_runs[job.id.removeprefix("client:")] = job.next_run_time
+        states = self.health.states(next_runs)
+        return readiness(self.fleet.clock(), checks, states, self.fleet.settings.ready_polls)
+
+    def stop(self, *, wait: bool = True, grace: float | None = None) -> bool:
+        """Stop scheduling and ask running cycles to end at their next safe point.
+
+        With ``wait``, wait for them (at most ``grace`` seconds, when given) and close the
+        adapters; returns False when some were still running at the deadline, and leaves the
+        adapters open for them.
+        """
+        self.stopped.set()
+        self.fleet.stopping.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if wait and not self._wait_idle(grace):
+            self.log.error("shutdown_grace_exceeded", grace=grace, running=self.running_jobs)
+            return False
         self.fleet.close()
         self.log.info("service_stopped")
+        return True
+
+    def _wait_idle(self, grace: float | None) -> bool:
+        deadline = None if grace is None else time.monotonic() + grace
+        with self._idle:
+            while self._busy:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from delegator.asana import AsanaClient, AsanaError, Lookups, NotFound, Outcome, Source, writes
 from delegator.asana import SyncPosition as ReadPosition
@@ -27,6 +28,7 @@ from delegator.core.overrides import override_reason
 from delegator.core.schema import FileHead, WatchSource
 from delegator.core.templates import compile_template
 from delegator.effects import WriteError, Writer, intent_detail
+from delegator.logs import bound, get_logger
 from delegator.ports import ActionStatus, Delegation, Override, StateStore, SyncPosition
 
 QUEUE_TAG = "delegation-queued"
@@ -34,6 +36,24 @@ QUEUE_TAG = "delegation-queued"
 
 class ClientError(Exception):
     """This client cannot be served this cycle (set-up, token, workspace); others go on."""
+
+
+class CycleInterrupted(Exception):  # noqa: N818 - a request to stop, not a failure
+    """The service is stopping: the cycle ends at a safe point, between two tasks."""
+
+
+INTERRUPTED = "interrupted: the service is stopping; the rest is done next cycle"
+CycleResult = Literal["ok", "errors", "failed", "interrupted"]
+
+
+def cycle_result(counts: Mapping[str, int], errors: Sequence[str]) -> CycleResult:
+    """ok; errors (some tasks or sources failed, the rest went on); failed (the client could not
+    be served); interrupted (the service stopped mid-way). Only ok and errors count as success."""
+    if counts.get("interrupted"):
+        return "interrupted"
+    if counts.get("client_failed"):
+        return "failed"
+    return "errors" if errors else "ok"
 
 
 @dataclass(slots=True)
@@ -68,10 +88,15 @@ class CycleReport:
     tasks: list[TaskReport] = field(default_factory=list)
     requests: int = 0
     overrides: list[Override] = field(default_factory=list)
+    cycle_id: int | None = None  # the store's id of the cycle (None for a dry run)
 
     @property
     def failed(self) -> bool:
         return bool(self.errors) and self.counts["tasks_seen"] == 0
+
+    @property
+    def result(self) -> CycleResult:
+        return cycle_result(self.counts, self.errors)
 
 
 def source_for(
@@ -252,6 +277,7 @@ class Cycle:
         full: bool = False,
         explain: bool = False,
         progress: Callable[[str, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.runtime = runtime
         self.store = runtime.store
@@ -260,13 +286,28 @@ class Cycle:
         self.full = full
         self.explain = explain
         self.progress = progress
+        # Asked between sources and between tasks: a stopping service ends the cycle there, with
+        # the call in flight finished and journaled; the next cycle reads from the same position.
+        self.should_stop = should_stop
         self.report = CycleReport(runtime.key, runtime.entry.name, now, dry_run)
+        self.log = get_logger()
+
+    def _checkpoint(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise CycleInterrupted(INTERRUPTED)
 
     # ------------------------------------------------------------------ the cycle
     def run(self) -> CycleReport:
         runtime, report = self.runtime, self.report
-        requests_before = runtime.client.requests_sent
         cycle_id = None if self.dry_run else self.store.start_cycle(runtime.key, self.now, False)
+        report.cycle_id = cycle_id
+        with bound(cycle=cycle_id) if cycle_id is not None else nullcontext():
+            self._run(cycle_id)
+        return report
+
+    def _run(self, cycle_id: int | None) -> None:
+        runtime, report = self.runtime, self.report
+        requests_before = runtime.client.requests_sent
         try:
             runtime.refresh(self.now, force=self.full)
             report.errors.extend(runtime.problems)
@@ -287,12 +328,17 @@ class Cycle:
         except (AsanaError, ClientError, WriteError) as exc:
             report.errors.append(str(exc))
             report.counts["client_failed"] = 1
+        except CycleInterrupted as exc:
+            # Positions are not saved: the next cycle reads the same changes again, and what this
+            # one already did is in place (desired state) or in the journal (comments).
+            report.errors.append(str(exc))
+            report.counts["interrupted"] = 1
+            self.log.warning("cycle_interrupted", tasks_done=report.counts["matched"])
         finally:
             report.requests = runtime.client.requests_sent - requests_before
             report.counts["requests"] = report.requests
             if cycle_id is not None:
                 self.store.finish_cycle(cycle_id, self.now, dict(report.counts), report.errors)
-        return report
 
     def _read(self) -> tuple[list[Task], list[SyncPosition], bool]:
         """The changed tasks of every watched source, the positions to store, and whether any
@@ -303,6 +349,7 @@ class Cycle:
         whole = False
         shared = Shared()
         for label, source in runtime.sources:
+            self._checkpoint()
             stored = self.store.sync_position(runtime.key, source.key)
             position = ReadPosition(
                 source,
@@ -335,6 +382,7 @@ class Cycle:
             )
         # Tasks waiting for a free assistant are looked at again every cycle.
         for gid in self._queued_gids() - set(seen):
+            self._checkpoint()
             try:
                 seen[gid] = task_from_asana(runtime.client.get_task(gid, TASK_OPT_FIELDS))
             except AsanaError as exc:
@@ -450,10 +498,13 @@ class Cycle:
             if decision.skipped is not None:
                 self.report.counts["skipped"] += 1
                 continue
+            if decision.outcomes and not self.dry_run:
+                self._checkpoint()
             for outcome in decision.outcomes:
                 self.report.counts["matched"] += 1
                 try:
-                    self._carry_out(report, outcome, roster, writer)
+                    with bound(task=decision.task.gid, rule=outcome.rule):
+                        self._carry_out(report, outcome, roster, writer)
                 except AsanaError as exc:
                     if getattr(exc, "outcome", None) == Outcome.FATAL:
                         raise
@@ -523,6 +574,7 @@ class Cycle:
                 failures += 1
                 report.steps.append(Step(intent.kind, intent.describe(), "failed", str(exc)))
                 self.report.counts["actions_failed"] += 1
+                self.log.warning("action_failed", kind=intent.kind, error=str(exc))
                 if isinstance(exc, AsanaError) and getattr(exc, "outcome", None) == Outcome.FATAL:
                     self.store.finish_action(rule_action, "failed", self.now, result=str(exc))
                     raise
@@ -536,6 +588,11 @@ class Cycle:
             self.report.counts["actions_done"] += 1
             if isinstance(intent, Assign) and choice is not None and choice.assistant is not None:
                 self._remember_delegation(task, outcome, choice.assistant, assignee)
+        self.log.info(
+            "rule_applied",
+            assistant=choice.assistant if choice else None,
+            steps=[f"{step.kind}:{step.status}" for step in report.steps],
+        )
         status: ActionStatus = "done" if failures == 0 else "failed"
         self.store.finish_action(rule_action, status, self.now,
                                  result=None if failures == 0 else f"{failures} action(s) failed")  # fmt: skip

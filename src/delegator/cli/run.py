@@ -11,14 +11,18 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from delegator.bootstrap import Fleet, open_store
 from delegator.cli._common import Subparsers
 from delegator.cli.service import settings_from
 from delegator.logs import configure, get_logger
+from delegator.metrics import Metrics
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
 from delegator.scheduler import Service
 from delegator.settings import Settings, SettingsError
+from delegator.store import StoreError
+from delegator.web import OpsServer, WebError
 
 
 def register(subparsers: Subparsers) -> None:
@@ -27,8 +31,10 @@ def register(subparsers: Subparsers) -> None:
         help="run the service until stopped",
         description=(
             "Run the delegation service: each client's cycle at its poll interval; rule files "
-            "added, changed or removed are picked up without a restart. SIGTERM or Ctrl-C "
-            "finishes the running cycles and exits; a second signal exits at once."
+            "added, changed or removed are picked up without a restart. /healthz, /readyz and "
+            "/metrics are served on http.port (DELEGATOR_HTTP_PORT; 0: off). SIGTERM or Ctrl-C "
+            "stops scheduling, lets the running cycles end at their next safe point and exits 0 "
+            "(1 when shutdown.grace runs out first); a second signal exits at once."
         ),
     )
     run.add_argument(
@@ -50,37 +56,82 @@ def run_service(args: argparse.Namespace) -> int:
         print(f"delegator: {exc}", file=sys.stderr)
         return 2
     configure(settings.log_format, settings.log_level)
+    with _world(args, settings) as (settings_in_use, environ):
+        return _serve(settings_in_use, environ)
+
+
+def _serve(settings: Settings, environ: dict[str, str]) -> int:
+    """Start, serve until a signal, stop within the grace period. Start-up failures (the
+    database, the endpoint's port) exit 2 before any work."""
     log = get_logger()
-    with _world(args) as (settings_in_use, environ):
-        fleet = Fleet(settings_in_use, open_store(settings_in_use), environ=environ)
-        service = Service(fleet, settings_in_use.rules_dir)
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            if stop.is_set():
-                log.warning("second_signal_exit_now", signal=signum)
-                raise SystemExit(1)
-            log.info("stopping", signal=signal.Signals(signum).name)
-            stop.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        service.start()
+    try:
+        store = open_store(settings)
+    except StoreError as exc:
+        print(f"delegator: {exc}", file=sys.stderr)
+        return 2
+    metrics = Metrics()
+    fleet = Fleet(settings, store, environ=environ, metrics=metrics)
+    service = Service(fleet, settings.rules_dir)
+    web: OpsServer | None = None
+    if settings.http_port:
+        web = OpsServer(
+            settings.http_host, settings.http_port, readiness=service.readiness, metrics=metrics
+        )
         try:
-            while not stop.wait(0.5):
-                pass
-        finally:
-            service.stop(wait=True)
+            web.start()
+        except WebError as exc:
+            fleet.close()
+            print(f"delegator: {exc}", file=sys.stderr)
+            return 2
+        log.info("web_started", url=web.url, paths=["/healthz", "/readyz", "/metrics"])
+    received: list[int] = []
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if stop.is_set():  # the second signal: no more waiting
+            log.warning("second_signal_exit_now", signal=signal.Signals(signum).name)
+            _exit_now(128 + signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    finished = False
+    try:
+        service.start()
+        while not stop.wait(0.5):
+            pass
+        log.info(
+            "stopping",
+            signal=signal.Signals(received[0]).name,
+            grace=settings.shutdown_grace.total_seconds(),
+        )
+        finished = service.stop(grace=settings.shutdown_grace.total_seconds())
+    finally:
+        if not finished and not service.stopped.is_set():
+            service.stop(wait=False)  # an error on the way: no cycle waits for it
+        if web is not None:
+            web.stop()
+    if not finished:
+        _exit_now(1)  # cycles still running: the journal reconciles them at the next start
     return 0
 
 
+def _exit_now(code: int) -> NoReturn:
+    """Exit without waiting for worker threads (a cycle stuck in a call would hold the exit)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 @contextlib.contextmanager
-def _world(args: argparse.Namespace) -> Iterator[tuple[Settings, dict[str, str]]]:
-    settings = settings_from(args)
+def _world(
+    args: argparse.Namespace, settings: Settings
+) -> Iterator[tuple[Settings, dict[str, str]]]:
     if not args.sandbox:
         yield settings, dict(os.environ)
         return
     rules = Path(args.rules) if args.rules else EXAMPLE_RULES
-    with sandboxed(rules, database_url=None) as env:
+    with sandboxed(rules, database_url=None, base=settings) as env:
         get_logger().info("sandbox_started", base_url=env.sandbox.base_url, rules=str(rules))
         yield env.settings, dict(env.environ)
