@@ -1,0 +1,527 @@
+"""What a client summary and an assistant digest say, computed from plain records.
+
+Delegation works when both sides hear about it without asking: the client sees what the
+assistants took over, finished, let slip or could not take, and where the rules were wrong; an
+assistant sees what is new for them and what is due. The glue gathers the records (store, Asana);
+this module only counts, groups, sorts and judges, so each section is tested from a known state.
+
+Dates are read in the client's (or the assistant's) time zone: a task due on the day the period
+ends is not overdue yet. Lists are sorted by due date (none last), then name, then gid, so the
+same records always give the same summary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from delegator.core.estimate import DEFAULT_TIME_FIELD
+
+Quadrant = Literal["do", "schedule", "delegate", "eliminate"]
+StatusType = Literal["on_track", "at_risk", "off_track"]
+ProblemKind = Literal["rules", "source", "token", "cycle", "delivery"]
+
+# Problems that mean the service cannot see or act for this client at all.
+BLOCKING_PROBLEMS: frozenset[str] = frozenset({"token", "source"})
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class DelegatedTask:
+    """One delegation the service made: still open, or made or closed in the period."""
+
+    gid: str
+    name: str
+    url: str
+    rule: str
+    assistant: str  # the assistant's key in the client file
+    assistant_name: str
+    delegated_at: datetime
+    due_on: date | None
+    status: Literal["open", "done", "overridden"]
+    closed_at: datetime | None = None
+    minutes: int | None = None  # the time it would have taken the owner
+    minutes_from: Literal["field", "rule"] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingTask:
+    """A task not delegated yet: queued (no assistant free) or matched by a shadow rule."""
+
+    gid: str
+    name: str
+    url: str
+    rule: str
+    why: Literal["queued", "shadow"]
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TakenBack:
+    """An override: a person undid a delegation, so the rule may be wrong for this task."""
+
+    gid: str
+    name: str
+    url: str
+    rule: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that kept the service from doing its job for this client."""
+
+    what: ProblemKind
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTask:
+    """An open task of the watched sources, for the Covey matrix."""
+
+    gid: str
+    name: str
+    url: str
+    quadrant: Quadrant
+    held_by_owner: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantLoad:
+    key: str
+    name: str
+    open: int
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusThresholds:
+    """Overdue counts that make a status update at risk or off track; 0 turns one off."""
+
+    at_risk_overdue: int = 1
+    off_track_overdue: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryInputs:
+    """Everything a client summary is computed from."""
+
+    client: str  # the client's display name
+    timezone: str
+    period_start: datetime
+    period_end: datetime
+    delegations: Sequence[DelegatedTask]  # every one still open, or made or closed in the period
+    waiting: Sequence[WaitingTask] = ()
+    taken_back: Sequence[TakenBack] = ()
+    problems: Sequence[Problem] = ()
+    open_tasks: Sequence[OpenTask] | None = None  # None: the sources could not be read
+    assistants: Sequence[AssistantLoad] = ()
+    due_soon_days: int = 3
+    time_field: str = DEFAULT_TIME_FIELD  # named when saying where estimates came from
+
+
+# ----------------------------------------------------------------------------- the summary
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """How many of something one assistant or one rule has."""
+
+    key: str
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowRule:
+    """A shadow rule and the tasks it would have acted on: a hint to turn it on."""
+
+    rule: str
+    tasks: tuple[WaitingTask, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.tasks)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeGivenBack:
+    """Owner time the tasks done in the period stand for, and where the estimates came from."""
+
+    minutes: int
+    tasks: int  # done in the period
+    from_field: int
+    from_rule: int
+    without: int  # done tasks with no estimate at all
+    field: str  # the estimate field's name
+
+    @property
+    def text(self) -> str:
+        """ "about 3 h 20 min", or "not measured" when no task had an estimate."""
+        if self.from_field + self.from_rule == 0:
+            return "not measured"
+        return f"about {duration_text(self.minutes)}"
+
+    @property
+    def source(self) -> str:
+        """Which estimates were added up, in words."""
+        parts = []
+        if self.from_field:
+            parts.append(f'the "{self.field}" field for {plural(self.from_field, "task")}')
+        if self.from_rule:
+            parts.append(f"rule defaults for {plural(self.from_rule, 'task')}")
+        said = "from " + " and ".join(parts) if parts else ""
+        if self.without:
+            missing = f"{plural(self.without, 'task')} without an estimate"
+            said = f"{said}; {missing}" if said else missing
+        return said
+
+
+@dataclass(frozen=True, slots=True)
+class CoveyMatrix:
+    """Open tasks per quadrant, and the important ones (do, schedule) the owner still holds."""
+
+    do: int
+    schedule: int
+    delegate: int
+    eliminate: int
+    held_by_owner: int
+
+    @property
+    def total(self) -> int:
+        return self.do + self.schedule + self.delegate + self.eliminate
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSummary:
+    """A client's summary of one period: every section of the issue, sorted and counted."""
+
+    client: str
+    timezone: str
+    period_start: datetime
+    period_end: datetime
+    period_text: str  # "20-27 Nov 2026", in the client's time zone
+    delegated: tuple[DelegatedTask, ...]  # made in the period
+    by_assistant: tuple[Count, ...]  # of those made in the period, most first
+    by_rule: tuple[Count, ...]
+    done: tuple[DelegatedTask, ...]  # finished by the assistants in the period
+    still_open: tuple[DelegatedTask, ...]  # every delegation still open
+    overdue: tuple[DelegatedTask, ...]  # open, due before the period's last day
+    due_soon: tuple[DelegatedTask, ...]  # open, due from that day to due_soon_days after
+    due_soon_days: int
+    queued: tuple[WaitingTask, ...]  # waiting for an assistant with capacity or hours
+    shadow: tuple[ShadowRule, ...]  # what shadow rules would have done, by rule
+    taken_back: tuple[TakenBack, ...]
+    problems: tuple[Problem, ...]
+    time_given_back: TimeGivenBack
+    matrix: CoveyMatrix | None  # None when the sources could not be read
+    assistants: tuple[AssistantLoad, ...]
+    status_type: StatusType
+    status_reason: str  # why that status, in words
+    headline: str  # one line
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing happened and nothing is pending: no delegation, wait, override or problem."""
+        return not (
+            self.delegated
+            or self.done
+            or self.still_open
+            or self.queued
+            or self.shadow
+            or self.taken_back
+            or self.problems
+        )
+
+
+class _Sortable(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def gid(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_Sortable)
+
+
+def _by_due(items: Iterable[_T]) -> tuple[_T, ...]:
+    def key(item: _T) -> tuple[bool, date, str, str]:
+        due: date | None = getattr(item, "due_on", None)
+        return (due is None, due or date.min, item.name.casefold(), item.gid)
+
+    return tuple(sorted(items, key=key))
+
+
+def _by_time(items: Iterable[_T], attr: str) -> tuple[_T, ...]:
+    return tuple(sorted(items, key=lambda i: (getattr(i, attr), i.name.casefold(), i.gid)))
+
+
+def _within(moment: datetime | None, start: datetime, end: datetime) -> bool:
+    return moment is not None and start <= moment < end
+
+
+def _counts(pairs: Iterable[tuple[str, str]]) -> tuple[Count, ...]:
+    counter: Counter[tuple[str, str]] = Counter(pairs)
+    ordered = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0][1].casefold(), kv[0][0]))
+    return tuple(Count(key, name, n) for (key, name), n in ordered)
+
+
+def build_summary(
+    inputs: SummaryInputs, thresholds: StatusThresholds = StatusThresholds()
+) -> ClientSummary:
+    """The summary of one client and period; pure, so the same records give the same text."""
+    tz = ZoneInfo(inputs.timezone)
+    start, end = inputs.period_start, inputs.period_end
+    last_day = end.astimezone(tz).date()
+    soon_until = last_day + timedelta(days=max(0, inputs.due_soon_days))
+
+    delegated = _by_due(d for d in inputs.delegations if _within(d.delegated_at, start, end))
+    done = _by_due(
+        d for d in inputs.delegations if d.status == "done" and _within(d.closed_at, start, end)
+    )
+    still_open = _by_due(d for d in inputs.delegations if d.status == "open")
+    overdue = tuple(d for d in still_open if d.due_on is not None and d.due_on < last_day)
+    due_soon = tuple(
+        d for d in still_open if d.due_on is not None and last_day <= d.due_on <= soon_until
+    )
+    queued = _by_due(w for w in inputs.waiting if w.why == "queued")
+    shadow_tasks: dict[str, list[WaitingTask]] = {}
+    for waiting in inputs.waiting:
+        if waiting.why == "shadow":
+            shadow_tasks.setdefault(waiting.rule, []).append(waiting)
+    shadow = tuple(
+        ShadowRule(rule, _by_due(tasks))
+        for rule, tasks in sorted(shadow_tasks.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    )
+    problems = tuple(sorted(dict.fromkeys(inputs.problems), key=lambda p: (p.what, p.text)))
+    status_type, status_reason = _status(len(overdue), queued, problems, thresholds)
+    time_given_back = TimeGivenBack(
+        minutes=sum(d.minutes or 0 for d in done if d.minutes_from is not None),
+        tasks=len(done),
+        from_field=sum(1 for d in done if d.minutes_from == "field" and d.minutes is not None),
+        from_rule=sum(1 for d in done if d.minutes_from == "rule" and d.minutes is not None),
+        without=sum(1 for d in done if d.minutes_from is None or d.minutes is None),
+        field=inputs.time_field,
+    )
+    summary = ClientSummary(
+        client=inputs.client,
+        timezone=inputs.timezone,
+        period_start=start,
+        period_end=end,
+        period_text=period_text(start, end, tz),
+        delegated=delegated,
+        by_assistant=_counts((d.assistant, d.assistant_name) for d in delegated),
+        by_rule=_counts((d.rule, d.rule) for d in delegated),
+        done=done,
+        still_open=still_open,
+        overdue=overdue,
+        due_soon=due_soon,
+        due_soon_days=inputs.due_soon_days,
+        queued=queued,
+        shadow=shadow,
+        taken_back=_by_time(inputs.taken_back, "at"),
+        problems=problems,
+        time_given_back=time_given_back,
+        matrix=_matrix(inputs.open_tasks),
+        assistants=tuple(sorted(inputs.assistants, key=lambda a: (a.name.casefold(), a.key))),
+        status_type=status_type,
+        status_reason=status_reason,
+        headline="",
+    )
+    return _with_headline(summary)
+
+
+def _status(
+    overdue: int,
+    queued: Sequence[WaitingTask],
+    problems: Sequence[Problem],
+    thresholds: StatusThresholds,
+) -> tuple[StatusType, str]:
+    """Off track: many overdue, or the service cannot read or act; at risk: anything amiss."""
+    blocking = [p for p in problems if p.what in BLOCKING_PROBLEMS]
+    late = f"{plural(overdue, 'task')} overdue"
+    if thresholds.off_track_overdue > 0 and overdue >= thresholds.off_track_overdue:
+        return "off_track", late
+    if blocking:
+        return "off_track", blocking[0].text
+    reasons = []
+    if thresholds.at_risk_overdue > 0 and overdue >= thresholds.at_risk_overdue:
+        reasons.append(late)
+    if queued:
+        reasons.append(f"{plural(len(queued), 'task')} waiting for an assistant")
+    if problems:
+        reasons.append(plural(len(problems), "problem"))
+    if reasons:
+        return "at_risk", ", ".join(reasons)
+    return "on_track", "nothing overdue, nothing waiting, no problems"
+
+
+def _matrix(tasks: Sequence[OpenTask] | None) -> CoveyMatrix | None:
+    if tasks is None:
+        return None
+    unique = {t.gid: t for t in tasks}.values()
+    count = Counter(t.quadrant for t in unique)
+    held = sum(1 for t in unique if t.held_by_owner and t.quadrant in ("do", "schedule"))
+    return CoveyMatrix(count["do"], count["schedule"], count["delegate"], count["eliminate"], held)
+
+
+def _with_headline(summary: ClientSummary) -> ClientSummary:
+    parts = [f"{len(summary.delegated)} delegated", f"{len(summary.done)} done"]
+    if summary.overdue:
+        parts.append(f"{len(summary.overdue)} overdue")
+    if summary.queued:
+        parts.append(f"{len(summary.queued)} waiting")
+    if summary.taken_back:
+        parts.append(f"{len(summary.taken_back)} taken back")
+    if summary.problems:
+        parts.append(plural(len(summary.problems), "problem"))
+    line = f"{summary.client}, {summary.period_text}: {', '.join(parts)}"
+    if summary.time_given_back.from_field + summary.time_given_back.from_rule:
+        line += f"; {summary.time_given_back.text} given back"
+    return _replace_headline(summary, line)
+
+
+def _replace_headline(summary: ClientSummary, headline: str) -> ClientSummary:
+    return replace(summary, headline=headline)
+
+
+# ----------------------------------------------------------------------------- the digest
+
+
+@dataclass(frozen=True, slots=True)
+class DigestTask:
+    """An open task delegated to the assistant, with the rule's reason."""
+
+    gid: str
+    name: str
+    url: str
+    client: str  # the client's display name
+    rule: str
+    reason: str
+    delegated_at: datetime
+    due_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestInputs:
+    assistant: str  # the assistant's key
+    name: str
+    timezone: str
+    since: datetime  # the previous digest
+    now: datetime
+    tasks: Sequence[DigestTask]  # their open delegated tasks, possibly of several clients
+    load: int
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantDigest:
+    """What is new for an assistant since the last digest, and what is due, in their zone."""
+
+    assistant: str
+    name: str
+    timezone: str
+    since: datetime
+    now: datetime
+    today: date  # in the assistant's time zone
+    new: tuple[DigestTask, ...]
+    due_today: tuple[DigestTask, ...]
+    overdue: tuple[DigestTask, ...]
+    open: tuple[DigestTask, ...]  # every open task, sorted
+    clients: tuple[str, ...]  # the clients these tasks are for
+    load: int
+    capacity: int
+    headline: str
+
+    @property
+    def empty(self) -> bool:
+        """Nothing new, nothing due today, nothing overdue: a digest may be skipped."""
+        return not (self.new or self.due_today or self.overdue)
+
+    @property
+    def over_capacity(self) -> bool:
+        return self.load > self.capacity
+
+
+def build_digest(inputs: DigestInputs) -> AssistantDigest:
+    """An assistant's digest; "today" and "overdue" are read in the assistant's time zone."""
+    tz = ZoneInfo(inputs.timezone)
+    today = inputs.now.astimezone(tz).date()
+    tasks = _by_due({(t.client, t.gid): t for t in inputs.tasks}.values())
+    new = tuple(t for t in tasks if _within(t.delegated_at, inputs.since, inputs.now))
+    due_today = tuple(t for t in tasks if t.due_on == today)
+    overdue = tuple(t for t in tasks if t.due_on is not None and t.due_on < today)
+    parts = [f"{len(new)} new"]
+    if due_today:
+        parts.append(f"{len(due_today)} due today")
+    if overdue:
+        parts.append(f"{len(overdue)} overdue")
+    parts.append(f"{inputs.load} of {inputs.capacity} open")
+    return AssistantDigest(
+        assistant=inputs.assistant,
+        name=inputs.name,
+        timezone=inputs.timezone,
+        since=inputs.since,
+        now=inputs.now,
+        today=today,
+        new=new,
+        due_today=due_today,
+        overdue=overdue,
+        open=tasks,
+        clients=tuple(sorted({t.client for t in tasks}, key=str.casefold)),
+        load=inputs.load,
+        capacity=inputs.capacity,
+        headline=f"{inputs.name}, {day_text(today)}: {', '.join(parts)}",
+    )
+
+
+# ----------------------------------------------------------------------------- words
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 task", "3 tasks"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def duration_text(minutes: int) -> str:
+    """Minutes as people say them: "25 min", "3 h", "3 h 20 min" (rounded to 5 min past 1 h)."""
+    if minutes < 60:
+        return f"{max(0, minutes)} min"
+    rounded = int((minutes + 2.5) // 5 * 5)
+    hours, rest = divmod(rounded, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day_text(day: date) -> str:
+    """ "Fri 27 Nov" (English whatever the machine's locale, like the rest of the text)."""
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+
+
+def _month(day: date) -> str:
+    return _MONTHS[day.month - 1]
+
+
+def period_text(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """The days a period covers, in tz: "20-27 Nov 2026", "28 Nov - 4 Dec 2026"."""
+    first = start.astimezone(tz).date()
+    # The end is exclusive: a period ending at midnight does not cover the next day.
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date() if end > start else first
+    if first == last:
+        return f"{first.day} {_month(first)} {first.year}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}-{last.day} {_month(last)} {last.year}"
+    if first.year == last.year:
+        return f"{first.day} {_month(first)} - {last.day} {_month(last)} {last.year}"
+    return f"{first.day} {_month(first)} {first.year} - {last.day} {_month(last)} {last.year}"
