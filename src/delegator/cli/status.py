@@ -1,0 +1,242 @@
+"""`delegator status`: the readiness picture for a person at a terminal.
+
+It reads the rule files and the store, not the running service, so it works whether the service
+runs or not (and tells, through stale cycles, when it does not). It never changes the database:
+no migration, no file created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from delegator.cli._common import Subparsers
+from delegator.cli.service import settings_from
+from delegator.clients import ClientEntry, load_clients
+from delegator.health import ClientHealth, assess, client_json, entry_state, state_from_records
+from delegator.settings import SettingsError
+from delegator.store import SqlStore, StoreError, mask_url
+from delegator.store.database import is_memory, parse_url
+
+HISTORY = 50  # stored cycles read per client: enough to find the last good one after a bad spell
+
+
+def register(subparsers: Subparsers) -> None:
+    status = subparsers.add_parser(
+        "status",
+        help="each client's health: last and next cycle, errors, queue, assistants' load",
+        description=(
+            "The service's state per client, from the rule files and the store: the last cycle "
+            "and how it went, the next one, errors, tasks waiting for a free assistant, and each "
+            "assistant's open tasks against their capacity. Exits 1 when the database cannot be "
+            "read or a client is unhealthy (the same rules as /readyz, per client), else 0."
+        ),
+    )
+    status.add_argument(
+        "--config", metavar="FILE", help="settings file (default config/delegator.yaml)"
+    )
+    status.add_argument("--rules", metavar="DIR", help="the client rule files (default rules/)")
+    status.add_argument("--json", action="store_true", help="print the picture as JSON")
+    status.set_defaults(handler=run_status)
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    assistant: str
+    name: str
+    open_tasks: int
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientStatus:
+    health: ClientHealth
+    assistants: list[Load]
+
+
+def run_status(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        print(f"delegator: {exc}", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    entries = load_clients(settings.rules_dir)
+    try:
+        url = parse_url(settings.database_url)
+    except StoreError as exc:
+        print(f"delegator: {exc}", file=sys.stderr)
+        return 2
+    shown = mask_url(url)
+    if _missing_file(url):
+        clients = _gather(None, entries, now, settings.ready_polls)[1]
+        database = "no database yet: the service has not run with these settings"
+    else:
+        store = SqlStore(settings.database_url)
+        try:
+            database, clients = _gather(store, entries, now, settings.ready_polls)
+        finally:
+            store.close()
+    healthy = database == "ok" and all(c.health.healthy for c in clients)
+    if args.json:
+        print(json.dumps(_as_json(database, shown, clients, healthy, now), indent=2))
+    else:
+        print(_render(database, shown, clients, now, str(settings.rules_dir)))
+    return 0 if healthy else 1
+
+
+def _missing_file(url: URL) -> bool:
+    """A SQLite file that does not exist: opening it would create it."""
+    name = url.database or ""
+    return (
+        url.get_backend_name() == "sqlite"
+        and not is_memory(url)
+        and not name.startswith("file:")
+        and not Path(name).exists()
+    )
+
+
+def _gather(
+    store: SqlStore | None, entries: list[ClientEntry], now: datetime, ready_polls: int
+) -> tuple[str, list[ClientStatus]]:
+    """The database's state ("ok" or what is wrong) and each client's status."""
+    database, empty = "ok", True
+    if store is not None:
+        try:
+            store.ping()
+            empty = store.schema_version() == 0
+        except StoreError as exc:
+            database = str(exc)
+    found: list[ClientStatus] = []
+    for entry in entries:
+        state = entry_state(entry)
+        loads: dict[str, int] = {}
+        if store is not None and not empty:
+            try:
+                state = state_from_records(state, store.cycles(entry.key, limit=HISTORY))
+                loads = store.assistant_load(entry.key)
+            except StoreError as exc:
+                database = str(exc)
+        found.append(ClientStatus(assess(state, now, ready_polls), _loads(entry, loads)))
+    return database, found
+
+
+def _loads(entry: ClientEntry, loads: dict[str, int]) -> list[Load]:
+    head = entry.loaded.head
+    if head is None:
+        return []
+    return [
+        Load(key, a.name or a.user, loads.get(key, 0), a.capacity)
+        for key, a in head.assistants.items()
+    ]
+
+
+# ---------------------------------------------------------------------- output
+def _when(value: datetime, now: datetime) -> str:
+    shown = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    delta = value - now
+    if abs(delta) < timedelta(seconds=1):
+        return f"{shown} (now)"
+    return f"{shown} ({'in ' + _span(delta) if delta > timedelta(0) else _span(-delta) + ' ago'})"
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60}m"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def _render(
+    database: str, url: str, clients: list[ClientStatus], now: datetime, rules_dir: str
+) -> str:
+    lines = [f"database  {url}: {'reachable' if database == 'ok' else database}"]
+    if not clients:
+        lines.append(f"no client files in {rules_dir}")
+    for client in clients:
+        lines.append("")
+        lines.extend(_client_lines(client, now))
+    unhealthy = [c.health.key for c in clients if not c.health.healthy]
+    if database != "ok":
+        unhealthy.insert(0, "the database")
+    lines.append("")
+    if unhealthy:
+        lines.append(f"unhealthy: {', '.join(unhealthy)}")
+    else:
+        lines.append(f"healthy: {len(clients)} client{'s' if len(clients) != 1 else ''}")
+    return "\n".join(lines)
+
+
+def _client_lines(client: ClientStatus, now: datetime) -> list[str]:
+    health, state = client.health, client.health.state
+    lines = [f"{state.name} ({state.key}): {health.status.replace('_', ' ')} - {health.reason}"]
+    if state.poll is None:
+        return lines
+    if state.running_since is not None:
+        lines.append(f"  running     since {_when(state.running_since, now)}")
+    if state.last_cycle_at is not None:
+        counts = state.last_counts
+        lines.append(
+            f"  last cycle  {_when(state.last_cycle_at, now)}, {state.last_result}: "
+            f"{counts.get('tasks_seen', 0)} tasks seen, {counts.get('actions_done', 0)} changes "
+            f"made, {counts.get('actions_failed', 0)} failed"
+        )
+    else:
+        lines.append("  last cycle  none recorded")
+    if state.last_success_at is not None and state.last_result not in ("ok", "errors"):
+        lines.append(f"  last good   {_when(state.last_success_at, now)}")
+    every = _span(state.poll)
+    if state.next_cycle_at is not None:
+        due = state.next_cycle_at
+        late = " - overdue: is the service running?" if due < now - state.poll else ""
+        lines.append(f"  next cycle  {_when(due, now)}, every {every}{late}")
+    else:
+        lines.append(f"  next cycle  when the service starts, then every {every}")
+    errors = state.last_errors
+    lines.append(f"  errors      {'; '.join(errors[:3]) if errors else 'none'}")
+    if len(errors) > 3:
+        lines.append(f"              and {len(errors) - 3} more")
+    if state.queued is not None:
+        lines.append(f"  queue       {state.queued} waiting for a free assistant")
+    if client.assistants:
+        shown = ", ".join(
+            f"{a.assistant} {a.open_tasks}/{a.capacity}"
+            + (" (full)" if a.open_tasks >= a.capacity else "")
+            for a in client.assistants
+        )
+        lines.append(f"  assistants  {shown} open tasks")
+    return lines
+
+
+def _load_json(load: Load) -> dict[str, Any]:
+    return {
+        "assistant": load.assistant,
+        "name": load.name,
+        "open_tasks": load.open_tasks,
+        "capacity": load.capacity,
+    }
+
+
+def _as_json(
+    database: str, url: str, clients: list[ClientStatus], healthy: bool, now: datetime
+) -> dict[str, Any]:
+    return {
+        "healthy": healthy,
+        "checked_at": now.isoformat(),
+        "database": {"url": url, "status": database},
+        "clients": [
+            {**client_json(c.health), "assistants": [_load_json(a) for a in c.assistants]}
+            for c in clients
+        ],
+    }
