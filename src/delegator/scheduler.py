@@ -161,10 +161,13 @@ class Service:
     def readiness(self) -> Readiness:
         """The service's checks and each client's health, for ``/readyz``."""
         checks = {"settings": "ok", "store": "ok", "scheduler": "ok"}
-        try:
-            self.fleet.store.ping()
-        except Exception as exc:  # StoreError, with the URL's password masked
-            checks["store"] = str(exc)
+        if self.stopped.is_set():  # the store is being closed: do not open it again
+            checks["store"] = "not checked while stopping"
+        else:
+            try:
+                self.fleet.store.ping()
+            except Exception as exc:  # StoreError, with the URL's password masked
+                checks["store"] = str(exc)
         if self.stopped.is_set():
             checks["scheduler"] = "stopping"
         elif not self.scheduler.running:
