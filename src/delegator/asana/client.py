@@ -237,9 +237,13 @@ class AsanaClient:
     ) -> None:
         self.perform(writes.add_project(task_gid, project_gid, section_gid=section_gid))
 
-    def comment(self, task_gid: str, text: str, *, pinned: bool = False) -> str:
-        """Post a comment; returns the story's gid. Never posted twice (see writes.py)."""
-        return str(self.perform(writes.comment(task_gid, text, pinned=pinned))["gid"])
+    def comment(
+        self, task_gid: str, text: str, *, pinned: bool = False, html_text: str | None = None
+    ) -> str:
+        """Post a comment (rich text when `html_text` is given, instead of `text`); returns the
+        story's gid. Never posted twice (see writes.py)."""
+        action = writes.comment(task_gid, text, pinned=pinned, html_text=html_text)
+        return str(self.perform(action)["gid"])
 
     def create_tag(self, workspace_gid: str, name: str, *, color: str | None = None) -> Record:
         return dict(self.perform(writes.create_tag(workspace_gid, name, color=color)))
@@ -256,6 +260,7 @@ class AsanaClient:
         tags: Sequence[str] = (),
         followers: Sequence[str] = (),
         custom_fields: Mapping[str, CustomFieldValue] | None = None,
+        html_notes: str | None = None,
     ) -> Record:
         """``POST /tasks``; returns ``{"gid", "name", "permalink_url"}``. Never created twice
         when it has a project, or an assignee and a workspace (see `writes.create_task`)."""
@@ -269,12 +274,22 @@ class AsanaClient:
             tags=tags,
             followers=followers,
             custom_fields=custom_fields,
+            html_notes=html_notes,
         )
         return dict(self.perform(action))
 
     def post_status_update(
-        self, parent_gid: str, text: str, status_type: str, *, title: str | None = None
+        self,
+        parent_gid: str,
+        text: str,
+        status_type: str,
+        *,
+        title: str | None = None,
+        html_text: str | None = None,
     ) -> str:
-        """A project status update; returns its gid. Never posted twice."""
-        action = writes.status_update(parent_gid, text, status_type, title=title)
+        """A project status update (rich text when `html_text` is given, instead of `text`);
+        returns its gid. Never posted twice."""
+        action = writes.status_update(
+            parent_gid, text, status_type, title=title, html_text=html_text
+        )
         return str(self.perform(action)["gid"])

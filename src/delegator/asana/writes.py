@@ -11,6 +11,8 @@ comment is never posted twice (see `find_existing`).
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,6 +37,8 @@ TASK_WRITE_FIELDS: tuple[str, ...] = ("modified_at",)
 #: (multi-enum) or of user gids (people), a date, or None to clear it.
 CustomFieldValue: TypeAlias = str | int | float | Sequence[str] | date | datetime | None
 
+_TAG = re.compile(r"<[^>]*>")
+
 STATUS_TYPES = frozenset(
     {
         "on_track",
@@ -55,18 +59,21 @@ STATUS_TYPES = frozenset(
 
 @dataclass(frozen=True)
 class StoryCheck:
-    """A comment on `task_gid` with this text, by the token's user."""
+    """A comment on `task_gid` with this text (or rich text), by the token's user."""
 
     task_gid: str
     text: str
+    html_text: str | None = None  # compared by its words: Asana may rewrite the markup
 
 
 @dataclass(frozen=True)
 class StatusUpdateCheck:
-    """A status update on `parent_gid` with this text, by the token's user."""
+    """A status update on `parent_gid` with this text (or, when it was rich text, this title),
+    by the token's user."""
 
     parent_gid: str
     text: str
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,11 +204,14 @@ def add_project(task_gid: str, project_gid: str, *, section_gid: str | None = No
     return Action("POST", f"/tasks/{segment(task_gid)}/addProject", data)
 
 
-def comment(task_gid: str, text: str, *, pinned: bool = False) -> Action:
-    """A comment story, authored by the token's user; never posted twice."""
-    if not text.strip():
+def comment(
+    task_gid: str, text: str, *, pinned: bool = False, html_text: str | None = None
+) -> Action:
+    """A comment story, authored by the token's user; never posted twice. With `html_text`
+    (Asana's rich text, ``<body>...</body>``) that is sent instead of `text`."""
+    if not (html_text if html_text is not None else text).strip():
         raise ValueError("a comment needs text")
-    data: Record = {"text": text}
+    data: Record = {"text": text} if html_text is None else {"html_text": html_text}
     if pinned:
         data["is_pinned"] = True
     return Action(
@@ -210,7 +220,7 @@ def comment(task_gid: str, text: str, *, pinned: bool = False) -> Action:
         data,
         ("created_at",),
         idempotent=False,
-        check=StoryCheck(task_gid, text),
+        check=StoryCheck(task_gid, text, html_text),
     )
 
 
@@ -242,20 +252,25 @@ def create_task(
     followers: Sequence[str] = (),
     custom_fields: Mapping[str, CustomFieldValue] | None = None,
     fields: Fields = ("name", "permalink_url"),
+    html_notes: str | None = None,
 ) -> Action:
     """``POST /tasks``: in `projects`, or in a workspace (then give `workspace_gid`).
+    `html_notes` (rich text) and `notes` exclude each other.
 
     It can be checked for after an ambiguous failure only when it has a project, or an assignee
     and a workspace: otherwise such a failure is reported, not retried.
     """
     if not projects and not workspace_gid:
         raise ValueError("a task is created in projects or in a workspace")
+    if notes is not None and html_notes is not None:
+        raise ValueError("give notes or html_notes, not both")
     data: Record = {"name": name}
     optional: dict[str, Any] = {
         "workspace": workspace_gid,
         "projects": list(projects) or None,
         "assignee": assignee,
         "notes": notes,
+        "html_notes": html_notes,
         "due_on": due_on.isoformat() if due_on else None,
         "tags": list(tags) or None,
         "followers": list(followers) or None,
@@ -275,14 +290,28 @@ def create_task(
 
 
 def status_update(
-    parent_gid: str, text: str, status_type: str, *, title: str | None = None
+    parent_gid: str,
+    text: str,
+    status_type: str,
+    *,
+    title: str | None = None,
+    html_text: str | None = None,
 ) -> Action:
-    """A status update on a project (portfolio, goal), sent to its followers; never twice."""
+    """A status update on a project (portfolio, goal), sent to its followers; never twice.
+
+    With `html_text` (rich text, sent instead of `text`) give a `title`: an ambiguous post is
+    then recognised by it, since Asana may rewrite the markup."""
     if status_type not in STATUS_TYPES:
         raise ValueError(
             f"status_type {status_type!r}: use one of {', '.join(sorted(STATUS_TYPES))}"
         )
-    data: Record = {"parent": parent_gid, "text": text, "status_type": status_type}
+    if html_text is not None and not (title or "").strip():
+        raise ValueError("a rich text status update needs a title")
+    data: Record = {"parent": parent_gid, "status_type": status_type}
+    if html_text is None:
+        data["text"] = text
+    else:
+        data["html_text"] = html_text
     if title is not None:
         data["title"] = title
     return Action(
@@ -291,7 +320,7 @@ def status_update(
         data,
         ("created_at",),
         idempotent=False,
-        check=StatusUpdateCheck(parent_gid, text),
+        check=StatusUpdateCheck(parent_gid, text if html_text is None else "", title),
     )
 
 
@@ -344,17 +373,20 @@ def find_existing(
             transport,
             f"/tasks/{segment(check.task_gid)}/stories",
             None,
-            ("created_at", "created_by", "resource_subtype", "text"),
+            ("created_at", "created_by", "resource_subtype", "text")
+            + (() if check.html_text is None else ("html_text",)),
         )
         key, text = "text", check.text
+        if check.html_text is not None:
+            key, text = "html_text", _words(check.html_text)
     elif isinstance(check, StatusUpdateCheck):
         records = pagination.items(
             transport,
             "/status_updates",
             {"parent": check.parent_gid, "created_since": asana_time(since)},
-            ("created_at", "created_by", "text"),
+            ("created_at", "created_by", "text" if check.text else "title"),
         )
-        key, text = "text", check.text
+        key, text = ("text", check.text) if check.text else ("title", check.title or "")
     else:
         params: dict[str, str | int | bool | None] = {"modified_since": asana_time(since)}
         if check.project_gid is not None:
@@ -369,13 +401,19 @@ def find_existing(
     my_gid = me()
     found: Record | None = None
     for record in records:  # stories come oldest first: keep the last match
+        value = str(record.get(key, ""))
         if (
-            str(record.get(key, "")).strip() == text.strip()
+            (_words(value) if key == "html_text" else value.strip()) == text.strip()
             and _gid(record.get("created_by")) == my_gid
             and _at_or_after(record.get("created_at"), since)
         ):
             found = record
     return found
+
+
+def _words(html_text: str) -> str:
+    """The words of rich text, tags and spacing aside: how a rich text comment is recognised."""
+    return " ".join(html.unescape(_TAG.sub(" ", html_text)).split())
 
 
 def _custom_field_value(value: CustomFieldValue) -> Any:
