@@ -110,6 +110,9 @@ class Fleet:
             report.errors.append(str(exc))
             report.counts["client_failed"] = 1
             log.error("client_unavailable", reason=str(exc))
+            if not dry_run:  # recorded, so `delegator status` and the history can say why
+                report.cycle_id = self.store.start_cycle(entry.key, now, False)
+                self.store.finish_cycle(report.cycle_id, now, report.counts, report.errors)
             self._observe(report, now)
             return report
         report = Cycle(

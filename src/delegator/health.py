@@ -63,13 +63,16 @@ class ClientHealth:
         return self.state.key
 
 
-def _ago(delta: timedelta) -> str:
+def span(delta: timedelta) -> str:
+    """A length of time for people, rounded down: 45s, 12m, 5h, 3d."""
     seconds = int(delta.total_seconds())
     if seconds < 120:
         return f"{seconds}s"
-    if seconds < 7200:
+    if seconds < 2 * 3600:
         return f"{seconds // 60}m"
-    return f"{seconds // 3600}h"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
 
 
 def assess(state: ClientState, now: datetime, ready_polls: int) -> ClientHealth:
@@ -88,8 +91,8 @@ def assess(state: ClientState, now: datetime, ready_polls: int) -> ClientHealth:
     if state.last_result == "failed":
         return ClientHealth(state, "failing", False, errors or "the last cycle failed")
     if state.last_success_at is not None:
-        since = _ago(now - state.last_success_at)
-        every = _ago(state.poll)
+        since = span(now - state.last_success_at)
+        every = span(state.poll)
         return ClientHealth(
             state, "stale", False, f"no successful cycle for {since} (one is due every {every})"
         )

@@ -20,7 +20,14 @@ from sqlalchemy.engine import URL
 from delegator.cli._common import Subparsers
 from delegator.cli.service import settings_from
 from delegator.clients import ClientEntry, load_clients
-from delegator.health import ClientHealth, assess, client_json, entry_state, state_from_records
+from delegator.health import (
+    ClientHealth,
+    assess,
+    client_json,
+    entry_state,
+    span,
+    state_from_records,
+)
 from delegator.settings import SettingsError
 from delegator.store import SqlStore, StoreError, mask_url
 from delegator.store.database import is_memory, parse_url
@@ -144,18 +151,7 @@ def _when(value: datetime, now: datetime) -> str:
     delta = value - now
     if abs(delta) < timedelta(seconds=1):
         return f"{shown} (now)"
-    return f"{shown} ({'in ' + _span(delta) if delta > timedelta(0) else _span(-delta) + ' ago'})"
-
-
-def _span(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 2 * 3600:
-        return f"{seconds // 60}m"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
+    return f"{shown} ({'in ' + span(delta) if delta > timedelta(0) else span(-delta) + ' ago'})"
 
 
 def _render(
@@ -196,7 +192,7 @@ def _client_lines(client: ClientStatus, now: datetime) -> list[str]:
         lines.append("  last cycle  none recorded")
     if state.last_success_at is not None and state.last_result not in ("ok", "errors"):
         lines.append(f"  last good   {_when(state.last_success_at, now)}")
-    every = _span(state.poll)
+    every = span(state.poll)
     if state.next_cycle_at is not None:
         due = state.next_cycle_at
         late = " - overdue: is the service running?" if due < now - state.poll else ""
