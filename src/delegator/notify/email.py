@@ -168,6 +168,10 @@ class Email:
                 retryable=_transient(exc.smtp_code),
             )
         if isinstance(exc, smtplib.SMTPServerDisconnected):
+            if "timed out" in str(exc):  # smtplib reports a read timeout as a disconnection
+                return DeliveryError(
+                    f"{where}: no answer within {self.timeout:g} s", retryable=True
+                )
             return DeliveryError(f"{where}: the server closed the connection", retryable=True)
         if isinstance(exc, ssl.SSLCertVerificationError):
             return DeliveryError(
