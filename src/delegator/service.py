@@ -293,7 +293,7 @@ class Cycle:
         self.log = get_logger()
 
     def _checkpoint(self) -> None:
-        if self.should_stop is not None and self.should_stop():
+        if not self.dry_run and self.should_stop is not None and self.should_stop():
             raise CycleInterrupted(INTERRUPTED)
 
     # ------------------------------------------------------------------ the cycle
@@ -498,7 +498,7 @@ class Cycle:
             if decision.skipped is not None:
                 self.report.counts["skipped"] += 1
                 continue
-            if decision.outcomes and not self.dry_run:
+            if decision.outcomes:
                 self._checkpoint()
             for outcome in decision.outcomes:
                 self.report.counts["matched"] += 1
