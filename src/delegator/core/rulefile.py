@@ -16,8 +16,16 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from delegator.core.diagnostics import RuleError, make_error, translate
-from delegator.core.schema import Action, Condition, FileHead, Rule
+from delegator.core.schema import (
+    Action,
+    Condition,
+    DigestSettings,
+    FileHead,
+    Rule,
+    SummarySettings,
+)
 from delegator.core.suggest import did_you_mean
+from delegator.core.summary_render import PARTS, Kind, compile_message_template
 from delegator.core.templates import TemplateError, compile_template
 from delegator.core.yamlpos import Document, Path, YamlSyntaxError, load
 
@@ -88,7 +96,9 @@ def parse_client_file(text: str, source: str) -> ClientFile:
 
     head: FileHead | None = None
     try:
-        head = FileHead.model_validate(data)
+        # Summaries and digests are validated on their own: a mistake there is reported but
+        # must not stop the delegation itself.
+        head = FileHead.model_validate({k: v for k, v in data.items() if k not in _MESSAGES})
     except ValidationError as exc:
         errors.extend(translate(exc, FileHead, document, source))
     if head is not None:
@@ -96,6 +106,10 @@ def parse_client_file(text: str, source: str) -> ClientFile:
         if matrix_errors:
             errors.extend(matrix_errors)
             head = None  # the quadrants cannot be computed: no rule can run
+    messages, message_errors = _validate_messages(data, head, document, source)
+    errors.extend(message_errors)
+    if head is not None and messages:
+        head = head.model_copy(update=messages)
 
     raw_rules = data.get("rules")
     rules: list[NumberedRule] = []
@@ -169,6 +183,96 @@ def _check_matrix(head: FileHead, document: Document, source: str) -> list[RuleE
                     )
                 )
     return errors
+
+
+_MESSAGES: dict[str, type[SummarySettings] | type[DigestSettings]] = {
+    "summary": SummarySettings,
+    "digest": DigestSettings,
+}
+
+
+def _validate_messages(
+    data: Mapping[str, Any], head: FileHead | None, document: Document, source: str
+) -> tuple[dict[str, SummarySettings | DigestSettings], list[RuleError]]:
+    """The summary: and digest: blocks; an invalid block is left out, a bad template dropped."""
+    blocks: dict[str, SummarySettings | DigestSettings] = {}
+    errors: list[RuleError] = []
+    for key, model in _MESSAGES.items():
+        if key not in data:
+            continue
+        try:
+            block = model.model_validate(data[key] if data[key] is not None else {})
+        except ValidationError as exc:
+            errors.extend(translate(exc, model, document, source, (key,)))
+            continue
+        block_errors, broken = _check_messages(key, block, head, document, source)
+        errors.extend(block_errors)
+        if broken and block.template is not None:
+            kept: dict[str, str | None] = {
+                p: None if p in broken else getattr(block.template, p) for p in PARTS
+            }
+            template = None if all(v is None for v in kept.values()) else block.template
+            if template is not None:
+                template = template.model_copy(update=kept)
+            block = block.model_copy(update={"template": template})
+        blocks[key] = block
+    return blocks, errors
+
+
+def _check_messages(
+    key: str,
+    block: SummarySettings | DigestSettings,
+    head: FileHead | None,
+    document: Document,
+    source: str,
+) -> tuple[list[RuleError], set[str]]:
+    """Destinations that make no sense for this block, and templates that do not compile."""
+    errors: list[RuleError] = []
+
+    def add(where: Path, message: str) -> None:
+        if where not in document.values and where[:-1] in document.values:
+            where = where[:-1]
+        errors.append(make_error(source, document.position_of(where), where, message))
+
+    for i, destination in enumerate(block.to):
+        where: Path = (key, "to", i, destination.kind)
+        if (key, "to", i) not in document.values:
+            where = (key, "to", destination.kind)  # to: written as one mapping
+        if key == "summary" and destination.email is not None and destination.email.to_assistant:
+            add(
+                where,
+                "email: assistant sends each assistant their own digest: in summary:, write "
+                "the client's addresses",
+            )
+        if key == "digest" and destination.asana_status is not None:
+            add(
+                where,
+                "a project status update is for the client's summary: send digests with "
+                "asana_task, email or webhook",
+            )
+        if key == "digest" and destination.email is not None and destination.email.to_assistant:
+            without = sorted(
+                k for k, a in (head.assistants.items() if head else ()) if not is_email(a.user)
+            )
+            if without:
+                add(
+                    where,
+                    f"email: assistant needs each assistant's email as their user, and "
+                    f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} none",
+                )
+    broken: set[str] = set()
+    if block.template is not None:
+        kind: Kind = "summary" if key == "summary" else "digest"
+        for part in PARTS:
+            text = getattr(block.template, part)
+            if text is None:
+                continue
+            try:
+                compile_message_template(text, kind, part)
+            except TemplateError as exc:
+                broken.add(part)
+                add((key, "template", part), f"{exc} (template line {exc.line})")
+    return errors, broken
 
 
 def _person_problem(value: str, assistants: Mapping[str, set[str]], words: tuple[str, ...]) -> str:

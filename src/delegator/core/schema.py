@@ -9,6 +9,7 @@ Shorthands (``tag: urgent`` for ``tag: {any: [urgent]}``) are expanded before va
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -28,6 +29,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from delegator.core.cron import Cron
+from delegator.core.estimate import DEFAULT_TIME_FIELD
 from delegator.core.regex import compile_pattern
 from delegator.core.suggest import did_you_mean
 from delegator.core.timeexpr import (
@@ -520,6 +523,12 @@ class Rule(Strict):
     limit: int | None = Field(None, ge=1, description="at most this many tasks per cycle")
     continue_: bool = Field(False, alias="continue")
     repeat: bool = False
+    minutes: int | None = Field(
+        None,
+        ge=1,
+        description="minutes a task of this rule usually takes: the time given back when the "
+        "task has no estimate field",
+    )
 
 
 # ----------------------------------------------------------------------------- client
@@ -628,6 +637,268 @@ class Matrix(Strict):
     important: Condition | None = None
 
 
+# ----------------------------------------------------------------------------- summaries
+
+
+def _schedule(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(
+            f"expected a cron schedule in quotes such as \"0 17 * * FRI\", got {value!r}"
+        )
+    return Cron.parse(value).text
+
+
+ScheduleText = Annotated[
+    str,
+    PlainValidator(_schedule),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "a cron schedule (minute hour day-of-month month day-of-week) or "
+            "@hourly, @daily, @weekly, @monthly, @yearly",
+            "examples": ["0 17 * * FRI", "0 8 * * MON-FRI", "@daily"],
+        }
+    ),
+]
+
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ASSISTANT_ADDRESS = "assistant"  # email: assistant sends a digest to each assistant's address
+
+
+class _OneOrList:
+    """JSON Schema of a list that may also be written as its single item."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        return {"anyOf": [schema["items"], schema]}
+
+
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+class SecretSource(Strict):
+    """Where a webhook URL is read from: anyone holding the URL can post, so it is a secret."""
+
+    env: Name | None = Field(None, description="an environment variable holding the URL")
+    file: Name | None = Field(None, description="a file holding the URL (a mounted secret)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _never_inline(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                "never write a webhook URL in a rule file (anyone who reads it can post to the "
+                "channel): use {env: VARIABLE} or {file: /run/secrets/NAME}"
+            )
+        return value
+
+    @field_validator("env", "file")
+    @classmethod
+    def _not_the_url(cls, value: str | None) -> str | None:
+        if value is not None and _URL.match(value):
+            raise ValueError(
+                "write the name of the variable or file that holds the URL, never the URL itself"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> SecretSource:
+        _exactly_one(self, ("env", "file"), "webhook")
+        return self
+
+
+class ProjectTarget(Strict):
+    """A project, by name or gid: for a status update, or for a new task."""
+
+    shorthand_schemas = (_TEXT_OR_NUMBER,)
+
+    project: ProjectRef
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return {"project": value}
+        return value
+
+
+class CommentTarget(Strict):
+    """A task to comment on, by gid (the last number in its Asana URL)."""
+
+    shorthand_schemas = (_TEXT_OR_NUMBER,)
+
+    task: Name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return {"task": value}
+        return value
+
+    @field_validator("task")
+    @classmethod
+    def _gid(cls, value: str) -> str:
+        if not value.isdigit():
+            raise ValueError(
+                f"task must be the task's gid (digits, the last number in its URL), got {value!r}"
+            )
+        return value
+
+
+class EmailTarget(Strict):
+    """Email addresses, or ``assistant``: each assistant's own address (digests only)."""
+
+    shorthand_schemas = (_ONE_OR_MANY,)
+
+    to: Names
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str | list):
+            return {"to": value}
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if address == ASSISTANT_ADDRESS:
+                if len(value) > 1:
+                    raise ValueError("write assistant alone: it means each assistant's address")
+            elif not _EMAIL.match(address):
+                raise ValueError(f"'{address}' is not an email address (name@example.com)")
+        return value
+
+    @property
+    def to_assistant(self) -> bool:
+        """Whether this sends to each assistant's own address (``email: assistant``)."""
+        return self.to == [ASSISTANT_ADDRESS]
+
+
+class Destination(Strict):
+    """Where a summary or digest goes: a mapping with exactly one key naming its kind."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    asana_status: ProjectTarget | None = Field(None, description="a project status update")
+    asana_comment: CommentTarget | None = Field(None, description="a comment on a task")
+    asana_task: ProjectTarget | None = Field(None, description="a new task in a project")
+    webhook: SecretSource | None = Field(None, description="a Slack-compatible incoming webhook")
+    email: EmailTarget | None = Field(None, description="email over SMTP")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Destination:
+        given = [k for k in DESTINATION_KINDS if getattr(self, k) is not None]
+        if not given:
+            raise ValueError("empty destination: write one of " + ", ".join(DESTINATION_KINDS))
+        if len(given) > 1:
+            raise ValueError(
+                f"a destination has exactly one key, this one has {', '.join(given)}: "
+                "write each destination as its own list item under to:"
+            )
+        return self
+
+    @property
+    def kind(self) -> DestinationKind:
+        return next(k for k in DESTINATION_KINDS if getattr(self, k) is not None)
+
+    @property
+    def argument(self) -> ProjectTarget | CommentTarget | SecretSource | EmailTarget:
+        value = getattr(self, self.kind)
+        assert value is not None
+        return value  # type: ignore[no-any-return]
+
+
+DestinationKind = Literal["asana_status", "asana_comment", "asana_task", "webhook", "email"]
+DESTINATION_KINDS: tuple[DestinationKind, ...] = (
+    "asana_status", "asana_comment", "asana_task", "webhook", "email",
+)  # fmt: skip
+
+Destinations = Annotated[
+    list[Destination], BeforeValidator(_listed), Field(min_length=1), _OneOrList()
+]
+TemplateText = Annotated[str, Field(min_length=1)]
+
+
+class MessageTemplates(Strict):
+    """Jinja2 templates (run in a sandbox) that replace the default text of a message."""
+
+    title: TemplateText | None = Field(None, description="one line: subject, status title")
+    markdown: TemplateText | None = Field(None, description="the body for Slack and email")
+    asana: TemplateText | None = Field(None, description="the body for Asana, as rich text")
+
+    @model_validator(mode="after")
+    def _something(self) -> MessageTemplates:
+        if self.title is None and self.markdown is None and self.asana is None:
+            raise ValueError("write title, markdown or asana")
+        return self
+
+
+class SummarySettings(Strict):
+    """The client's summary: when, where, over what period, and how it reads."""
+
+    schedule: ScheduleText = Field(description="cron, in the client's time zone")
+    to: Destinations
+    period: DurationText | None = Field(
+        None, description="how far back it looks; default: since the previous scheduled run"
+    )
+    due_soon: DurationText = Field(
+        "3d",  # parsed like a written value, and shown as written in the JSON Schema
+        validate_default=True,
+        description='"due in the next days": days or weeks',
+    )
+    time_field: Name = Field(
+        DEFAULT_TIME_FIELD,
+        description="a custom field with each task's estimate, in minutes (hours when its "
+        "name says hours)",
+    )
+    template: MessageTemplates | None = None
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, period: Duration | None) -> Duration | None:
+        if period is not None and (period.unit in ("minutes", "business_days")):
+            raise ValueError(f"write the period in hours, days or weeks (got {period})")
+        return period
+
+    @field_validator("due_soon")
+    @classmethod
+    def _whole_days(cls, due_soon: Duration) -> Duration:
+        if due_soon.unit not in ("days", "weeks"):
+            raise ValueError(f"write due_soon in days or weeks (got {due_soon})")
+        return due_soon
+
+    @property
+    def cron(self) -> Cron:
+        return Cron.parse(self.schedule)
+
+    @property
+    def due_soon_days(self) -> int:
+        return self.due_soon.timedelta().days
+
+
+class DigestSettings(Strict):
+    """Each assistant's digest: when (in the assistant's time zone), where, and how it reads."""
+
+    schedule: ScheduleText = Field(description="cron, in each assistant's time zone")
+    to: Destinations
+    send_empty: bool = Field(
+        False, description="send a digest even when nothing is new, due today or overdue"
+    )
+    template: MessageTemplates | None = None
+
+    @property
+    def cron(self) -> Cron:
+        return Cron.parse(self.schedule)
+
+
 AssistantKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
 
 
@@ -640,6 +911,8 @@ class FileHead(Strict):
     poll: DurationText = Field(Duration(5, "minutes"), description="at least 1m")
     assistants: dict[AssistantKey, Assistant] = Field(default_factory=dict)
     matrix: Matrix = Field(default_factory=Matrix)
+    summary: SummarySettings | None = Field(None, description="the client's scheduled summary")
+    digest: DigestSettings | None = Field(None, description="each assistant's scheduled digest")
     rules: list[Any] = Field(default_factory=list)
 
     @field_validator("poll")

@@ -6,8 +6,8 @@ at the comment's line. Rendering is pure: everything a template may read is pass
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
@@ -31,29 +31,43 @@ class TemplateError(ValueError):
         self.line = line
 
 
+def sandbox(
+    *, autoescape: bool = False, finalize: Callable[[Any], Any] | None = None
+) -> SandboxedEnvironment:
+    """The same sandbox with escaping for a markup: HTML (autoescape) or Markdown (finalize)."""
+    return _ENV.overlay(autoescape=autoescape, finalize=finalize)
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     source: str
+    environment: SandboxedEnvironment = field(default=_ENV, compare=False, repr=False)
 
     def render(self, context: Mapping[str, Any]) -> str:
-        return _ENV.from_string(self.source).render(**context).strip()
+        return self.environment.from_string(self.source).render(**context).strip()
 
 
-def compile_template(source: str) -> Template:
+def compile_template(
+    source: str,
+    variables: Collection[str] = TEMPLATE_VARIABLES,
+    *,
+    environment: SandboxedEnvironment = _ENV,
+) -> Template:
     """Check a template; raise TemplateError with the template line that is wrong."""
     try:
-        tree: nodes.Template = _ENV.parse(source)
+        tree: nodes.Template = environment.parse(source)
+        environment.compile(tree)  # finds unknown filters and tests
     except TemplateSyntaxError as exc:
-        raise TemplateError(f"template error: {exc.message}", exc.lineno) from None
-    unknown = sorted(meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES))
+        raise TemplateError(f"template error: {exc.message}", exc.lineno or 1) from None
+    unknown = sorted(meta.find_undeclared_variables(tree) - set(variables))
     if unknown:
         name = unknown[0]
         line = next(
             (n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"), 1
         )
         raise TemplateError(
-            f"template uses unknown variable '{name}'{did_you_mean(name, TEMPLATE_VARIABLES)} "
-            f"(available: {', '.join(TEMPLATE_VARIABLES)})",
+            f"template uses unknown variable '{name}'{did_you_mean(name, variables)} "
+            f"(available: {', '.join(variables)})",
             line,
         )
-    return Template(source)
+    return Template(source, environment)
