@@ -43,6 +43,11 @@ raw <text> & more
 """
 
 
+def well_formed(rich_text: str) -> ET.Element:
+    """Asana refuses rich text that is not XML: parse our own output to prove it is."""
+    return ET.fromstring(rich_text)  # noqa: S314 - our own output, not untrusted input
+
+
 def test_inline_markup_becomes_nodes() -> None:
     assert parse_inline("a **b _c_** [d](https://x.example/y) e\\*f\ng") == (
         Text("a "),
@@ -101,7 +106,7 @@ def test_asana_rich_text_of_a_summary_is_well_formed_xml_with_asanas_tags() -> N
         "<blockquote>Would have delegated 4 tasks: turn the rule on?</blockquote>"
         "<pre>raw &lt;text&gt; &amp; more</pre><hr/></body>"
     )
-    tags = {element.tag for element in ET.fromstring(rich).iter()}
+    tags = {element.tag for element in well_formed(rich).iter()}
     allowed = {"body", "h1", "h2", "strong", "em", "code", "a", "ul", "ol", "li"}
     assert tags <= allowed | {"blockquote", "pre", "hr"}
 
@@ -152,7 +157,7 @@ def test_client_written_text_stays_text(hostile: str) -> None:
         assert "<img" not in rendered
         assert 'href="javascript' not in rendered
         assert 'href="data' not in rendered
-    ET.fromstring(asana)  # still well-formed
+    well_formed(asana)
     assert "<!channel>" not in slack
     assert "<@U123>" not in slack
     assert "|click>" not in slack
