@@ -302,7 +302,8 @@ class Rootfs:
         self.root = root
         ordered = sorted({p.rstrip("/") for p in prefixes if p.startswith("/")}, key=len)
         alternatives = "|".join(re.escape(p) for p in reversed(ordered))
-        self._regex = re.compile(rf"(?<![\w.\-/])(?:{alternatives})(?=/|$|[^\w.\-])")
+        # Not inside another path ("/x/app"), but after "sqlite:///" ("sqlite:////app/x").
+        self._regex = re.compile(rf"(?<![\w.\-])(?<![\w.\-]/)(?:{alternatives})(?=/|$|[^\w.\-])")
 
     def path(self, image_path: str) -> Path:
         return Path(self.text(image_path))
