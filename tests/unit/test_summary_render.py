@@ -168,6 +168,8 @@ def test_a_quiet_summary_says_so_briefly() -> None:
         "**Covey matrix:** not available (the tasks could not be read)"
     )
     assert rendered.status_type == "on_track"
+    assert rendered.empty
+    assert not render_summary(summary()).empty
     check_rich_text(rendered.html)
 
 
@@ -220,6 +222,8 @@ def test_an_empty_digest_and_an_assistant_over_capacity() -> None:
         "17 open, your capacity is 15 (over capacity).\n\n"
         "Nothing new, nothing due today, nothing overdue."
     )
+    assert rendered.empty
+    assert not render_digest(digest()).empty
     check_rich_text(rendered.html)
 
 
@@ -436,3 +440,25 @@ def test_rich_text_that_asana_accepts(html: str) -> None:
 def test_rich_text_that_asana_would_refuse(html: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_rich_text(html)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 'x' * 10**9 }}",
+        "{{ [summary.client] * 10**9 }}",
+        "{{ 10**9 * 'x' }}",
+        "{{ ((10**64)**64)**64 }}",
+        "{{ 2**100000 }}",
+    ],
+)
+def test_a_template_cannot_exhaust_memory_or_time(source: str) -> None:
+    rendered = render_summary(summary(), MessageTemplates(title=source))
+    assert rendered.title == render_summary(summary()).title
+    [error] = rendered.template_errors
+    assert "too large" in error or "longer than 100000" in error
+
+
+def test_small_arithmetic_still_works() -> None:
+    templates = MessageTemplates(title="{{ '=' * 3 }} {{ 2 ** 10 }} {{ summary.done|length * 60 }}")
+    assert render_summary(summary(), templates).title == "=== 1024 180"

@@ -66,6 +66,7 @@ class Rendered:
     html: str  # Asana rich text: <body>...</body>
     status_type: StatusType | None  # for an Asana status update; None for a digest
     template_errors: tuple[str, ...] = ()  # client templates that failed: defaults were used
+    empty: bool = False  # nothing to report: a digest with nothing new or due, a quiet summary
 
 
 # ----------------------------------------------------------------------------- escaping
@@ -319,7 +320,11 @@ def check_rich_text(html: str) -> None:
 
 
 def _render(
-    kind: Kind, subject: object, templates: MessageTemplates | None, status: StatusType | None
+    kind: Kind,
+    subject: object,
+    templates: MessageTemplates | None,
+    status: StatusType | None,
+    empty: bool,
 ) -> Rendered:
     texts: dict[Part, str] = {}
     errors: list[str] = []
@@ -334,7 +339,7 @@ def _render(
                     f"the {kind}'s {part} template failed ({_reason(exc)}); the default was used"
                 )
         texts[part] = _render_part(DEFAULTS[kind][part], kind, part, subject)
-    return Rendered(texts["title"], texts["markdown"], texts["asana"], status, tuple(errors))
+    return Rendered(texts["title"], texts["markdown"], texts["asana"], status, tuple(errors), empty)
 
 
 def _reason(exc: Exception) -> str:
@@ -345,12 +350,12 @@ def _reason(exc: Exception) -> str:
 
 def render_summary(summary: ClientSummary, templates: MessageTemplates | None = None) -> Rendered:
     """A client summary as title, Markdown and Asana rich text, with its status type."""
-    return _render("summary", summary, templates, summary.status_type)
+    return _render("summary", summary, templates, summary.status_type, summary.quiet)
 
 
 def render_digest(digest: AssistantDigest, templates: MessageTemplates | None = None) -> Rendered:
     """An assistant's digest as title, Markdown and Asana rich text."""
-    return _render("digest", digest, templates, None)
+    return _render("digest", digest, templates, None, digest.empty)
 
 
 # ----------------------------------------------------------------------------- the defaults

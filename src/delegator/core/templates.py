@@ -11,13 +11,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from delegator.core.suggest import did_you_mean
 
 TEMPLATE_VARIABLES = ("task", "rule", "assignee", "client", "owner", "now")
 
-_ENV = SandboxedEnvironment(
+MAX_REPEAT = 100_000  # the longest string or list a template may build with *
+MAX_EXPONENT = 64
+MAX_POWER_BITS = 4096  # and the largest power, in bits
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, with * and ** bounded: ``{{ 'x' * 10**10 }}`` must not exhaust memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and isinstance(left, int | float):
+            size = int(abs(left)).bit_length() * abs(right)
+            if abs(right) > MAX_EXPONENT or size > MAX_POWER_BITS:
+                raise SecurityError(f"a power with exponent {right} is too large for a template")
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if (
+                    isinstance(sequence, str | list | tuple)
+                    and isinstance(count, int)
+                    and len(sequence) * count > MAX_REPEAT
+                ):
+                    raise SecurityError(
+                        f"a repeated text or list would be longer than {MAX_REPEAT}"
+                    )
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(
     undefined=ChainableUndefined,  # a missing attribute renders empty rather than failing a cycle
     autoescape=False,
     keep_trailing_newline=False,
