@@ -16,7 +16,14 @@ import pytest
 import requests
 import responses
 
-from delegator.notify import DeliveryError, Message, Webhook, webhook_source, webhook_url
+from delegator.notify import (
+    DeliveryError,
+    FindsPosted,
+    Message,
+    Webhook,
+    webhook_source,
+    webhook_url,
+)
 from delegator.notify.webhook import MAX_TEXT
 
 SECRET = "T0001/B0002/Xq9SeCrEtToKeN42"
@@ -296,6 +303,10 @@ def test_key_description_and_repr_name_the_source_never_the_url() -> None:
     assert hook.describe == "webhook from $SLACK_WEBHOOK_URL"
     assert repr(hook) == "Webhook(source='env:SLACK_WEBHOOK_URL')"
     assert Webhook(URL, "file:/run/secrets/chat").describe == "webhook from file /run/secrets/chat"
+
+
+def test_a_webhook_cannot_look_for_what_it_posted() -> None:
+    assert not isinstance(Webhook(URL, SOURCE), FindsPosted)  # a chat has no read-back
 
 
 def test_a_webhook_needs_an_http_url_and_does_not_echo_it() -> None:

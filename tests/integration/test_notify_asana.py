@@ -12,7 +12,14 @@ import pytest
 import requests
 
 from delegator.asana import AsanaClient, BudgetRegistry, RetryPolicy
-from delegator.notify import AsanaComment, AsanaStatusUpdate, AsanaTask, DeliveryError, Message
+from delegator.notify import (
+    AsanaComment,
+    AsanaStatusUpdate,
+    AsanaTask,
+    DeliveryError,
+    FindsPosted,
+    Message,
+)
 from delegator.sandbox import Faults, ManualClock, SandboxServer
 
 START = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
@@ -110,6 +117,7 @@ def test_a_status_update_appears_on_the_project_with_its_title_and_status(
     assert posted["text"].startswith("Delegated5 to Giulia")
     assert posted["created_by"]["gid"] == client.me_gid()
     assert destination.key == f"asana_status:{OPERATIONS}"
+    assert isinstance(destination, FindsPosted)
     assert destination.describe == f"status update on project {OPERATIONS}"
 
 

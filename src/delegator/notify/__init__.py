@@ -7,10 +7,12 @@ Modules: ``message`` (Message, DeliveryError, the Destination protocol), ``asana
 text and Slack's mrkdwn.
 """
 
+from typing import TYPE_CHECKING
+
 from delegator.notify.asana import AsanaComment, AsanaStatusUpdate, AsanaTask
 from delegator.notify.email import Email, SmtpSettings
 from delegator.notify.markdown import to_asana_html, to_html
-from delegator.notify.message import DeliveryError, Destination, Message
+from delegator.notify.message import DeliveryError, Destination, FindsPosted, Message
 from delegator.notify.slack import to_mrkdwn
 from delegator.notify.webhook import Webhook, webhook_source, webhook_url
 
@@ -21,6 +23,7 @@ __all__ = [
     "DeliveryError",
     "Destination",
     "Email",
+    "FindsPosted",
     "Message",
     "SmtpSettings",
     "Webhook",
@@ -30,3 +33,15 @@ __all__ = [
     "webhook_source",
     "webhook_url",
 ]
+
+
+if TYPE_CHECKING:
+
+    def _implement_the_protocols(
+        status: AsanaStatusUpdate,
+        comment: AsanaComment,
+        task: AsanaTask,
+        hook: Webhook,
+        mail: Email,
+    ) -> tuple[list[Destination], list[FindsPosted]]:
+        return [status, comment, task, hook, mail], [status, comment, task]  # proved by mypy

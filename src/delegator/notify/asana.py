@@ -79,7 +79,8 @@ def _created_by_me(record: Record, me: str, since: datetime) -> bool:
     )
 
 
-def _first(records: Iterable[Record], matches: Callable[[Record], bool]) -> str | None:
+def _latest(records: Iterable[Record], matches: Callable[[Record], bool]) -> str | None:
+    """The gid of the last record that matches: stories and task listings come oldest first."""
     found = None
     for record in records:
         if matches(record):
@@ -178,7 +179,7 @@ class AsanaComment:
             fields = ("created_at", "created_by", "resource_subtype", "text")
             return list(self._client.stories(self.task_gid, fields))
 
-        return _first(
+        return _latest(
             _calling(self.describe, stories),
             lambda story: (
                 story.get("resource_subtype") == "comment_added"
@@ -243,7 +244,7 @@ class AsanaTask:
                 )
             )
 
-        return _first(
+        return _latest(
             _calling(self.describe, tasks),
             lambda task: (
                 one_line(str(task.get("name", ""))) == wanted and _created_by_me(task, me, since)

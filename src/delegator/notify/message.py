@@ -9,7 +9,8 @@ is written for people and never carries a webhook URL, a token or a password.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,14 @@ class Destination(Protocol):
     def describe(self) -> str: ...
 
     def deliver(self, message: Message) -> str: ...
+
+
+@runtime_checkable
+class FindsPosted(Protocol):
+    """A destination that can tell whether a message was already posted (the Asana ones): after
+    a crash between the post and its record, the next run records it instead of posting twice."""
+
+    def find_posted(self, title: str, since: datetime) -> str | None: ...
 
 
 def one_line(text: str) -> str:
