@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from delegator.cli import main
-from delegator.cli.config import duration_text
+from delegator.cli.config import duration_text, shown_text, shown_value
 from delegator.redact import forget_secrets
-from delegator.settings import SETTING_KEYS
+from delegator.settings import SECRET_SETTINGS, SETTING_KEYS, Settings, load_settings
 
 SMTP_PASSWORD = "Tr0ub4dor&3-smtp"
 DB_PASSWORD = "db-Pa55word-xyz"
@@ -169,3 +170,38 @@ def test_invalid_settings_exit_2_with_the_message(
 )
 def test_durations_are_shown_as_the_settings_file_takes_them(seconds: int, text: str) -> None:
     assert duration_text(timedelta(seconds=seconds)) == text
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_example_settings_file_loads_shows_every_setting_and_its_default() -> None:
+    example = ROOT / "config" / "delegator.example.yaml"
+    settings = load_settings(example, {})
+    text = example.read_text(encoding="utf-8")
+    for name, key in SETTING_KEYS.items():
+        section, field = key.split(".")
+        assert re.search(rf"^{section}:", text, re.MULTILINE), section
+        assert re.search(rf"^  #? ?{field}:", text, re.MULTILINE), f"{key} is not documented"
+        if name in settings.sources:  # given in the file: the default, as the file says
+            assert getattr(settings, name) == getattr(Settings(), name), key
+
+
+def test_the_operations_guide_lists_every_setting_with_its_variable_and_default() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| `([a-z_.]+)` \| `(DELEGATOR_[A-Z_]+)(?:\(_FILE\))?` \| ([^|]+) \|",
+        guide,
+        re.MULTILINE,
+    )
+    listed = {key: (variable, default.strip()) for key, variable, default in rows}
+    assert set(listed) == set(SETTING_KEYS.values())
+    defaults = Settings()
+    for name, key in SETTING_KEYS.items():
+        variable, default = listed[key]
+        assert variable == f"DELEGATOR_{name.upper()}"
+        shown = shown_value(name, getattr(defaults, name))
+        if name in SECRET_SETTINGS or shown is None:
+            assert default in ("none", f"`{shown}`"), key
+        else:
+            assert default == f"`{shown_text(shown)}`", key

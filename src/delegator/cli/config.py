@@ -85,7 +85,7 @@ def effective_settings(settings: Settings) -> list[dict[str, Any]]:
                 "key": SETTING_KEYS.get(item.name, item.name),
                 "env": f"{ENV_PREFIX}{item.name.upper()}",
                 "value": value,
-                "shown": "-" if value is None else _text(value),
+                "shown": "-" if value is None else shown_text(value),
                 "source": settings.sources.get(item.name, "default"),
             }
         )
@@ -117,7 +117,7 @@ def duration_text(value: timedelta) -> str:
     return f"{seconds}s"
 
 
-def _text(value: str | int | bool) -> str:
+def shown_text(value: str | int | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
