@@ -205,3 +205,22 @@ def test_the_operations_guide_lists_every_setting_with_its_variable_and_default(
             assert default in ("none", f"`{shown}`"), key
         else:
             assert default == f"`{shown_text(shown)}`", key
+
+
+def test_the_operations_guide_lists_every_metric_with_its_labels() -> None:
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from delegator.metrics import Metrics
+
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(delegator_[a-z_]+)` \|([^|]*)\|", guide, re.MULTILINE)
+    listed = {name: set(re.findall(r"`([a-z_]+)`", labels)) for name, labels in rows}
+    suffix = {"counter": "_total", "info": "_info"}
+    exposed = {
+        metric._name + suffix.get(metric._type, ""): set(metric._labelnames)
+        for metric in vars(Metrics()).values()
+        if isinstance(metric, MetricWrapperBase)
+    }
+    if "delegator_build_info" in exposed:  # an Info's labels are its values
+        exposed["delegator_build_info"] = {"version"}
+    assert listed == exposed
