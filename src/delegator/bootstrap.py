@@ -18,6 +18,7 @@ from delegator.ports import StateStore
 from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport
 from delegator.settings import Settings
 from delegator.store import SqlStore
+from delegator.summaries import SendOutcome, Summaries
 
 
 def system_clock() -> datetime:
@@ -162,6 +163,19 @@ class Fleet:
                     items,
                 )
             )
+
+    def summaries(self, on_send: Callable[[SendOutcome], None] | None = None) -> Summaries:
+        """Summaries and digests of this fleet's clients, over the same runtimes and store."""
+        metrics = self.metrics
+        if on_send is None and metrics is not None:
+
+            def on_send(outcome: SendOutcome) -> None:
+                kind = outcome.destination.split(":", 1)[0]
+                metrics.summary_sent(outcome.client, outcome.kind, kind, outcome.status)
+
+        return Summaries(
+            self.store, self.settings, self.runtime, self.environ, self.clock, on_send=on_send
+        )
 
     def close(self) -> None:
         for runtime in self.runtimes.values():

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -29,6 +29,7 @@ from delegator.logs import get_logger
 from delegator.service import CycleReport
 
 RELOAD_SECONDS = 5
+SUMMARY_SECONDS = 60
 
 
 class Service:
@@ -65,6 +66,18 @@ class Service:
             self._schedule(entry)
         self.scheduler.add_job(
             self.reload, "interval", seconds=self.reload_seconds, id="reload-rules"
+        )
+        # Summaries and digests: what is due (and retries) is checked every minute.
+        summaries = self.fleet.summaries()
+
+        def send_summaries() -> None:
+            summaries.tick(list(self.entries.values()))
+
+        self.add_periodic_job(
+            "summaries",
+            send_summaries,
+            SUMMARY_SECONDS,
+            first_run=self.fleet.clock() + timedelta(seconds=5),
         )
         self.scheduler.start()
         self.log.info("service_started", clients=sorted(self.entries))

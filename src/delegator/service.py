@@ -22,6 +22,7 @@ from delegator.clients import ClientEntry
 from delegator.core.assignment import Choice, Roster, choose
 from delegator.core.context import Directory, Identity, identity_of
 from delegator.core.engine import NO_MEMORY, Decision, Engine, RuleOutcome
+from delegator.core.estimate import DEFAULT_TIME_FIELD, estimate_minutes
 from delegator.core.intents import AddTag, Assign, Comment, Intent, RemoveTag
 from delegator.core.model import TASK_OPT_FIELDS, Shared, Task, task_from_asana
 from delegator.core.overrides import override_reason
@@ -631,12 +632,20 @@ class Cycle:
         self, task: Task, outcome: RuleOutcome, assistant: str, assignee: Identity | None
     ) -> None:
         tag = next((i.name for i in outcome.intents if isinstance(i, AddTag)), None)
+        summary = self.runtime.head.summary
+        rule = next((r.rule for r in self.runtime.engine.rules if r.name == outcome.rule), None)
+        minutes, minutes_from = estimate_minutes(
+            task,
+            summary.time_field if summary is not None else DEFAULT_TIME_FIELD,
+            rule.minutes if rule is not None else None,
+        )
         self.store.record_delegation(
             Delegation(
                 client=self.runtime.key, task_gid=task.gid, task_name=task.name,
                 rule=outcome.rule, assistant=assistant,
                 assignee_gid=assignee.gid if assignee else "", delegated_at=self.now, tag=tag,
                 permalink_url=task.permalink_url, due_on=task.due_on,
+                minutes=minutes, minutes_from=minutes_from,
             )
         )  # fmt: skip
 

@@ -1,1 +1,747 @@
-"""Client summaries and assistant digests: gathered from the store, rendered, sent once per period."""
+"""Client summaries and assistant digests: gathered from the store, rendered, sent once per period.
+
+What a summary says is computed by the pure core (``core.summary``) from records this module
+gathers: the store's delegations, journal, overrides and cycles, plus one read of the client's
+watched sources for the Covey matrix and one batch read of the open delegated tasks for their
+current due dates. Nothing here writes to a task.
+
+Sending is exactly once per scheduled period and destination. Before a delivery the period is
+claimed in the store (a unique row: two replicas never both send it); after it the row says
+``sent``, ``failed`` (retried with exponential backoff at later ticks) or ``gave_up``. The first
+time a schedule is seen its latest period is recorded as a ``baseline`` and not sent, so starting
+the service does not send last week's summary; after a restart the latest missed period is sent
+once. A delivery interrupted by a crash (a ``pending`` row left behind) is looked up first where
+the destination allows it (an Asana status update with the same title) and only sent again if
+it is not found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from delegator.asana import AsanaError, writes
+from delegator.asana import SyncPosition as ReadPosition
+from delegator.clients import ClientEntry
+from delegator.core.cron import Cron
+from delegator.core.estimate import DEFAULT_TIME_FIELD
+from delegator.core.model import TASK_OPT_FIELDS, Shared, Task, task_from_asana
+from delegator.core.schema import Destination
+from delegator.core.summary import (
+    AssistantDigest,
+    AssistantLoad,
+    ClientSummary,
+    DelegatedTask,
+    DigestInputs,
+    DigestTask,
+    OpenTask,
+    Problem,
+    StatusThresholds,
+    SummaryInputs,
+    TakenBack,
+    WaitingTask,
+    build_digest,
+    build_summary,
+)
+from delegator.core.summary_render import Rendered, render_digest, render_summary
+from delegator.logs import get_logger
+from delegator.notify import (
+    AsanaComment,
+    AsanaStatusUpdate,
+    AsanaTask,
+    DeliveryError,
+    Email,
+    Message,
+    SmtpSettings,
+    Webhook,
+    webhook_source,
+    webhook_url,
+)
+from delegator.ports import ActionRecord, Delegation, SendRecord, SendStatus, StateStore
+from delegator.redact import register_secret
+from delegator.service import ClientError, ClientRuntime
+from delegator.settings import Settings
+
+Kind = Literal["summary", "digest"]
+LEASE = timedelta(minutes=10)  # a send being delivered; a crash leaves it due again after this
+MAX_BACKOFF = timedelta(hours=6)
+DEFAULT_PERIOD = timedelta(days=7)
+_FRESH_FIELDS = ("name", "due_on", "completed", "completed_at", "permalink_url")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """What a summary covers: [start, end), and the scheduled run it belongs to, if any."""
+
+    start: datetime
+    end: datetime
+    fire: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """One delivery attempt, for logs, metrics and the command line."""
+
+    client: str
+    kind: str
+    recipient: str
+    destination: str  # the destination's secret-free key
+    status: str  # sent, failed, gave_up
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A destination from a client file, with a stable secret-free key; built when used."""
+
+    key: str
+    kind: str
+    spec: Any  # the destination model from the client file
+
+
+@dataclass
+class _Job:
+    kind: Kind
+    recipient: str  # "" for the client summary, the assistant key for a digest
+    cron: Cron
+    tz: ZoneInfo
+    settings: Any  # the summary: or digest: block
+
+
+@dataclass
+class _Rendering:
+    """A period's message, rendered once however many destinations want it."""
+
+    build: Callable[[], Rendered]
+    value: Rendered | None = None
+
+    def get(self) -> Rendered:
+        if self.value is None:
+            self.value = self.build()
+        return self.value
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _within(moment: datetime | None, period: Period) -> bool:
+    return moment is not None and period.start <= moment < period.end
+
+
+def message_of(rendered: Rendered) -> Message:
+    return Message(rendered.title, rendered.markdown, rendered.html, rendered.status_type)
+
+
+@dataclass
+class Summaries:
+    """Builds, previews and sends every client's summaries and digests."""
+
+    store: StateStore
+    settings: Settings
+    runtime_for: Callable[[ClientEntry], ClientRuntime]
+    environ: Mapping[str, str]
+    clock: Callable[[], datetime]
+    on_send: Callable[[SendOutcome], None] | None = None
+    log: Any = field(default_factory=get_logger)
+
+    # ------------------------------------------------------------------ periods
+    def jobs(self, entry: ClientEntry) -> list[_Job]:
+        head = entry.loaded.head
+        if head is None or entry.engine is None:
+            return []
+        jobs: list[_Job] = []
+        client_tz = ZoneInfo(head.client.timezone)
+        if head.summary is not None:
+            jobs.append(_Job("summary", "", head.summary.cron, client_tz, head.summary))
+        if head.digest is not None:
+            cron = head.digest.cron
+            for key, assistant in head.assistants.items():
+                tz = ZoneInfo(assistant.timezone) if assistant.timezone else client_tz
+                jobs.append(_Job("digest", key, cron, tz, head.digest))
+        return jobs
+
+    def period_for(self, job: _Job, fire: datetime) -> Period:
+        """The period a scheduled run covers: the block's ``period``, else since the previous run."""
+        length = getattr(job.settings, "period", None)
+        if length is not None:
+            return Period(_utc(fire - length.timedelta()), _utc(fire), _utc(fire))
+        previous = job.cron.latest_at_or_before(fire - timedelta(minutes=1), job.tz)
+        start = previous if previous is not None else fire - DEFAULT_PERIOD
+        return Period(_utc(start), _utc(fire), _utc(fire))
+
+    def preview_period(self, entry: ClientEntry, length: timedelta | None) -> Period:
+        """For ``delegator summary``: the given length up to now, else the schedule's period."""
+        now = self.clock()
+        if length is not None:
+            return Period(_utc(now - length), _utc(now))
+        for job in self.jobs(entry):
+            if job.kind == "summary":
+                period = self.period_for(job, now)
+                return Period(period.start, _utc(now))
+        return Period(_utc(now - DEFAULT_PERIOD), _utc(now))
+
+    # ------------------------------------------------------------------ gathering
+    def summary(self, entry: ClientEntry, period: Period) -> ClientSummary:
+        return build_summary(self.summary_inputs(entry, period), self.thresholds)
+
+    @property
+    def thresholds(self) -> StatusThresholds:
+        return StatusThresholds(
+            at_risk_overdue=self.settings.summary_at_risk_overdue,
+            off_track_overdue=self.settings.summary_off_track_overdue,
+        )
+
+    def summary_inputs(self, entry: ClientEntry, period: Period) -> SummaryInputs:
+        head = entry.loaded.head
+        if head is None:
+            raise ClientError(f"{entry.path}: the rule file has errors")
+        key = entry.key
+        problems: list[Problem] = []
+        if entry.errors:
+            left_out = ", ".join(name for _, name in entry.loaded.left_out) or "none"
+            problems.append(
+                Problem(
+                    "rules",
+                    f"{len(entry.errors)} error(s) in {entry.path.name}; rules left out: "
+                    f"{left_out}; first: {entry.errors[0]}",
+                )
+            )
+        runtime: ClientRuntime | None = None
+        try:
+            runtime = self.runtime_for(entry)
+            runtime.refresh(self.clock())
+            problems.extend(Problem("source", text) for text in runtime.problems)
+        except (ClientError, AsanaError) as exc:
+            problems.append(Problem(_problem_kind(str(exc)), str(exc)))
+            runtime = None
+
+        all_delegations = self.store.delegations(key, status=None)
+        relevant = [
+            d
+            for d in all_delegations
+            if d.status == "open" or _within(d.delegated_at, period) or _within(d.closed_at, period)
+        ]
+        fresh = self._fresh([d.task_gid for d in relevant if d.status == "open"], runtime)
+        urls = {d.task_gid: d.permalink_url for d in all_delegations if d.permalink_url}
+        open_tasks: list[OpenTask] | None = None
+        if runtime is not None:
+            try:
+                open_tasks = self._open_tasks(runtime, urls)
+            except (AsanaError, ClientError) as exc:
+                problems.append(Problem(_problem_kind(str(exc)), f"reading the sources: {exc}"))
+        names = self._assistant_names(entry, runtime)
+        delegations = [self._delegated(d, fresh.get(d.task_gid), names) for d in relevant]
+        waiting = self._waiting(key, period, urls)
+        taken_back = [
+            TakenBack(o.task_gid, o.task_name, urls.get(o.task_gid, _task_url(o.task_gid)),
+                      o.rule, o.reason, o.detected_at)
+            for o in self.store.overrides(key, since=period.start)
+            if o.detected_at < period.end
+        ]  # fmt: skip
+        problems.extend(self._cycle_problems(key, period))
+        problems.extend(self._delivery_problems(key, period))
+        load = self.store.assistant_load(key)
+        assistants = [
+            AssistantLoad(k, names.get(k, k), load.get(k, 0), a.capacity)
+            for k, a in head.assistants.items()
+        ]
+        return SummaryInputs(
+            client=head.client.name,
+            timezone=head.client.timezone,
+            period_start=period.start,
+            period_end=period.end,
+            delegations=delegations,
+            waiting=waiting,
+            taken_back=taken_back,
+            problems=problems,
+            open_tasks=open_tasks,
+            assistants=assistants,
+            due_soon_days=head.summary.due_soon_days if head.summary is not None else 3,
+            time_field=head.summary.time_field if head.summary is not None else DEFAULT_TIME_FIELD,
+        )
+
+    def _assistant_names(self, entry: ClientEntry, runtime: ClientRuntime | None) -> dict[str, str]:
+        head = entry.loaded.head
+        assert head is not None
+        known = runtime.directory.assistants if runtime is not None else {}
+        names: dict[str, str] = {}
+        for key, assistant in head.assistants.items():
+            person = known.get(key)
+            names[key] = assistant.name or (person.name if person is not None else "") or key
+        return names
+
+    def _fresh(self, gids: Sequence[str], runtime: ClientRuntime | None) -> dict[str, Task]:
+        """The current state of open delegated tasks: ten per batch request."""
+        if not gids or runtime is None:
+            return {}
+        found: dict[str, Task] = {}
+        try:
+            results = runtime.client.batch([writes.get_task(g, _FRESH_FIELDS) for g in gids])
+        except AsanaError:
+            return {}
+        for result in results:
+            if result.ok and isinstance(result.data, dict):
+                try:
+                    task = task_from_asana(result.data)
+                except ValueError:
+                    continue
+                found[task.gid] = task
+        return found
+
+    def _open_tasks(self, runtime: ClientRuntime, urls: dict[str, str]) -> list[OpenTask]:
+        """Every open task of the watched sources, in its quadrant (one read per source page)."""
+        engine = runtime.engine
+        now = self.clock()
+        ctx = engine.context(now, runtime.directory)
+        owner = runtime.directory.owner.gid
+        shared = Shared()
+        seen: dict[str, OpenTask] = {}
+        for _label, source in runtime.sources:
+            read = runtime.client.read_source(ReadPosition(source), TASK_OPT_FIELDS, full=True)
+            for record in read.tasks:
+                try:
+                    task = task_from_asana(record, shared)
+                except ValueError:
+                    continue
+                if task.completed or task.gid in seen:
+                    continue
+                if task.permalink_url:
+                    urls.setdefault(task.gid, task.permalink_url)
+                quadrant = engine.decide(task, ctx).quadrant
+                held = task.assignee is not None and task.assignee.gid == owner
+                seen[task.gid] = OpenTask(
+                    task.gid, task.name, task.permalink_url or _task_url(task.gid),
+                    quadrant,  # type: ignore[arg-type]
+                    held,
+                )  # fmt: skip
+        return list(seen.values())
+
+    @staticmethod
+    def _delegated(
+        delegation: Delegation, task: Task | None, names: Mapping[str, str]
+    ) -> DelegatedTask:
+        status = delegation.status
+        closed_at = delegation.closed_at
+        due_on: date | None = delegation.due_on
+        name = delegation.task_name
+        if task is not None:
+            due_on = task.due_on
+            name = task.name or name
+            if task.completed and status == "open":
+                status, closed_at = "done", task.completed_at
+        minutes_from = delegation.minutes_from
+        return DelegatedTask(
+            gid=delegation.task_gid,
+            name=name,
+            url=delegation.permalink_url or _task_url(delegation.task_gid),
+            rule=delegation.rule,
+            assistant=delegation.assistant,
+            assistant_name=names.get(delegation.assistant, delegation.assistant),
+            delegated_at=delegation.delegated_at,
+            due_on=due_on,
+            status=status,
+            closed_at=closed_at,
+            minutes=delegation.minutes,
+            minutes_from=minutes_from if minutes_from in ("field", "rule") else None,  # type: ignore[arg-type]
+        )
+
+    def _waiting(self, key: str, period: Period, urls: Mapping[str, str]) -> list[WaitingTask]:
+        waiting: list[WaitingTask] = []
+        recent = self.store.actions(
+            client=key, since=period.end - timedelta(days=30), kinds=("assign", "queue")
+        )
+        assigned: set[str] = set()
+        queued: dict[str, ActionRecord] = {}
+        for action in recent:  # newest first: an assignment after the queueing wins
+            if action.kind == "assign" and action.status == "done":
+                assigned.add(action.task_gid)
+            elif (
+                action.kind == "queue"
+                and action.status == "queued"
+                and action.task_gid not in assigned
+            ):
+                queued.setdefault(action.task_gid, action)
+        open_gids = {d.task_gid for d in self.store.delegations(key, status="open")}
+        for gid, action in queued.items():
+            if gid in open_gids:
+                continue
+            reason = str(action.result or action.detail.get("reason", ""))
+            waiting.append(
+                WaitingTask(gid, action.task_name, urls.get(gid, _task_url(gid)), action.rule,
+                            "queued", reason, action.created_at)
+            )  # fmt: skip
+        shadows: dict[str, ActionRecord] = {}
+        for action in self.store.actions(client=key, since=period.start, kinds=("rule",)):
+            if action.mode == "shadow" and action.created_at < period.end:
+                shadows.setdefault(action.task_gid, action)
+        for gid, action in shadows.items():
+            waiting.append(
+                WaitingTask(gid, action.task_name, urls.get(gid, _task_url(gid)), action.rule,
+                            "shadow", f"rule {action.rule} is in shadow mode", action.created_at)
+            )  # fmt: skip
+        return waiting
+
+    def _cycle_problems(self, key: str, period: Period) -> list[Problem]:
+        seen: dict[str, Problem] = {}
+        for cycle in self.store.cycles(key, limit=500):
+            if not _within(cycle.started_at, period):
+                continue
+            for error in cycle.errors:
+                text = error.strip()
+                if text and text not in seen:
+                    seen[text] = Problem(_problem_kind(text), text)
+        return list(seen.values())[:10]
+
+    def _delivery_problems(self, key: str, period: Period) -> list[Problem]:
+        return [
+            Problem("delivery", f"{s.kind} to {s.destination}: {s.last_error or s.status}")
+            for s in self.store.sends(key, statuses=("failed", "gave_up"), limit=20)
+            if s.created_at >= period.start
+        ]
+
+    # ------------------------------------------------------------------ digests
+    def digest(
+        self, entry: ClientEntry, assistant: str, since: datetime, now: datetime | None = None
+    ) -> AssistantDigest:
+        return build_digest(self.digest_inputs(entry, assistant, since, now or self.clock()))
+
+    def digest_inputs(
+        self, entry: ClientEntry, assistant: str, since: datetime, now: datetime
+    ) -> DigestInputs:
+        head = entry.loaded.head
+        if head is None or assistant not in head.assistants:
+            raise ClientError(f"{entry.key}: no assistant {assistant!r}")
+        spec = head.assistants[assistant]
+        runtime: ClientRuntime | None
+        try:
+            runtime = self.runtime_for(entry)
+            runtime.refresh(now)
+        except (ClientError, AsanaError):
+            runtime = None
+        mine = [d for d in self.store.delegations(entry.key, status="open")
+                if d.assistant == assistant]  # fmt: skip
+        fresh = self._fresh([d.task_gid for d in mine], runtime)
+        reasons = self._reasons(entry)
+        tasks: list[DigestTask] = []
+        for d in mine:
+            task = fresh.get(d.task_gid)
+            if task is not None and task.completed:
+                continue
+            tasks.append(
+                DigestTask(
+                    gid=d.task_gid,
+                    name=(task.name if task is not None and task.name else d.task_name),
+                    url=d.permalink_url or _task_url(d.task_gid),
+                    client=head.client.name,
+                    rule=d.rule,
+                    reason=reasons.get(d.rule, f"rule {d.rule}"),
+                    delegated_at=d.delegated_at,
+                    due_on=task.due_on if task is not None else d.due_on,
+                )
+            )
+        names = self._assistant_names(entry, runtime)
+        return DigestInputs(
+            assistant=assistant,
+            name=names.get(assistant, assistant),
+            timezone=spec.timezone or head.client.timezone,
+            since=since,
+            now=now,
+            tasks=tasks,
+            load=len(mine),
+            capacity=spec.capacity,
+        )
+
+    @staticmethod
+    def _reasons(entry: ClientEntry) -> dict[str, str]:
+        if entry.engine is None:
+            return {}
+        return {
+            r.name: (r.rule.description or f"rule {r.name}").strip() for r in entry.engine.rules
+        }
+
+    # ------------------------------------------------------------------ rendering
+    def render_summary(self, entry: ClientEntry, period: Period) -> Rendered:
+        head = entry.loaded.head
+        templates = head.summary.template if head is not None and head.summary else None
+        return render_summary(self.summary(entry, period), templates)
+
+    def render_digest(self, entry: ClientEntry, assistant: str, period: Period) -> Rendered:
+        head = entry.loaded.head
+        templates = head.digest.template if head is not None and head.digest else None
+        return render_digest(self.digest(entry, assistant, period.start, period.end), templates)
+
+    # ------------------------------------------------------------------ destinations
+    def targets(self, entry: ClientEntry, kind: Kind, recipient: str = "") -> list[Target]:
+        head = entry.loaded.head
+        block = (head.summary if kind == "summary" else head.digest) if head else None
+        if block is None:
+            return []
+        return [Target(_target_key(spec, recipient), spec.kind, spec) for spec in block.to]
+
+    def destination(self, entry: ClientEntry, target: Target, recipient: str) -> Any:
+        """The notify destination for a target; DeliveryError (not retryable) when it cannot be
+        built: a missing variable, an unknown project, an assistant without an address."""
+        spec = target.spec
+        kind = target.kind
+        head = entry.loaded.head
+        assert head is not None
+        if kind == "webhook":
+            url = webhook_url(spec.webhook, self.environ)
+            register_secret(url)
+            return Webhook(url, webhook_source(spec.webhook))
+        if kind == "email":
+            addresses = self._addresses(entry, spec, recipient)
+            if not self.settings.smtp_host:
+                raise _config_error("email needs the smtp.host setting")
+            smtp = SmtpSettings(
+                host=self.settings.smtp_host,
+                port=self.settings.smtp_port,
+                starttls=self.settings.smtp_starttls,
+                username=self.settings.smtp_username,
+                password=self.settings.smtp_password,
+                sender=self.settings.smtp_from or "delegator@localhost",
+            )
+            return Email(smtp, addresses)
+        try:
+            runtime = self.runtime_for(entry)
+            runtime.refresh(self.clock())
+        except (ClientError, AsanaError) as exc:
+            raise DeliveryError(
+                f"Asana is not reachable for {entry.key}: {exc}", retryable=True
+            ) from None
+        if kind == "asana_comment":
+            return AsanaComment(runtime.client, str(spec.asana_comment.task))
+        target_spec = spec.asana_status if kind == "asana_status" else spec.asana_task
+        project_ref = target_spec.project
+        project_gid = project_ref.gid
+        if project_gid is None:
+            found = runtime.lookups.project(head.client.workspace, project_ref.name)
+            if found is None:
+                raise _config_error(f"no project called {project_ref.name!r} in the workspace")
+            project_gid = str(found["gid"])
+        if kind == "asana_status":
+            return AsanaStatusUpdate(runtime.client, project_gid)
+        assignee = None
+        if recipient:
+            person = runtime.directory.assistants.get(recipient)
+            assignee = person.gid if person is not None and person.gid else None
+        return AsanaTask(runtime.client, project_gid, assignee, workspace_gid=head.client.workspace)
+
+    def _addresses(self, entry: ClientEntry, spec: Any, recipient: str) -> list[str]:
+        if spec.email.to_assistant:
+            head = entry.loaded.head
+            assert head is not None
+            user = head.assistants[recipient].user if recipient in head.assistants else ""
+            if "@" not in user:
+                raise _config_error(f"assistant {recipient} has no email address")
+            return [user]
+        return [str(address) for address in spec.email.to]
+
+    # ------------------------------------------------------------------ sending
+    def tick(self, entries: Iterable[ClientEntry]) -> list[SendOutcome]:
+        """Send what is due for every client: scheduled periods not yet sent, and retries.
+
+        One client's failure is logged and the others go on."""
+        outcomes: list[SendOutcome] = []
+        for entry in entries:
+            try:
+                outcomes.extend(self.tick_client(entry))
+            except Exception as exc:  # one client's problem never stops the others
+                self.log.error("summary_tick_failed", client=entry.key, error=str(exc))
+        return outcomes
+
+    def tick_client(self, entry: ClientEntry) -> list[SendOutcome]:
+        now = self.clock()
+        outcomes: list[SendOutcome] = []
+        for job in self.jobs(entry):
+            fire = job.cron.latest_at_or_before(now, job.tz)
+            if fire is not None:
+                outcomes.extend(self._scheduled(entry, job, _utc(fire), now))
+            outcomes.extend(self._retries(entry, job, now))
+        return outcomes
+
+    def _scheduled(
+        self, entry: ClientEntry, job: _Job, fire: datetime, now: datetime
+    ) -> list[SendOutcome]:
+        """The latest scheduled period, claimed and sent to each destination not yet sent it."""
+        outcomes: list[SendOutcome] = []
+        period = self.period_for(job, fire)
+        rendering = self._rendering(entry, job, period)
+        for target in self.targets(entry, job.kind, job.recipient):
+            last = self.store.last_send(entry.key, job.kind, job.recipient, target.key)
+            if last is not None and last.period >= fire:
+                continue
+            # The first period a schedule (or a new destination) sees is only recorded: the
+            # service does not send last week's summary the moment it starts.
+            status: SendStatus = "baseline" if last is None else "pending"
+            claimed = self.store.claim_send(
+                client=entry.key, kind=job.kind, recipient=job.recipient,
+                destination=target.key, period=fire, period_start=period.start, at=now,
+                status=status, next_attempt_at=now + LEASE if status == "pending" else None,
+            )  # fmt: skip
+            if claimed is None or status == "baseline":
+                continue
+            outcomes.append(
+                self._deliver(entry, job.kind, job.recipient, target, claimed, 0, rendering)
+            )
+        return outcomes
+
+    def _retries(self, entry: ClientEntry, job: _Job, now: datetime) -> list[SendOutcome]:
+        """Failed sends whose backoff is over, and sends a crash cut short (lease expired)."""
+        outcomes: list[SendOutcome] = []
+        targets = {t.key: t for t in self.targets(entry, job.kind, job.recipient)}
+        due = self.store.sends(entry.key, kind=job.kind, statuses=("pending", "failed"), due_by=now)
+        for record in due:
+            target = targets.get(record.destination)
+            if record.recipient != job.recipient or target is None:
+                continue  # another assistant's digest, or a destination no longer configured
+            if not self.store.lease_send(record.id, at=now, until=now + LEASE):
+                continue  # another replica took it
+            period = Period(record.period_start, record.period, record.period)
+            rendering = self._rendering(entry, job, period)
+            if record.status == "pending":
+                found = self._already_posted(entry, target, rendering, record)
+                if found is not None:
+                    self.store.finish_send(record.id, "sent", now, receipt=found)
+                    continue
+            outcomes.append(
+                self._deliver(entry, job.kind, job.recipient, target, record.id,
+                              record.attempts, rendering)
+            )  # fmt: skip
+        return outcomes
+
+    def _already_posted(
+        self, entry: ClientEntry, target: Target, rendering: _Rendering, record: SendRecord
+    ) -> str | None:
+        """A delivery a crash interrupted may have gone through: Asana can tell; email and
+        webhooks cannot, so those are sent again (at least once in that narrow case)."""
+        if not target.kind.startswith("asana_"):
+            return None
+        try:
+            destination = self.destination(entry, target, record.recipient)
+            found = destination.find_posted(rendering.get().title, record.created_at)
+        except (DeliveryError, AsanaError):
+            return None
+        return str(found) if found is not None else None
+
+    def _rendering(self, entry: ClientEntry, job: _Job, period: Period) -> _Rendering:
+        return _Rendering(lambda: self._render(entry, job, period))
+
+    def _render(self, entry: ClientEntry, job: _Job, period: Period) -> Rendered:
+        if job.kind == "summary":
+            return self.render_summary(entry, period)
+        return self.render_digest(entry, job.recipient, period)
+
+    def _deliver(
+        self,
+        entry: ClientEntry,
+        kind: str,
+        recipient: str,
+        target: Target,
+        send_id: int,
+        attempts: int,
+        rendering: _Rendering,
+    ) -> SendOutcome:
+        now = self.clock()
+        try:
+            rendered = rendering.get()
+            for problem in rendered.template_errors:
+                self.log.warning("template_failed", client=entry.key, kind=kind, error=problem)
+            if kind == "digest" and rendered.empty and not self._send_empty(entry):
+                self.store.finish_send(send_id, "sent", now, receipt="nothing to say")
+                return self._record(SendOutcome(entry.key, kind, recipient, target.key, "sent",
+                                                "nothing new, due or overdue: not sent"))  # fmt: skip
+            destination = self.destination(entry, target, recipient)
+            receipt = destination.deliver(message_of(rendered))
+        except DeliveryError as exc:
+            tries = attempts + 1
+            if exc.retryable and tries < self.settings.summary_attempts:
+                wait = min(self.settings.summary_backoff * (2 ** (tries - 1)), MAX_BACKOFF)
+                if exc.retry_after is not None:
+                    wait = max(wait, timedelta(seconds=exc.retry_after))
+                self.store.finish_send(send_id, "failed", now, error=str(exc),
+                                       next_attempt_at=now + wait)  # fmt: skip
+                return self._record(SendOutcome(entry.key, kind, recipient, target.key, "failed",
+                                                f"{exc}; next try in {wait}"))  # fmt: skip
+            self.store.finish_send(send_id, "gave_up", now, error=str(exc))
+            return self._record(
+                SendOutcome(entry.key, kind, recipient, target.key, "gave_up", str(exc))
+            )
+        self.store.finish_send(send_id, "sent", now, receipt=receipt)
+        return self._record(SendOutcome(entry.key, kind, recipient, target.key, "sent", receipt))
+
+    @staticmethod
+    def _send_empty(entry: ClientEntry) -> bool:
+        head = entry.loaded.head
+        return bool(head is not None and head.digest is not None and head.digest.send_empty)
+
+    def _record(self, outcome: SendOutcome) -> SendOutcome:
+        log = self.log.bind(client=outcome.client, kind=outcome.kind,
+                            recipient=outcome.recipient or None, destination=outcome.destination)  # fmt: skip
+        if outcome.status == "sent":
+            log.info("summary_sent", detail=outcome.detail)
+        elif outcome.status == "failed":
+            log.warning("summary_send_failed", error=outcome.detail)
+        else:
+            log.error("summary_send_gave_up", error=outcome.detail)
+        if self.on_send is not None:
+            self.on_send(outcome)
+        return outcome
+
+    def send_now(
+        self, entry: ClientEntry, period: Period, *, kinds: Sequence[str] | None = None
+    ) -> list[SendOutcome]:
+        """``delegator summary --send``: this period's summary to every destination now.
+
+        Recorded like a scheduled send (with the current time as its period), so a scheduled
+        run already missed is not sent again on top of it."""
+        now = self.clock()
+        outcomes: list[SendOutcome] = []
+        rendering = _Rendering(lambda: self.render_summary(entry, period))
+        for target in self.targets(entry, "summary"):
+            if kinds is not None and target.kind not in kinds:
+                continue
+            claimed = self.store.claim_send(
+                client=entry.key, kind="summary", recipient="", destination=target.key,
+                period=_utc(now), period_start=period.start, at=now, next_attempt_at=now + LEASE,
+            )  # fmt: skip
+            if claimed is None:
+                continue
+            outcomes.append(self._deliver(entry, "summary", "", target, claimed, 0, rendering))
+        return outcomes
+
+
+def _problem_kind(text: str) -> Literal["token", "source", "cycle"]:
+    lowered = text.lower()
+    if "token" in lowered or "401" in lowered or "not authorized" in lowered:
+        return "token"
+    if lowered.startswith(("project", "section", "tag", "my tasks", "watch")):
+        return "source"
+    return "cycle"
+
+
+def _task_url(gid: str) -> str:
+    return f"https://app.asana.com/0/0/{gid}/f"
+
+
+def _config_error(text: str) -> DeliveryError:
+    return DeliveryError(text, retryable=False)
+
+
+def _target_key(spec: Destination, recipient: str) -> str:
+    """A stable, secret-free name for a destination (the store's key for what was sent)."""
+    if spec.webhook is not None:
+        return f"webhook:{webhook_source(spec.webhook)}"
+    if spec.email is not None:
+        if spec.email.to_assistant:
+            return f"email:assistant:{recipient}"
+        return "email:" + ",".join(sorted(spec.email.to))
+    if spec.asana_comment is not None:
+        return f"asana_comment:{spec.asana_comment.task}"
+    target = spec.asana_status or spec.asana_task
+    assert target is not None
+    return f"{spec.kind}:{target.project.gid or target.project.name}"

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from delegator import __version__
-from delegator.cli import config, demo, rules, run, sandbox, service, status
+from delegator.cli import config, demo, rules, run, sandbox, service, status, summary
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (rules, service, run, status, demo, sandbox, config)
+COMMAND_MODULES: tuple[ModuleType, ...] = (rules, service, run, status, summary, demo, sandbox, config)
 
 
 def build_parser() -> argparse.ArgumentParser:
