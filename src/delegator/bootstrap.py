@@ -114,12 +114,11 @@ class Fleet:
             if not dry_run:  # recorded, so `delegator status` and the history can say why
                 report.cycle_id = self.store.start_cycle(entry.key, now, False)
                 self.store.finish_cycle(report.cycle_id, now, report.counts, report.errors)
-            self._observe(report, now)
-            return report
-        report = Cycle(
-            runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress,
-            should_stop=self.stopping.is_set,
-        ).run()  # fmt: skip
+        else:
+            report = Cycle(
+                runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress,
+                should_stop=self.stopping.is_set,
+            ).run()  # fmt: skip
         seconds = self._observe(report, now)
         if not keep_tasks:
             report.tasks.clear()
