@@ -438,7 +438,7 @@ class Summaries:
                     url=d.permalink_url or _task_url(d.task_gid),
                     client=head.client.name,
                     rule=d.rule,
-                    reason=reasons.get(d.rule, f"rule {d.rule}"),
+                    reason=reasons.get(d.rule, ""),
                     delegated_at=d.delegated_at,
                     due_on=task.due_on if task is not None else d.due_on,
                 )
@@ -459,9 +459,7 @@ class Summaries:
     def _reasons(entry: ClientEntry) -> dict[str, str]:
         if entry.engine is None:
             return {}
-        return {
-            r.name: (r.rule.description or f"rule {r.name}").strip() for r in entry.engine.rules
-        }
+        return {r.name: (r.rule.description or "").strip() for r in entry.engine.rules}
 
     # ------------------------------------------------------------------ rendering
     def render_summary(self, entry: ClientEntry, period: Period) -> Rendered:

@@ -536,7 +536,7 @@ Nothing new, nothing due today, nothing overdue.
 **New for you ({{ digest.new|length }})**
 {% for t in shown(digest.new) %}
 - {{ task(t, client=digest.clients|length > 1) }}
-  {{ t.rule }}: {{ t.reason }}
+  {{ t.rule }}{{ (": " ~ t.reason) if t.reason else "" }}
 {% endfor %}
 {% if more(digest.new) %}
 - {{ more(digest.new) }}
@@ -573,7 +573,7 @@ Nothing new, nothing due today, nothing overdue.
 {% if digest.new %}
 
 <strong>New for you ({{ digest.new|length }})</strong>
-<ul>{% for t in shown(digest.new) %}<li>{{ task(t, client=digest.clients|length > 1) }}: <em>{{ t.rule }}</em>: {{ t.reason }}</li>{% endfor %}{% if more(digest.new) %}<li>{{ more(digest.new) }}</li>{% endif %}</ul>
+<ul>{% for t in shown(digest.new) %}<li>{{ task(t, client=digest.clients|length > 1) }}: <em>{{ t.rule }}</em>{% if t.reason %}: {{ t.reason }}{% endif %}</li>{% endfor %}{% if more(digest.new) %}<li>{{ more(digest.new) }}</li>{% endif %}</ul>
 {% endif %}
 {% if digest.due_today %}
 
