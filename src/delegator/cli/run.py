@@ -90,7 +90,14 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
         if stop.is_set():  # the second signal: no more waiting
-            log.warning("second_signal_exit_now", signal=signal.Signals(signum).name)
+            # Said from another thread: this one may have been interrupted holding the log's
+            # lock, and then the line is dropped rather than the exit delayed.
+            name = signal.Signals(signum).name
+            speaker = threading.Thread(
+                target=lambda: log.warning("second_signal_exit_now", signal=name), daemon=True
+            )
+            speaker.start()
+            speaker.join(1.0)
             _exit_now(128 + signum)
         stop.set()
 
