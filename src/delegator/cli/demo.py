@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 from delegator.bootstrap import Fleet, open_store
 from delegator.cli._common import Subparsers
-from delegator.clients import load_clients
+from delegator.clients import ClientEntry, load_clients
 from delegator.logs import configure
 from delegator.sandbox import SandboxServer
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
@@ -158,6 +159,7 @@ def run_demo(args: argparse.Namespace) -> int:
                         else "no write on it, the person's choice stands."
                     )
                 )
+            show_summaries(env.sandbox, fleet, entries, first)
             return 1 if any(r.counts["client_failed"] for r in first) else 0
         finally:
             fleet.close()
@@ -181,4 +183,63 @@ def _take_one_back(
                     continue
                 world.assign(task, owner, by=owner)
                 return item.task.name, report.client, owner.name
+    return None
+
+
+def show_summaries(
+    sandbox: SandboxServer, fleet: Fleet, entries: list[ClientEntry], reports: list[CycleReport]
+) -> None:
+    """An assistant finishes a task; then the first client's summary, as it is posted to Asana,
+    and an assistant's digest."""
+    entry = next((e for e in entries if e.loaded.head and e.loaded.head.summary), None)
+    if entry is None:
+        return
+    report = next(r for r in reports if r.client == entry.key)
+    finished = _finish_one(sandbox, fleet, report)
+    if finished is not None:
+        _banner("An assistant finishes a task")
+        name, person = finished
+        print(f'  {person} marks "{name}" complete in Asana.')
+        fleet.cycle(entry)
+    summaries = fleet.summaries()
+    period = summaries.preview_period(entry, timedelta(days=7))
+    _banner(f"{entry.name}: the client's summary")
+    rendered = summaries.render_summary(entry, period)
+    print(f"# {rendered.title}\n")
+    print(rendered.markdown.rstrip())
+    outcomes = summaries.send_now(entry, period, kinds=("asana_status",))
+    for outcome in outcomes:
+        if outcome.status == "sent":
+            update = sandbox.world.find(outcome.detail)
+            where = getattr(getattr(update, "parent", None), "name", "the project")
+            status = getattr(update, "status_type", "")
+            print(f"\n  Posted to Asana as a status update on {where} ({status}).")
+        else:
+            print(f"\n  ! the status update was not posted: {outcome.detail}")
+    head = entry.loaded.head
+    assert head is not None
+    loads = fleet.store.assistant_load(entry.key)
+    busiest = max(head.assistants, key=lambda key: loads.get(key, 0), default=None)
+    if busiest is not None:
+        digest = summaries.render_digest(entry, busiest, period)
+        _banner("An assistant's digest")
+        print(f"# {digest.title}\n")
+        print(digest.markdown.rstrip())
+
+
+def _finish_one(
+    sandbox: SandboxServer, fleet: Fleet, report: CycleReport
+) -> tuple[str, str] | None:
+    """The assistant of the first task still delegated (not taken back) completes it."""
+    world = sandbox.world
+    still = {d.task_gid: d for d in fleet.store.delegations(report.client, status="open")}
+    for item in report.tasks:
+        delegation = still.get(item.task.gid)
+        task = world.task(item.task.gid)
+        if delegation is None or task.assignee is None:
+            continue
+        if task.assignee.gid != delegation.assignee_gid:
+            continue
+        world.complete(task, by=task.assignee)
+        return item.task.name, task.assignee.name
     return None

@@ -1,0 +1,128 @@
+"""`delegator summary` previews and sends, and `delegator demo` ends with a summary and a digest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from delegator.cli import main
+from delegator.sandbox import SandboxServer
+
+EXAMPLES = Path("rules/examples")
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SandboxServer]:
+    with SandboxServer.demo() as server:
+        monkeypatch.setenv("DELEGATOR_CONFIG", str(tmp_path / "no-config.yaml"))
+        monkeypatch.setenv("DELEGATOR_ASANA_BASE_URL", server.base_url)
+        monkeypatch.setenv("DELEGATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+        monkeypatch.setenv("DELEGATOR_RULES_DIR", str(EXAMPLES))
+        monkeypatch.setenv("DELEGATOR_LOG_FORMAT", "json")
+        monkeypatch.setenv("DELEGATOR_LOG_LEVEL", "warning")
+        monkeypatch.setenv("ASANA_TOKEN_NORTHWIND", server.token("anna@northwind.example"))
+        monkeypatch.setenv("ASANA_TOKEN_FISCHER", server.token("lena@fischer-consulting.example"))
+        yield server
+
+
+def writes(sandbox: SandboxServer) -> int:
+    """Requests that change something (a /batch of reads is a POST that changes nothing)."""
+    return sum(
+        1
+        for e in sandbox.requests.entries()
+        if e.method in ("POST", "PUT", "DELETE") and not e.path.endswith("/batch")
+    )
+
+
+def status_updates(sandbox: SandboxServer) -> int:
+    return sum(
+        1
+        for e in sandbox.requests.entries()
+        if e.method == "POST" and e.path.endswith("/status_updates")
+    )
+
+
+def test_summary_previews_after_a_cycle_and_sends_nothing(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["once", "--client", "small-agency"]) == 0
+    capsys.readouterr()
+    writes_before = writes(sandbox)
+    assert main(["summary", "--client", "small-agency", "--period", "7d", "--digests"]) == 0
+    out = capsys.readouterr().out
+    assert "# Northwind Studio" in out
+    for section in ("**Delegated:", "**Overdue", "**Covey matrix", "**Assistants:**"):
+        assert section in out
+    assert "your tasks" in out  # the assistants' digests
+    assert "https://app.asana.com/" in out
+    assert writes(sandbox) == writes_before  # a preview writes nothing
+
+
+def test_summary_as_json_and_as_asana_rich_text(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["once", "--client", "solo-consultant"]) == 0
+    capsys.readouterr()
+    assert main(["summary", "--client", "solo-consultant", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["client"] == "solo-consultant"
+    assert len(data["summary"]["delegated"]) > 0
+    assert data["summary"]["status_type"] in ("on_track", "at_risk", "off_track")
+    assert main(["summary", "--client", "solo-consultant", "--format", "asana"]) == 0
+    out = capsys.readouterr().out
+    assert "<body>" in out
+    assert "</body>" in out
+
+
+def test_summary_send_posts_once_to_each_destination(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["once", "--client", "solo-consultant"]) == 0
+    capsys.readouterr()
+    assert main(["summary", "--client", "solo-consultant", "--send"]) == 0
+    out = capsys.readouterr().out
+    assert "sent -> asana_status:Clients" in out
+    assert status_updates(sandbox) == 1
+    update = sandbox.world.project("Clients").status_updates[-1]
+    assert "Fischer Consulting" in update.title
+
+
+def test_summary_send_reports_a_destination_that_fails(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # small-agency also mails the summary, and no SMTP server is configured here.
+    assert main(["summary", "--client", "small-agency", "--send"]) == 1
+    out = capsys.readouterr().out
+    assert "sent -> asana_status:Operations" in out
+    assert "gave_up -> email:anna@northwind.example: email needs the smtp.host setting" in out
+
+
+def test_summary_rejects_a_bad_period(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["summary", "--period", "3 business days"]) == 2
+    assert "--period" in capsys.readouterr().err
+
+
+def test_summary_of_an_unknown_client(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["summary", "--client", "nobody"]) == 1
+    assert "no client 'nobody'" in capsys.readouterr().err
+
+
+def test_the_demo_ends_with_a_summary_posted_to_asana_and_a_digest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    summary = out[out.index("the client's summary") :]
+    assert "# Northwind Studio" in summary
+    assert "**Done: 1**" in summary
+    assert "given back" in summary
+    assert "Posted to Asana as a status update on Operations" in summary
+    assert "An assistant's digest" in summary
+    assert "your tasks on" in summary
