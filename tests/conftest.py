@@ -8,6 +8,7 @@ broken database set-up cannot pass for a green build.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -29,10 +30,15 @@ def _in_ci() -> bool:
 
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:
-    """Logging is global state: each test starts and ends with structlog's defaults."""
+    """Logging is global state: each test starts and ends with structlog's defaults, and
+    without the handler ``configure`` gives delegator's standard-library loggers."""
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
+    stdlib = logging.getLogger("delegator")
+    for handler in list(stdlib.handlers):
+        stdlib.removeHandler(handler)
+    stdlib.setLevel(logging.NOTSET)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

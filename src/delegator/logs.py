@@ -19,20 +19,59 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
            "error": logging.ERROR}  # fmt: skip
 
 
-class _CurrentStderr:
-    """Whatever ``sys.stderr`` is when a line is written (it may be replaced after set-up)."""
+class _Current:
+    """Whatever ``sys.stdout`` or ``sys.stderr`` is when a line is written (tests and the
+    command line may replace them after set-up)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _stream(self) -> TextIO:
+        stream: TextIO = getattr(sys, self.name)
+        return stream
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        return self._stream().write(text)
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        self._stream().flush()
+
+    def isatty(self) -> bool:
+        return self._stream().isatty()
 
 
-def configure(fmt: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
-    """Route structlog to ``stream`` (stderr by default) as JSON or console lines."""
-    out: Any = stream if stream is not None else _CurrentStderr()
-    tty = stream.isatty() if stream is not None else sys.stderr.isatty()
+# The attributes every stdlib LogRecord has; anything else was passed in ``extra``.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+
+
+class _ToStructlog(logging.Handler):
+    """Standard-library records of delegator's modules (the Asana client's waits and retries)
+    go through the same processors: bound fields, redaction, JSON or console."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # The sandbox is a stand-in for Asana, not the service: its lines stay its own.
+        return not record.name.startswith("delegator.sandbox")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
+            if record.exc_info:
+                fields["exc_info"] = record.exc_info
+            logger = structlog.get_logger(record.name)
+            method = getattr(logger, record.levelname.lower(), logger.info)
+            method(record.getMessage(), logger=record.name, **fields)
+        except Exception:  # a broken log line never breaks the service
+            self.handleError(record)
+
+
+def configure(
+    fmt: str = "auto", level: str = "info", stream: TextIO | None = None, *, to: str = "stderr"
+) -> None:
+    """Route structlog to ``stream`` (else ``sys.stdout`` or ``sys.stderr``, by ``to``) as JSON
+    or console lines. The service logs to stdout, as containers expect; one-off commands log to
+    stderr so their output stays clean."""
+    out: Any = stream if stream is not None else _Current(to)
+    tty = out.isatty()
     as_json = fmt == "json" or (fmt == "auto" and not tty)
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -52,6 +91,11 @@ def configure(fmt: str = "auto", level: str = "info", stream: TextIO | None = No
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    stdlib = logging.getLogger("delegator")
+    for handler in [h for h in stdlib.handlers if isinstance(h, _ToStructlog)]:
+        stdlib.removeHandler(handler)
+    stdlib.addHandler(_ToStructlog())
+    stdlib.setLevel(_LEVELS[level])
 
 
 def get_logger(**bound: Any) -> Any:

@@ -96,10 +96,12 @@ def test_once_reports_a_client_that_cannot_run(
 
 
 def test_run_sandbox_serves_until_sigterm_then_exits_cleanly(tmp_path: Path) -> None:
+    """The service logs JSON lines to stdout (as containers expect), one cycle_finished each."""
     environ = {
         **os.environ,
         "DELEGATOR_LOG_FORMAT": "json",
         "DELEGATOR_CONFIG": str(tmp_path / "x"),
+        "DELEGATOR_HTTP_PORT": "0",
     }
     lines: list[str] = []
     with subprocess.Popen(
@@ -107,11 +109,11 @@ def test_run_sandbox_serves_until_sigterm_then_exits_cleanly(tmp_path: Path) -> 
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
     ) as process:  # fmt: skip
         try:
-            assert process.stderr is not None
+            assert process.stdout is not None
             deadline = time.monotonic() + 60
             finished: set[str] = set()
             while time.monotonic() < deadline and len(finished) < 2:
-                line = process.stderr.readline()
+                line = process.stdout.readline()
                 if not line:
                     break
                 lines.append(line)
@@ -121,7 +123,7 @@ def test_run_sandbox_serves_until_sigterm_then_exits_cleanly(tmp_path: Path) -> 
             assert finished == {"small-agency", "solo-consultant"}, "".join(lines[-20:])
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=30)
-            lines.extend(process.stderr.read().splitlines())
+            lines.extend(process.stdout.read().splitlines())
         finally:
             if process.poll() is None:
                 process.kill()

@@ -179,7 +179,9 @@ def test_a_failing_step_leaves_the_database_at_the_previous_version(
 ) -> None:
     broken = (*MIGRATIONS, Migration(LATEST + 1, "a broken step", _half_done))
 
-    with pytest.raises(StoreError, match=rf"to schema version {LATEST + 1} \(a broken step\) failed"):
+    with pytest.raises(
+        StoreError, match=rf"to schema version {LATEST + 1} \(a broken step\) failed"
+    ):
         upgrade(engine, store.display_url, broken)
 
     assert versions(engine) == list(range(1, LATEST + 1))

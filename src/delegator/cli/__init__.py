@@ -16,7 +16,16 @@ from delegator.cli import config, demo, rules, run, sandbox, service, status, su
 
 Handler = Callable[[argparse.Namespace], int]
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (rules, service, run, status, summary, demo, sandbox, config)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    rules,
+    service,
+    run,
+    status,
+    summary,
+    demo,
+    sandbox,
+    config,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,7 +55,7 @@ def run_service(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"delegator: {exc}", file=sys.stderr)
         return 2
-    configure(settings.log_format, settings.log_level)
+    configure(settings.log_format, settings.log_level, to="stdout")
     with _world(args, settings) as (settings_in_use, environ):
         return _serve(settings_in_use, environ)
 

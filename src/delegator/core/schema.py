@@ -643,7 +643,7 @@ class Matrix(Strict):
 def _schedule(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(
-            f"expected a cron schedule in quotes such as \"0 17 * * FRI\", got {value!r}"
+            f'expected a cron schedule in quotes such as "0 17 * * FRI", got {value!r}'
         )
     return Cron.parse(value).text
 
