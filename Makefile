@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/summary.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
