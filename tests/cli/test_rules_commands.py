@@ -67,6 +67,10 @@ def test_check_passes_on_the_examples(capsys: pytest.CaptureFixture[str]) -> Non
         "rules/examples/small-agency.yaml: ok: Northwind Studio, 4 rules (1 in shadow mode)" in out
     )
     assert "rules/examples/small-agency.test.yaml: ok: rule tests" in out
+    assert (
+        "summary every Friday at 17:00 (Europe/Rome) to asana_status, email; "
+        "digests weekdays at 08:00 (each assistant's time) to email"
+    ) in out
 
 
 def test_check_reports_missing_files(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ from delegator.core.ruletests import (
     parse_test_file,
     run_cases,
 )
-from delegator.core.schema import json_schema
+from delegator.core.schema import FileHead, json_schema
 from delegator.rulesource import expand, read_client_file
 
 
@@ -93,8 +93,20 @@ def _summary(loaded: ClientFile) -> str:
         f"{loaded.source}: ok: {head.client.name}, {rules}, "
         f"{len(head.assistants)} assistant{'s' if len(head.assistants) != 1 else ''}, "
         f"{len(head.watch)} watched source{'s' if len(head.watch) != 1 else ''}, "
-        f"poll every {head.poll}"
+        f"poll every {head.poll}" + _schedules(head)
     )
+
+
+def _schedules(head: FileHead) -> str:
+    """When the summary and the digests go, and where, as people read a schedule."""
+    parts = []
+    if head.summary is not None:
+        where = ", ".join(d.kind for d in head.summary.to)
+        parts.append(f"summary {head.summary.cron.describe()} ({head.client.timezone}) to {where}")
+    if head.digest is not None:
+        where = ", ".join(d.kind for d in head.digest.to)
+        parts.append(f"digests {head.digest.cron.describe()} (each assistant's time) to {where}")
+    return "".join(f"; {part}" for part in parts)
 
 
 def run_check(args: argparse.Namespace) -> int:
