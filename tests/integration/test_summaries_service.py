@@ -454,3 +454,28 @@ def test_send_now_records_the_send_so_a_missed_run_is_not_repeated(world: World)
         "webhook:env:CHAT_WEBHOOK", "email:anna@northwind.example",
     ]  # fmt: skip
     assert len(world.status_updates()) == 1
+
+
+def test_waiting_tasks_and_shadow_rules_are_in_the_summary(world: World) -> None:
+    """Assistants with room for one task each: the rest wait in the queue; the shadow rule's
+    would-be changes are counted by rule; the status update is at risk."""
+    path = world.rules_dir / "small-agency.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("capacity: 25", "capacity: 1").replace("capacity: 10", "capacity: 1")
+    )
+    fleet = world.fleet()
+    report = fleet.cycle(world.entry())
+    assert report.counts["queued"] > 0, report.counts
+    summaries = fleet.summaries()
+    world.clock.manual.advance(minutes=1)
+    summary = summaries.summary(world.entry(), Period(START, world.clock.manual()))
+    assert len(summary.queued) == report.counts["queued"]
+    assert all(t.why == "queued" for t in summary.queued)
+    assert len(summary.delegated) == len(world.store.delegations("small-agency"))
+    assert summary.queued[0].gid not in {d.gid for d in summary.delegated}
+    shadow = {s.rule: len(s.tasks) for s in summary.shadow}
+    assert shadow.get("Nudge tasks waiting for a week", 0) >= 1
+    assert summary.status_type == "at_risk"
+    rendered = summaries.render_summary(world.entry(), Period(START, world.clock.manual()))
+    assert "Nudge tasks waiting for a week" in rendered.markdown
