@@ -375,7 +375,8 @@ class Summaries:
                             "queued", reason, action.created_at)
             )  # fmt: skip
         shadows: dict[str, ActionRecord] = {}
-        for action in self.store.actions(client=key, since=period.start, kinds=("rule",)):
+        # A shadow rule journals each change it would have made (mode "shadow", never sent).
+        for action in self.store.actions(client=key, since=period.start):
             if action.mode == "shadow" and action.created_at < period.end:
                 shadows.setdefault(action.task_gid, action)
         for gid, action in shadows.items():

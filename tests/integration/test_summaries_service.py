@@ -457,8 +457,8 @@ def test_send_now_records_the_send_so_a_missed_run_is_not_repeated(world: World)
 
 
 def test_waiting_tasks_and_shadow_rules_are_in_the_summary(world: World) -> None:
-    """Assistants with room for one task each: the rest wait in the queue; the shadow rule's
-    would-be changes are counted by rule; the status update is at risk."""
+    """Assistants with room for one task each: the rest wait in the queue; a week later the
+    shadow rule would nudge the tasks in Waiting, counted by rule; the status update is at risk."""
     path = world.rules_dir / "small-agency.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(
@@ -467,6 +467,8 @@ def test_waiting_tasks_and_shadow_rules_are_in_the_summary(world: World) -> None
     fleet = world.fleet()
     report = fleet.cycle(world.entry())
     assert report.counts["queued"] > 0, report.counts
+    world.clock.manual.advance(days=7)  # the tasks in Waiting now wait for over 5 business days
+    fleet.cycle(world.entry(), full=True)
     summaries = fleet.summaries()
     world.clock.manual.advance(minutes=1)
     summary = summaries.summary(world.entry(), Period(START, world.clock.manual()))
@@ -474,8 +476,11 @@ def test_waiting_tasks_and_shadow_rules_are_in_the_summary(world: World) -> None
     assert all(t.why == "queued" for t in summary.queued)
     assert len(summary.delegated) == len(world.store.delegations("small-agency"))
     assert summary.queued[0].gid not in {d.gid for d in summary.delegated}
-    shadow = {s.rule: len(s.tasks) for s in summary.shadow}
-    assert shadow.get("Nudge tasks waiting for a week", 0) >= 1
+    journal = world.store.actions(client="small-agency")
+    would = {a.task_gid for a in journal if a.mode == "shadow"}
+    assert would, "the example's shadow rule matched nothing"
+    shadow = {s.rule: {t.gid for t in s.tasks} for s in summary.shadow}
+    assert shadow == {"Nudge tasks waiting for a week": would}
     assert summary.status_type == "at_risk"
     rendered = summaries.render_summary(world.entry(), Period(START, world.clock.manual()))
     assert "Nudge tasks waiting for a week" in rendered.markdown
