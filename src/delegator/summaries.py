@@ -102,6 +102,23 @@ class Target:
     spec: Any  # the destination model from the client file
 
 
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A claimed send, for recording its outcome."""
+
+    entry: ClientEntry
+    kind: str
+    recipient: str
+    target: Target
+    send_id: int
+    attempts: int
+
+    def outcome(self, status: str, detail: str) -> SendOutcome:
+        return SendOutcome(
+            self.entry.key, self.kind, self.recipient, self.target.key, status, detail
+        )
+
+
 @dataclass
 class _Job:
     kind: Kind
@@ -109,6 +126,18 @@ class _Job:
     cron: Cron
     tz: ZoneInfo
     settings: Any  # the summary: or digest: block
+
+
+@dataclass(frozen=True, slots=True)
+class _Gathered:
+    """A digest claimed for sending, waiting to be combined with the same assistant's others."""
+
+    entry: ClientEntry
+    job: _Job
+    recipient: str
+    target: Target
+    send_id: int
+    period: Period
 
 
 @dataclass
@@ -546,25 +575,44 @@ class Summaries:
 
         One client's failure is logged and the others go on."""
         outcomes: list[SendOutcome] = []
+        # Digests emailed to the same assistant by several clients at the same moment go as one.
+        combined: dict[tuple[str, datetime], list[_Gathered]] = {}
         for entry in entries:
             try:
-                outcomes.extend(self.tick_client(entry))
+                outcomes.extend(self.tick_client(entry, combined))
             except Exception as exc:  # one client's problem never stops the others
                 self.log.error("summary_tick_failed", client=entry.key, error=str(exc))
+        for group in combined.values():
+            try:
+                outcomes.extend(self._deliver_combined(group))
+            except Exception as exc:
+                self.log.error("summary_tick_failed", clients=[g.entry.key for g in group],
+                               error=str(exc))  # fmt: skip
         return outcomes
 
-    def tick_client(self, entry: ClientEntry) -> list[SendOutcome]:
+    def tick_client(
+        self,
+        entry: ClientEntry,
+        combined: dict[tuple[str, datetime], list[_Gathered]] | None = None,
+    ) -> list[SendOutcome]:
+        """What is due for one client. With ``combined``, digests emailed to each assistant's own
+        address are claimed and collected there instead of sent, for ``tick`` to send as one."""
         now = self.clock()
         outcomes: list[SendOutcome] = []
         for job in self.jobs(entry):
             fire = job.cron.latest_at_or_before(now, job.tz)
             if fire is not None:
-                outcomes.extend(self._scheduled(entry, job, _utc(fire), now))
+                outcomes.extend(self._scheduled(entry, job, _utc(fire), now, combined))
             outcomes.extend(self._retries(entry, job, now))
         return outcomes
 
     def _scheduled(
-        self, entry: ClientEntry, job: _Job, fire: datetime, now: datetime
+        self,
+        entry: ClientEntry,
+        job: _Job,
+        fire: datetime,
+        now: datetime,
+        combined: dict[tuple[str, datetime], list[_Gathered]] | None = None,
     ) -> list[SendOutcome]:
         """The latest scheduled period, claimed and sent to each destination not yet sent it."""
         outcomes: list[SendOutcome] = []
@@ -584,10 +632,25 @@ class Summaries:
             )  # fmt: skip
             if claimed is None or status == "baseline":
                 continue
+            address = self._own_address(entry, job, target)
+            if combined is not None and address is not None:
+                gathered = _Gathered(entry, job, job.recipient, target, claimed, period)
+                combined.setdefault((address, fire), []).append(gathered)
+                continue
             outcomes.append(
                 self._deliver(entry, job.kind, job.recipient, target, claimed, 0, rendering)
             )
         return outcomes
+
+    @staticmethod
+    def _own_address(entry: ClientEntry, job: _Job, target: Target) -> str | None:
+        """The assistant's address when this is a digest emailed to them, else None."""
+        email = target.spec.email
+        head = entry.loaded.head
+        if job.kind != "digest" or email is None or not email.to_assistant or head is None:
+            return None
+        user = head.assistants[job.recipient].user if job.recipient in head.assistants else ""
+        return user.lower() if "@" in user else None
 
     def _retries(self, entry: ClientEntry, job: _Job, now: datetime) -> list[SendOutcome]:
         """Failed sends whose backoff is over, and sends a crash cut short (lease expired)."""
@@ -645,33 +708,94 @@ class Summaries:
         attempts: int,
         rendering: _Rendering,
     ) -> SendOutcome:
-        now = self.clock()
-        try:
+        def send() -> str | None:
             rendered = rendering.get()
             for problem in rendered.template_errors:
                 self.log.warning("template_failed", client=entry.key, kind=kind, error=problem)
             if kind == "digest" and rendered.empty and not self._send_empty(entry):
-                self.store.finish_send(send_id, "sent", now, receipt="nothing to say")
-                return self._record(SendOutcome(entry.key, kind, recipient, target.key, "sent",
-                                                "nothing new, due or overdue: not sent"))  # fmt: skip
+                return None
             destination = self.destination(entry, target, recipient)
-            receipt = destination.deliver(message_of(rendered))
+            return str(destination.deliver(message_of(rendered)))
+
+        claim = _Claim(entry, kind, recipient, target, send_id, attempts)
+        return self._attempt([claim], send)[0]
+
+    def _attempt(
+        self, claims: Sequence[_Claim], send: Callable[[], str | None]
+    ) -> list[SendOutcome]:
+        """One delivery for one or more claimed sends (a combined digest covers several
+        clients' rows): each is recorded as sent, failed (with its next try) or given up."""
+        now = self.clock()
+        outcomes: list[SendOutcome] = []
+        try:
+            receipt = send()
         except DeliveryError as exc:
-            tries = attempts + 1
-            if exc.retryable and tries < self.settings.summary_attempts:
-                wait = min(self.settings.summary_backoff * (2 ** (tries - 1)), MAX_BACKOFF)
-                if exc.retry_after is not None:
-                    wait = max(wait, timedelta(seconds=exc.retry_after))
-                self.store.finish_send(send_id, "failed", now, error=str(exc),
-                                       next_attempt_at=now + wait)  # fmt: skip
-                return self._record(SendOutcome(entry.key, kind, recipient, target.key, "failed",
-                                                f"{exc}; next try in {wait}"))  # fmt: skip
-            self.store.finish_send(send_id, "gave_up", now, error=str(exc))
-            return self._record(
-                SendOutcome(entry.key, kind, recipient, target.key, "gave_up", str(exc))
+            for claim in claims:
+                tries = claim.attempts + 1
+                if exc.retryable and tries < self.settings.summary_attempts:
+                    wait = min(self.settings.summary_backoff * (2 ** (tries - 1)), MAX_BACKOFF)
+                    if exc.retry_after is not None:
+                        wait = max(wait, timedelta(seconds=exc.retry_after))
+                    self.store.finish_send(claim.send_id, "failed", now, error=str(exc),
+                                           next_attempt_at=now + wait)  # fmt: skip
+                    outcomes.append(
+                        self._record(claim.outcome("failed", f"{exc}; next try in {wait}"))
+                    )
+                else:
+                    self.store.finish_send(claim.send_id, "gave_up", now, error=str(exc))
+                    outcomes.append(self._record(claim.outcome("gave_up", str(exc))))
+            return outcomes
+        for claim in claims:
+            if receipt is None:
+                self.store.finish_send(claim.send_id, "sent", now, receipt="nothing to say")
+                detail = "nothing new, due or overdue: not sent"
+            else:
+                self.store.finish_send(claim.send_id, "sent", now, receipt=receipt)
+                detail = (
+                    receipt
+                    if len(claims) == 1
+                    else f"{receipt} (one digest for {len(claims)} clients)"
+                )
+            outcomes.append(self._record(claim.outcome("sent", detail)))
+        return outcomes
+
+    def _deliver_combined(self, group: Sequence[_Gathered]) -> list[SendOutcome]:
+        """One email to an assistant who works for several clients whose digests fall due at the
+        same moment: every client's tasks in one digest."""
+        if len(group) == 1:
+            only = group[0]
+            return [
+                self._deliver(only.entry, "digest", only.recipient, only.target, only.send_id, 0,
+                              self._rendering(only.entry, only.job, only.period))
+            ]  # fmt: skip
+        first = group[0]
+
+        def send() -> str | None:
+            parts = [
+                self.digest_inputs(g.entry, g.recipient, g.period.start, g.period.end)
+                for g in group
+            ]
+            merged = DigestInputs(
+                assistant=parts[0].assistant,
+                name=parts[0].name,
+                timezone=parts[0].timezone,
+                since=min(p.since for p in parts),
+                now=max(p.now for p in parts),
+                tasks=[t for p in parts for t in p.tasks],
+                load=sum(p.load for p in parts),
+                capacity=sum(p.capacity for p in parts),
             )
-        self.store.finish_send(send_id, "sent", now, receipt=receipt)
-        return self._record(SendOutcome(entry.key, kind, recipient, target.key, "sent", receipt))
+            head = first.entry.loaded.head
+            templates = head.digest.template if head is not None and head.digest else None
+            rendered = render_digest(build_digest(merged), templates)
+            if rendered.empty and not any(self._send_empty(g.entry) for g in group):
+                return None
+            destination = self.destination(first.entry, first.target, first.recipient)
+            return str(destination.deliver(message_of(rendered)))
+
+        claims = [_Claim(g.entry, "digest", g.recipient, g.target, g.send_id, 0) for g in group]
+        self.log.info("digests_combined", clients=[g.entry.key for g in group])
+        return self._attempt(claims, send)
 
     @staticmethod
     def _send_empty(entry: ClientEntry) -> bool:

@@ -484,3 +484,53 @@ def test_waiting_tasks_and_shadow_rules_are_in_the_summary(world: World) -> None
     assert summary.status_type == "at_risk"
     rendered = summaries.render_summary(world.entry(), Period(START, world.clock.manual()))
     assert "Nudge tasks waiting for a week" in rendered.markdown
+
+
+def test_an_assistant_working_for_two_clients_gets_one_digest_email(world: World) -> None:
+    """Two client files (one per project of the workspace) both email Giulia her digest at
+    09:00 in Rome: she gets one email listing both clients' tasks; each client's period is
+    recorded as sent."""
+    text = (EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8")
+    start, end = text.index("summary:"), text.index("rules:")
+    digest = 'digest:\n  schedule: "0 9 * * *"\n  to:\n    - email: assistant\n\n'
+    watch = "watch:\n  - my_tasks\n  - project: { name: Operations }\n  - project: { name: Client Admin }\n"
+    for key, name, project in (
+        ("studio", "Northwind Studio", "Operations"),
+        ("admin", "Northwind Admin", "Client Admin"),
+    ):
+        body = text[:start] + digest + text[end:]
+        body = body.replace(watch, f"watch:\n  - project: {{ name: {project} }}\n")
+        body = body.replace("name: Northwind Studio", f"name: {name}", 1)
+        (world.rules_dir / f"{key}.yaml").write_text(body)
+    (world.rules_dir / "small-agency.yaml").unlink()
+    fleet = world.fleet()
+    entries = load_clients(world.rules_dir)
+    for entry in entries:
+        assert entry.errors == (), entry.errors
+        fleet.cycle(entry)
+    by_client = {
+        e.key: {d.task_name for d in world.store.delegations(e.key) if d.assistant == "giulia"}
+        for e in entries
+    }
+    assert by_client["studio"]
+    assert by_client["admin"]
+    summaries = fleet.summaries()
+    summaries.tick(entries)  # baselines
+    world.at(datetime(2026, 12, 2, 8, 1, tzinfo=UTC))  # 09:01 in Rome
+    outcomes = [o for o in summaries.tick(entries) if o.recipient == "giulia"]
+    assert sorted(o.client for o in outcomes) == ["admin", "studio"]
+    assert all(o.status == "sent" and "one digest for 2 clients" in o.detail for o in outcomes)
+    to_giulia = [m for m in world.mailbox.messages if m["To"] == "giulia@va-agency.example"]
+    assert len(to_giulia) == 1
+    body = to_giulia[0].get_body(preferencelist=("plain",))
+    assert body is not None
+    content = body.get_content()
+    for name in by_client["studio"] | by_client["admin"]:
+        assert name in content
+    assert "Northwind Admin" in content
+    assert "Northwind Studio" in content
+    for key in ("studio", "admin"):
+        record = world.store.last_send(key, "digest", "giulia", "email:assistant:giulia")
+        assert record is not None
+        assert record.status == "sent"
+    assert [o for o in summaries.tick(entries) if o.recipient == "giulia"] == []
