@@ -685,7 +685,11 @@ class Summaries:
             return None
         try:
             destination = self.destination(entry, target, record.recipient)
-            found = destination.find_posted(rendering.get().title, record.created_at)
+            # The numbers in a title may have moved since the crash: a status update or task
+            # this token made on that project since the claim is the one (the worker makes
+            # neither); a comment must open with the same title (the worker comments too).
+            title = rendering.get().title if target.kind == "asana_comment" else None
+            found = destination.find_posted(title, record.created_at)
         except (DeliveryError, AsanaError):
             return None
         return str(found) if found is not None else None

@@ -372,12 +372,23 @@ def test_a_send_cut_short_after_posting_is_not_posted_twice(world: World) -> Non
     world.store.finish_send = real_finish  # type: ignore[method-assign]
     assert len(world.status_updates()) == 1
 
+    # Before the restart an assistant finishes a task: the summary's title (its numbers) moves.
+    overdue = [d for d in world.store.delegations("small-agency") if d.due_on is not None]
+    done = min(overdue, key=lambda d: d.due_on or START.date())  # the overdue one
+    giulia = world.sandbox.world.user("giulia@va-agency.example")
+    world.sandbox.world.complete(world.sandbox.world.task(done.task_gid), by=giulia)
+    before = world.status_updates()[0].title
     restarted = world.fleet().summaries()
     # The destinations the crash kept from their turn go now; the status update's lease holds.
     assert [o.destination for o in summaries_only(restarted.tick([world.entry()]))] == [
         "webhook:env:CHAT_WEBHOOK", "email:anna@northwind.example",
     ]  # fmt: skip
     world.clock.manual.advance(minutes=11)
+    pending = world.store.last_send("small-agency", "summary", "", "asana_status:Operations")
+    assert pending is not None
+    assert pending.status == "pending"
+    period = Period(pending.period_start, pending.period)
+    assert restarted.render_summary(world.entry(), period).title != before
     assert summaries_only(restarted.tick([world.entry()])) == []
     assert len(world.status_updates()) == 1
     record = world.store.last_send("small-agency", "summary", "", "asana_status:Operations")

@@ -119,11 +119,11 @@ class AsanaStatusUpdate:
             ),
         )
 
-    def find_posted(self, title: str, since: datetime) -> str | None:
-        """The gid of a status update with this title that this token posted at or after
-        ``since``, or None."""
+    def find_posted(self, title: str | None, since: datetime) -> str | None:
+        """The gid of a status update with this title (any title: None) that this token posted
+        at or after ``since``, or None."""
         me = _calling(self.describe, self._client.me_gid)
-        wanted = one_line(title)
+        wanted = one_line(title) if title is not None else None
 
         def updates() -> list[Record]:
             fields = ("title", "created_at", "created_by")
@@ -135,8 +135,8 @@ class AsanaStatusUpdate:
 
         # Newest first: the first match is the latest.
         for record in _calling(self.describe, updates):
-            if one_line(str(record.get("title", ""))) == wanted and _created_by_me(
-                record, me, since
+            if (wanted is None or one_line(str(record.get("title", ""))) == wanted) and (
+                _created_by_me(record, me, since)
             ):
                 return str(record["gid"])
         return None
@@ -169,11 +169,11 @@ class AsanaComment:
             self.describe, lambda: self._client.comment(self.task_gid, "", html_text=rich)
         )
 
-    def find_posted(self, title: str, since: datetime) -> str | None:
+    def find_posted(self, title: str | None, since: datetime) -> str | None:
         """The gid of the latest comment this token posted on the task at or after ``since``
-        that opens with this title, or None."""
+        that opens with this title (any comment: None), or None."""
         me = _calling(self.describe, self._client.me_gid)
-        wanted = one_line(title)
+        wanted = one_line(title) if title is not None else None
 
         def stories() -> list[Record]:
             fields = ("created_at", "created_by", "resource_subtype", "text")
@@ -183,7 +183,7 @@ class AsanaComment:
             _calling(self.describe, stories),
             lambda story: (
                 story.get("resource_subtype") == "comment_added"
-                and _words(str(story.get("text", ""))).startswith(wanted)
+                and (wanted is None or _words(str(story.get("text", ""))).startswith(wanted))
                 and _created_by_me(story, me, since)
             ),
         )
@@ -230,11 +230,11 @@ class AsanaTask:
         )
         return str(record["gid"])
 
-    def find_posted(self, title: str, since: datetime) -> str | None:
-        """The gid of a task of this name that this token created in the project at or after
-        ``since``, or None."""
+    def find_posted(self, title: str | None, since: datetime) -> str | None:
+        """The gid of a task of this name (any name: None) that this token created in the
+        project at or after ``since``, or None."""
         me = _calling(self.describe, self._client.me_gid)
-        wanted = one_line(title)
+        wanted = one_line(title) if title is not None else None
 
         def tasks() -> list[Record]:
             fields = ("name", "created_at", "created_by")
@@ -247,6 +247,7 @@ class AsanaTask:
         return _latest(
             _calling(self.describe, tasks),
             lambda task: (
-                one_line(str(task.get("name", ""))) == wanted and _created_by_me(task, me, since)
+                (wanted is None or one_line(str(task.get("name", ""))) == wanted)
+                and _created_by_me(task, me, since)
             ),
         )

@@ -59,7 +59,7 @@ class FindsPosted(Protocol):
     """A destination that can tell whether a message was already posted (the Asana ones): after
     a crash between the post and its record, the next run records it instead of posting twice."""
 
-    def find_posted(self, title: str, since: datetime) -> str | None: ...
+    def find_posted(self, title: str | None, since: datetime) -> str | None: ...
 
 
 def one_line(text: str) -> str:
