@@ -449,6 +449,14 @@ def test_one_broken_client_does_not_stop_the_others(world: World, tmp_path: Path
     assert asana[0].status == "failed"
     assert "ASANA_TOKEN_MISSING" in asana[0].detail
     assert re.search(r"not set", asana[0].detail)
+    # Its summary, for whoever reads it, names the token problem and still counts the store.
+    broken_entry = next(e for e in entries if e.key == "broken")
+    summary = summaries.summary(broken_entry, Period(START, world.clock.manual()))
+    tokens = [p.text for p in summary.problems if p.what == "token"]
+    assert tokens
+    assert "ASANA_TOKEN_MISSING" in tokens[0]
+    assert summary.matrix is None  # its sources could not be read
+    assert summary.status_type == "off_track"
 
 
 def test_send_now_records_the_send_so_a_missed_run_is_not_repeated(world: World) -> None:
