@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -87,18 +90,15 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
     received: list[int] = []
     stop = threading.Event()
 
+    # A signal handler runs on the main thread between two of its steps, maybe while that
+    # thread holds a lock (the log's, an Event's): it takes none. It sets a flag the main loop
+    # polls without a lock; a second signal writes one line straight to the file descriptor
+    # and exits.
     def on_signal(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
         if stop.is_set():  # the second signal: no more waiting
-            # Said from another thread: this one may have been interrupted holding the log's
-            # lock, and then the line is dropped rather than the exit delayed.
-            name = signal.Signals(signum).name
-            speaker = threading.Thread(
-                target=lambda: log.warning("second_signal_exit_now", signal=name), daemon=True
-            )
-            speaker.start()
-            speaker.join(1.0)
-            _exit_now(128 + signum)
+            _say_exit_now(signal.Signals(signum).name)
+            os._exit(128 + signum)
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -106,8 +106,8 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
     finished = False
     try:
         service.start()
-        while not stop.wait(0.5):
-            pass
+        while not stop.is_set():  # is_set takes no lock; Event.wait would (see on_signal)
+            time.sleep(0.2)
         log.info(
             "stopping",
             signal=signal.Signals(received[0]).name,
@@ -122,6 +122,14 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
     if not finished:
         _exit_now(1)  # cycles still running: the journal reconciles them at the next start
     return 0
+
+
+def _say_exit_now(name: str) -> None:
+    """The second signal's line, written without Python's locks (the stream's or the log's)."""
+    line = {"event": "second_signal_exit_now", "signal": name, "level": "warning",
+            "timestamp": datetime.now(UTC).isoformat()}  # fmt: skip
+    with contextlib.suppress(OSError):
+        os.write(1, (json.dumps(line) + "\n").encode())
 
 
 def _exit_now(code: int) -> NoReturn:

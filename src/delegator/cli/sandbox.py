@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from datetime import date
 from pathlib import Path
 from types import FrameType
@@ -88,7 +89,8 @@ def serve(args: argparse.Namespace, stop: threading.Event, out: TextIO = sys.std
         print("Stop with Ctrl-C.", file=out, flush=True)
         if not args.quiet:
             sandbox.requests.subscribe(lambda entry: _print_request(entry, out))
-        stop.wait()
+        while not stop.is_set():  # no lock held here: the signal handler's stop.set() never waits
+            time.sleep(0.2)
     finally:
         sandbox.stop()
     print("Sandbox stopped.", file=out, flush=True)
