@@ -30,9 +30,35 @@ from delegator.core.schema import FileHead, WatchSource
 from delegator.core.templates import compile_template
 from delegator.effects import WriteError, Writer, intent_detail
 from delegator.logs import bound, get_logger
-from delegator.ports import ActionStatus, Delegation, Override, StateStore, SyncPosition
+from delegator.ports import (
+    ActionRecord,
+    ActionStatus,
+    Delegation,
+    Override,
+    StateStore,
+    SyncPosition,
+)
 
 QUEUE_TAG = "delegation-queued"
+
+
+QUEUE_MEMORY = timedelta(days=30)  # how far back the journal is read for queued tasks
+
+
+def still_queued(store: StateStore, client: str, now: datetime) -> dict[str, ActionRecord]:
+    """Tasks queued for want of a free assistant and not assigned since: task gid -> the
+    latest queue entry (its reason and when)."""
+    queued: dict[str, ActionRecord] = {}
+    assigned: set[str] = set()
+    recent = store.actions(client=client, since=now - QUEUE_MEMORY, kinds=("assign", "queue"))
+    for action in recent:  # newest first: an assignment after the queueing wins
+        if action.kind == "assign" and action.status == "done":
+            assigned.add(action.task_gid)
+        elif (
+            action.kind == "queue" and action.status == "queued" and action.task_gid not in assigned
+        ):
+            queued.setdefault(action.task_gid, action)
+    return queued
 
 
 class ClientError(Exception):
@@ -420,19 +446,7 @@ class Cycle:
     def _queued_gids(self) -> set[str]:
         if self.dry_run:
             return set()
-        queued: set[str] = set()
-        done: set[str] = set()
-        recent = self.store.actions(
-            client=self.runtime.key, since=self.now - timedelta(days=30), kinds=("assign", "queue")
-        )
-        for action in recent:  # newest first: an assignment after the queueing wins
-            if action.kind == "assign" and action.status == "done":
-                done.add(action.task_gid)
-            elif (
-                action.kind == "queue" and action.status == "queued" and action.task_gid not in done
-            ):
-                queued.add(action.task_gid)
-        return queued
+        return set(still_queued(self.store, self.runtime.key, self.now))
 
     # ------------------------------------------------------------------ overrides
     def _notice_overrides(self, tasks: Iterable[Task]) -> None:

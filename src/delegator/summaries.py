@@ -62,7 +62,7 @@ from delegator.notify import (
 )
 from delegator.ports import ActionRecord, Delegation, SendRecord, SendStatus, StateStore
 from delegator.redact import register_secret
-from delegator.service import ClientError, ClientRuntime
+from delegator.service import ClientError, ClientRuntime, still_queued
 from delegator.settings import Settings
 
 Kind = Literal["summary", "digest"]
@@ -264,7 +264,8 @@ class Summaries:
                 problems.append(Problem(_problem_kind(str(exc)), f"reading the sources: {exc}"))
         names = self._assistant_names(entry, runtime)
         delegations = [self._delegated(d, fresh.get(d.task_gid), names) for d in relevant]
-        waiting = self._waiting(key, period, urls)
+        open_gids = {d.task_gid for d in all_delegations if d.status == "open"}
+        waiting = self._waiting(key, period, urls, open_gids)
         taken_back = [
             TakenBack(o.task_gid, o.task_name, urls.get(o.task_gid, _task_url(o.task_gid)),
                       o.rule, o.reason, o.detected_at)
@@ -378,25 +379,14 @@ class Summaries:
             minutes_from=minutes_from if minutes_from in ("field", "rule") else None,  # type: ignore[arg-type]
         )
 
-    def _waiting(self, key: str, period: Period, urls: Mapping[str, str]) -> list[WaitingTask]:
+    def _waiting(
+        self, key: str, period: Period, urls: Mapping[str, str], delegated: set[str]
+    ) -> list[WaitingTask]:
+        """Tasks in the queue at the period's end, and what shadow rules would have done in it.
+        ``delegated``: the tasks with an open delegation (no longer waiting)."""
         waiting: list[WaitingTask] = []
-        recent = self.store.actions(
-            client=key, since=period.end - timedelta(days=30), kinds=("assign", "queue")
-        )
-        assigned: set[str] = set()
-        queued: dict[str, ActionRecord] = {}
-        for action in recent:  # newest first: an assignment after the queueing wins
-            if action.kind == "assign" and action.status == "done":
-                assigned.add(action.task_gid)
-            elif (
-                action.kind == "queue"
-                and action.status == "queued"
-                and action.task_gid not in assigned
-            ):
-                queued.setdefault(action.task_gid, action)
-        open_gids = {d.task_gid for d in self.store.delegations(key, status="open")}
-        for gid, action in queued.items():
-            if gid in open_gids:
+        for gid, action in still_queued(self.store, key, period.end).items():
+            if gid in delegated:
                 continue
             reason = str(action.result or action.detail.get("reason", ""))
             waiting.append(
@@ -599,11 +589,17 @@ class Summaries:
         address are claimed and collected there instead of sent, for ``tick`` to send as one."""
         now = self.clock()
         outcomes: list[SendOutcome] = []
-        for job in self.jobs(entry):
+        jobs = self.jobs(entry)
+        if not jobs:
+            return outcomes
+        # Sends whose backoff is over or whose lease expired: one query for all the client's jobs.
+        due = self.store.sends(entry.key, statuses=("pending", "failed"), due_by=now)
+        for job in jobs:
             fire = job.cron.latest_at_or_before(now, job.tz)
             if fire is not None:
                 outcomes.extend(self._scheduled(entry, job, _utc(fire), now, combined))
-            outcomes.extend(self._retries(entry, job, now))
+            mine = [r for r in due if (r.kind, r.recipient) == (job.kind, job.recipient)]
+            outcomes.extend(self._retries(entry, job, now, mine))
         return outcomes
 
     def _scheduled(
@@ -652,15 +648,16 @@ class Summaries:
         user = head.assistants[job.recipient].user if job.recipient in head.assistants else ""
         return user.lower() if "@" in user else None
 
-    def _retries(self, entry: ClientEntry, job: _Job, now: datetime) -> list[SendOutcome]:
-        """Failed sends whose backoff is over, and sends a crash cut short (lease expired)."""
+    def _retries(
+        self, entry: ClientEntry, job: _Job, now: datetime, due: Sequence[SendRecord]
+    ) -> list[SendOutcome]:
+        """This job's failed sends whose backoff is over, and sends a crash cut short."""
         outcomes: list[SendOutcome] = []
         targets = {t.key: t for t in self.targets(entry, job.kind, job.recipient)}
-        due = self.store.sends(entry.key, kind=job.kind, statuses=("pending", "failed"), due_by=now)
         for record in due:
             target = targets.get(record.destination)
-            if record.recipient != job.recipient or target is None:
-                continue  # another assistant's digest, or a destination no longer configured
+            if target is None:
+                continue  # a destination no longer configured
             if not self.store.lease_send(record.id, at=now, until=now + LEASE):
                 continue  # another replica took it
             period = Period(record.period_start, record.period, record.period)

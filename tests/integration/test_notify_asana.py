@@ -40,33 +40,19 @@ SUMMARY = Message(
 )
 
 
-class SharedClock:
-    def __init__(self, manual: ManualClock) -> None:
-        self.manual = manual
-
-    def now(self) -> datetime:
-        return self.manual()
-
-    def monotonic(self) -> float:
-        return self.manual().timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        self.manual.advance(seconds=seconds)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def clock() -> SharedClock:
-    return SharedClock(ManualClock(START))
-
-
-@pytest.fixture
-def sandbox(clock: SharedClock) -> Iterator[SandboxServer]:
+def sandbox(clock: ManualClock) -> Iterator[SandboxServer]:
     faults = Faults(monotonic=clock.monotonic)
-    with SandboxServer.demo(clock=clock.manual, faults=faults) as server:
+    with SandboxServer.demo(clock=clock, faults=faults) as server:
         yield server
 
 
-def connect(sandbox: SandboxServer, clock: SharedClock, user: str = ANNA) -> AsanaClient:
+def connect(sandbox: SandboxServer, clock: ManualClock, user: str = ANNA) -> AsanaClient:
     return AsanaClient(
         sandbox.token(user),
         base_url=sandbox.base_url,
@@ -78,7 +64,7 @@ def connect(sandbox: SandboxServer, clock: SharedClock, user: str = ANNA) -> Asa
 
 
 @pytest.fixture
-def client(sandbox: SandboxServer, clock: SharedClock) -> Iterator[AsanaClient]:
+def client(sandbox: SandboxServer, clock: ManualClock) -> Iterator[AsanaClient]:
     with connect(sandbox, clock) as made:
         yield made
 
@@ -131,11 +117,11 @@ def test_a_message_without_a_status_type_is_on_track_and_gets_a_body(
 
 
 def test_a_posted_status_update_is_found_again_by_its_title(
-    client: AsanaClient, sandbox: SandboxServer, clock: SharedClock
+    client: AsanaClient, sandbox: SandboxServer, clock: ManualClock
 ) -> None:
     destination = AsanaStatusUpdate(client, OPERATIONS)
     claimed_at = clock.now()
-    clock.manual.advance(seconds=2)
+    clock.advance(seconds=2)
     gid = destination.deliver(SUMMARY)
 
     assert destination.find_posted(SUMMARY.title, claimed_at) == gid
@@ -144,7 +130,7 @@ def test_a_posted_status_update_is_found_again_by_its_title(
 
 
 def test_a_status_update_by_someone_else_is_not_taken_for_ours(
-    client: AsanaClient, sandbox: SandboxServer, clock: SharedClock
+    client: AsanaClient, sandbox: SandboxServer, clock: ManualClock
 ) -> None:
     with connect(sandbox, clock, "giulia@va-agency.example") as giulia:
         AsanaStatusUpdate(giulia, OPERATIONS).deliver(SUMMARY)

@@ -28,33 +28,15 @@ ANNA = "anna@northwind.example"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
 
 
-class SharedClock:
-    """The sandbox's manual clock, seen by the client: its waits move time instead of sleeping."""
-
-    def __init__(self, manual: ManualClock) -> None:
-        self.manual = manual
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self.manual()
-
-    def monotonic(self) -> float:
-        return self.manual().timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.manual.advance(seconds=seconds)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def clock() -> SharedClock:
-    return SharedClock(ManualClock(START))
-
-
-@pytest.fixture
-def sandbox(clock: SharedClock) -> Iterator[SandboxServer]:
+def sandbox(clock: ManualClock) -> Iterator[SandboxServer]:
     faults = Faults(monotonic=clock.monotonic)  # rate windows on the same clock
-    with SandboxServer.demo(clock=clock.manual, faults=faults) as server:
+    with SandboxServer.demo(clock=clock, faults=faults) as server:
         yield server
 
 
@@ -76,17 +58,17 @@ def make_fleet(sandbox: SandboxServer, store: SqlStore, rules_dir: Path, **token
     settings = Settings(rules_dir=rules_dir, asana_base_url=sandbox.base_url)
     fleet = Fleet(settings, store, environ=environ)
     shared = _clocks[sandbox]
-    fleet.clock = shared.manual
+    fleet.clock = shared
     # A budget of its own: the process-wide one would carry state across tests.
     fleet.client_options = {"clock": shared, "sleep": shared.sleep, "budgets": BudgetRegistry()}
     return fleet
 
 
-_clocks: dict[SandboxServer, SharedClock] = {}
+_clocks: dict[SandboxServer, ManualClock] = {}
 
 
 @pytest.fixture(autouse=True)
-def _remember_clock(sandbox: SandboxServer, clock: SharedClock) -> Iterator[None]:
+def _remember_clock(sandbox: SandboxServer, clock: ManualClock) -> Iterator[None]:
     _clocks[sandbox] = clock
     yield
     del _clocks[sandbox]
@@ -94,14 +76,14 @@ def _remember_clock(sandbox: SandboxServer, clock: SharedClock) -> Iterator[None
 
 def cycle(fleet: Fleet, key: str = "small-agency", **options: bool) -> CycleReport:
     """One cycle of one client, a minute after the previous one."""
-    _clocks_of(fleet).manual.advance(minutes=1)
+    _clocks_of(fleet).advance(minutes=1)
     entry = next(e for e in load_clients(fleet.settings.rules_dir) if e.key == key)
     return fleet.cycle(entry, **options)
 
 
-def _clocks_of(fleet: Fleet) -> SharedClock:
+def _clocks_of(fleet: Fleet) -> ManualClock:
     shared = fleet.client_options["clock"]
-    assert isinstance(shared, SharedClock)
+    assert isinstance(shared, ManualClock)
     return shared
 
 
@@ -252,7 +234,7 @@ def test_a_comment_is_posted_once_across_a_crash(
 
 
 def test_rate_limits_and_server_errors_lose_nothing_and_duplicate_nothing(
-    sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: SharedClock
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
     token = sandbox.token(ANNA)
     sandbox.faults.rate_limit(token, 20)  # a 429 storm: a cycle needs more than that

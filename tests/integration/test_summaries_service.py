@@ -50,20 +50,6 @@ digest:
 """
 
 
-class SharedClock:
-    def __init__(self, manual: ManualClock) -> None:
-        self.manual = manual
-
-    def now(self) -> datetime:
-        return self.manual()
-
-    def monotonic(self) -> float:
-        return self.manual().timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        self.manual.advance(seconds=seconds)
-
-
 @dataclass
 class Chat:
     """A Slack-compatible webhook receiver: records posts, answers with queued statuses."""
@@ -87,13 +73,13 @@ class Mailbox:
 
 
 @pytest.fixture
-def clock() -> SharedClock:
-    return SharedClock(ManualClock(START))
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def sandbox(clock: SharedClock) -> Iterator[SandboxServer]:
-    with SandboxServer.demo(clock=clock.manual, faults=Faults(monotonic=clock.monotonic)) as server:
+def sandbox(clock: ManualClock) -> Iterator[SandboxServer]:
+    with SandboxServer.demo(clock=clock, faults=Faults(monotonic=clock.monotonic)) as server:
         yield server
 
 
@@ -149,7 +135,7 @@ def rules_dir(tmp_path: Path) -> Path:
 class World:
     sandbox: SandboxServer
     store: SqlStore
-    clock: SharedClock
+    clock: ManualClock
     rules_dir: Path
     chat: Chat
     mailbox: Mailbox
@@ -159,7 +145,7 @@ class World:
     def fleet(self) -> Fleet:
         """A fresh fleet: a new process after a restart, over the same store."""
         fleet = Fleet(self.settings, self.store, environ=self.environ)
-        fleet.clock = self.clock.manual
+        fleet.clock = self.clock
         fleet.client_options = {
             "clock": self.clock, "sleep": self.clock.sleep, "budgets": BudgetRegistry(),
         }  # fmt: skip
@@ -174,14 +160,14 @@ class World:
         return [u for u in updates if u.created_at >= START]
 
     def at(self, moment: datetime) -> None:
-        self.clock.manual.advance(seconds=(moment - self.clock.manual()).total_seconds())
+        self.clock.advance(seconds=(moment - self.clock()).total_seconds())
 
 
 @pytest.fixture
 def world(
     sandbox: SandboxServer,
     store: SqlStore,
-    clock: SharedClock,
+    clock: ManualClock,
     rules_dir: Path,
     chat: Chat,
     mailbox: tuple[Mailbox, int],
@@ -211,17 +197,17 @@ def test_a_summary_says_what_happened_from_the_store_and_asana(world: World) -> 
     delegate(world, fleet)
     giulia = world.sandbox.world.user("giulia@va-agency.example")
     done = next(d for d in world.store.delegations("small-agency") if d.assistant == "giulia")
-    world.clock.manual.advance(hours=2)
+    world.clock.advance(hours=2)
     world.sandbox.world.complete(world.sandbox.world.task(done.task_gid), by=giulia)
     anna = world.sandbox.world.user(ANNA)
     taken = next(d for d in world.store.delegations("small-agency") if d.task_gid != done.task_gid)
     world.sandbox.world.assign(world.sandbox.world.task(taken.task_gid), anna, by=anna)
-    world.clock.manual.advance(minutes=5)
+    world.clock.advance(minutes=5)
     fleet.cycle(world.entry(), full=True)  # notices the completion and the take-back
 
     summaries = fleet.summaries()
-    world.clock.manual.advance(minutes=1)
-    period = Period(START - timedelta(days=1), world.clock.manual())
+    world.clock.advance(minutes=1)
+    period = Period(START - timedelta(days=1), world.clock())
     summary = summaries.summary(world.entry(), period)
 
     delegated = world.store.delegations("small-agency", status=None)
@@ -273,7 +259,7 @@ def test_exactly_one_summary_per_period_and_destination_across_restarts(world: W
     assert len(summary_posts) == 1
 
     # The same minute again, then a restart (a new fleet over the same store): nothing more.
-    world.clock.manual.advance(minutes=1)
+    world.clock.advance(minutes=1)
     assert summaries_only(fleet.summaries().tick([world.entry()])) == []
 
     restarted = world.fleet()
@@ -310,7 +296,7 @@ def test_a_failing_destination_is_retried_with_backoff_and_blocks_nothing(world:
 
     # Not again before the backoff is over; then once, successfully.
     assert summaries_only(summaries.tick([world.entry()])) == []
-    world.clock.manual.advance(minutes=1, seconds=1)
+    world.clock.advance(minutes=1, seconds=1)
     retried = summaries_only(summaries.tick([world.entry()]))
     assert [(o.destination.split(":")[0], o.status) for o in retried] == [("webhook", "sent")]
     assert len([p for p in world.chat.posts if "Northwind Studio" in p["text"]]) == 2
@@ -330,15 +316,15 @@ def test_a_destination_that_keeps_failing_is_given_up_and_reported(world: World)
     world.chat.statuses = [503, 503, 503]
     first = summaries_only(summaries.tick([world.entry()]))
     assert [o.status for o in first if o.destination.startswith("webhook")] == ["failed"]
-    world.clock.manual.advance(minutes=1, seconds=1)
+    world.clock.advance(minutes=1, seconds=1)
     summaries.tick([world.entry()])
-    world.clock.manual.advance(minutes=2, seconds=1)
+    world.clock.advance(minutes=2, seconds=1)
     last = summaries_only(summaries.tick([world.entry()]))
     assert [o.status for o in last] == ["gave_up"]  # 3 attempts, the setting
-    world.clock.manual.advance(hours=1)
+    world.clock.advance(hours=1)
     assert summaries_only(summaries.tick([world.entry()])) == []
     # The next summary tells the client what did not arrive.
-    summary = summaries.summary(world.entry(), Period(START, world.clock.manual()))
+    summary = summaries.summary(world.entry(), Period(START, world.clock()))
     assert any(p.what == "delivery" and "webhook" in p.text for p in summary.problems)
     assert not any(world.chat.url in p.text for p in summary.problems)
 
@@ -383,7 +369,7 @@ def test_a_send_cut_short_after_posting_is_not_posted_twice(world: World) -> Non
     assert [o.destination for o in summaries_only(restarted.tick([world.entry()]))] == [
         "webhook:env:CHAT_WEBHOOK", "email:anna@northwind.example",
     ]  # fmt: skip
-    world.clock.manual.advance(minutes=11)
+    world.clock.advance(minutes=11)
     pending = world.store.last_send("small-agency", "summary", "", "asana_status:Operations")
     assert pending is not None
     assert pending.status == "pending"
@@ -451,7 +437,7 @@ def test_one_broken_client_does_not_stop_the_others(world: World, tmp_path: Path
     assert re.search(r"not set", asana[0].detail)
     # Its summary, for whoever reads it, names the token problem and still counts the store.
     broken_entry = next(e for e in entries if e.key == "broken")
-    summary = summaries.summary(broken_entry, Period(START, world.clock.manual()))
+    summary = summaries.summary(broken_entry, Period(START, world.clock()))
     tokens = [p.text for p in summary.problems if p.what == "token"]
     assert tokens
     assert "ASANA_TOKEN_MISSING" in tokens[0]
@@ -486,11 +472,11 @@ def test_waiting_tasks_and_shadow_rules_are_in_the_summary(world: World) -> None
     fleet = world.fleet()
     report = fleet.cycle(world.entry())
     assert report.counts["queued"] > 0, report.counts
-    world.clock.manual.advance(days=7)  # the tasks in Waiting now wait for over 5 business days
+    world.clock.advance(days=7)  # the tasks in Waiting now wait for over 5 business days
     fleet.cycle(world.entry(), full=True)
     summaries = fleet.summaries()
-    world.clock.manual.advance(minutes=1)
-    summary = summaries.summary(world.entry(), Period(START, world.clock.manual()))
+    world.clock.advance(minutes=1)
+    summary = summaries.summary(world.entry(), Period(START, world.clock()))
     assert len(summary.queued) == report.counts["queued"]
     assert all(t.why == "queued" for t in summary.queued)
     assert len(summary.delegated) == len(world.store.delegations("small-agency"))
@@ -501,7 +487,7 @@ def test_waiting_tasks_and_shadow_rules_are_in_the_summary(world: World) -> None
     shadow = {s.rule: {t.gid for t in s.tasks} for s in summary.shadow}
     assert shadow == {"Nudge tasks waiting for a week": would}
     assert summary.status_type == "at_risk"
-    rendered = summaries.render_summary(world.entry(), Period(START, world.clock.manual()))
+    rendered = summaries.render_summary(world.entry(), Period(START, world.clock()))
     assert "Nudge tasks waiting for a week" in rendered.markdown
 
 

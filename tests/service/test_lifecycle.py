@@ -28,22 +28,6 @@ ANNA = "anna@northwind.example"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome: Giulia is working
 
 
-class SharedClock:
-    """The sandbox's manual clock, seen by the client: waits move time instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.manual = ManualClock(START)
-
-    def now(self) -> datetime:
-        return self.manual()
-
-    def monotonic(self) -> float:
-        return self.manual().timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        self.manual.advance(seconds=seconds)
-
-
 def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -64,11 +48,11 @@ class World:
     """A sandbox, a store and a fleet on one pinned clock."""
 
     def __init__(self, rules: Path, store: SqlStore) -> None:
-        self.clock = SharedClock()
-        self.sandbox = SandboxServer.demo(clock=self.clock.manual).start()
+        self.clock = ManualClock(START)
+        self.sandbox = SandboxServer.demo(clock=self.clock).start()
         environ = {"ASANA_TOKEN_NORTHWIND": self.sandbox.token(ANNA)}
         settings = Settings(rules_dir=rules, asana_base_url=self.sandbox.base_url)
-        self.fleet = Fleet(settings, store, environ=environ, clock=self.clock.manual)
+        self.fleet = Fleet(settings, store, environ=environ, clock=self.clock)
         self.fleet.client_options = {
             "clock": self.clock, "sleep": self.clock.sleep, "budgets": BudgetRegistry(),
         }  # fmt: skip
@@ -76,7 +60,7 @@ class World:
         self.store = store
 
     def cycle(self) -> str:
-        self.clock.manual.advance(minutes=1)
+        self.clock.advance(minutes=1)
         return self.fleet.cycle(self.entry, keep_tasks=False).result
 
     def comments(self) -> dict[str, tuple[str, str]]:

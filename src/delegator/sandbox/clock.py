@@ -39,6 +39,7 @@ class ManualClock:
             )
         self._now = truncate_ms(start.astimezone(UTC))
         self._lock = threading.Lock()
+        self.slept: list[float] = []
 
     def __call__(self) -> datetime:
         with self._lock:
@@ -53,6 +54,19 @@ class ManualClock:
     def set(self, instant: datetime) -> None:
         with self._lock:
             self._now = truncate_ms(instant.astimezone(UTC))
+
+    # The Asana client's clock (now, monotonic, sleep): handed to a client talking to a sandbox
+    # on this clock, its waits (budget, Retry-After) move time instead of sleeping.
+    def now(self) -> datetime:
+        return self()
+
+    def monotonic(self) -> float:
+        return self().timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        """Advance instead of sleeping; ``slept`` keeps each wait asked for."""
+        self.slept.append(seconds)
+        self.advance(seconds=seconds)
 
 
 def truncate_ms(instant: datetime) -> datetime:
