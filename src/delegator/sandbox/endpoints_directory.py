@@ -89,7 +89,8 @@ def _projects(call: Call, workspaces: list[Workspace]) -> Reply:
         project
         for workspace in workspaces
         for project in workspace.projects
-        if archived is None or project.archived == (archived == "true")
+        if (archived is None or project.archived == (archived == "true"))
+        and call.world.can_see_project(call.user, project)
     ]
     return call.many(projects)
 

@@ -72,9 +72,12 @@ def _completed_since(call: Call) -> Callable[[Task], bool] | None:
 
 
 def _listing(call: Call, tasks: Iterable[Task], *, modified_since: bool = False) -> Reply:
-    """Tasks filtered by ``completed_since`` (and ``modified_since`` where Asana has it)."""
+    """Tasks filtered by ``completed_since`` (and ``modified_since`` where Asana has it), and by
+    what the caller may see (a private project's tasks are left out of a tag's list)."""
     keep = _completed_since(call)
-    selected = [task for task in tasks if keep is None or keep(task)]
+    selected = [
+        task for task in call.world.visible_tasks(call.user, tasks) if keep is None or keep(task)
+    ]
     if modified_since and "modified_since" in call.query:
         since = parse_instant_param(call.query["modified_since"], "modified_since")
         selected = [task for task in selected if since is None or task.modified_at >= since]
@@ -134,7 +137,14 @@ def get_task(call: Call) -> Reply:
 
 @routes.get("/tasks/{task_gid}/subtasks")
 def get_subtasks(call: Call) -> Reply:
-    return call.many(list(call.record("task_gid", Task).subtasks))
+    subtasks = call.record("task_gid", Task).subtasks
+    return call.many(call.world.visible_tasks(call.user, subtasks))
+
+
+@routes.delete("/tasks/{task_gid}")
+def delete_task(call: Call) -> Reply:
+    call.world.delete_task(call.record("task_gid", Task), by=call.user)
+    return call.empty()
 
 
 # ---------------------------------------------------------------------- writing
@@ -197,6 +207,8 @@ def _field_changes(
     if data.get("custom_fields") is not None:
         if not isinstance(data["custom_fields"], Mapping):
             raise InvalidRequestError("custom_fields: An object of custom field gid to value")
+        if data["custom_fields"]:
+            call.world.require_premium(workspace, "Custom fields")
         changes["custom_fields"] = {str(k): v for k, v in data["custom_fields"].items()}
     return changes
 

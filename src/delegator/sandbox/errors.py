@@ -51,6 +51,16 @@ class NotAuthorizedError(ApiError):
         return "Not Authorized"
 
 
+class PaymentRequiredError(ApiError):
+    """402: a premium-only feature asked of a free workspace (reads and writes alike)."""
+
+    status = 402
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "Payment Required"
+
+
 class ForbiddenError(ApiError):
     status = 403
 

@@ -26,6 +26,9 @@ CUSTOM_FIELD_TYPES: Final[tuple[CustomFieldType, ...]] = (
     "date",
 )
 
+Plan = Literal["free", "paid"]
+PLANS: Final[tuple[Plan, ...]] = ("free", "paid")
+
 # Status types a project's status update may have (goals have others; the sandbox has no goals).
 PROJECT_STATUS_TYPES: Final = ("on_track", "at_risk", "off_track", "on_hold", "complete", "dropped")
 
@@ -67,7 +70,9 @@ class Workspace(Node):
     name: str
     email_domains: list[str] = field(default_factory=list)
     is_organization: bool = False
-    users: list[User] = field(default_factory=list)
+    plan: Plan = "paid"  # not an Asana field: it decides rate limits and premium features (402)
+    users: list[User] = field(default_factory=list)  # members and guests
+    guests: list[User] = field(default_factory=list)  # an organization's guests, also in users
     projects: list[Project] = field(default_factory=list)
     tags: list[Tag] = field(default_factory=list)
     custom_fields: list[CustomField] = field(default_factory=list)
@@ -329,6 +334,7 @@ class Project(Node):
     custom_field_settings: list[CustomFieldSetting] = field(default_factory=list)
     status_updates: list[StatusUpdate] = field(default_factory=list)
     members: list[User] = field(default_factory=list)
+    public: bool = True  # False: a private project, seen only by its members
 
     resource_type: ClassVar[str] = "project"
     COMPACT = ("gid", "name", "resource_type")
@@ -388,7 +394,8 @@ Project._FIELDS = {
     "html_notes": lambda p: _html_body(p.notes),
     "owner": lambda p: p.owner,
     "permalink_url": lambda p: _permalink(p.gid, p.gid),
-    "public": lambda p: True,
+    "public": lambda p: p.public,
+    "privacy_setting": lambda p: "public_to_workspace" if p.public else "private",
     "workspace": lambda p: p.workspace,
 }
 

@@ -84,7 +84,11 @@ class Call:
 
     def many(self, records: Sequence[Node]) -> Reply:
         page, next_page, paginated = paginate(
-            records, path=self.path, query=self.query, base_url=self.base_url
+            records,
+            path=self.path,
+            query=self.query,
+            base_url=self.base_url,
+            expiry=self.world.offsets,
         )
         body: dict[str, Any] = {"data": render_many(list(page), self.fields)}
         if paginated:
@@ -130,6 +134,9 @@ class RouteTable:
 
     def put(self, template: str) -> Callable[[Handler], Handler]:
         return self.add("PUT", template)
+
+    def delete(self, template: str) -> Callable[[Handler], Handler]:
+        return self.add("DELETE", template)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:

@@ -16,14 +16,22 @@ import itertools
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
 from delegator.sandbox.clock import Clock, system_clock
-from delegator.sandbox.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from delegator.sandbox.errors import (
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    PaymentRequiredError,
+)
 from delegator.sandbox.events import EventLog
+from delegator.sandbox.faults import FREE_PER_MINUTE, PAID_PER_MINUTE
+from delegator.sandbox.pagination import DEFAULT_OFFSET_LIFETIME, OffsetExpiry
 from delegator.sandbox.records import (
     CUSTOM_FIELD_TYPES,
+    PLANS,
     PROJECT_STATUS_TYPES,
     CustomField,
     CustomFieldSetting,
@@ -69,10 +77,17 @@ def is_gid(text: str) -> bool:
 class World:
     """An in-memory Asana: the records, their indexes, and every change they can undergo."""
 
-    def __init__(self, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock = system_clock,
+        offset_lifetime: timedelta | None = DEFAULT_OFFSET_LIFETIME,
+    ) -> None:
         self.clock = clock
         self.lock = threading.RLock()
         self.events = EventLog(clock)
+        self.offsets = OffsetExpiry(clock, offset_lifetime)
+        self._deleted: set[str] = set()
         self.workspaces: list[Workspace] = []
         self._objects: dict[str, Resource] = {}
         self._tokens: dict[str, User] = {}
@@ -84,7 +99,7 @@ class World:
         with self.lock:
             while True:
                 gid = str(next(self._gids))
-                if gid not in self._objects:
+                if gid not in self._objects and gid not in self._deleted:
                     return gid
 
     def _register_gid(self, gid: str | None) -> str:
@@ -94,6 +109,8 @@ class World:
             raise ValueError(f"a gid is a string of digits, got {gid!r}")
         if gid in self._objects:
             raise ValueError(f"gid {gid} is already used by {self._objects[gid]!r:.80}")
+        if gid in self._deleted:
+            raise ValueError(f"gid {gid} belonged to a deleted task")
         return gid
 
     def _index(self, record: Resource) -> None:
@@ -238,17 +255,90 @@ class World:
                 return None
 
     def check_access(self, user: User, record: Node) -> None:
-        """ForbiddenError unless ``user`` belongs to the workspace of ``record`` (or shares one)."""
+        """ForbiddenError unless ``user`` belongs to the workspace of ``record`` (or shares one)
+        and may see it there (a private project, a guest's limits: see :meth:`can_see`)."""
         if isinstance(record, User):
             if record is user or set(map(id, record.workspaces)) & set(map(id, user.workspaces)):
                 return
             raise ForbiddenError(f"user: You do not have access to this user: {record.gid}")
         workspace = self.workspace_of(record)
-        if workspace is not None and workspace not in user.workspaces:
+        if (workspace is not None and workspace not in user.workspaces) or not self.can_see(
+            user, record
+        ):
             raise ForbiddenError(
                 f"{record.resource_type}: You do not have access to this object: "
                 f"{record.value('gid')}"
             )
+
+    @staticmethod
+    def is_guest(user: User, workspace: Workspace) -> bool:
+        return any(guest is user for guest in workspace.guests)
+
+    def can_see_project(self, user: User, project: Project) -> bool:
+        """Members see a workspace's public projects; a private one, or any for a guest, only
+        when they are its member (or owner)."""
+        if project.public and not project.workspace.guests:
+            return True
+        if project.owner is user or any(member is user for member in project.members):
+            return True
+        return project.public and not self.is_guest(user, project.workspace)
+
+    def can_see_task(self, user: User, task: Task) -> bool:
+        """A task is seen by its assignee, followers and creator, and by whoever sees one of its
+        projects (or its parent); a task in no project by the workspace's members, not guests."""
+        if task.assignee is user or task.created_by is user or user in task.followers:
+            return True
+        if task.memberships:
+            if any(self.can_see_project(user, m.project) for m in task.memberships):
+                return True
+        elif task.parent is None:
+            return not self.is_guest(user, task.workspace)
+        return task.parent is not None and self.can_see_task(user, task.parent)
+
+    def can_see(self, user: User, record: Node) -> bool:
+        match record:
+            case Project():
+                return self.can_see_project(user, record)
+            case Section():
+                return self.can_see_project(user, record.project)
+            case CustomFieldSetting():
+                return self.can_see_project(user, record.project)
+            case StatusUpdate():
+                return self.can_see_project(user, record.parent)
+            case Task():
+                return self.can_see_task(user, record)
+            case Story():
+                return self.can_see_task(user, record.task)
+            case _:
+                return True
+
+    def visible_tasks(self, user: User, tasks: Iterable[Task]) -> list[Task]:
+        """Those of ``tasks`` the user may see (listings leave the others out, as Asana does)."""
+        return [task for task in tasks if self.can_see_task(user, task)]
+
+    # ------------------------------------------------------------------ plans
+    def requests_per_minute(self, token: str) -> int | None:
+        """The token's quota: 1,500 when its user belongs to a paid workspace, else 150."""
+        with self.lock:
+            user = self._tokens.get(token)
+            if user is None:
+                return None
+            paid = any(workspace.plan == "paid" for workspace in user.workspaces)
+            return PAID_PER_MINUTE if paid else FREE_PER_MINUTE
+
+    @staticmethod
+    def require_premium(workspace: Workspace, feature: str) -> None:
+        """402 Payment Required when ``workspace`` is on the free plan."""
+        if workspace.plan != "paid":
+            raise PaymentRequiredError(
+                f"{feature} is a premium feature, not available for free workspaces: "
+                f"workspace {workspace.gid} is on the free plan"
+            )
+
+    def expire_offsets(self) -> None:
+        """Every pagination offset issued so far answers 400 from now on."""
+        with self.lock:
+            self.offsets.expire_all()
 
     def resolve_user(self, ref: str, workspace: Workspace, *, me: User | None, param: str) -> User:
         """A user named as Asana allows: gid, email or "me"; 400 when not in ``workspace``."""
@@ -275,6 +365,9 @@ class World:
 
     # ------------------------------------------------------------------ building a world
     def add_workspace(self, name: str, *, gid: str | None = None, **kwargs: Any) -> Workspace:
+        """A workspace; ``plan`` is "paid" (the default) or "free", ``is_organization`` a flag."""
+        if kwargs.get("plan", "paid") not in PLANS:
+            raise ValueError(f"plan is one of {', '.join(PLANS)}, got {kwargs['plan']!r}")
         with self.lock:
             workspace = Workspace(self._register_gid(gid), name, **kwargs)
             self.workspaces.append(workspace)
@@ -290,8 +383,17 @@ class World:
         gid: str | None = None,
         tokens: Iterable[str] = (),
         role: str = "",
+        guest: bool = False,
     ) -> User:
-        """A member of ``workspace``; the same gid or email in a second workspace is the same person."""
+        """A member of ``workspace``; the same gid or email in a second workspace is the same person.
+
+        A ``guest`` (organizations only) sees only the projects they are a member of and the
+        tasks they are assigned, follow or created, or that sit in those projects.
+        """
+        if guest and not workspace.is_organization:
+            raise ValueError(
+                f"only an organization has guests: set is_organization on {workspace.name!r}"
+            )
         with self.lock:
             existing = next(
                 (
@@ -314,6 +416,8 @@ class World:
             if workspace not in user.workspaces:
                 user.workspaces.append(workspace)
                 workspace.users.append(user)
+            if guest and not self.is_guest(user, workspace):
+                workspace.guests.append(user)
             return user
 
     def add_project(
@@ -327,8 +431,9 @@ class World:
         notes: str = "",
         color: str | None = None,
         created_at: datetime | None = None,
+        public: bool = True,
     ) -> Project:
-        """A project; ``sections`` are names, or (name, gid) pairs."""
+        """A project; ``sections`` are names, or (name, gid) pairs; ``public=False``: private."""
         with self.lock:
             now = created_at or self.clock()
             project = Project(
@@ -340,6 +445,7 @@ class World:
                 owner=owner,
                 notes=notes,
                 color=color,
+                public=public,
             )
             if owner is not None:
                 project.members.append(owner)
@@ -768,6 +874,33 @@ class World:
             if before is None:
                 self._event(task, by, "added", parent=section.project)
             self._section_moved(task, section.project, old_section, by)
+
+    def delete_task(self, task: Task, *, by: User | None = None) -> bool:
+        """Delete the task and its subtasks, as ``DELETE /tasks/{gid}`` does: from then on its gid
+        answers 404 (``task: Unknown object``); False when it was already deleted."""
+        with self.lock:
+            if self._objects.get(task.gid) is not task:
+                return False
+            for subtask in list(task.subtasks):
+                self.delete_task(subtask, by=by)
+            streams = self._streams(task)
+            for membership in task.memberships:
+                if task in membership.section.tasks:
+                    membership.section.tasks.remove(task)
+            if task.parent is not None and task in task.parent.subtasks:
+                task.parent.subtasks.remove(task)
+            for story in task.stories:
+                self._objects.pop(story.gid, None)
+            del self._objects[task.gid]
+            self._deleted.add(task.gid)
+            self.events.record(
+                user=by, resource=task, action="deleted", parent=None, streams=streams
+            )
+            return True
+
+    def is_deleted(self, task: Task | str) -> bool:
+        with self.lock:
+            return (task if isinstance(task, str) else task.gid) in self._deleted
 
     # ------------------------------------------------------------------ project activity
     def post_status_update(
