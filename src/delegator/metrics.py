@@ -3,8 +3,9 @@
 A ``Metrics`` owns its own ``CollectorRegistry``, never prometheus_client's global one, so tests and
 several services in one process keep their counts apart. It is fed from two places: each finished
 cycle (``observe_cycle``, from its report) and each HTTP attempt to Asana (``observe_request``, the
-Asana client's observer). Labels are few and bounded: client keys, action kinds, results and
-endpoint templates ("/tasks/{gid}"), never a task gid, a name or a token.
+Asana client's observer). Labels are few and bounded: client keys, action kinds, results,
+endpoint templates ("/tasks/{gid}") and the names of Asana's announced changes, never a task gid,
+a name or a token.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ class Metrics:
         self.asana_retries = Counter(
             "delegator_asana_retries", "HTTP attempts that repeat an earlier one.", registry=r
         )
+        self.asana_change_notices = Counter(
+            "delegator_asana_change_notices",
+            "Asana answers carrying an Asana-Change header (a coming breaking change), by the "
+            "change's name.",
+            ["name"],
+            registry=r,
+        )
         self.queued_tasks = Gauge(
             "delegator_queued_tasks",
             "Tasks waiting for a free assistant at the client's last cycle.",
@@ -110,6 +118,8 @@ class Metrics:
             self.asana_rate_limited.inc()
         if attempt.retry:
             self.asana_retries.inc()
+        for notice in attempt.changes:
+            self.asana_change_notices.labels(notice.name).inc()
 
     def summary_sent(self, client: str, kind: str, destination: str, result: str) -> None:
         """One summary or digest delivery attempt (``destination`` is a kind, never a URL)."""

@@ -235,3 +235,23 @@ def test_default_limits_are_asanas_paid_ones() -> None:
     assert limits.requests_per_minute == 1500
     assert limits.capacity == 150
     assert (limits.max_reads, limits.max_writes) == (50, 15)
+
+
+def test_the_slowdown_floor_is_below_the_free_limit_on_either_plan(clock: FakeClock) -> None:
+    # Before: a floor of 1/8 kept a paid configuration at 187.5/min, over a free workspace's
+    # 150, so a free workspace configured as paid drew 429s for ever.
+    for plan in ("free", "paid"):
+        budget = Budget(Limits.for_plan(plan), clock=clock, sleep=clock.sleep)
+        for _ in range(8):
+            budget.rate_limited(1.0)
+            clock.advance(1.0)
+        floor = budget.limits.requests_per_minute * budget.rate_factor
+        assert floor == budget.limits.floor_per_minute
+        assert floor < 150
+    assert Limits.paid().floor_per_minute == pytest.approx(93.75)
+    assert Limits.free().floor_per_minute == pytest.approx(9.375)
+
+
+def test_an_unknown_plan_is_refused() -> None:
+    with pytest.raises(ValueError, match="'free' or 'paid'"):
+        Limits.for_plan("premium")

@@ -12,28 +12,69 @@ def listing(*records: dict[str, object]) -> dict[str, object]:
     return {"data": list(records), "next_page": None}
 
 
-def test_users_are_read_once_and_found_by_email_or_gid(
+ANA = {
+    "gid": "42",
+    "name": "Ana",
+    "email": "Ana@Example.com",
+    "workspaces": [{"gid": "77", "name": "Acme"}],
+}
+
+
+def test_a_person_is_looked_up_alone_by_email_and_then_known_by_gid(
     client: AsanaClient, api: responses.RequestsMock
 ) -> None:
-    api.get(
-        f"{BASE}/users",
-        json=listing(
-            {"gid": "42", "name": "Ana", "email": "Ana@Example.com"},
-            {"gid": "43", "name": "Bo", "email": "bo@example.com"},
-        ),
-    )
+    # GET /users/{user_gid}: "the string 'me', an email, or the gid of a user" (Asana's spec).
+    api.get(f"{BASE}/users/ana%40example.com", json={"data": ANA})
     lookups = client.lookups()
 
-    assert lookups.user_by_email("77", "ana@example.com ") == {
-        "gid": "42",
-        "name": "Ana",
-        "email": "Ana@Example.com",
-    }
-    assert lookups.user_by_gid("77", "43") is not None
-    assert lookups.user_by_email("77", "nobody@example.com") is None
+    assert lookups.user_by_email("77", "ana@example.com ") == ANA
+    assert lookups.user_by_email("77", "ANA@example.com") == ANA
+    assert lookups.user_by_gid("77", "42") == ANA
 
     assert len(api.calls) == 1
-    assert query(api.calls[0]) == {"workspace": "77", "limit": "100", "opt_fields": "name,email"}
+    assert path(api.calls[0]) == "/users/ana%40example.com"
+    assert query(api.calls[0]) == {"opt_fields": "name,email,workspaces"}
+
+
+def test_people_stay_known_across_cycles(client: AsanaClient, api: responses.RequestsMock) -> None:
+    api.get(f"{BASE}/users/42", json={"data": ANA})
+
+    assert client.lookups().user_by_gid("77", "42") == ANA
+    assert client.lookups().user_by_gid("77", "42") == ANA
+    assert client.lookups().user_by_email("77", "ana@example.com") == ANA
+
+    assert len(api.calls) == 1
+
+
+def test_a_404_means_no_such_user_and_is_asked_again_next_cycle(
+    client: AsanaClient, api: responses.RequestsMock
+) -> None:
+    gone = {"errors": [{"message": "user: Unknown object: nobody@example.com"}]}
+    api.get(f"{BASE}/users/nobody%40example.com", status=404, json=gone)
+    api.get(f"{BASE}/users/nobody%40example.com", status=404, json=gone)
+    lookups = client.lookups()
+
+    assert lookups.user_by_email("77", "nobody@example.com") is None
+    assert lookups.user_by_email("77", "nobody@example.com") is None  # remembered this cycle
+    assert client.lookups().user_by_email("77", "nobody@example.com") is None
+
+    assert len(api.calls) == 2
+
+
+def test_a_user_of_another_workspace_is_not_one_of_its_people(
+    client: AsanaClient, api: responses.RequestsMock
+) -> None:
+    api.get(f"{BASE}/users/43", json={"data": {**ANA, "gid": "43", "workspaces": [{"gid": "1"}]}})
+
+    assert client.lookups().user_by_gid("77", "43") is None
+
+
+def test_no_directory_is_listed(client: AsanaClient, api: responses.RequestsMock) -> None:
+    api.get(f"{BASE}/users/42", json={"data": ANA})
+
+    client.lookups().user_by_gid("77", "42")
+
+    assert all(path(call) != "/users" for call in api.calls)
 
 
 def test_a_new_cycle_reads_again(client: AsanaClient, api: responses.RequestsMock) -> None:

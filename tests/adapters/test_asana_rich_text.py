@@ -25,17 +25,39 @@ def test_a_rich_comment_sends_html_text_only(
     assert body(api.calls[0]) == {"data": {"html_text": RICH}}
 
 
-def test_a_rich_status_update_sends_html_text_and_title(
+def test_a_rich_status_update_sends_text_html_text_and_title(
+    client: AsanaClient, api: responses.RequestsMock
+) -> None:
+    # Asana's StatusUpdateRequest requires text (with status_type and parent): the plain form
+    # goes with the rich one.
+    api.post(f"{BASE}/status_updates", status=201, json={"data": {"gid": "u1"}})
+
+    gid = client.post_status_update(
+        "9", "Week 49\n- 5 to Giulia", "at_risk", title="Week 49", html_text=RICH
+    )
+
+    assert gid == "u1"
+    assert body(api.calls[0]) == {
+        "data": {
+            "parent": "9",
+            "status_type": "at_risk",
+            "text": "Week 49\n- 5 to Giulia",
+            "html_text": RICH,
+            "title": "Week 49",
+        }
+    }
+
+
+def test_a_rich_status_update_without_text_sends_the_rich_texts_words(
     client: AsanaClient, api: responses.RequestsMock
 ) -> None:
     api.post(f"{BASE}/status_updates", status=201, json={"data": {"gid": "u1"}})
 
-    gid = client.post_status_update("9", "", "at_risk", title="Week 49", html_text=RICH)
+    client.post_status_update("9", "", "at_risk", title="Week 49", html_text=RICH)
 
-    assert gid == "u1"
-    assert body(api.calls[0]) == {
-        "data": {"parent": "9", "status_type": "at_risk", "html_text": RICH, "title": "Week 49"}
-    }
+    sent = body(api.calls[0])["data"]
+    assert sent["text"] == "Week 49 5 to Giulia"
+    assert sent["html_text"] == RICH
 
 
 def test_a_task_with_rich_notes_sends_html_notes(

@@ -273,6 +273,55 @@ def test_malformed_writes_are_refused_before_sending(
         build()
 
 
+@pytest.mark.parametrize(
+    ("parent_type", "status_type"),
+    [
+        ("project", "achieved"),
+        ("project", "partial"),
+        ("project", "missed"),
+        ("portfolio", "achieved"),
+        ("goal", "on_hold"),
+        ("goal", "complete"),
+    ],
+)
+def test_a_status_type_the_parent_cannot_take_is_refused_before_sending(
+    client: AsanaClient, api: responses.RequestsMock, parent_type: str, status_type: str
+) -> None:
+    with pytest.raises(ValueError, match=f"not valid for a {parent_type} status update"):
+        client.post_status_update(
+            "9",
+            "All delegated.",
+            status_type,
+            parent_type=parent_type,  # type: ignore[arg-type]
+        )
+
+    assert len(api.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("parent_type", "status_type"),
+    [
+        ("project", "on_hold"),
+        ("project", "complete"),
+        ("portfolio", "dropped"),
+        ("goal", "achieved"),
+        ("goal", "partial"),
+        ("goal", "missed"),
+    ],
+)
+def test_a_status_type_the_parent_takes_is_sent(
+    parent_type: writes.ParentType, status_type: str
+) -> None:
+    action = writes.status_update("9", "All delegated.", status_type, parent_type=parent_type)
+
+    assert action.data == {"parent": "9", "status_type": status_type, "text": "All delegated."}
+
+
+def test_a_status_update_always_carries_text() -> None:
+    with pytest.raises(ValueError, match="a status update needs text"):
+        writes.status_update("9", "  ", "on_track")
+
+
 def test_gids_are_escaped_in_paths() -> None:
     assert writes.add_tag("1/../../users", "7").path == "/tasks/1%2F..%2F..%2Fusers/addTag"
 

@@ -10,8 +10,12 @@ request. A `Budget` keeps the client under those limits instead of finding them 
 * after a 429, everyone using the token pauses for its Retry-After and the refill rate halves
   for a cool-down period (down to `min_rate_factor`), then recovers.
 
-All threads and all client objects that use the same token share one `Budget`: `SHARED` is the
-process-wide registry, keyed by a SHA-256 of the token, so the token itself is never stored here.
+Asana allocates the quota per token, and its size depends on the workspace's plan (free or
+paid), which only the caller knows: each client passes its own `Limits` (`Limits.for_plan`).
+All threads and all client objects that use the same token identity on the same workspace share
+one `Budget`: `SHARED` is the process-wide registry, keyed by (token identity, workspace). The
+token identity is a stable label the caller gives (a token file or variable name: it survives the
+secret being rotated) or else a SHA-256 of the token, so the token itself is never stored here.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from dataclasses import dataclass, replace
 from delegator.asana.clock import Clock, Sleep
 
 _EPSILON = 1e-9
+FREE_REQUESTS_PER_MINUTE = 150.0
+PAID_REQUESTS_PER_MINUTE = 1500.0
+#: Asana's search API has its own limit, whatever the plan.
+SEARCH_REQUESTS_PER_MINUTE = 60.0
 
 
 @dataclass(frozen=True)
@@ -35,12 +43,36 @@ class Limits:
     max_reads: int = 50
     max_writes: int = 15
     cooldown: float = 60.0  # seconds the reduced rate lasts after a 429
-    min_rate_factor: float = 0.125
+    # The adaptive slowdown halves the rate on each 429 episode down to this fraction: 1/16, one
+    # halving below the old 1/8. On a paid limit that is 94/min, under a free workspace's 150, so
+    # a free workspace configured as paid (or a token shared with another app) stops drawing
+    # 429s, which Asana counts against the quota too; on the free limit it is 9.4/min, still a
+    # request every 6.4 s for an idle cycle's one request per source.
+    min_rate_factor: float = 0.0625
 
     @classmethod
     def free(cls) -> Limits:
-        """The limits of a token on a free workspace."""
-        return cls(requests_per_minute=150.0)
+        """The limits of a token on a free workspace: 150 requests a minute."""
+        return cls(requests_per_minute=FREE_REQUESTS_PER_MINUTE)
+
+    @classmethod
+    def paid(cls) -> Limits:
+        """The limits of a token on a paid workspace: 1,500 requests a minute."""
+        return cls(requests_per_minute=PAID_REQUESTS_PER_MINUTE)
+
+    @classmethod
+    def for_plan(cls, plan: str) -> Limits:
+        """``free`` or ``paid`` (Asana's two standard rate limits)."""
+        if plan == "free":
+            return cls.free()
+        if plan == "paid":
+            return cls.paid()
+        raise ValueError(f"unknown Asana plan {plan!r}: use 'free' or 'paid'")
+
+    @property
+    def floor_per_minute(self) -> float:
+        """The slowest rate repeated 429s bring the budget down to."""
+        return self.requests_per_minute * self.min_rate_factor
 
     @property
     def capacity(self) -> float:
@@ -68,7 +100,7 @@ class Budget:
     """Rate and concurrency budget of one token. Thread-safe."""
 
     def __init__(self, limits: Limits, *, clock: Clock, sleep: Sleep, key: str = "") -> None:
-        self.key = key  # a prefix of the token's hash, for logs
+        self.key = key  # the caller's token label or a prefix of the token's hash, for logs
         self._limits = limits
         self._clock = clock
         self._sleep = sleep
@@ -194,24 +226,56 @@ class Budget:
 
 
 def token_key(token: str) -> str:
-    """The registry key of a token: its SHA-256, so the token itself is never kept here."""
+    """A token's identity when the caller names none: its SHA-256, never the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def budget_key(identity: str, workspace: str | None = None, *, kind: str = "") -> str:
+    """The registry key: the token identity, then ``@workspace`` and ``#kind`` when given."""
+    key = identity
+    if workspace:
+        key += f"@{workspace}"
+    if kind:
+        key += f"#{kind}"
+    return key
+
+
 class BudgetRegistry:
-    """Budgets by token hash; `SHARED` is the process-wide one."""
+    """Budgets by (token identity, workspace); `SHARED` is the process-wide one."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._budgets: dict[str, Budget] = {}
 
-    def budget_for(self, token: str, limits: Limits, *, clock: Clock, sleep: Sleep) -> Budget:
-        """The token's budget, created with `limits` on first use, else tightened to them."""
-        key = token_key(token)
+    def budget_for(
+        self,
+        token: str | None,
+        limits: Limits,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+        token_id: str | None = None,
+        workspace: str | None = None,
+        kind: str = "",
+    ) -> Budget:
+        """The budget of a token identity on a workspace, created with `limits` on first use,
+        else tightened to them.
+
+        The identity is `token_id` when given (a label that stays when the secret is rotated),
+        else the SHA-256 of `token`. `kind` names a separate quota of the same token (``search``).
+        """
+        if token_id:
+            identity = token_id
+        elif token:
+            identity = token_key(token)
+        else:
+            raise ValueError("a budget needs a token or a token_id")
+        key = budget_key(identity, workspace, kind=kind)
         with self._lock:
             budget = self._budgets.get(key)
             if budget is None:
-                budget = Budget(limits, clock=clock, sleep=sleep, key=key[:12])
+                label = (identity if token_id else identity[:12]) + key[len(identity) :]
+                budget = Budget(limits, clock=clock, sleep=sleep, key=label)
                 self._budgets[key] = budget
                 return budget
         budget.tighten(limits)

@@ -18,7 +18,14 @@ import requests
 
 from delegator.asana import batch, pagination, reads, writes
 from delegator.asana.batch import ActionResult
-from delegator.asana.budget import PAID, SHARED, Budget, BudgetRegistry, Limits
+from delegator.asana.budget import (
+    PAID,
+    SEARCH_REQUESTS_PER_MINUTE,
+    SHARED,
+    Budget,
+    BudgetRegistry,
+    Limits,
+)
 from delegator.asana.clock import Clock, Sleep, SystemClock
 from delegator.asana.errors import RetryPolicy
 from delegator.asana.http import (
@@ -29,12 +36,20 @@ from delegator.asana.http import (
     Observer,
     Record,
     Timeouts,
+    TokenProvider,
     Transport,
     segment,
 )
-from delegator.asana.lookups import Lookups
+from delegator.asana.lookups import Lookups, UserCache
 from delegator.asana.reads import EVENT_FIELDS
-from delegator.asana.sources import EventBatch, EventCursor, Source, SourceRead, SyncPosition
+from delegator.asana.sources import (
+    EventBatch,
+    EventCursor,
+    Source,
+    SourceKind,
+    SourceRead,
+    SyncPosition,
+)
 from delegator.asana.writes import Action, CustomFieldValue
 
 _ME_FIELDS = ("name", "email")
@@ -43,6 +58,11 @@ _ME_FIELDS = ("name", "email")
 class AsanaClient:
     """The Asana API for one token.
 
+    `token` is the token, or a provider of the current one (a callable, e.g. reading a secret
+    file), read again after a 401 and on `reload()`. `limits` are those of the workspace's plan
+    (`Limits.for_plan("free" | "paid")`); `token_id` is a stable, non-secret label of the token
+    (its file or variable name) and `workspace_gid` the workspace the client works in: together
+    they key the shared budget, and the workspace is where tag sources are searched.
     `clock` and `sleep` are injectable so tests take no real time; `budgets` is the registry the
     token's budget comes from (the process-wide one unless a test isolates itself); `observer`
     hears of every HTTP attempt (the service's metrics).
@@ -50,7 +70,7 @@ class AsanaClient:
 
     def __init__(
         self,
-        token: str,
+        token: str | TokenProvider,
         *,
         base_url: str = DEFAULT_BASE_URL,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
@@ -63,14 +83,43 @@ class AsanaClient:
         budgets: BudgetRegistry = SHARED,
         session: requests.Session | None = None,
         observer: Observer | None = None,
+        token_id: str | None = None,
+        workspace_gid: str | None = None,
+        search_overlap: timedelta = timedelta(seconds=60),
+        user_cache_ttl: timedelta = timedelta(hours=1),
     ) -> None:
         clock = clock if clock is not None else SystemClock()
         sleep = sleep if sleep is not None else time.sleep
         self.reconcile_every = reconcile_every
         self.sync_overlap = sync_overlap
+        self.search_overlap = search_overlap
+        self.workspace_gid = workspace_gid
+        provider: TokenProvider = _constant(token) if isinstance(token, str) else token
+        first = provider()
+        if not isinstance(first, str) or not first.strip():
+            raise ValueError("an Asana token is required")
+        # The identity is fixed at creation: a rotated secret keeps its budget.
+        identity_token = None if token_id else first.strip()
+        budget = budgets.budget_for(
+            identity_token,
+            limits,
+            clock=clock,
+            sleep=sleep,
+            token_id=token_id,
+            workspace=workspace_gid,
+        )
+        self.search_budget = budgets.budget_for(
+            identity_token,
+            Limits(requests_per_minute=SEARCH_REQUESTS_PER_MINUTE),
+            clock=clock,
+            sleep=sleep,
+            token_id=token_id,
+            workspace=workspace_gid,
+            kind="search",
+        )
         self.transport = Transport(
-            token,
-            budget=budgets.budget_for(token, limits, clock=clock, sleep=sleep),
+            _first_then(first, provider),
+            budget=budget,
             clock=clock,
             sleep=sleep,
             base_url=base_url,
@@ -82,6 +131,9 @@ class AsanaClient:
         self._lock = threading.Lock()
         self._me: Record | None = None
         self._user_task_lists: dict[tuple[str, str], str] = {}
+        self.users = UserCache(self.transport, ttl=user_cache_ttl.total_seconds())
+        # Workspaces whose search API answered 402 (free): tag sources there are read whole.
+        self._no_search: set[str] = set()
 
     def __repr__(self) -> str:
         return f"AsanaClient(base_url={self.transport.base_url!r}, budget={self.budget.key!r})"
@@ -99,6 +151,11 @@ class AsanaClient:
 
     def close(self) -> None:
         self.transport.close()
+
+    def reload(self) -> bool:
+        """Read the token from its provider again (after a rotation); True if it changed.
+        A 401 does this by itself and retries once."""
+        return self.transport.reload()
 
     @property
     def budget(self) -> Budget:
@@ -124,8 +181,9 @@ class AsanaClient:
         return str(self.me()["gid"])
 
     def lookups(self) -> Lookups:
-        """A fresh per-cycle cache of names (users, tags, projects, sections, custom fields)."""
-        return Lookups(self.transport, me=self.me, me_gid=self.me_gid)
+        """A fresh per-cycle cache of names (tags, projects, sections, custom fields); people
+        are looked up one by one in the client's longer-lived `users` cache."""
+        return Lookups(self.transport, me=self.me, me_gid=self.me_gid, users=self.users)
 
     # ------------------------------------------------------------ reads
     def read_source(
@@ -134,9 +192,10 @@ class AsanaClient:
         """This cycle's read of a source: what changed since `position`, or all of it when due.
 
         A whole read happens the first time, every `reconcile_every`, or when `full`. Store the
-        returned position; an idle incremental read costs one request.
+        returned position; an idle incremental read costs one request (a tag source on a free
+        workspace: none, see `reads.read_source`).
         """
-        return reads.read_source(
+        read = reads.read_source(
             self.transport,
             position,
             fields,
@@ -144,7 +203,27 @@ class AsanaClient:
             reconcile_every=self.reconcile_every,
             overlap=self.sync_overlap,
             force_full=full,
+            search=self._search_state(position),
+            search_overlap=self.search_overlap,
+            search_budget=self.search_budget,
         )
+        workspace = self._search_workspace(position)
+        if workspace is not None and read.position.search is False:
+            with self._lock:
+                self._no_search.add(workspace)
+        return read
+
+    def _search_workspace(self, position: SyncPosition) -> str | None:
+        return position.source.workspace_gid or self.workspace_gid
+
+    def _search_state(self, position: SyncPosition) -> reads.SearchState | None:
+        """Where and whether a tag source can be searched (None: not a tag, or no workspace)."""
+        workspace = self._search_workspace(position)
+        if position.source.kind is not SourceKind.TAG or workspace is None:
+            return None
+        with self._lock:
+            known_free = workspace in self._no_search
+        return reads.SearchState(workspace, False if known_free else position.search)
 
     def changed_tasks(self, source: Source, since: datetime, fields: Fields) -> Iterator[Record]:
         """Tasks of `source` modified at or after `since`, lazily."""
@@ -286,10 +365,36 @@ class AsanaClient:
         *,
         title: str | None = None,
         html_text: str | None = None,
+        parent_type: writes.ParentType | None = None,
     ) -> str:
-        """A project status update (rich text when `html_text` is given, instead of `text`);
-        returns its gid. Never posted twice."""
+        """A status update on a project, portfolio or goal; returns its gid. Never posted twice.
+
+        `text` (plain) is always sent, as Asana requires it; `html_text` (rich text) goes with it
+        when given. With `parent_type` a status type the parent cannot take is refused before
+        anything is sent (see `writes.status_update`)."""
         action = writes.status_update(
-            parent_gid, text, status_type, title=title, html_text=html_text
+            parent_gid,
+            text,
+            status_type,
+            title=title,
+            html_text=html_text,
+            parent_type=parent_type,
         )
         return str(self.perform(action)["gid"])
+
+
+def _constant(token: str) -> TokenProvider:
+    def provider() -> str:
+        return token
+
+    return provider
+
+
+def _first_then(first: str, provider: TokenProvider) -> TokenProvider:
+    """The value already read, then the provider: the secret is read once at creation."""
+    pending = [first]
+
+    def read() -> str:
+        return pending.pop() if pending else provider()
+
+    return read

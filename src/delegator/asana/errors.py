@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
+from typing import Any
 
 import requests
 import urllib3.exceptions
@@ -44,6 +45,8 @@ class AsanaError(Exception):
     #: What the client decided when it gave up on the request (`Outcome.SKIP` or `Outcome.FATAL`);
     #: set by the transport when it raises, None on errors built elsewhere.
     outcome: Outcome | None = None
+    #: The ``Asana-Change`` notices of the answer (`http.ChangeNotice`), set by the transport.
+    changes: tuple[Any, ...] = ()
 
     def __init__(self, method: str, path: str, detail: str) -> None:
         self.method = method.upper()

@@ -12,6 +12,13 @@ The retry loop asks `errors.decide` what to do with each failure:
   tag): the caller's `find_existing` looks for it first, and only if it is absent is the
   request sent again; without `find_existing` the error is raised, never blindly re-posted;
 * SKIP / FATAL: raised, with the outcome recorded on the exception for the worker.
+
+The token comes from a provider (a callable returning the current secret, e.g. re-reading a
+secret file): it is read again after a 401, and the request sent once more if it changed, and on
+an explicit `reload()`. Every token read is registered with the log redactor first.
+
+`Asana-Change` response headers (Asana's notices of a coming breaking change) are logged once
+per change name per process, at warning level, and reported to the observer with each attempt.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 from urllib.parse import quote
@@ -33,7 +40,8 @@ from delegator import __version__
 from delegator.asana import errors
 from delegator.asana.budget import Budget
 from delegator.asana.clock import Clock, Sleep
-from delegator.asana.errors import AsanaError, Outcome, RateLimited, RetryPolicy
+from delegator.asana.errors import AsanaError, Outcome, RateLimited, RetryPolicy, Unauthorized
+from delegator.redact import REDACTED, register_secret
 
 DEFAULT_BASE_URL = "https://app.asana.com/api/1.0"
 USER_AGENT = f"delegator/{__version__} (+python-requests)"
@@ -48,6 +56,20 @@ Params: TypeAlias = Mapping[str, str | int | bool | None]
 Fields: TypeAlias = Sequence[str]
 #: Looks for the result of an ambiguous create made at or after the given time; None if absent.
 Finder: TypeAlias = Callable[[datetime], Record | None]
+#: Gives the current token (a secret file read again, a variable); called again after a 401.
+TokenProvider: TypeAlias = Callable[[], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeNotice:
+    """One ``Asana-Change`` response header: Asana announcing a breaking change.
+
+    ``Asana-Change: name=security_headers;info=https://asa.na/api-sh;affected=true``; the
+    header is repeated (or comma-joined) when several changes are under way."""
+
+    name: str
+    info: str = ""  # a link to Asana's description of the change
+    affected: bool = False  # Asana says this request is affected
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +81,7 @@ class RequestAttempt:
     status: int | None  # None when no answer came (connection failure, timeout)
     retry: bool  # this attempt repeats an earlier one of the same request
     rate_limited: bool  # answered 429
+    changes: tuple[ChangeNotice, ...] = field(default=())  # Asana-Change headers of the answer
 
 
 #: Called after every HTTP attempt; it must be quick and must not raise.
@@ -74,6 +97,62 @@ def endpoint_template(path: str) -> str:
 
 
 log = logging.getLogger(__name__)
+
+_CHANGE_SPLIT = re.compile(r",\s*(?=name=)")
+_changes_logged: set[str] = set()
+_changes_lock = threading.Lock()
+
+
+def parse_change_headers(values: Sequence[str]) -> tuple[ChangeNotice, ...]:
+    """The notices in ``Asana-Change`` header values (each may hold several, comma-joined)."""
+    notices: list[ChangeNotice] = []
+    for value in values:
+        for part in _CHANGE_SPLIT.split(value.strip()):
+            fields: dict[str, str] = {}
+            for item in part.split(";"):
+                key, sep, val = item.strip().partition("=")
+                if sep:
+                    fields[key.strip().lower()] = val.strip()
+            name = fields.get("name", "")
+            if name:
+                affected = fields.get("affected", "").lower() == "true"
+                notices.append(ChangeNotice(name, fields.get("info", ""), affected))
+    return tuple(notices)
+
+
+def _change_headers(response: requests.Response) -> list[str]:
+    raw = getattr(response.raw, "headers", None)
+    getlist = getattr(raw, "getlist", None)
+    if callable(getlist):  # urllib3 keeps a repeated header's values apart
+        values = [str(value) for value in getlist("Asana-Change")]
+        if values:
+            return values
+    value = response.headers.get("Asana-Change")
+    return [value] if value else []
+
+
+def log_change_notices(notices: Sequence[ChangeNotice], endpoint: str) -> None:
+    """Log each change name once per process, as structured fields."""
+    for notice in notices:
+        with _changes_lock:
+            if notice.name in _changes_logged:
+                continue
+            _changes_logged.add(notice.name)
+        log.warning(
+            "asana_change_notice",
+            extra={
+                "change": notice.name,
+                "info": notice.info,
+                "affected": notice.affected,
+                "endpoint": endpoint,
+            },
+        )
+
+
+def forget_logged_changes() -> None:
+    """Tests only: log every change name again."""
+    with _changes_lock:
+        _changes_logged.clear()
 
 
 def segment(gid: str) -> str:
@@ -109,6 +188,7 @@ class ApiResponse:
     body: Record
     server_time: datetime | None = None  # Asana's Date header: the clock modified_at uses
     recovered: bool = False  # an ambiguous create that was found already done
+    changes: tuple[ChangeNotice, ...] = ()  # Asana-Change headers of the answer
 
     @property
     def data(self) -> Any:
@@ -116,11 +196,14 @@ class ApiResponse:
 
 
 class Transport:
-    """Sends requests to Asana for one token. Thread-safe; share it between threads."""
+    """Sends requests to Asana for one token. Thread-safe; share it between threads.
+
+    `token` is the token itself or a provider of the current one (read now, after a 401 and on
+    `reload()`)."""
 
     def __init__(
         self,
-        token: str,
+        token: str | TokenProvider,
         *,
         budget: Budget,
         clock: Clock,
@@ -131,9 +214,10 @@ class Transport:
         session: requests.Session | None = None,
         observer: Observer | None = None,
     ) -> None:
-        if not token:
-            raise ValueError("an Asana token is required")
-        self._token = token
+        self._provider: TokenProvider = _constant(token) if isinstance(token, str) else token
+        self._token_lock = threading.Lock()
+        self._known_tokens: list[str] = []
+        self._token = self._read_token()
         self.observer = observer
         self.base_url = base_url.rstrip("/")
         self.timeouts = timeouts
@@ -142,11 +226,6 @@ class Transport:
         self.clock = clock
         self.sleep = sleep
         self._session = session if session is not None else _new_session(budget)
-        self._headers = {
-            "Authorization": f"Bearer {token}",
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-        }
         self._count_lock = threading.Lock()
         self._sent = 0
 
@@ -160,6 +239,45 @@ class Transport:
 
     def close(self) -> None:
         self._session.close()
+
+    # ------------------------------------------------------------ the token
+    def _read_token(self) -> str:
+        token = self._provider()
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("an Asana token is required")
+        token = token.strip()
+        register_secret(token)  # before anything can log it
+        with self._token_lock:
+            if token not in self._known_tokens:
+                self._known_tokens.append(token)
+        return token
+
+    def reload(self) -> bool:
+        """Read the token from its provider again; True if it changed. The provider's errors
+        (an unreadable secret file) are raised and the current token kept."""
+        token = self._read_token()
+        with self._token_lock:
+            changed = token != self._token
+            self._token = token
+        if changed:
+            log.info("asana_token_reloaded")
+        return changed
+
+    def _reload_after_401(self) -> bool:
+        try:
+            return self.reload()
+        except Exception as exc:  # an unreadable secret: the 401 is the error to report
+            log.warning("asana_token_reload_failed", extra={"reason": type(exc).__name__})
+            return False
+
+    def _headers(self) -> dict[str, str]:
+        with self._token_lock:
+            token = self._token
+        return {
+            "Authorization": f"Bearer {token}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
 
     def request(
         self,
@@ -185,12 +303,18 @@ class Transport:
         units = (reads or 0, writes or 0)
         first_sent = self.clock.now()
         rate_limited = transient = 0
+        reauthorized = False
         while True:
-            retry = rate_limited + transient > 0
+            retry = rate_limited + transient > 0 or reauthorized
             try:
                 response = self._send(method, path, params, body, units)
             except AsanaError as error:
-                self._observe(method, path, getattr(error, "status", None), retry)
+                self._observe(method, path, getattr(error, "status", None), retry, error.changes)
+                if isinstance(error, Unauthorized) and not reauthorized:
+                    reauthorized = True
+                    if self._reload_after_401():
+                        log.warning("asana_unauthorized_retry", extra={"path": path})
+                        continue  # a new token: once more (a 401 was not executed)
                 if isinstance(error, RateLimited):
                     rate_limited += 1
                     failures = rate_limited
@@ -227,12 +351,22 @@ class Transport:
                     Outcome.SKIP if decision.outcome is Outcome.VERIFY else decision.outcome
                 )
                 raise
-            self._observe(method, path, response.status, retry)
+            self._observe(method, path, response.status, retry, response.changes)
             return response
 
-    def _observe(self, method: str, path: str, status: int | None, retry: bool) -> None:
+    def _observe(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        retry: bool,
+        changes: tuple[ChangeNotice, ...] = (),
+    ) -> None:
+        endpoint = endpoint_template(path)
+        if changes:
+            log_change_notices(changes, endpoint)
         if self.observer is not None:
-            attempt = RequestAttempt(method, endpoint_template(path), status, retry, status == 429)
+            attempt = RequestAttempt(method, endpoint, status, retry, status == 429, changes)
             self.observer(attempt)
 
     def _send(
@@ -253,7 +387,7 @@ class Transport:
                     self.base_url + path,
                     params=query,
                     json=body,
-                    headers=self._headers,
+                    headers=self._headers(),
                     timeout=(self.timeouts.connect, self.timeouts.read),
                     allow_redirects=False,
                 )
@@ -262,13 +396,14 @@ class Transport:
         return self._interpret(method, path, response)
 
     def _interpret(self, method: str, path: str, response: requests.Response) -> ApiResponse:
+        changes = parse_change_headers(_change_headers(response))
         try:
             payload: object = response.json() if response.content else {}
         except ValueError:
             payload = None
         if response.status_code >= 300:
             cause = requests.HTTPError(f"HTTP {response.status_code}", response=response)
-            raise errors.from_status(
+            error = errors.from_status(
                 method,
                 path,
                 response.status_code,
@@ -276,17 +411,35 @@ class Transport:
                 response.headers,
                 self.clock.now(),
                 self._redact,
-            ) from cause
+            )
+            error.changes = changes
+            raise error from cause
         if not isinstance(payload, dict):
-            raise errors.ServerError(
+            server_error = errors.ServerError(
                 method, path, response.status_code, ("answer is not a JSON object",)
             )
+            server_error.changes = changes
+            raise server_error
         return ApiResponse(
-            response.status_code, payload, _server_time(response.headers.get("Date"))
+            response.status_code,
+            payload,
+            _server_time(response.headers.get("Date")),
+            changes=changes,
         )
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, "[redacted]")
+        with self._token_lock:
+            known = list(self._known_tokens)
+        for token in known:
+            text = text.replace(token, REDACTED)
+        return text
+
+
+def _constant(token: str) -> TokenProvider:
+    def provider() -> str:
+        return token
+
+    return provider
 
 
 def _new_session(budget: Budget) -> requests.Session:

@@ -5,9 +5,17 @@ Asana wants gids. A `Lookups` object reads each list once, when first asked, and
 later question from memory. The worker makes a new one per cycle (`AsanaClient.lookups()`), so
 a renamed tag or a new user is seen at the next cycle, and an idle cycle asks for nothing.
 
-Costs: one paginated read per list (users of a workspace, tags of a workspace, projects of a
-workspace, sections of a project, custom fields of a project or workspace); the token's user
-comes from the client, which asks ``GET /users/me`` once in its lifetime.
+Costs: one paginated read per list (tags of a workspace, projects of a workspace, sections of a
+project, custom fields of a project or workspace); the token's user comes from the client, which
+asks ``GET /users/me`` once in its lifetime.
+
+People are not listed: a workspace's directory can hold thousands. `user_by_email` and
+`user_by_gid` ask ``GET /users/{user_gid}`` (Asana takes a gid, an email or "me" there) with
+``opt_fields=name,email,workspaces``, one request per person, and the answer is kept in the
+client's `UserCache` (per workspace, an hour by default) across cycles. A 404 (or a 400: Asana
+did not recognise the identifier) means no such user; a user whose ``workspaces`` does not hold
+the workspace is not one of its people. A miss is remembered for the cycle only, so a person
+added to the workspace is found at the next cycle.
 
 Names match case-insensitively; an exact-case match wins when several differ only in case.
 """
@@ -19,7 +27,72 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from delegator.asana import pagination, writes
+from delegator.asana.errors import InvalidRequest, NotFound
 from delegator.asana.http import Fields, Params, Record, Transport, segment
+
+#: What a looked-up user carries: enough to assign, show and check the workspace.
+USER_FIELDS: tuple[str, ...] = ("name", "email", "workspaces")
+
+
+class UserCache:
+    """People by gid and by email, per workspace, each asked of Asana once per `ttl` seconds.
+
+    Thread-safe; owned by the client so that it outlives a cycle. Misses are not kept here."""
+
+    def __init__(self, transport: Transport, *, ttl: float = 3600.0) -> None:
+        self._transport = transport
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, Record]] = {}
+
+    def get(self, workspace_gid: str, ref: str) -> Record | None:
+        """The user `ref` (a gid or an email) if one of the workspace's people, else None."""
+        key = (workspace_gid, _user_key(ref))
+        now = self._transport.clock.monotonic()
+        with self._lock:
+            cached = self._entries.get(key)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        user = self._fetch(workspace_gid, ref)
+        if user is None:
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        with self._lock:
+            self._entries[key] = (now, user)
+            self._entries[(workspace_gid, str(user["gid"]))] = (now, user)
+            email = user.get("email")
+            if isinstance(email, str) and email:
+                self._entries[(workspace_gid, _user_key(email))] = (now, user)
+        return user
+
+    def forget(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _fetch(self, workspace_gid: str, ref: str) -> Record | None:
+        try:
+            response = self._transport.request(
+                "GET",
+                f"/users/{segment(ref.strip())}",
+                params={"opt_fields": ",".join(USER_FIELDS)},
+            )
+        except (NotFound, InvalidRequest):
+            return None
+        user = response.data
+        if not isinstance(user, dict) or "gid" not in user:
+            return None
+        workspaces = user.get("workspaces")
+        if isinstance(workspaces, list) and not any(
+            isinstance(w, dict) and str(w.get("gid")) == workspace_gid for w in workspaces
+        ):
+            return None  # a real user, but not one of this workspace's people
+        return dict(user)
+
+
+def _user_key(ref: str) -> str:
+    ref = ref.strip()
+    return ref.casefold() if "@" in ref else ref
 
 
 @dataclass(frozen=True)
@@ -73,12 +146,15 @@ class Lookups:
         *,
         me: Callable[[], Record],
         me_gid: Callable[[], str],
+        users: UserCache | None = None,
     ) -> None:
         self._transport = transport
         self._me = me
         self._me_gid = me_gid
+        self._users = users if users is not None else UserCache(transport)
         self._lock = threading.RLock()
         self._lists: dict[tuple[str, str], list[Record]] = {}
+        self._missing: set[tuple[str, str]] = set()
 
     def me(self) -> Record:
         """The token's user: ``{"gid", "name", "email"}``."""
@@ -86,23 +162,32 @@ class Lookups:
 
     # ------------------------------------------------------------ users
     def users(self, workspace_gid: str) -> list[Record]:
+        """Every person of the workspace (one request per 100): for listings only; the
+        look-ups below ask for one person at a time."""
         return self._list(
             ("users", workspace_gid), "/users", {"workspace": workspace_gid}, ("name", "email")
         )
 
     def user_by_email(self, workspace_gid: str, email: str) -> Record | None:
-        wanted = email.strip().casefold()
-        return next(
-            (
-                user
-                for user in self.users(workspace_gid)
-                if str(user.get("email", "")).casefold() == wanted
-            ),
-            None,
-        )
+        """The workspace's person with this email (any case), or None."""
+        return self._user(workspace_gid, email)
 
     def user_by_gid(self, workspace_gid: str, gid: str) -> Record | None:
-        return next((user for user in self.users(workspace_gid) if user.get("gid") == gid), None)
+        """The workspace's person with this gid, or None."""
+        return self._user(workspace_gid, gid)
+
+    def _user(self, workspace_gid: str, ref: str) -> Record | None:
+        if not ref.strip():
+            return None
+        key = (workspace_gid, _user_key(ref))
+        with self._lock:
+            if key in self._missing:
+                return None
+        user = self._users.get(workspace_gid, ref)
+        if user is None:
+            with self._lock:
+                self._missing.add(key)
+        return user
 
     # ------------------------------------------------------------ tags
     def tags(self, workspace_gid: str) -> list[Record]:

@@ -3,8 +3,14 @@
 Costs (requests, at 100 tasks a page):
 
 * incremental (`changes_listing`): ``GET /tasks?project=|section=|assignee=&workspace=`` with
-  `modified_since`: 1 request when nothing changed, 1 per 100 changed tasks otherwise. A tag
-  source has no such filter in Asana: it is read whole and filtered here (1 per 100 tasks).
+  `modified_since`: 1 request when nothing changed, 1 per 100 changed tasks otherwise.
+* a tag source, incremental: ``GET /tasks`` has no tag filter, so Asana's search API is asked
+  (`search_changes`: ``GET /workspaces/{gid}/tasks/search?tags.any=&modified_at.after=``,
+  sorted by modified_at): 1 request when idle. It is premium-only: a free workspace answers 402,
+  which is remembered (`SyncPosition.search`), and there the tag is read only whole, at the
+  reconcile interval, the idle cycles between costing nothing. Search is eventually consistent
+  (10-60 s) and has its own limit (60/min): its high-water mark keeps a longer overlap and its
+  requests also spend a separate search budget.
 * whole (`whole_listing`): ``GET /projects/{gid}/tasks``, ``/sections/{gid}/tasks``,
   ``/tags/{gid}/tasks`` or ``/user_task_lists/{gid}/tasks`` (plus one ``GET
   /users/{gid}/user_task_list`` per user, cached by the client): 1 per 100 tasks. Needed
@@ -18,12 +24,14 @@ overlap, because `modified_since` is compared with Asana's `modified_at`, not wi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from delegator.asana import pagination
-from delegator.asana.errors import SyncTokenExpired
+from delegator.asana.budget import Budget
+from delegator.asana.errors import PaymentRequired, SyncTokenExpired
 from delegator.asana.http import Fields, Record, Transport, field_names, join_fields, segment
 from delegator.asana.sources import (
     EventBatch,
@@ -46,6 +54,19 @@ EVENT_FIELDS: tuple[str, ...] = (
 
 #: Looks up (and caches) the gid of a user's task list in a workspace.
 UserTaskLists = Callable[[str, str], str]
+
+#: Asana's largest page, for the search API too.
+SEARCH_PAGE = 100
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """Where a tag source is searched, and whether search works there (None: not tried yet)."""
+
+    workspace_gid: str
+    available: bool | None = None
 
 
 def asana_time(when: datetime) -> str:
@@ -156,6 +177,62 @@ def fetch(transport: Transport, listing: Listing, fields: Fields) -> Fetched:
     return Fetched(tasks, count, server_time)
 
 
+def search_changes(
+    transport: Transport,
+    workspace_gid: str,
+    tag_gid: str,
+    since: datetime,
+    fields: Fields,
+    *,
+    budget: Budget | None = None,
+    max_pages: int = 50,
+) -> Fetched:
+    """Tasks with the tag modified after `since`, through the search API, oldest change first.
+
+    Search has no offset pagination: a full page is followed by the same query from the last
+    task's modified_at (1 ms earlier, so tasks changed in the same instant are not lost; tasks
+    seen twice are kept once). `budget` is the search API's own quota (60/min), spent too.
+    """
+    path = f"/workspaces/{segment(workspace_gid)}/tasks/search"
+    opt_fields = join_fields((*field_names(fields), "modified_at"))
+    found: dict[str, Record] = {}
+    after = since
+    last_seen: datetime | None = None
+    count = 0
+    server_time: datetime | None = None
+    for _ in range(max_pages):
+        params: dict[str, str | int | bool | None] = {
+            "tags.any": tag_gid,
+            "modified_at.after": asana_time(after),
+            "sort_by": "modified_at",
+            "sort_ascending": True,
+            "opt_fields": opt_fields,
+            "limit": SEARCH_PAGE,
+        }
+        if budget is not None:
+            budget.take(1)
+        response = transport.request("GET", path, params=params)
+        count += 1
+        server_time = server_time or response.server_time
+        data = response.data if isinstance(response.data, list) else []
+        page = [task for task in data if isinstance(task, dict)]
+        for task in page:
+            found[str(task.get("gid"))] = task
+        if len(page) < SEARCH_PAGE:
+            break
+        value = page[-1].get("modified_at")
+        if not isinstance(value, str):
+            break
+        last = parse_asana_time(value)
+        if last_seen is not None and last <= last_seen:
+            # A whole page changed in one instant: the next query would return it again.
+            log.warning("asana_search_stuck", extra={"endpoint": "/workspaces/{gid}/tasks/search"})
+            break
+        last_seen = last
+        after = last - timedelta(milliseconds=1)
+    return Fetched(list(found.values()), count, server_time)
+
+
 def read_source(
     transport: Transport,
     position: SyncPosition,
@@ -165,8 +242,16 @@ def read_source(
     reconcile_every: timedelta | None,
     overlap: timedelta,
     force_full: bool = False,
+    search: SearchState | None = None,
+    search_overlap: timedelta = timedelta(seconds=60),
+    search_budget: Budget | None = None,
 ) -> SourceRead:
-    """One cycle's read of a source: incremental, or whole when due (never read, or reconcile)."""
+    """One cycle's read of a source: incremental, or whole when due (never read, or reconcile).
+
+    A tag source with a `search` state is read incrementally through the search API (1 request
+    when idle); where search answered 402 (a free workspace) its incremental reads cost nothing
+    and return nothing: the tag is read whole at the reconcile interval only.
+    """
     started = transport.clock.now()
     full = (
         force_full
@@ -174,6 +259,10 @@ def read_source(
         or position.last_full_read is None
         or (reconcile_every is not None and started - position.last_full_read >= reconcile_every)
     )
+    if not full and search is not None and position.source.kind is SourceKind.TAG:
+        return _search_tag(
+            transport, position, fields, search, search_overlap, search_budget, started
+        )
     if full:
         listing = whole_listing(position.source, user_task_lists=user_task_lists)
     else:
@@ -188,9 +277,51 @@ def read_source(
         source=position.source,
         high_water=high_water,
         last_full_read=read_at if full else position.last_full_read,
+        search=position.search if search is None else search.available,
     )
     return SourceRead(
         tasks=fetched.tasks, position=new_position, full=full, requests=fetched.requests
+    )
+
+
+def _search_tag(
+    transport: Transport,
+    position: SyncPosition,
+    fields: Fields,
+    search: SearchState,
+    overlap: timedelta,
+    budget: Budget | None,
+    started: datetime,
+) -> SourceRead:
+    assert position.high_water is not None
+    if search.available is False:
+        # A free workspace: nothing until the reconcile interval's whole read.
+        return SourceRead(
+            tasks=[], position=replace(position, search=False), full=False, requests=0
+        )
+    try:
+        fetched = search_changes(
+            transport,
+            search.workspace_gid,
+            position.source.gid,
+            position.high_water,
+            fields,
+            budget=budget,
+        )
+    except PaymentRequired:
+        log.info(
+            "asana_search_unavailable",
+            extra={"workspace": search.workspace_gid, "fallback": "whole read at reconcile"},
+        )
+        return SourceRead(
+            tasks=[], position=replace(position, search=False), full=False, requests=1
+        )
+    read_at = fetched.server_time or started
+    # Search is eventually consistent (10-60 s): the mark stays `overlap` behind Asana's clock.
+    high_water = max(read_at - overlap, position.high_water)
+    new_position = replace(position, high_water=high_water, search=True)
+    return SourceRead(
+        tasks=fetched.tasks, position=new_position, full=False, requests=fetched.requests
     )
 
 

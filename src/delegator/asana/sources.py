@@ -48,8 +48,9 @@ class Source:
         return cls(SourceKind.USER_TASKS, user_gid, workspace_gid)
 
     @classmethod
-    def tag(cls, gid: str) -> Source:
-        return cls(SourceKind.TAG, gid)
+    def tag(cls, gid: str, workspace_gid: str | None = None) -> Source:
+        """A tag; its workspace (else the client's) is where it is searched."""
+        return cls(SourceKind.TAG, gid, workspace_gid)
 
     @property
     def key(self) -> str:
@@ -69,6 +70,9 @@ class SyncPosition:
     source: Source
     high_water: datetime | None = None  # next `modified_since`; None: never read
     last_full_read: datetime | None = None  # when the last whole-source read started
+    # Tag sources: whether Asana's search API works in the workspace. None: not tried yet;
+    # False: it answered 402 (a free workspace), so the tag is read whole at reconcile only.
+    search: bool | None = None
 
 
 @dataclass(frozen=True)

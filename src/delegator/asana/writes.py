@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from delegator.asana import pagination
 from delegator.asana.http import (
@@ -39,19 +39,22 @@ CustomFieldValue: TypeAlias = str | int | float | Sequence[str] | date | datetim
 
 _TAG = re.compile(r"<[^>]*>")
 
-STATUS_TYPES = frozenset(
-    {
-        "on_track",
-        "at_risk",
-        "off_track",
-        "on_hold",
-        "complete",
-        "achieved",
-        "partial",
-        "missed",
-        "dropped",
-    }
+#: What a status update is posted on.
+ParentType: TypeAlias = Literal["project", "portfolio", "goal"]
+
+#: The status types each parent takes (Asana's spec, StatusUpdateBase.status_type).
+PROJECT_STATUS_TYPES = frozenset(
+    {"on_track", "at_risk", "off_track", "on_hold", "complete", "dropped"}
 )
+GOAL_STATUS_TYPES = frozenset(
+    {"on_track", "at_risk", "off_track", "achieved", "partial", "missed", "dropped"}
+)
+STATUS_TYPES_BY_PARENT: Mapping[str, frozenset[str]] = {
+    "project": PROJECT_STATUS_TYPES,
+    "portfolio": PROJECT_STATUS_TYPES,
+    "goal": GOAL_STATUS_TYPES,
+}
+STATUS_TYPES = PROJECT_STATUS_TYPES | GOAL_STATUS_TYPES
 
 
 # ---------------------------------------------------------------- checks for ambiguous creates
@@ -296,21 +299,33 @@ def status_update(
     *,
     title: str | None = None,
     html_text: str | None = None,
+    parent_type: ParentType | None = None,
 ) -> Action:
-    """A status update on a project (portfolio, goal), sent to its followers; never twice.
+    """A status update on a project, portfolio or goal, sent to its followers; never twice.
 
-    With `html_text` (rich text, sent instead of `text`) give a `title`: an ambiguous post is
-    then recognised by it, since Asana may rewrite the markup."""
-    if status_type not in STATUS_TYPES:
+    Asana requires `text` (with `status_type` and `parent`): it is always sent, and `html_text`
+    (rich text) with it when given; a blank `text` beside `html_text` becomes the rich text's
+    words. With `html_text` give a `title`: an ambiguous post is then recognised by it, since
+    Asana may rewrite the markup. `parent_type` refuses, before anything is sent, a status type
+    that parent cannot take (a goal's ``achieved`` on a project, a project's ``on_hold`` on a
+    goal); without it only the union of all types is checked."""
+    allowed = STATUS_TYPES if parent_type is None else STATUS_TYPES_BY_PARENT.get(parent_type)
+    if allowed is None:
+        raise ValueError(f"parent_type {parent_type!r}: use project, portfolio or goal")
+    if status_type not in allowed:
+        kind = "a status update" if parent_type is None else f"a {parent_type} status update"
         raise ValueError(
-            f"status_type {status_type!r}: use one of {', '.join(sorted(STATUS_TYPES))}"
+            f"status_type {status_type!r} is not valid for {kind}: "
+            f"use one of {', '.join(sorted(allowed))}"
         )
     if html_text is not None and not (title or "").strip():
         raise ValueError("a rich text status update needs a title")
-    data: Record = {"parent": parent_gid, "status_type": status_type}
-    if html_text is None:
-        data["text"] = text
-    else:
+    if not text.strip() and html_text is not None:
+        text = _words(html_text)
+    if not text.strip():
+        raise ValueError("a status update needs text")
+    data: Record = {"parent": parent_gid, "status_type": status_type, "text": text}
+    if html_text is not None:
         data["html_text"] = html_text
     if title is not None:
         data["title"] = title

@@ -29,6 +29,7 @@ from delegator.asana import (
 from delegator.asana.http import Record
 from delegator.asana.reads import parse_asana_time
 from delegator.notify.message import DeliveryError, Message, one_line
+from delegator.notify.plain import to_plain
 
 DEFAULT_STATUS: Final = "on_track"
 # Looking for an earlier post reaches this far before ``since``: Asana's clock and ours differ.
@@ -107,15 +108,19 @@ class AsanaStatusUpdate:
         return f"status update on project {self.project_gid}"
 
     def deliver(self, message: Message) -> str:
-        """Post it; the status update's gid. No status type in the message means on_track."""
+        """Post it; the status update's gid. No status type in the message means on_track.
+
+        Asana requires ``text``: the summary's plain words go there, its rich text in
+        ``html_text``. A status type a project cannot take is refused before sending."""
         return _calling(
             self.describe,
             lambda: self._client.post_status_update(
                 self.project_gid,
-                "",
+                to_plain(message.markdown) or _words(message.html) or one_line(message.title),
                 message.status_type or DEFAULT_STATUS,
                 title=one_line(message.title),
                 html_text=_body(message.html),
+                parent_type="project",
             ),
         )
 

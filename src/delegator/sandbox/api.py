@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
@@ -34,6 +34,7 @@ from delegator.sandbox.faults import Faults
 from delegator.sandbox.records import User
 from delegator.sandbox.requestlog import LoggedRequest, RequestLog
 from delegator.sandbox.routing import Call, Reply, RouteTable
+from delegator.sandbox.strict import Strictness
 from delegator.sandbox.world import World
 
 logger = logging.getLogger(__name__)
@@ -67,10 +68,12 @@ class Api:
         *,
         base_url: str = "http://127.0.0.1/api/1.0",
         sleep: Callable[[float], None] = time.sleep,
+        lenient: Iterable[str] = (),
     ) -> None:
         self.world = world
         self.faults = faults
         self.log = log
+        self.strict = Strictness(lenient, log)
         self.base_url = base_url
         self._sleep = sleep
 
@@ -117,6 +120,7 @@ class Api:
         found = None if is_batch else ROUTES.match(method, path)
         if found is None and not is_batch:
             raise NotFoundError(NO_ROUTE)
+        actions = self.strict.screen(method, path, query, body, actions)  # Asana's spec: 400
         failure = self.faults.failure(token)
         if failure is not None and not failure.after_apply:
             raise _injected(failure.status)
