@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 import structlog
 
+from delegator.sandbox import strict
 from delegator.store import SqlStore
 from delegator.store.database import parse_url
 
@@ -39,6 +40,22 @@ def _fresh_logging() -> Iterator[None]:
     for handler in list(stdlib.handlers):
         stdlib.removeHandler(handler)
     stdlib.setLevel(logging.NOTSET)
+
+
+@pytest.fixture(autouse=True)
+def _no_contract_refusals(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The sandbox is strict: a test it refused a request for a contract reason (a request
+    Asana's spec refuses, see delegator/sandbox/strict.py) fails, unless it is marked
+    ``contract_refusals_expected``. The refusals are the client's bugs, or the test's."""
+    with strict.watch() as refused:
+        yield
+    if refused and request.node.get_closest_marker("contract_refusals_expected") is None:
+        pytest.fail(
+            "the sandbox refused requests that Asana's spec refuses "
+            "(mark the test contract_refusals_expected if that is what it tests):\n"
+            + strict.describe(refused),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -24,7 +24,7 @@ def test_a_person_is_looked_up_alone_by_email_and_then_known_by_gid(
     client: AsanaClient, api: responses.RequestsMock
 ) -> None:
     # GET /users/{user_gid}: "the string 'me', an email, or the gid of a user" (Asana's spec).
-    api.get(f"{BASE}/users/ana%40example.com", json={"data": ANA})
+    api.get(f"{BASE}/users/ana@example.com", json={"data": ANA})
     lookups = client.lookups()
 
     assert lookups.user_by_email("77", "ana@example.com ") == ANA
@@ -32,7 +32,7 @@ def test_a_person_is_looked_up_alone_by_email_and_then_known_by_gid(
     assert lookups.user_by_gid("77", "42") == ANA
 
     assert len(api.calls) == 1
-    assert path(api.calls[0]) == "/users/ana%40example.com"
+    assert path(api.calls[0]) == "/users/ana@example.com"
     assert query(api.calls[0]) == {"opt_fields": "name,email,workspaces"}
 
 
@@ -50,8 +50,8 @@ def test_a_404_means_no_such_user_and_is_asked_again_next_cycle(
     client: AsanaClient, api: responses.RequestsMock
 ) -> None:
     gone = {"errors": [{"message": "user: Unknown object: nobody@example.com"}]}
-    api.get(f"{BASE}/users/nobody%40example.com", status=404, json=gone)
-    api.get(f"{BASE}/users/nobody%40example.com", status=404, json=gone)
+    api.get(f"{BASE}/users/nobody@example.com", status=404, json=gone)
+    api.get(f"{BASE}/users/nobody@example.com", status=404, json=gone)
     lookups = client.lookups()
 
     assert lookups.user_by_email("77", "nobody@example.com") is None

@@ -359,7 +359,7 @@ def test_every_endpoint_answers_as_the_spec_says(
         api.send(
             "POST",
             f"/tasks/{task}/stories",
-            {"html_text": "<body><b>Pinned</b></body>", "is_pinned": True},
+            {"html_text": "<body><strong>Pinned</strong></body>", "is_pinned": True},
         ).status_code
         == 201
     )

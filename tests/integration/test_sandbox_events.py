@@ -189,6 +189,7 @@ def test_a_token_is_for_one_resource(anna: requests.Session, sandbox: SandboxSer
     assert events(anna, sandbox, CLIENT_ADMIN, sync).status_code == 412
 
 
+@pytest.mark.contract_refusals_expected  # the spec refuses it: see delegator/sandbox/strict.py
 def test_events_need_a_project_or_task_the_user_can_see(
     anna: requests.Session, sandbox: SandboxServer
 ) -> None:

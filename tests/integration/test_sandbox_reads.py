@@ -63,6 +63,7 @@ def test_users_me_is_the_tokens_user_in_full(
         "workspaces": [
             {"gid": NORTHWIND, "name": "Northwind Studio", "resource_type": "workspace"}
         ],
+        "custom_fields": [],
     }
 
 
@@ -212,6 +213,7 @@ def test_without_limit_everything_comes_back_without_next_page(
     assert len(body["data"]) == 4
 
 
+@pytest.mark.contract_refusals_expected  # the spec refuses it: see delegator/sandbox/strict.py
 @pytest.mark.parametrize("limit", ["0", "101", "ten"])
 def test_limit_outside_1_to_100_is_refused(
     anna: requests.Session, sandbox: SandboxServer, limit: str
@@ -347,8 +349,8 @@ def test_get_tasks_by_project_section_and_tag(
     by_section = names(get(anna, sandbox, "/tasks", section="1100000000000312"))
     assert by_section[0] == "Pay invoice #2041 from Hetzner"
     assert len(by_section) == 5
-    tagged = names(get(anna, sandbox, "/tasks", tag=URGENT))
-    assert tagged == names(get(anna, sandbox, f"/tags/{URGENT}/tasks"))
+    # GET /tasks has no tag parameter in Asana's spec (the strict sandbox refuses it).
+    tagged = names(get(anna, sandbox, f"/tags/{URGENT}/tasks"))
     assert set(tagged) == {
         "Send November receipts to the accountant",
         "Book a meeting room for the Bluebird workshop",
@@ -443,6 +445,7 @@ def test_my_tasks_through_the_user_task_list(sandbox: SandboxServer) -> None:
     assert "Order printer toner" not in still_open  # Sam's, not Lena's
 
 
+@pytest.mark.contract_refusals_expected  # the spec refuses it: see delegator/sandbox/strict.py
 def test_user_task_list_needs_a_workspace(anna: requests.Session, sandbox: SandboxServer) -> None:
     response = anna.get(f"{sandbox.base_url}/users/me/user_task_list", timeout=5)
     assert response.status_code == 400

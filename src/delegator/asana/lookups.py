@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from delegator.asana import pagination, writes
 from delegator.asana.errors import InvalidRequest, NotFound
@@ -74,7 +75,8 @@ class UserCache:
         try:
             response = self._transport.request(
                 "GET",
-                f"/users/{segment(ref.strip())}",
+                # "@" is allowed in a path segment (RFC 3986 pchar): the email is sent as is.
+                f"/users/{quote(ref.strip(), safe='@')}",
                 params={"opt_fields": ",".join(USER_FIELDS)},
             )
         except (NotFound, InvalidRequest):

@@ -16,7 +16,7 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def _text_or_html(data: Any) -> tuple[str, str | None]:
-    """The plain text of a body that has ``text`` or ``html_text`` (exactly one of them)."""
+    """A comment's plain text and rich text: it has ``text`` or ``html_text``, not both."""
     text, html_text = data.get("text"), data.get("html_text")
     if text is not None and html_text is not None:
         raise InvalidRequestError("text: You may only provide one of text or html_text")
@@ -27,6 +27,20 @@ def _text_or_html(data: Any) -> tuple[str, str | None]:
     if not isinstance(text, str) or not text:
         raise InvalidRequestError("text: Missing input")
     return text, None
+
+
+def _text_and_html(data: Any) -> tuple[str, str | None]:
+    """A status update's plain text and rich text: ``text`` is required (the spec's
+    StatusUpdateBase), ``html_text`` may come with it. Without ``text`` (a server lenient on
+    required fields) the plain text is the rich text's words."""
+    text, html_text = data.get("text"), data.get("html_text")
+    if html_text is not None and not isinstance(html_text, str):
+        raise InvalidRequestError("html_text: Not a string")
+    if text is None and html_text is not None:
+        text = _TAG.sub("", html_text)
+    if not isinstance(text, str) or not text:
+        raise InvalidRequestError("text: Missing input")
+    return text, html_text
 
 
 # ---------------------------------------------------------------------- stories
@@ -62,7 +76,7 @@ def get_status_updates(call: Call) -> Reply:
 def create_status_update(call: Call) -> Reply:
     data = call.data()
     project = call.lookup(data.get("parent"), Project, "parent")
-    text, html_text = _text_or_html(data)
+    text, html_text = _text_and_html(data)
     status_type = data.get("status_type")
     if not isinstance(status_type, str):
         raise InvalidRequestError("status_type: Missing input")

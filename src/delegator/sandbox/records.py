@@ -749,3 +749,105 @@ Resource = (
     | StatusUpdate
 )
 """The records a gid can name."""
+
+# ---------------------------------------------------------------------- Asana's default fields
+# A full record carries every field Asana's spec gives by default for its schema (contract.json,
+# each operation's response "defaults"; tests/contract/test_contract_table.py checks it). The
+# fields below are the ones the sandbox has nothing to say about: null, empty, or Asana's
+# default setting. A getter already defined above is kept.
+
+
+def _with_defaults(kind: type[Node], getters: dict[str, Callable[[Any], Any]]) -> None:
+    kind.FULL = (*kind.FULL, *(name for name in getters if name not in kind.FULL))
+    for name, getter in getters.items():
+        kind._FIELDS.setdefault(name, getter)
+
+
+def _shown_when_set(kind: type[Node], names: tuple[str, ...]) -> None:
+    """Names in the full form whose value only some records have (MISSING: left out)."""
+    kind.FULL = (*kind.FULL, *(name for name in names if name not in kind.FULL))
+
+
+_with_defaults(
+    Task,
+    {
+        "assigned_by": lambda t: None,
+        "assignee_section": lambda t: None,
+        "completed_by": lambda t: t.completed_by,
+        "custom_type": lambda t: None,
+        "custom_type_status_option": lambda t: None,
+    },
+)
+_with_defaults(
+    Project,
+    {
+        "completed_by": lambda p: None,
+        "current_status": lambda p: None,
+        "custom_fields": lambda p: [],
+        "default_access_level": lambda p: "editor",
+        "due_date": lambda p: None,
+        "icon": lambda p: "list",
+        "minimum_access_level_for_customization": lambda p: "admin",
+        "minimum_access_level_for_sharing": lambda p: "admin",
+        "privacy_setting": lambda p: "public_to_workspace",
+    },
+)
+_with_defaults(StatusUpdate, {"reaction_summary": lambda s: []})
+_with_defaults(User, {"custom_fields": lambda u: []})
+_with_defaults(
+    Story,
+    {
+        "hearts": lambda s: [],
+        "num_hearts": lambda s: 0,
+        "previews": lambda s: [],
+        "reaction_summary": lambda s: [],
+    },
+)
+# The fields of a system story that say what changed: shown when the story has them (details).
+_shown_when_set(
+    Story,
+    (
+        "assignee",
+        "custom_field",
+        "dependency",
+        "duplicate_of",
+        "duplicated_from",
+        "follower",
+        "new_section",
+        "old_section",
+        "new_enum_value",
+        "old_enum_value",
+        "new_name",
+        "old_name",
+        "project",
+        "story",
+        "tag",
+        "task",
+    ),
+)
+
+_with_defaults(
+    CustomField,
+    {
+        "asana_created_field": lambda f: None,
+        "created_by": lambda f: None,
+        "currency_code": lambda f: None,
+        "custom_label": lambda f: None,
+        "custom_label_position": lambda f: None,
+        "date_value": lambda f: None,
+        "default_access_level": lambda f: "editor",
+        "display_value": lambda f: None,
+        "enum_value": lambda f: None,
+        "html_text_value": lambda f: None,
+        "id_prefix": lambda f: None,
+        "input_restrictions": lambda f: [],
+        "is_value_read_only": lambda f: False,
+        "multi_enum_values": lambda f: [],
+        "number_value": lambda f: None,
+        "people_value": lambda f: [],
+        "privacy_setting": lambda f: "public_with_guests",
+        "reference_value": lambda f: [],
+        "representation_type": lambda f: f.type,
+        "text_value": lambda f: None,
+    },
+)

@@ -2,6 +2,7 @@
 
 Every HTTP request is one entry; each action of a ``POST /batch`` is an entry of its own too
 (``in_batch=True``), so a test can see both the round trips a client made and what it asked for.
+Requests refused for a contract reason (strict.py) are also kept apart: :meth:`RequestLog.refusals`.
 ``units`` is what the entry cost against the token's rate limit: 1 for a request, 1 per batch
 action (the batch envelope itself costs 0), 0 for a request refused before it was counted.
 """
@@ -13,7 +14,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from delegator.sandbox.strict import Refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class LoggedRequest:
 class RequestLog:
     def __init__(self) -> None:
         self._entries: list[LoggedRequest] = []
+        self._refusals: list[Refusal] = []
         self._listeners: list[Callable[[LoggedRequest], None]] = []
         self._lock = threading.Lock()
 
@@ -100,6 +105,17 @@ class RequestLog:
                 raise LookupError("no request has been logged")
             return self._entries[-1]
 
+    def refused(self, refusal: Refusal) -> None:
+        """Record a request refused because Asana's spec refuses it (see strict.py)."""
+        with self._lock:
+            self._refusals.append(refusal)
+
+    def refusals(self) -> list[Refusal]:
+        """The requests (and batch actions) refused for a contract reason, in order."""
+        with self._lock:
+            return list(self._refusals)
+
     def reset(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._refusals.clear()

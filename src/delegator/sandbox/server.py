@@ -10,7 +10,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,6 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
 class SandboxServer:
     """An Asana-compatible server over a :class:`World`; a context manager that starts and stops it.
 
+    Strict by default: a request Asana's spec refuses is answered 400 (see strict.py).
+    ``lenient={"html_text", ...}`` turns named checks off (``strict.CHECKS`` lists them).
+
     >>> with SandboxServer.demo() as sandbox:  # doctest: +SKIP
     ...     requests.get(
     ...         f"{sandbox.base_url}/users/me", headers=sandbox.auth("anna@northwind.example")
@@ -106,11 +109,12 @@ class SandboxServer:
         port: int = 0,
         faults: Faults | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        lenient: Iterable[str] = (),
     ) -> None:
         self.world = world
         self.faults = faults or Faults()
         self.requests = RequestLog()
-        self.api = Api(world, self.faults, self.requests, sleep=sleep)
+        self.api = Api(world, self.faults, self.requests, sleep=sleep, lenient=lenient)
         self._host = host
         self._port = port
         self._httpd: _HttpServer | None = None
