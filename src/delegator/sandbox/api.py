@@ -20,6 +20,7 @@ from delegator.sandbox import (
     batch,
     endpoints_activity,
     endpoints_directory,
+    endpoints_search,
     endpoints_tasks,
 )
 from delegator.sandbox.errors import (
@@ -41,8 +42,12 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX: Final = "/api/1.0"
 ROUTES: Final = RouteTable(
-    endpoints_directory.routes, endpoints_tasks.routes, endpoints_activity.routes
+    endpoints_directory.routes,
+    endpoints_tasks.routes,
+    endpoints_activity.routes,
+    endpoints_search.routes,
 )
+SEARCH_ROUTE: Final = endpoints_search.SEARCH
 NO_ROUTE: Final = "No matching route for request"
 
 
@@ -57,6 +62,7 @@ class _Trace:
     token: str | None = None
     user: User | None = None
     units: int = 0
+    slots: tuple[int, int] | None = None  # (reads, writes) in flight, released once answered
 
 
 class Api:
@@ -76,6 +82,10 @@ class Api:
         self.strict = Strictness(lenient, log)
         self.base_url = base_url
         self._sleep = sleep
+        # Asana's limits by default: the token's plan quota, counted on the world's clock.
+        faults.bind(
+            monotonic=lambda: world.clock().timestamp(), per_minute=world.requests_per_minute
+        )
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Answer one HTTP request (``target`` is the path with its query string)."""
@@ -88,8 +98,12 @@ class Api:
             logger.exception("sandbox failed on %s %s", method, target)
             reply = error_reply(ServerError(f"Server Error (sandbox bug: {exc!r})"))
         delay = self.faults.delay(trace.token)
-        if delay > 0:
-            self._sleep(delay)
+        try:
+            if delay > 0:
+                self._sleep(delay)
+        finally:
+            if trace.slots is not None and trace.token is not None:
+                self.faults.leave(trace.token, reads=trace.slots[0], writes=trace.slots[1])
         self._record(method.upper(), trace, reply.status, in_batch=False)
         return reply
 
@@ -113,9 +127,14 @@ class Api:
         is_batch = path == "/batch" and method == "POST"
         actions = batch.parse_actions(body) if is_batch else None
         units = len(actions) if actions is not None else 1
-        retry_after = self.faults.admit(token, units)
+        retry_after = self.faults.admit(token, units, search=trace.endpoint == SEARCH_ROUTE)
         if retry_after is not None:
             raise RateLimitedError(headers={"Retry-After": str(retry_after)})
+        reads, writes = in_flight(method, actions)
+        retry_after = self.faults.enter(token, reads=reads, writes=writes)
+        if retry_after is not None:
+            raise RateLimitedError(headers={"Retry-After": str(retry_after)})
+        trace.slots = (reads, writes)
         trace.units = 0 if actions is not None else units
         found = None if is_batch else ROUTES.match(method, path)
         if found is None and not is_batch:
@@ -190,6 +209,17 @@ class Api:
                 in_batch=in_batch,
             )
         )
+
+
+def in_flight(
+    method: str, actions: list[batch.Action | InvalidRequestError] | None
+) -> tuple[int, int]:
+    """The (reads, writes) slots a request holds: one per batch action, by its method."""
+    if actions is None:
+        return (1, 0) if method in ("GET", "HEAD") else (0, 1)
+    runnable = [action for action in actions if isinstance(action, batch.Action)]
+    reads = sum(1 for action in runnable if action.method in ("GET", "HEAD"))
+    return reads, len(runnable) - reads
 
 
 def _injected(status: int) -> ApiError:

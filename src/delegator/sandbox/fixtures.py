@@ -28,7 +28,7 @@ import yaml
 
 from delegator.sandbox.clock import Clock, parse_instant, system_clock, truncate_ms
 from delegator.sandbox.errors import ApiError
-from delegator.sandbox.records import Project, Section, Task, User, Workspace
+from delegator.sandbox.records import PLANS, Project, Section, Task, User, Workspace
 from delegator.sandbox.world import World
 
 T = TypeVar("T")
@@ -169,6 +169,8 @@ class _Loader:
     def _workspace(self, spec: Mapping[str, Any], where: str) -> None:
         _check_keys(spec, "workspace", where)
         world = self.world
+        if spec.get("plan", "paid") not in PLANS:
+            raise FixtureError(f"{where}.plan", f"one of {', '.join(PLANS)}, got {spec['plan']!r}")
         workspace = self._make(
             where,
             lambda: world.add_workspace(
@@ -176,10 +178,14 @@ class _Loader:
                 gid=_gid(spec, where),
                 email_domains=list(spec.get("email_domains", [])),
                 is_organization=bool(spec.get("is_organization", False)),
+                plan=spec.get("plan", "paid"),
             ),
         )
         for i, user in enumerate(_list(spec, "users", where)):
             self._user(workspace, _mapping(user, f"{where}.users[{i}]"), f"{where}.users[{i}]")
+        for i, guest in enumerate(_list(spec, "guests", where)):
+            guest_where = f"{where}.guests[{i}]"
+            self._user(workspace, _mapping(guest, guest_where), guest_where, guest=True)
         for i, field in enumerate(_list(spec, "custom_fields", where)):
             self._custom_field(workspace, field, f"{where}.custom_fields[{i}]")
         for i, tag in enumerate(_list(spec, "tags", where)):
@@ -222,7 +228,9 @@ class _Loader:
             ),
         )
 
-    def _user(self, workspace: Workspace, spec: Mapping[str, Any], where: str) -> None:
+    def _user(
+        self, workspace: Workspace, spec: Mapping[str, Any], where: str, *, guest: bool = False
+    ) -> None:
         _check_keys(spec, "user", where)
         tokens = list(spec.get("tokens", []))
         if "token" in spec:
@@ -238,6 +246,7 @@ class _Loader:
                 gid=_gid(spec, where),
                 tokens=tokens,
                 role=str(spec.get("role", "")),
+                guest=guest or _flag(spec, "guest", where),
             ),
         )
 
@@ -296,6 +305,7 @@ class _Loader:
                 notes=str(spec.get("notes", "")),
                 color=spec.get("color"),
                 created_at=self.now - DEFAULT_AGE * 8,
+                public=not _flag(spec, "private", where),
             ),
         )
         for i, name in enumerate(_list(spec, "custom_fields", where)):
@@ -509,11 +519,11 @@ class _Loader:
 
 
 _KEYS: Final = {
-    "workspace": {"name", "gid", "email_domains", "is_organization", "users", "custom_fields", "tags", "projects", "tasks", "status_updates"},
-    "user": {"name", "email", "gid", "token", "tokens", "role"},
+    "workspace": {"name", "gid", "email_domains", "is_organization", "plan", "users", "guests", "custom_fields", "tags", "projects", "tasks", "status_updates"},
+    "user": {"name", "email", "gid", "token", "tokens", "role", "guest"},
     "custom_field": {"name", "gid", "type", "options", "precision", "description"},
     "tag": {"name", "gid", "color", "notes"},
-    "project": {"name", "gid", "owner", "members", "notes", "color", "sections", "custom_fields", "tasks"},
+    "project": {"name", "gid", "owner", "members", "private", "notes", "color", "sections", "custom_fields", "tasks"},
     "task": {
         "name", "gid", "notes", "assignee", "created_by", "section", "projects", "due_on", "due_at",
         "start_on", "completed", "completed_at", "created_at", "modified_at", "tags", "followers",
@@ -545,6 +555,13 @@ def _list(spec: Mapping[str, Any], key: str, where: str) -> Sequence[Any]:
         return []
     if not isinstance(value, list):
         raise FixtureError(f"{where}.{key}", f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _flag(spec: Mapping[str, Any], key: str, where: str) -> bool:
+    value = spec.get(key, False)
+    if not isinstance(value, bool):
+        raise FixtureError(f"{where}.{key}", f"true or false, got {value!r}")
     return value
 
 

@@ -750,6 +750,7 @@ Resource = (
 )
 """The records a gid can name."""
 
+
 # ---------------------------------------------------------------------- Asana's default fields
 # A full record carries every field Asana's spec gives by default for its schema (contract.json,
 # each operation's response "defaults"; tests/contract/test_contract_table.py checks it). The
