@@ -52,7 +52,7 @@ TASK_FIELDS = (
 # The endpoints the client uses; a new one must be exercised below.
 ENDPOINTS = {
     ("GET", "/users/{user_gid}"),
-    ("GET", "/users"),
+    ("GET", "/workspaces/{workspace_gid}/tasks/search"),
     ("GET", "/users/{user_gid}/user_task_list"),
     ("GET", "/user_task_lists/{user_task_list_gid}/tasks"),
     ("GET", "/tasks"),
@@ -142,6 +142,9 @@ def exercise(client: AsanaClient) -> None:
         list(client.changed_tasks(source, SINCE, TASK_FIELDS))
         client.read_source(SyncPosition(source), TASK_FIELDS)
     list(client.tasks(project, TASK_FIELDS, include_completed=True))
+    # A tag between whole reads: the search API.
+    recent = datetime.now(UTC)
+    client.read_source(SyncPosition(Source.tag("3", "77"), SINCE, recent), TASK_FIELDS)
     client.get_task("1", TASK_FIELDS)
     batch = client.events(EventCursor("9"))
     client.events(batch.cursor)
@@ -239,6 +242,12 @@ def declared_query(spec: Any, template: str, method: str) -> set[str]:
     return names
 
 
+#: Query parameters an operation's description names but its parameter list omits: search's
+#: "Page sizes are limited to a maximum of 100 items, and can be specified by the `limit` query
+#: parameter" (searchTasksForWorkspace).
+DESCRIBED = {"/workspaces/{workspace_gid}/tasks/search": {"limit"}}
+
+
 def problems_with(
     api: Any, method: str, path: str, query: dict[str, str], body: bytes | None
 ) -> list[str]:
@@ -247,7 +256,7 @@ def problems_with(
     if template is None:
         return [f"{method} {path}: no such operation in the spec"]
     found = []
-    unknown = set(query) - declared_query(spec, template, method)
+    unknown = set(query) - declared_query(spec, template, method) - DESCRIBED.get(template, set())
     if unknown:
         found.append(f"{method} {path}: query parameters not in the spec: {sorted(unknown)}")
     request = MockRequest(
