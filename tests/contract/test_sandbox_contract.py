@@ -57,6 +57,12 @@ NULL_AS_THE_SPEC_DESCRIBES = {
     "completed_by": "TaskBase.completed_by: allOf [UserCompact, {nullable: true}]",
     "enum_value": "CustomFieldCompact.enum_value: allOf [EnumOption, {nullable: true}]",
     "user": "EventResponse text: system events have null as the user",
+    "assigned_by": "TaskResponse.assigned_by: allOf [UserCompact, {nullable: true}]",
+    "assignee_section": "TaskBase.assignee_section: allOf [SectionCompact, {nullable: true}]",
+    "custom_type": "TaskBase.custom_type: allOf [CustomTypeCompact, {nullable: true}]",
+    "custom_type_status_option": "TaskBase.custom_type_status_option: allOf [..., {nullable: true}]",
+    "current_status": "ProjectBase.current_status: allOf [ProjectStatusResponse, {nullable: true}]",
+    "created_by": "CustomFieldResponse.created_by: allOf [UserCompact, {nullable: true}]",
 }
 _NULL_COMPLAINTS = ("None for not nullable", "None is not of type 'object'")
 
