@@ -43,7 +43,7 @@ from delegator.asana import (
     writes,
 )
 from delegator.asana.clock import SystemClock
-from delegator.core.model import TASK_OPT_FIELDS
+from delegator.asana.mapping import TASK_OPT_FIELDS
 from delegator.asana.writes import Action
 from delegator.sandbox import SandboxServer, synthetic_fixture, touch_tasks
 from delegator.sandbox.synthetic import OWNER_TOKEN

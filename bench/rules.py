@@ -18,10 +18,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from delegator.asana.mapping import task_from_asana
 from delegator.core.conditions import is_overdue
 from delegator.core.context import Directory, EvalContext, Identity
 from delegator.core.engine import Engine
-from delegator.core.model import Task, task_from_asana
+from delegator.core.model import Task
 from delegator.core.rulefile import parse_client_file
 from delegator.core.timeexpr import add_business_days
 

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from delegator.asana import AsanaClient, Limits
+from delegator.asana.backend import AsanaBackend
 from delegator.clients import ClientEntry, TokenError, read_token
+from delegator.destinations import Destinations
 from delegator.logs import bound, get_logger
 from delegator.metrics import Metrics
 from delegator.ports import StateStore
@@ -71,8 +73,9 @@ class Fleet:
             **self.client_options,
         )
         if current is not None:
-            current.client.close()
-        runtime = ClientRuntime(entry, client, self.store)
+            current.backend.close()
+        backend = AsanaBackend(client, entry.loaded.head.client.workspace)
+        runtime = ClientRuntime(entry, backend, self.store)
         self.runtimes[entry.key] = runtime
         return runtime
 
@@ -172,11 +175,12 @@ class Fleet:
                 kind = outcome.destination.split(":", 1)[0]
                 metrics.summary_sent(outcome.client, outcome.kind, kind, outcome.status)
 
+        destinations = Destinations(self.settings, self.environ, self.runtime, self.clock)
         return Summaries(
-            self.store, self.settings, self.runtime, self.environ, self.clock, on_send=on_send
+            self.store, self.settings, self.runtime, destinations, self.clock, on_send=on_send
         )
 
     def close(self) -> None:
         for runtime in self.runtimes.values():
-            runtime.client.close()
+            runtime.backend.close()
         self.store.close()

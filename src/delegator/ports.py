@@ -1,21 +1,31 @@
 """The seams between the service and its adapters, as typing.Protocols, with the records they pass.
 
-The service depends on these shapes only; the SQLAlchemy store, the Asana client and the clock
-are wired to them in one place. Records are plain immutable data.
+The service, the effects writer and the summaries depend on these shapes only: the task backend
+(Asana today: asana/backend.py), the destinations summaries go to (notify/), the state store
+(store/). The composition root (bootstrap.py) builds the adapters and wires them in one place;
+an import-linter contract keeps the service from reaching past these seams. Records are plain
+immutable data.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
+from delegator.core.context import Directory, Identity
 from delegator.core.engine import TaskMemory
+from delegator.core.intents import Intent
+from delegator.core.model import Task
+from delegator.core.schema import WatchSource
 
 ActionStatus = Literal["pending", "done", "failed", "skipped", "queued", "planned"]
 ActionMode = Literal["active", "shadow", "dry_run"]
-DelegationStatus = Literal["open", "done", "overridden"]
+# deleted / no_access: the task was deleted, or the token can no longer see it; either way it
+# no longer counts against the assistant's capacity and is never counted as done.
+DelegationStatus = Literal["open", "done", "overridden", "deleted", "no_access"]
 SendKind = Literal["summary", "digest"]
 # pending: claimed, not yet delivered (or cut short by a crash); failed: will be tried again at
 # next_attempt_at; gave_up: out of attempts; baseline: a period that passed before the schedule was
@@ -251,3 +261,194 @@ class StateStore(Protocol):
     def last_send(
         self, client: str, kind: SendKind, recipient: str, destination: str
     ) -> SendRecord | None: ...
+
+
+# ----------------------------------------------------------------------------- the task backend
+# The names say what happened, as asana/errors.py's do; an "Error" suffix adds nothing.
+# ruff: noqa: N818
+
+
+class GoneReason(enum.StrEnum):
+    """Why a task the service knew can no longer be read."""
+
+    DELETED = "deleted"  # the backend says it does not exist (Asana: 404)
+    NO_ACCESS = "no_access"  # it exists, but the token may not see it (Asana: 403)
+
+
+class BackendError(Exception):
+    """The task backend failed or refused. The message is for people and never holds a secret.
+
+    ``fatal``: the client cannot be served this cycle at all (a refused token, a disabled app);
+    otherwise only the task or source at hand failed and the cycle goes on.
+    """
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+class TaskGone(BackendError):
+    """The task was deleted, or the token can no longer see it."""
+
+    def __init__(self, gid: str, reason: GoneReason, message: str) -> None:
+        super().__init__(message)
+        self.gid = gid
+        self.reason = reason
+
+
+class NotInWorkspace(BackendError):
+    """A name the rule file uses (a project, section, tag, custom field, option or person) is not
+    in the client's workspace: a set-up problem for the client, not a failure of the backend."""
+
+
+class TokenRefused(BackendError):
+    """The backend refused the client's credentials: nothing can be read or written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, fatal=True)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedSource:
+    """A watched source, resolved: ``label`` for people, ``key`` stable for the store."""
+
+    label: str  # e.g. "project Operations", "my tasks"
+    key: str  # e.g. "project:1209876543210"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChanges:
+    """One read of a source: its tasks, the position to store next, and what could not be read."""
+
+    tasks: list[Task]
+    position: SyncPosition
+    whole: bool  # True: every open task of the source; a task not in it has left the source
+    problems: list[str] = field(default_factory=list)  # "task 123: ..." (a poison record)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    """One task read by gid: its snapshot, or why there is none."""
+
+    gid: str
+    task: Task | None = None
+    gone: GoneReason | None = None
+    error: str | None = None  # any other failure, for people
+
+
+class TaskBackend(Protocol):
+    """A client's tasks: read what changed, read some by gid, carry intents out, and name people
+    and places. One instance per client; it caches names and refreshes them on ``refresh``.
+
+    Every failure is a ``BackendError`` (``TaskGone``, ``NotInWorkspace``, ``TokenRefused``...);
+    no adapter exception reaches the service.
+    """
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests sent so far (retries included): what the cycle reports as its cost."""
+        ...
+
+    def refresh(self) -> None:
+        """Forget cached names (people, projects, tags...) so the next look-ups read them again,
+        and re-read the credentials."""
+        ...
+
+    def me(self) -> Identity:
+        """The person the credentials belong to."""
+        ...
+
+    def person(self, spec: str) -> Identity | None:
+        """An email or a gid as a client file writes it -> the person, or None when the
+        workspace has no such person."""
+        ...
+
+    def watched(self, watch: WatchSource, owner: Identity) -> WatchedSource:
+        """A rule file's ``watch`` entry, resolved (NotInWorkspace when it names nothing)."""
+        ...
+
+    def read(
+        self, source: WatchedSource, position: SyncPosition | None, *, whole: bool = False
+    ) -> SourceChanges:
+        """What changed in a source since ``position`` (every open task when ``whole``, when
+        never read, or when the periodic whole read is due)."""
+        ...
+
+    def read_open(self, source: WatchedSource) -> list[Task]:
+        """Every open task of a source (summaries' Covey matrix)."""
+        ...
+
+    def read_tasks(self, gids: Sequence[str], *, brief: bool = False) -> list[TaskState]:
+        """Tasks by gid, in order; ``brief``: name, due date, completion and link only."""
+        ...
+
+    def write(
+        self,
+        task: Task,
+        intent: Intent,
+        *,
+        assignee: Identity | None = None,
+        text: str | None = None,
+        directory: Directory | None = None,
+    ) -> str | None:
+        """Carry one intent out on a task; returns the created comment's id, if any.
+        ``directory`` says who the rule file's words (owner, an assistant key) are."""
+        ...
+
+    def find_comment(self, task_gid: str, text: str) -> str | None:
+        """The id of a comment with this text the credentials' person posted on the task."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# ----------------------------------------------------------------------------- destinations
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One summary or digest, rendered in every form a destination may need."""
+
+    title: str  # one line: the email subject, the status update's title, the task's name
+    markdown: str  # Slack (converted to mrkdwn) and email (text/plain, and HTML made from it)
+    html: str  # Asana's rich text, "<body>...</body>": html_text / html_notes
+    status_type: str | None = None  # on_track | at_risk | off_track, for status updates
+
+
+class DeliveryError(Exception):
+    """A destination did not take the message.
+
+    ``retryable`` says whether the same message may succeed later (a server error, a timeout, a
+    refused connection, a rate limit) or needs a person first (a wrong address, a refused login,
+    a project that does not exist). ``retry_after`` is the wait the destination asked for, in
+    seconds, when it said one.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return f"DeliveryError({str(self)!r}, retryable={self.retryable})"
+
+
+class Destination(Protocol):
+    """Where a summary goes. ``key`` identifies it in the store (stable, secret-free);
+    ``describe`` names it for people; ``deliver`` returns a receipt or raises DeliveryError."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def describe(self) -> str: ...
+
+    def deliver(self, message: Message) -> str: ...
+
+
+@runtime_checkable
+class FindsPosted(Protocol):
+    """A destination that can tell whether a message was already posted (the Asana ones): after
+    a crash between the post and its record, the next run records it instead of posting twice."""
+
+    def find_posted(self, title: str | None, since: datetime) -> str | None: ...

@@ -16,27 +16,31 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from delegator.asana import AsanaClient, AsanaError, Lookups, NotFound, Outcome, Source, writes
-from delegator.asana import SyncPosition as ReadPosition
 from delegator.clients import ClientEntry
 from delegator.core.assignment import Choice, Roster, choose
 from delegator.core.context import Directory, Identity, identity_of
 from delegator.core.engine import NO_MEMORY, Decision, Engine, RuleOutcome
 from delegator.core.estimate import DEFAULT_TIME_FIELD, estimate_minutes
 from delegator.core.intents import AddTag, Assign, Comment, Intent, RemoveTag
-from delegator.core.model import TASK_OPT_FIELDS, Shared, Task, task_from_asana
+from delegator.core.model import Task
 from delegator.core.overrides import override_reason
-from delegator.core.schema import FileHead, WatchSource
+from delegator.core.schema import FileHead
 from delegator.core.templates import compile_template
 from delegator.effects import WriteError, Writer, intent_detail
 from delegator.logs import bound, get_logger
 from delegator.ports import (
     ActionRecord,
     ActionStatus,
+    BackendError,
     Delegation,
+    GoneReason,
+    NotInWorkspace,
     Override,
     StateStore,
     SyncPosition,
+    TaskBackend,
+    TaskState,
+    WatchedSource,
 )
 
 QUEUE_TAG = "delegation-queued"
@@ -49,16 +53,29 @@ def still_queued(store: StateStore, client: str, now: datetime) -> dict[str, Act
     """Tasks queued for want of a free assistant and not assigned since: task gid -> the
     latest queue entry (its reason and when)."""
     queued: dict[str, ActionRecord] = {}
-    assigned: set[str] = set()
+    settled: set[str] = set()  # assigned, or dropped from the queue, after the queueing
     recent = store.actions(client=client, since=now - QUEUE_MEMORY, kinds=("assign", "queue"))
-    for action in recent:  # newest first: an assignment after the queueing wins
-        if action.kind == "assign" and action.status == "done":
-            assigned.add(action.task_gid)
-        elif (
-            action.kind == "queue" and action.status == "queued" and action.task_gid not in assigned
+    for action in recent:  # newest first: an assignment or a drop after the queueing wins
+        gid = action.task_gid
+        if gid in settled:
+            continue
+        if (action.kind == "assign" and action.status == "done") or (
+            action.kind == "queue" and action.status == "skipped"
         ):
-            queued.setdefault(action.task_gid, action)
+            settled.add(gid)
+        elif action.kind == "queue" and action.status == "queued":
+            queued.setdefault(gid, action)
     return queued
+
+
+def created_by_service(store: StateStore, client: str) -> set[str]:
+    """The tasks the service itself created (summaries and digests posted as tasks): never
+    read as work, whatever the client's rules say of them."""
+    return {
+        send.receipt
+        for send in store.sends(client, statuses=("sent",))
+        if send.destination.startswith("asana_task:") and send.receipt and send.receipt.isdigit()
+    }
 
 
 class ClientError(Exception):
@@ -126,52 +143,13 @@ class CycleReport:
         return cycle_result(self.counts, self.errors)
 
 
-def source_for(
-    watch: WatchSource, head: FileHead, lookups: Lookups, owner: Identity
-) -> tuple[str, Source]:
-    """A watch entry -> (a label for people, the Asana source)."""
-    workspace = head.client.workspace
-    if watch.my_tasks:
-        return "my tasks", Source.user_tasks(owner.gid, workspace)
-    if watch.project is not None:
-        if watch.project.gid:
-            return f"project {watch.project.gid}", Source.project(watch.project.gid)
-        assert watch.project.name is not None
-        found = lookups.project(workspace, watch.project.name)
-        if found is None:
-            raise ClientError(f"watch: no project called {watch.project.name!r} in the workspace")
-        return f"project {watch.project.name}", Source.project(str(found["gid"]))
-    if watch.section is not None:
-        section = watch.section
-        if section.name.isdigit():
-            return f"section {section.name}", Source.section(section.name)
-        if section.project is None:
-            raise ClientError(f"watch: section {section.name!r} needs its project")
-        project = (
-            {"gid": section.project}
-            if section.project.isdigit()
-            else lookups.project(workspace, section.project)
-        )
-        if project is None:
-            raise ClientError(f"watch: no project called {section.project!r} in the workspace")
-        found = lookups.section(str(project["gid"]), section.name)
-        if found is None:
-            raise ClientError(f"watch: no section {section.name!r} in {section.project!r}")
-        return f"section {section.name}", Source.section(str(found["gid"]))
-    assert watch.tag is not None
-    tag = lookups.tag(workspace, watch.tag)
-    if tag is None:
-        raise ClientError(f"watch: no tag called {watch.tag!r} in the workspace")
-    return f"tag {watch.tag}", Source.tag(str(tag["gid"]))
-
-
 class ClientRuntime:
-    """A client's connection to Asana and its rebuildable caches."""
+    """A client's task backend and its rebuildable caches (who is who, what is watched)."""
 
     def __init__(
         self,
         entry: ClientEntry,
-        client: AsanaClient,
+        backend: TaskBackend,
         store: StateStore,
         *,
         refresh_every: timedelta = timedelta(hours=1),
@@ -181,12 +159,11 @@ class ClientRuntime:
         self.entry = entry
         self.engine: Engine = entry.engine
         self.head: FileHead = entry.loaded.head
-        self.client = client
+        self.backend = backend
         self.store = store
         self.refresh_every = refresh_every
         self._directory: Directory | None = None
-        self._lookups: Lookups | None = None
-        self._sources: list[tuple[str, Source]] | None = None
+        self._sources: list[WatchedSource] | None = None
         self._refreshed: datetime | None = None
         self.problems: list[str] = []
 
@@ -198,55 +175,40 @@ class ClientRuntime:
         """Resolve people and sources (a few requests), at start and then hourly."""
         if not force and self._refreshed is not None and now - self._refreshed < self.refresh_every:
             return
-        lookups = self.client.lookups()
-        workspace = self.head.client.workspace
+        backend = self.backend
+        if self._refreshed is not None:
+            backend.refresh()  # names and people read again, the secret re-read
         problems: list[str] = []
         owner_spec = self.head.client.owner
         if owner_spec == "me":
-            me = self.client.me()
-            owner = Identity(str(me["gid"]), str(me.get("email", "")), str(me.get("name", "")))
+            owner = backend.me()
         else:
-            owner = self._person(lookups, workspace, owner_spec, "owner", problems)
+            owner = self._person(owner_spec, "owner", problems)
         assistants = {
-            key: self._person(lookups, workspace, a.user, f"assistant {key}", problems, a.name)
+            key: self._person(a.user, f"assistant {key}", problems, a.name)
             for key, a in self.head.assistants.items()
         }
         self._directory = Directory(owner, assistants)
-        sources = []
+        sources: list[WatchedSource] = []
         for watch in self.head.watch:
             try:
-                sources.append(source_for(watch, self.head, lookups, owner))
-            except ClientError as exc:
+                sources.append(backend.watched(watch, owner))
+            except NotInWorkspace as exc:
                 problems.append(str(exc))
         if not sources:
             raise ClientError("; ".join(problems) or "nothing to watch")
         self._sources = sources
-        self._lookups = lookups
         self._refreshed = now
         self.problems = problems
 
-    @staticmethod
     def _person(
-        lookups: Lookups,
-        workspace: str,
-        spec: str,
-        role: str,
-        problems: list[str],
-        name: str | None = None,
+        self, spec: str, role: str, problems: list[str], name: str | None = None
     ) -> Identity:
-        found = (
-            lookups.user_by_gid(workspace, spec)
-            if spec.isdigit()
-            else lookups.user_by_email(workspace, spec)
-        )
+        found = self.backend.person(spec)
         if found is None:
             problems.append(f"{role}: no user {spec} in the workspace")
             return identity_of(spec, name or "")
-        return Identity(
-            str(found["gid"]),
-            str(found.get("email", "") or (spec if "@" in spec else "")),
-            name or str(found.get("name", "")),
-        )
+        return Identity(found.gid, found.email, name or found.name)
 
     @property
     def directory(self) -> Directory:
@@ -254,12 +216,7 @@ class ClientRuntime:
         return self._directory
 
     @property
-    def lookups(self) -> Lookups:
-        assert self._lookups is not None, "refresh() first"
-        return self._lookups
-
-    @property
-    def sources(self) -> list[tuple[str, Source]]:
+    def sources(self) -> list[WatchedSource]:
         assert self._sources is not None, "refresh() first"
         return self._sources
 
@@ -318,6 +275,7 @@ class Cycle:
         self.should_stop = should_stop
         self.report = CycleReport(runtime.key, runtime.entry.name, now, dry_run)
         self.log = get_logger()
+        self._queued_entries: dict[str, ActionRecord] = {}
 
     def _checkpoint(self) -> None:
         if not self.dry_run and self.should_stop is not None and self.should_stop():
@@ -334,7 +292,7 @@ class Cycle:
 
     def _run(self, cycle_id: int | None) -> None:
         runtime, report = self.runtime, self.report
-        requests_before = runtime.client.requests_sent
+        requests_before = runtime.backend.requests_sent
         try:
             runtime.refresh(self.now, force=self.full)
             report.errors.extend(runtime.problems)
@@ -352,7 +310,7 @@ class Cycle:
                         # read would not show them again: read whole next cycle until drained.
                         position = dataclasses.replace(position, last_full_read=None)
                     self.store.save_sync_position(runtime.key, position)
-        except (AsanaError, ClientError, WriteError) as exc:
+        except (BackendError, ClientError, WriteError) as exc:
             report.errors.append(str(exc))
             report.counts["client_failed"] = 1
         except CycleInterrupted as exc:
@@ -362,7 +320,7 @@ class Cycle:
             report.counts["interrupted"] = 1
             self.log.warning("cycle_interrupted", tasks_done=report.counts["matched"])
         finally:
-            report.requests = runtime.client.requests_sent - requests_before
+            report.requests = runtime.backend.requests_sent - requests_before
             report.counts["requests"] = report.requests
             if cycle_id is not None:
                 self.store.finish_cycle(cycle_id, self.now, dict(report.counts), report.errors)
@@ -374,79 +332,102 @@ class Cycle:
         seen: dict[str, Task] = {}
         positions: list[SyncPosition] = []
         whole = False
-        shared = Shared()
-        for label, source in runtime.sources:
+        own = created_by_service(self.store, runtime.key)
+        for source in runtime.sources:
             self._checkpoint()
             stored = self.store.sync_position(runtime.key, source.key)
-            position = ReadPosition(
-                source,
-                stored.high_water if stored else None,
-                stored.last_full_read if stored else None,
-            )
             try:
-                read = runtime.client.read_source(
-                    position, TASK_OPT_FIELDS, full=self.full or self.dry_run
-                )
-            except AsanaError as exc:
-                if getattr(exc, "outcome", None) == Outcome.FATAL:
+                read = runtime.backend.read(source, stored, whole=self.full or self.dry_run)
+            except BackendError as exc:
+                if exc.fatal:
                     raise
-                self.report.errors.append(f"{label}: {exc}")
+                self.report.errors.append(f"{source.label}: {exc}")
                 continue
-            whole = whole or read.full
-            for record in read.tasks:
-                try:
-                    task = task_from_asana(record, shared)
-                except ValueError as exc:
-                    self.report.errors.append(f"{label}: task {record.get('gid')}: {exc}")
+            whole = whole or read.whole
+            self.report.errors.extend(read.problems)
+            for task in read.tasks:
+                if task.gid in own:
+                    self.report.counts["own_tasks_skipped"] += 1
                     continue
                 seen[task.gid] = task
             if self.progress is not None:
-                self.progress(label, len(seen))
-            positions.append(
-                SyncPosition(
-                    source.key, read.position.high_water, None, read.position.last_full_read
-                )
-            )
+                self.progress(source.label, len(seen))
+            positions.append(read.position)
         # Tasks waiting for a free assistant are looked at again every cycle.
-        for gid in self._queued_gids() - set(seen):
+        waiting = sorted(self._queued().keys() - set(seen))
+        if waiting:
             self._checkpoint()
-            try:
-                seen[gid] = task_from_asana(runtime.client.get_task(gid, TASK_OPT_FIELDS))
-            except AsanaError as exc:
-                self.report.errors.append(f"queued task {gid}: {exc}")
+            for state in runtime.backend.read_tasks(waiting):
+                if state.task is not None:
+                    seen[state.gid] = state.task
+                elif state.gone is not None:
+                    self._drop_queued(state)
+                else:
+                    self.report.errors.append(f"queued task {state.gid}: {state.error}")
         self.report.counts["tasks_seen"] = len(seen)
         return list(seen.values()), positions, whole
 
+    def _drop_queued(self, state: TaskState) -> None:
+        """A queued task that was deleted or hidden leaves the queue, with the reason, once."""
+        queued = self._queued_entries.get(state.gid)
+        reason = _gone_text(state.gone)
+        self.report.counts["queue_dropped"] += 1
+        self.log.info("queued_task_dropped", task=state.gid, reason=reason)
+        if self.dry_run:
+            return
+        dropped = self.store.begin_action(
+            cycle_id=self.report.cycle_id, client=self.runtime.key, task_gid=state.gid,
+            task_name=queued.task_name if queued is not None else "",
+            rule=queued.rule if queued is not None else "", kind="queue",
+            detail={"reason": reason}, assistant=None, mode="active", at=self.now,
+        )  # fmt: skip
+        self.store.finish_action(dropped, "skipped", self.now, result=f"left the queue: {reason}")
+
     def _delegated_elsewhere(self, seen: set[str]) -> list[Task]:
         """Open delegations the watched sources no longer show (a task given to an assistant
-        usually leaves the owner's My Tasks): read at each reconcile, ten per batch request, so
-        completions free the assistants' capacity and overrides are noticed."""
-        gids = [
-            d.task_gid
+        usually leaves the owner's My Tasks): read at each whole read, ten per batch request, so
+        completions free the assistants' capacity and overrides are noticed. A task deleted or
+        no longer visible closes its delegation as such (never as done), reported once."""
+        open_ = {
+            d.task_gid: d
             for d in self.store.delegations(self.runtime.key, status="open")
             if d.task_gid not in seen
-        ]
-        if not gids or self.dry_run:
+        }
+        if not open_ or self.dry_run:
             return []
         found: list[Task] = []
-        results = self.runtime.client.batch([writes.get_task(g, TASK_OPT_FIELDS) for g in gids])
-        for result in results:
-            if result.ok and isinstance(result.data, dict):
-                try:
-                    found.append(task_from_asana(result.data))
-                except ValueError as exc:
-                    self.report.errors.append(f"delegated task: {exc}")
-            elif isinstance(result.error, NotFound):
-                gid = result.action.path.rsplit("/", 1)[-1]
-                self.store.close_delegation(self.runtime.key, gid, "done", self.now)
-                self.report.counts["delegations_done"] += 1
-        self.report.counts["delegations_checked"] = len(gids)
+        for state in self.runtime.backend.read_tasks(list(open_)):
+            if state.task is not None:
+                found.append(state.task)
+            elif state.gone is not None:
+                delegation = open_[state.gid]
+                self.store.close_delegation(self.runtime.key, state.gid, state.gone.value, self.now)
+                self.report.counts[f"delegations_{state.gone.value}"] += 1
+                self.log.warning(
+                    "delegation_gone", task=state.gid, reason=state.gone.value,
+                    assistant=delegation.assistant,
+                )  # fmt: skip
+                release = self.store.begin_action(
+                    cycle_id=self.report.cycle_id, client=self.runtime.key, task_gid=state.gid,
+                    task_name=delegation.task_name, rule=delegation.rule, kind="release",
+                    detail={"reason": state.gone.value}, assistant=delegation.assistant,
+                    mode="active", at=self.now,
+                )  # fmt: skip
+                self.store.finish_action(
+                    release, "done", self.now,
+                    result=f"{_gone_text(state.gone)}; no longer counted for "
+                    f"{delegation.assistant}",
+                )  # fmt: skip
+            else:
+                self.report.errors.append(f"delegated task {state.gid}: {state.error}")
+        self.report.counts["delegations_checked"] = len(open_)
         return found
 
-    def _queued_gids(self) -> set[str]:
+    def _queued(self) -> dict[str, ActionRecord]:
         if self.dry_run:
-            return set()
-        return set(still_queued(self.store, self.runtime.key, self.now))
+            return {}
+        self._queued_entries = still_queued(self.store, self.runtime.key, self.now)
+        return self._queued_entries
 
     # ------------------------------------------------------------------ overrides
     def _notice_overrides(self, tasks: Iterable[Task]) -> None:
@@ -492,8 +473,7 @@ class Cycle:
             dict(store.round_robin(runtime.key)),
         )
         writer = Writer(
-            client=runtime.client, lookups=runtime.lookups, store=store,
-            client_key=runtime.key, workspace=runtime.head.client.workspace,
+            backend=runtime.backend, store=store, client_key=runtime.key,
             directory=runtime.directory, cycle_id=cycle_id, now=self.now,
         )  # fmt: skip
         for decision in plan.decisions:
@@ -520,8 +500,8 @@ class Cycle:
                 try:
                     with bound(task=decision.task.gid, rule=outcome.rule):
                         self._carry_out(report, outcome, roster, writer)
-                except AsanaError as exc:
-                    if getattr(exc, "outcome", None) == Outcome.FATAL:
+                except BackendError as exc:
+                    if exc.fatal:
                         raise
                     self.report.errors.append(f"task {decision.task.gid}: {exc}")
                     self.report.counts["tasks_failed"] += 1
@@ -585,12 +565,12 @@ class Cycle:
                     assistant=choice.assistant if choice else None,
                     assignee=assignee if isinstance(intent, Assign) else None, text=text,
                 )  # fmt: skip
-            except (AsanaError, WriteError) as exc:
+            except (BackendError, WriteError) as exc:
                 failures += 1
                 report.steps.append(Step(intent.kind, intent.describe(), "failed", str(exc)))
                 self.report.counts["actions_failed"] += 1
                 self.log.warning("action_failed", kind=intent.kind, error=str(exc))
-                if isinstance(exc, AsanaError) and getattr(exc, "outcome", None) == Outcome.FATAL:
+                if isinstance(exc, BackendError) and exc.fatal:
                     self.store.finish_action(rule_action, "failed", self.now, result=str(exc))
                     raise
                 if isinstance(intent, Assign):
@@ -637,7 +617,7 @@ class Cycle:
         try:
             if not already:
                 writer.write(task, outcome.rule, AddTag(QUEUE_TAG))
-        except (AsanaError, WriteError) as exc:
+        except (BackendError, WriteError) as exc:
             self.store.finish_action(action, "failed", self.now, result=str(exc))
             raise
         self.store.finish_action(action, "queued", self.now, result=choice.reason)
@@ -682,18 +662,10 @@ class Cycle:
             self.report.counts["reconciled"] += 1
 
     def _find_comment(self, task_gid: str, text: str) -> str | None:
-        me = self.runtime.client.me_gid()
-        try:
-            for story in self.runtime.client.stories(
-                task_gid, ("text", "resource_subtype", "created_by")
-            ):
-                author = story.get("created_by") or {}
-                if (
-                    story.get("resource_subtype") == "comment_added"
-                    and story.get("text") == text
-                    and author.get("gid") == me
-                ):
-                    return str(story["gid"])
-        except AsanaError:
-            return None
-        return None
+        return self.runtime.backend.find_comment(task_gid, text)
+
+
+def _gone_text(reason: GoneReason | None) -> str:
+    if reason is GoneReason.NO_ACCESS:
+        return "no longer visible to the token (403)"
+    return "deleted in Asana (404)"

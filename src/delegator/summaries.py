@@ -20,16 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from delegator.asana import AsanaError, writes
-from delegator.asana import SyncPosition as ReadPosition
 from delegator.clients import ClientEntry
 from delegator.core.cron import Cron
 from delegator.core.estimate import DEFAULT_TIME_FIELD
-from delegator.core.model import TASK_OPT_FIELDS, Shared, Task, task_from_asana
-from delegator.core.schema import Destination
+from delegator.core.model import Task
+from delegator.core.schema import Destination as DestinationSpec
 from delegator.core.summary import (
     AssistantDigest,
     AssistantLoad,
@@ -48,20 +46,18 @@ from delegator.core.summary import (
 )
 from delegator.core.summary_render import Rendered, render_digest, render_summary
 from delegator.logs import get_logger
-from delegator.notify import (
-    AsanaComment,
-    AsanaStatusUpdate,
-    AsanaTask,
+from delegator.ports import (
+    ActionRecord,
+    BackendError,
+    Delegation,
     DeliveryError,
-    Email,
+    Destination,
+    FindsPosted,
     Message,
-    SmtpSettings,
-    Webhook,
-    webhook_source,
-    webhook_url,
+    SendRecord,
+    SendStatus,
+    StateStore,
 )
-from delegator.ports import ActionRecord, Delegation, SendRecord, SendStatus, StateStore
-from delegator.redact import register_secret
 from delegator.service import ClientError, ClientRuntime, still_queued
 from delegator.settings import Settings
 
@@ -69,7 +65,18 @@ Kind = Literal["summary", "digest"]
 LEASE = timedelta(minutes=10)  # a send being delivered; a crash leaves it due again after this
 MAX_BACKOFF = timedelta(hours=6)
 DEFAULT_PERIOD = timedelta(days=7)
-_FRESH_FIELDS = ("name", "due_on", "completed", "completed_at", "permalink_url")
+
+
+class DestinationFactory(Protocol):
+    """Builds the destinations a client file names (the composition root's destinations.py)."""
+
+    def key(self, spec: DestinationSpec, recipient: str) -> str:
+        """The destination's stable, secret-free name: the store's key for what was sent."""
+        ...
+
+    def build(self, entry: ClientEntry, spec: DestinationSpec, recipient: str) -> Destination:
+        """The destination; DeliveryError when it cannot be built."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,7 @@ class Target:
 
     key: str
     kind: str
-    spec: Any  # the destination model from the client file
+    spec: DestinationSpec  # the destination from the client file
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +179,7 @@ class Summaries:
     store: StateStore
     settings: Settings
     runtime_for: Callable[[ClientEntry], ClientRuntime]
-    environ: Mapping[str, str]
+    destinations: DestinationFactory
     clock: Callable[[], datetime]
     on_send: Callable[[SendOutcome], None] | None = None
     log: Any = field(default_factory=get_logger)
@@ -244,8 +251,8 @@ class Summaries:
             runtime = self.runtime_for(entry)
             runtime.refresh(self.clock())
             problems.extend(Problem("source", text) for text in runtime.problems)
-        except (ClientError, AsanaError) as exc:
-            problems.append(Problem(_problem_kind(str(exc)), str(exc)))
+        except (ClientError, BackendError) as exc:
+            problems.append(Problem(_problem_kind(exc), str(exc)))
             runtime = None
 
         all_delegations = self.store.delegations(key, status=None)
@@ -260,10 +267,15 @@ class Summaries:
         if runtime is not None:
             try:
                 open_tasks = self._open_tasks(runtime, urls)
-            except (AsanaError, ClientError) as exc:
-                problems.append(Problem(_problem_kind(str(exc)), f"reading the sources: {exc}"))
+            except (BackendError, ClientError) as exc:
+                problems.append(Problem(_problem_kind(exc), f"reading the sources: {exc}"))
         names = self._assistant_names(entry, runtime)
         delegations = [self._delegated(d, fresh.get(d.task_gid), names) for d in relevant]
+        problems.extend(
+            Problem("task", _gone_problem(d, names))
+            for d in relevant
+            if d.status in ("deleted", "no_access") and _within(d.closed_at, period)
+        )
         open_gids = {d.task_gid for d in all_delegations if d.status == "open"}
         waiting = self._waiting(key, period, urls, open_gids)
         taken_back = [
@@ -308,19 +320,11 @@ class Summaries:
         """The current state of open delegated tasks: ten per batch request."""
         if not gids or runtime is None:
             return {}
-        found: dict[str, Task] = {}
         try:
-            results = runtime.client.batch([writes.get_task(g, _FRESH_FIELDS) for g in gids])
-        except AsanaError:
+            states = runtime.backend.read_tasks(list(gids), brief=True)
+        except BackendError:
             return {}
-        for result in results:
-            if result.ok and isinstance(result.data, dict):
-                try:
-                    task = task_from_asana(result.data)
-                except ValueError:
-                    continue
-                found[task.gid] = task
-        return found
+        return {state.gid: state.task for state in states if state.task is not None}
 
     def _open_tasks(self, runtime: ClientRuntime, urls: dict[str, str]) -> list[OpenTask]:
         """Every open task of the watched sources, in its quadrant (one read per source page)."""
@@ -328,15 +332,9 @@ class Summaries:
         now = self.clock()
         ctx = engine.context(now, runtime.directory)
         owner = runtime.directory.owner.gid
-        shared = Shared()
         seen: dict[str, OpenTask] = {}
-        for _label, source in runtime.sources:
-            read = runtime.client.read_source(ReadPosition(source), TASK_OPT_FIELDS, full=True)
-            for record in read.tasks:
-                try:
-                    task = task_from_asana(record, shared)
-                except ValueError:
-                    continue
+        for source in runtime.sources:
+            for task in runtime.backend.read_open(source):
                 if task.completed or task.gid in seen:
                     continue
                 if task.permalink_url:
@@ -440,7 +438,7 @@ class Summaries:
         try:
             runtime = self.runtime_for(entry)
             runtime.refresh(now)
-        except (ClientError, AsanaError):
+        except (ClientError, BackendError):
             runtime = None
         mine = [d for d in self.store.delegations(entry.key, status="open")
                 if d.assistant == assistant]  # fmt: skip
@@ -498,66 +496,13 @@ class Summaries:
         block = (head.summary if kind == "summary" else head.digest) if head else None
         if block is None:
             return []
-        return [Target(_target_key(spec, recipient), spec.kind, spec) for spec in block.to]
+        return [
+            Target(self.destinations.key(spec, recipient), spec.kind, spec) for spec in block.to
+        ]
 
-    def destination(self, entry: ClientEntry, target: Target, recipient: str) -> Any:
-        """The notify destination for a target; DeliveryError (not retryable) when it cannot be
-        built: a missing variable, an unknown project, an assistant without an address."""
-        spec = target.spec
-        kind = target.kind
-        head = entry.loaded.head
-        assert head is not None
-        if kind == "webhook":
-            url = webhook_url(spec.webhook, self.environ)
-            register_secret(url)
-            return Webhook(url, webhook_source(spec.webhook))
-        if kind == "email":
-            addresses = self._addresses(entry, spec, recipient)
-            if not self.settings.smtp_host:
-                raise _config_error("email needs the smtp.host setting")
-            smtp = SmtpSettings(
-                host=self.settings.smtp_host,
-                port=self.settings.smtp_port,
-                starttls=self.settings.smtp_starttls,
-                username=self.settings.smtp_username,
-                password=self.settings.smtp_password,
-                sender=self.settings.smtp_from or "delegator@localhost",
-            )
-            return Email(smtp, addresses)
-        try:
-            runtime = self.runtime_for(entry)
-            runtime.refresh(self.clock())
-        except (ClientError, AsanaError) as exc:
-            raise DeliveryError(
-                f"Asana is not reachable for {entry.key}: {exc}", retryable=True
-            ) from None
-        if kind == "asana_comment":
-            return AsanaComment(runtime.client, str(spec.asana_comment.task))
-        target_spec = spec.asana_status if kind == "asana_status" else spec.asana_task
-        project_ref = target_spec.project
-        project_gid = project_ref.gid
-        if project_gid is None:
-            found = runtime.lookups.project(head.client.workspace, project_ref.name)
-            if found is None:
-                raise _config_error(f"no project called {project_ref.name!r} in the workspace")
-            project_gid = str(found["gid"])
-        if kind == "asana_status":
-            return AsanaStatusUpdate(runtime.client, project_gid)
-        assignee = None
-        if recipient:
-            person = runtime.directory.assistants.get(recipient)
-            assignee = person.gid if person is not None and person.gid else None
-        return AsanaTask(runtime.client, project_gid, assignee, workspace_gid=head.client.workspace)
-
-    def _addresses(self, entry: ClientEntry, spec: Any, recipient: str) -> list[str]:
-        if spec.email.to_assistant:
-            head = entry.loaded.head
-            assert head is not None
-            user = head.assistants[recipient].user if recipient in head.assistants else ""
-            if "@" not in user:
-                raise _config_error(f"assistant {recipient} has no email address")
-            return [user]
-        return [str(address) for address in spec.email.to]
+    def destination(self, entry: ClientEntry, target: Target, recipient: str) -> Destination:
+        """The destination a target names, built by the composition root's factory."""
+        return self.destinations.build(entry, target.spec, recipient)
 
     # ------------------------------------------------------------------ sending
     def tick(self, entries: Iterable[ClientEntry]) -> list[SendOutcome]:
@@ -678,16 +623,16 @@ class Summaries:
     ) -> str | None:
         """A delivery a crash interrupted may have gone through: Asana can tell; email and
         webhooks cannot, so those are sent again (at least once in that narrow case)."""
-        if not target.kind.startswith("asana_"):
-            return None
         try:
             destination = self.destination(entry, target, record.recipient)
+            if not isinstance(destination, FindsPosted):
+                return None
             # The numbers in a title may have moved since the crash: a status update or task
             # this token made on that project since the claim is the one (the worker makes
             # neither); a comment must open with the same title (the worker comments too).
             title = rendering.get().title if target.kind == "asana_comment" else None
             found = destination.find_posted(title, record.created_at)
-        except (DeliveryError, AsanaError):
+        except (DeliveryError, BackendError):
             return None
         return str(found) if found is not None else None
 
@@ -839,8 +784,10 @@ class Summaries:
         return outcomes
 
 
-def _problem_kind(text: str) -> Literal["token", "source", "cycle"]:
-    lowered = text.lower()
+def _problem_kind(exc: Exception | str) -> Literal["token", "source", "cycle"]:
+    if isinstance(exc, BackendError) and exc.fatal:
+        return "token"
+    lowered = str(exc).lower()
     if "token" in lowered or "401" in lowered or "not authorized" in lowered:
         return "token"
     if lowered.startswith(("project", "section", "tag", "my tasks", "watch")):
@@ -848,24 +795,17 @@ def _problem_kind(text: str) -> Literal["token", "source", "cycle"]:
     return "cycle"
 
 
+def _gone_problem(delegation: Delegation, names: Mapping[str, str]) -> str:
+    who = names.get(delegation.assistant, delegation.assistant)
+    if delegation.status == "deleted":
+        what = "was deleted in Asana"
+    else:
+        what = "is no longer visible to the service's token"
+    return (
+        f'"{delegation.task_name}" (delegated to {who} by rule "{delegation.rule}") {what}; '
+        "it no longer counts against their capacity"
+    )
+
+
 def _task_url(gid: str) -> str:
     return f"https://app.asana.com/0/0/{gid}/f"
-
-
-def _config_error(text: str) -> DeliveryError:
-    return DeliveryError(text, retryable=False)
-
-
-def _target_key(spec: Destination, recipient: str) -> str:
-    """A stable, secret-free name for a destination (the store's key for what was sent)."""
-    if spec.webhook is not None:
-        return f"webhook:{webhook_source(spec.webhook)}"
-    if spec.email is not None:
-        if spec.email.to_assistant:
-            return f"email:assistant:{recipient}"
-        return "email:" + ",".join(sorted(spec.email.to))
-    if spec.asana_comment is not None:
-        return f"asana_comment:{spec.asana_comment.task}"
-    target = spec.asana_status or spec.asana_task
-    assert target is not None
-    return f"{spec.kind}:{target.project.gid or target.project.name}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from delegator.core.model import SnapshotError, task_from_asana
+from delegator.asana.mapping import SnapshotError, task_from_asana
 
 
 def test_a_task_as_asana_returns_it() -> None:
@@ -46,7 +46,7 @@ def test_malformed_tasks_say_what_is_wrong(raw: dict[str, object], message: str)
 
 
 def test_snapshots_of_a_batch_share_their_common_objects() -> None:
-    from delegator.core.model import Shared
+    from delegator.asana.mapping import Shared
 
     shared = Shared()
     raw = {

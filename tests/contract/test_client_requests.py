@@ -351,7 +351,7 @@ OUTSIDE_SPEC_ENUM = {"assignee.email", "followers.email"}
 
 
 def test_the_engines_task_fields_are_known_to_asana(asana_openapi: Any) -> None:
-    from delegator.core.model import TASK_OPT_FIELDS
+    from delegator.asana.mapping import TASK_OPT_FIELDS
 
     parameters = asana_openapi.spec / "paths" / "/tasks" / "get" / "parameters"
     opt_fields = next(p for p in parameters if p["name"] == "opt_fields")

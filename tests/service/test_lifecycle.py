@@ -128,7 +128,7 @@ def test_a_stopping_service_ends_the_cycle_between_tasks_and_the_next_one_finish
     # The read positions were not saved, so the next cycle sees the same tasks again.
     assert all(
         world.store.sync_position("small-agency", source.key) is None
-        for _, source in world.fleet.runtimes["small-agency"].sources
+        for source in world.fleet.runtimes["small-agency"].sources
     )
 
     world.fleet.stopping.clear()

@@ -8,10 +8,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from delegator.asana.mapping import SnapshotError, task_from_asana
 from delegator.cli._common import Subparsers
 from delegator.cli.explain_view import decision_json, render_text
 from delegator.core.engine import Engine
-from delegator.core.model import SnapshotError, task_from_asana
 from delegator.core.rulefile import ClientFile
 from delegator.core.ruletests import (
     CaseResult,

@@ -23,7 +23,8 @@ from delegator.core.estimate import DEFAULT_TIME_FIELD
 
 Quadrant = Literal["do", "schedule", "delegate", "eliminate"]
 StatusType = Literal["on_track", "at_risk", "off_track"]
-ProblemKind = Literal["rules", "source", "token", "cycle", "delivery"]
+# task: a delegated task was deleted, or the token can no longer see it.
+ProblemKind = Literal["rules", "source", "token", "cycle", "delivery", "task"]
 
 # Problems that mean the service cannot see or act for this client at all.
 BLOCKING_PROBLEMS: frozenset[str] = frozenset({"token", "source"})
@@ -44,7 +45,8 @@ class DelegatedTask:
     assistant_name: str
     delegated_at: datetime
     due_on: date | None
-    status: Literal["open", "done", "overridden"]
+    # deleted / no_access: gone from the service's sight; neither open nor done
+    status: Literal["open", "done", "overridden", "deleted", "no_access"]
     closed_at: datetime | None = None
     minutes: int | None = None  # the time it would have taken the owner
     minutes_from: Literal["field", "rule"] | None = None

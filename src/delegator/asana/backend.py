@@ -1,0 +1,383 @@
+"""Asana as the service's task backend: `ports.TaskBackend` over one `AsanaClient`.
+
+Everything Asana-shaped stops here: opt_fields and the JSON -> ``Task`` mapping (mapping.py),
+names resolved to gids (the per-client `Lookups` cache, refreshed hourly), Asana's exceptions
+turned into the port's (`BackendError`, `TaskGone` for 404/403 on a task, `NotInWorkspace` for a
+name the workspace lacks, `TokenRefused` for a refused token), and the cost of each call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from delegator.asana.client import AsanaClient
+from delegator.asana.errors import AsanaError, Forbidden, NotFound, Outcome, Unauthorized
+from delegator.asana.lookups import Lookups
+from delegator.asana.mapping import TASK_OPT_FIELDS, Shared, SnapshotError, task_from_asana
+from delegator.asana.sources import Source
+from delegator.asana.sources import SyncPosition as ReadPosition
+from delegator.asana.writes import get_task
+from delegator.core.context import Directory, Identity
+from delegator.core.intents import (
+    AddTag,
+    Assign,
+    Comment,
+    Follow,
+    Intent,
+    Move,
+    RemoveTag,
+    SetDue,
+    SetField,
+)
+from delegator.core.model import Task, ref_matches
+from delegator.core.schema import WatchSource
+from delegator.ports import (
+    BackendError,
+    GoneReason,
+    NotInWorkspace,
+    SourceChanges,
+    SyncPosition,
+    TaskGone,
+    TaskState,
+    TokenRefused,
+    WatchedSource,
+)
+
+#: What a summary needs of a delegated task: its name, due date, completion and link.
+BRIEF_FIELDS: tuple[str, ...] = ("name", "due_on", "completed", "completed_at", "permalink_url")
+_STORY_FIELDS = ("text", "resource_subtype", "created_by")
+_BATCH = 10  # Asana's most actions in one /batch
+
+
+def backend_error(exc: AsanaError, *, task_gid: str | None = None) -> BackendError:
+    """Asana's exception as the port's: a task's 404 / 403 is `TaskGone`; a refused token (or
+    any error the client judged fatal) ends the client's cycle; the rest fail one step."""
+    if task_gid is not None and isinstance(exc, NotFound):
+        return TaskGone(task_gid, GoneReason.DELETED, f"task {task_gid} was deleted: {exc}")
+    if task_gid is not None and isinstance(exc, Forbidden):
+        return TaskGone(
+            task_gid, GoneReason.NO_ACCESS, f"task {task_gid} is no longer visible: {exc}"
+        )
+    if isinstance(exc, Unauthorized):
+        return TokenRefused(f"the token was refused: {exc}")
+    return BackendError(str(exc), fatal=exc.outcome == Outcome.FATAL)
+
+
+@contextmanager
+def _translated(task_gid: str | None = None) -> Iterator[None]:
+    try:
+        yield
+    except AsanaError as exc:
+        raise backend_error(exc, task_gid=task_gid) from exc
+
+
+class AsanaBackend:
+    """One client's tasks in one Asana workspace."""
+
+    def __init__(self, client: AsanaClient, workspace: str) -> None:
+        self.client = client
+        self.workspace = workspace
+        self._lock = threading.Lock()
+        self._lookups: Lookups | None = None
+
+    # ------------------------------------------------------------------ housekeeping
+    @property
+    def requests_sent(self) -> int:
+        return self.client.requests_sent
+
+    @property
+    def lookups(self) -> Lookups:
+        with self._lock:
+            if self._lookups is None:
+                self._lookups = self.client.lookups()
+            return self._lookups
+
+    def refresh(self) -> None:
+        with self._lock:
+            self._lookups = None
+        reload = getattr(self.client, "reload", None)
+        if callable(reload):
+            reload()
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ------------------------------------------------------------------ people and places
+    def me(self) -> Identity:
+        with _translated():
+            me = self.client.me()
+        return Identity(str(me["gid"]), str(me.get("email", "") or ""), str(me.get("name", "")))
+
+    def person(self, spec: str) -> Identity | None:
+        with _translated():
+            found = (
+                self.lookups.user_by_gid(self.workspace, spec)
+                if spec.isdigit()
+                else self.lookups.user_by_email(self.workspace, spec)
+            )
+        if found is None:
+            return None
+        return Identity(
+            str(found["gid"]),
+            str(found.get("email", "") or (spec if "@" in spec else "")),
+            str(found.get("name", "") or ""),
+        )
+
+    def watched(self, watch: WatchSource, owner: Identity) -> WatchedSource:
+        label, source = self._source(watch, owner)
+        return WatchedSource(label, source.key)
+
+    def _source(self, watch: WatchSource, owner: Identity) -> tuple[str, Source]:
+        workspace = self.workspace
+        with _translated():
+            if watch.my_tasks:
+                if not owner.gid:
+                    raise NotInWorkspace("watch: my tasks needs the owner's Asana account")
+                return "my tasks", Source.user_tasks(owner.gid, workspace)
+            if watch.project is not None:
+                if watch.project.gid:
+                    return f"project {watch.project.gid}", Source.project(watch.project.gid)
+                assert watch.project.name is not None
+                return f"project {watch.project.name}", Source.project(
+                    self._project_gid(watch.project.name, "watch")
+                )
+            if watch.section is not None:
+                section = watch.section
+                if section.name.isdigit():
+                    return f"section {section.name}", Source.section(section.name)
+                if section.project is None:
+                    raise NotInWorkspace(f"watch: section {section.name!r} needs its project")
+                project_gid = self._project_gid(section.project, "watch")
+                found = self.lookups.section(project_gid, section.name)
+                if found is None:
+                    raise NotInWorkspace(
+                        f"watch: no section {section.name!r} in {section.project!r}"
+                    )
+                return f"section {section.name}", Source.section(str(found["gid"]))
+            assert watch.tag is not None
+            tag = self.lookups.tag(workspace, watch.tag)
+            if tag is None:
+                raise NotInWorkspace(f"watch: no tag called {watch.tag!r} in the workspace")
+            return f"tag {watch.tag}", Source.tag(str(tag["gid"]))
+
+    def _project_gid(self, project: str, where: str) -> str:
+        if project.isdigit():
+            return project
+        found = self.lookups.project(self.workspace, project)
+        if found is None:
+            raise NotInWorkspace(f"{where}: no project called {project!r} in the workspace")
+        return str(found["gid"])
+
+    # ------------------------------------------------------------------ reads
+    def read(
+        self, source: WatchedSource, position: SyncPosition | None, *, whole: bool = False
+    ) -> SourceChanges:
+        start = ReadPosition(
+            Source.from_key(source.key),
+            position.high_water if position is not None else None,
+            position.last_full_read if position is not None else None,
+        )
+        with _translated():
+            read = self.client.read_source(start, TASK_OPT_FIELDS, full=whole)
+        tasks, problems = _tasks(read.tasks, source.label)
+        return SourceChanges(
+            tasks=tasks,
+            position=SyncPosition(
+                source.key, read.position.high_water, None, read.position.last_full_read
+            ),
+            whole=read.full,
+            problems=problems,
+        )
+
+    def read_open(self, source: WatchedSource) -> list[Task]:
+        with _translated():
+            records = list(self.client.tasks(Source.from_key(source.key), TASK_OPT_FIELDS))
+        tasks, _problems = _tasks(records, source.label)
+        return [task for task in tasks if not task.completed]
+
+    def read_tasks(self, gids: Sequence[str], *, brief: bool = False) -> list[TaskState]:
+        fields = BRIEF_FIELDS if brief else TASK_OPT_FIELDS
+        if len(gids) == 1:
+            return [self._read_one(gids[0], fields)]
+        states: list[TaskState] = []
+        with _translated():
+            results = self.client.batch([get_task(gid, fields) for gid in gids])
+        shared = Shared()
+        for gid, result in zip(gids, results, strict=True):
+            if result.ok and isinstance(result.data, dict):
+                try:
+                    states.append(TaskState(gid, task_from_asana(result.data, shared)))
+                except SnapshotError as exc:
+                    states.append(TaskState(gid, error=f"task {gid}: {exc}"))
+            elif isinstance(result.error, NotFound):
+                states.append(TaskState(gid, gone=GoneReason.DELETED))
+            elif isinstance(result.error, Forbidden):
+                states.append(TaskState(gid, gone=GoneReason.NO_ACCESS))
+            elif isinstance(result.error, Unauthorized):
+                raise backend_error(result.error)
+            else:
+                states.append(TaskState(gid, error=f"task {gid}: {result.error or 'no answer'}"))
+        return states
+
+    def _read_one(self, gid: str, fields: Sequence[str]) -> TaskState:
+        try:
+            with _translated(gid):
+                record = self.client.get_task(gid, tuple(fields))
+        except TaskGone as gone:
+            return TaskState(gid, gone=gone.reason)
+        except BackendError as exc:
+            if exc.fatal:
+                raise
+            return TaskState(gid, error=f"task {gid}: {exc}")
+        try:
+            return TaskState(gid, task_from_asana(record))
+        except SnapshotError as exc:
+            return TaskState(gid, error=f"task {gid}: {exc}")
+
+    def find_comment(self, task_gid: str, text: str) -> str | None:
+        try:
+            me = self.client.me_gid()
+            for story in self.client.stories(task_gid, _STORY_FIELDS):
+                author = story.get("created_by") or {}
+                if (
+                    story.get("resource_subtype") == "comment_added"
+                    and story.get("text") == text
+                    and isinstance(author, dict)
+                    and author.get("gid") == me
+                ):
+                    return str(story["gid"])
+        except AsanaError:
+            return None
+        return None
+
+    # ------------------------------------------------------------------ writes
+    def write(
+        self,
+        task: Task,
+        intent: Intent,
+        *,
+        assignee: Identity | None = None,
+        text: str | None = None,
+        directory: Directory | None = None,
+    ) -> str | None:
+        with _translated(task.gid):
+            return self._send(task, intent, assignee, text, directory or Directory())
+
+    def _send(
+        self,
+        task: Task,
+        intent: Intent,
+        assignee: Identity | None,
+        text: str | None,
+        directory: Directory,
+    ) -> str | None:
+        client, gid = self.client, task.gid
+        match intent:
+            case Assign():
+                if assignee is None or not assignee.known:
+                    raise NotInWorkspace("no assistant was chosen")
+                client.assign(gid, assignee.gid or assignee.email)
+            case AddTag(name=name):
+                client.add_tag(gid, self.lookups.ensure_tag(self.workspace, name))
+            case RemoveTag(name=name):
+                tag = self.lookups.tag(self.workspace, name)
+                if tag is not None:
+                    client.remove_tag(gid, str(tag["gid"]))
+            case Follow(who=who):
+                client.add_followers(gid, [self._person_ref(directory.resolve(who), who)])
+            case Move(project=project, section=section):
+                self._move(task, project, section)
+            case SetField(field=field, value=value):
+                self._set_field(task, field, value, directory)
+            case SetDue(due_on=due_on):
+                client.set_due_on(gid, due_on)
+            case Comment():
+                if text is None:
+                    raise NotInWorkspace("the comment has no text")
+                return client.comment(gid, text)
+        return None
+
+    @staticmethod
+    def _person_ref(who: Identity, spec: str) -> str:
+        """What Asana accepts for a person: the gid, or else the email."""
+        if who.gid:
+            return who.gid
+        if who.email:
+            return who.email
+        raise NotInWorkspace(f"cannot tell who {spec!r} is in this workspace")
+
+    def _move(self, task: Task, project: str, section: str | None) -> None:
+        project_gid = self._project_gid(project, "move")
+        section_gid: str | None = None
+        if section is not None:
+            if section.isdigit():
+                section_gid = section
+            else:
+                found = self.lookups.section(project_gid, section)
+                if found is None:
+                    raise NotInWorkspace(f"no section called {section!r} in project {project!r}")
+                section_gid = str(found["gid"])
+        in_project = any(ref_matches(p, project) or p.gid == project_gid for p in task.projects)
+        if in_project and section_gid is not None:
+            self.client.move_to_section(task.gid, section_gid)
+        else:
+            self.client.add_project(task.gid, project_gid, section_gid=section_gid)
+
+    def _set_field(self, task: Task, field: str, value: object, directory: Directory) -> None:
+        current = task.field(field)
+        definition = None
+        if current is None or not current.gid:
+            definition = self.lookups.custom_field(field, workspace_gid=self.workspace)
+            if definition is None:
+                raise NotInWorkspace(f"no custom field called {field!r} in the workspace")
+            field_gid, kind = definition.gid, definition.type
+        else:
+            field_gid, kind = current.gid, current.type
+        converted: Any = value
+        if kind in ("enum", "multi_enum") and value is not None:
+            if definition is None:
+                definition = self.lookups.custom_field(
+                    current.name if current else field, workspace_gid=self.workspace
+                )
+            names = value if isinstance(value, list) else [value]
+            gids = []
+            for name in names:
+                option = definition.option(str(name)) if definition else None
+                if option is None:
+                    raise NotInWorkspace(f"the field {field!r} has no option {name!r}")
+                gids.append(option.gid)
+            converted = gids if kind == "multi_enum" else gids[0]
+        elif kind == "people" and value is not None:
+            # A people field takes user gids: "owner", an assistant key, an email or a gid.
+            specs = value if isinstance(value, list) else [value]
+            converted = [self._user_gid(str(spec), field, directory) for spec in specs]
+        self.client.set_custom_fields(task.gid, {field_gid: converted})
+
+    def _user_gid(self, spec: str, field: str, directory: Directory) -> str:
+        who = directory.resolve(spec)
+        if who.gid:
+            return who.gid
+        found = self.person(who.email or spec)
+        if found is None or not found.gid:
+            raise NotInWorkspace(f"the field {field!r}: no person {spec!r} in the workspace")
+        return found.gid
+
+
+def _tasks(records: Sequence[Any], label: str) -> tuple[list[Task], list[str]]:
+    """Asana's task records as snapshots; a record that is not a task is reported, not fatal."""
+    shared = Shared()
+    tasks: list[Task] = []
+    problems: list[str] = []
+    for record in records:
+        try:
+            tasks.append(task_from_asana(record, shared))
+        except SnapshotError as exc:
+            gid = record.get("gid") if isinstance(record, dict) else None
+            problems.append(f"{label}: task {gid}: {exc}")
+    return tasks, problems
+
+
+__all__ = ["BRIEF_FIELDS", "AsanaBackend", "backend_error"]
