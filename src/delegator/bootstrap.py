@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,21 +60,36 @@ class Fleet:
         if entry.engine is None or entry.loaded.head is None:
             problems = "; ".join(str(e) for e in entry.errors[:5])
             raise ClientError(f"the rule file has errors: {problems}")
+        head = entry.loaded.head
+        source = head.client.token
+        environ = self.environ
         try:
-            token = read_token(entry.loaded.head.client.token, self.environ)
+            read_token(source, environ)
         except TokenError as exc:
             raise ClientError(str(exc)) from None
+
+        def token() -> str:
+            """The secret as it is now: a rotated file is read again after a 401 and hourly."""
+            try:
+                return read_token(source, environ)
+            except TokenError as exc:
+                raise ValueError(str(exc)) from None
+
+        plan = Limits.for_plan(head.client.plan)
+        rate = min(plan.requests_per_minute, float(self.settings.asana_requests_per_minute))
         client = AsanaClient(
             token,
             base_url=self.settings.asana_base_url,
-            limits=Limits(requests_per_minute=self.settings.asana_requests_per_minute),
+            limits=replace(plan, requests_per_minute=rate),
             reconcile_every=self.settings.reconcile_every,
             observer=self.metrics.observe_request if self.metrics is not None else None,
+            token_id=f"env:{source.env}" if source.env is not None else f"file:{source.file}",
+            workspace_gid=head.client.workspace,
             **self.client_options,
         )
         if current is not None:
             current.backend.close()
-        backend = AsanaBackend(client, entry.loaded.head.client.workspace)
+        backend = AsanaBackend(client, head.client.workspace)
         runtime = ClientRuntime(entry, backend, self.store)
         self.runtimes[entry.key] = runtime
         return runtime

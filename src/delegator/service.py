@@ -176,9 +176,12 @@ class ClientRuntime:
         if not force and self._refreshed is not None and now - self._refreshed < self.refresh_every:
             return
         backend = self.backend
-        if self._refreshed is not None:
-            backend.refresh()  # names and people read again, the secret re-read
         problems: list[str] = []
+        if self._refreshed is not None:
+            try:
+                backend.refresh()  # names and people read again, the secret re-read
+            except BackendError as exc:
+                problems.append(str(exc))
         owner_spec = self.head.client.owner
         if owner_spec == "me":
             owner = backend.me()

@@ -324,3 +324,113 @@ def test_tasks_held_back_by_a_limit_are_taken_in_the_next_cycles(
         cycle(fleet)
         taken.append(len([d for d in store.delegations("small-agency") if d.rule == rule]))
     assert taken == [2, 4, 4, 4]  # two per cycle until the four matching tasks are done
+
+
+def test_a_deleted_delegation_frees_its_assistant_once_and_is_never_counted_done(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    cycle(fleet, key="solo-consultant")
+    before = store.assistant_load("solo-consultant")["sam"]
+    world = sandbox.world
+    [first, *_] = store.delegations("solo-consultant")
+    world.delete_task(world.task(first.task_gid), by=world.user("lena@fischer-consulting.example"))
+    cycle(fleet, key="solo-consultant")
+    report = cycle(fleet, key="solo-consultant", full=True)
+    assert report.errors == []
+    assert report.counts["delegations_deleted"] == 1
+    assert store.assistant_load("solo-consultant")["sam"] == before - 1
+    [closed] = [d for d in store.delegations("solo-consultant", status=None)
+                if d.task_gid == first.task_gid]  # fmt: skip
+    assert closed.status == "deleted"
+    again = cycle(fleet, key="solo-consultant", full=True)
+    assert again.counts["delegations_deleted"] == 0  # reported once
+    [release] = store.actions(client="solo-consultant", task_gid=first.task_gid, kinds=("release",))
+    assert "deleted" in (release.result or "")
+    # The summary lists it as a problem, not as done.
+    entry = next(e for e in load_clients(rules_dir) if e.key == "solo-consultant")
+    summaries = fleet.summaries()
+    summary = summaries.summary(entry, summaries.preview_period(entry, None))
+    assert first.task_gid not in {d.gid for d in summary.done}
+    assert any(first.task_name in p.text and p.what == "task" for p in summary.problems)
+
+
+def test_a_delegation_the_token_can_no_longer_see_is_closed_as_no_access(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    fleet = make_fleet(sandbox, store, rules_dir)
+    cycle(fleet, key="solo-consultant")
+    world = sandbox.world
+    [first, *_] = store.delegations("solo-consultant")
+    task = world.task(first.task_gid)
+    lena = world.user("lena@fischer-consulting.example")
+    hidden = world.add_project(
+        task.workspace, "Sam's own", public=False, owner=world.user("sam@va-desk.example")
+    )
+    for membership in list(task.memberships):
+        world.remove_from_project(task, membership.project)
+    world.add_to_project(task, hidden)
+    task.created_by = None
+    task.followers = [f for f in task.followers if f is not lena]
+    cycle(fleet, key="solo-consultant")
+    report = cycle(fleet, key="solo-consultant", full=True)
+    assert report.counts["delegations_no_access"] == 1
+    [closed] = [d for d in store.delegations("solo-consultant", status=None)
+                if d.task_gid == first.task_gid]  # fmt: skip
+    assert closed.status == "no_access"
+
+
+def test_a_queued_task_that_is_deleted_leaves_the_queue_with_its_reason(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    path = rules_dir / "small-agency.yaml"
+    text = (
+        path.read_text()
+        .replace("capacity: 25", "capacity: 1")
+        .replace("capacity: 10", "capacity: 1")
+    )
+    path.write_text(text)
+    fleet = make_fleet(sandbox, store, rules_dir)
+    report = cycle(fleet)
+    queued = [t.task.gid for t in report.tasks if any(s.status == "queued" for s in t.steps)]
+    assert queued
+    world = sandbox.world
+    gone = world.task(queued[0])
+    world.delete_task(gone, by=world.user(ANNA))
+    after = cycle(fleet)
+    assert after.counts["queue_dropped"] == 1
+    assert not [e for e in after.errors if queued[0] in e]
+    [dropped, *_] = store.actions(client="small-agency", task_gid=queued[0], kinds=("queue",))
+    assert dropped.status == "skipped"
+    assert "deleted" in (dropped.result or "")
+    later = cycle(fleet)
+    assert later.errors == []
+    assert later.counts["queue_dropped"] == 0
+
+
+def test_a_task_the_service_created_is_never_delegated(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    world = sandbox.world
+    anna = world.user(ANNA)
+    # A digest posted as a task in a watched project, named like work the rules delegate.
+    operations = world.project("Operations")
+    posted = world.create_task(
+        operations.workspace,
+        "Send the receipts digest to the accountant",
+        by=anna,
+        assignee=anna,
+        memberships=[(operations, None)],
+    )
+    now = _clocks[sandbox].now()
+    send = store.claim_send(
+        client="small-agency", kind="summary", recipient="", destination="asana_task:Operations",
+        period=now, period_start=now, at=now,
+    )  # fmt: skip
+    assert send is not None
+    store.finish_send(send, "sent", now, receipt=posted.gid)
+    fleet = make_fleet(sandbox, store, rules_dir)
+    report = cycle(fleet, full=True)
+    assert report.counts["own_tasks_skipped"] >= 1  # seen in My Tasks and in the project
+    assert world.task(posted.gid).assignee is anna
+    assert posted.gid not in {d.task_gid for d in store.delegations("small-agency")}

@@ -98,9 +98,10 @@ class AsanaBackend:
     def refresh(self) -> None:
         with self._lock:
             self._lookups = None
-        reload = getattr(self.client, "reload", None)
-        if callable(reload):
-            reload()
+        try:
+            self.client.reload()
+        except ValueError as exc:  # the secret cannot be read now: the current one is kept
+            raise BackendError(f"the token could not be read again: {exc}") from None
 
     def close(self) -> None:
         self.client.close()

@@ -564,6 +564,10 @@ class Client(Strict):
     opt_out_tag: Name = Field("keep", description="tasks with this tag are never touched")
     overrides: Literal["respect", "ignore"] = "respect"
     holidays: list[DateText] = Field(default_factory=list)
+    plan: Literal["free", "paid"] = Field(
+        "paid",
+        description="the workspace's Asana plan: its request rate (free 150, paid 1,500 a minute)",
+    )
 
     @field_validator("workspace")
     @classmethod
