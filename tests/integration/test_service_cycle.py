@@ -434,3 +434,26 @@ def test_a_task_the_service_created_is_never_delegated(
     assert report.counts["own_tasks_skipped"] >= 1  # seen in My Tasks and in the project
     assert world.task(posted.gid).assignee is anna
     assert posted.gid not in {d.task_gid for d in store.delegations("small-agency")}
+
+
+def test_a_rotated_token_file_is_read_again_after_a_401_without_a_restart(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "northwind-token"
+    old = sandbox.token(ANNA)
+    secret.write_text(old + "\n")
+    path = rules_dir / "small-agency.yaml"
+    path.write_text(
+        path.read_text().replace("{ env: ASANA_TOKEN_NORTHWIND }", f"{{ file: {secret} }}")
+    )
+    fleet = make_fleet(sandbox, store, rules_dir)
+    assert cycle(fleet).errors == []
+    world = sandbox.world
+    anna = world.user(ANNA)
+    world.add_user(anna.workspaces[0], anna.name, ANNA, tokens=["rotated-northwind-token"])
+    sandbox.faults.revoke(old)
+    secret.write_text("rotated-northwind-token\n")
+    report = cycle(fleet)
+    assert report.result == "ok", report.errors
+    refused = [e for e in sandbox.requests.entries() if e.status == 401]
+    assert len(refused) == 1  # one 401, then the new secret from the file
