@@ -30,7 +30,10 @@ GIULIA = "1100000000000102"
 RECEIPTS_TASK = "Send November receipts to the accountant"
 SUMMARY = Message(
     title="Northwind: week of 28 November",
-    markdown="unused here",
+    markdown=(
+        "## Delegated\n- **5** to Giulia\n- [Pay invoice #2041](https://app.asana.com/0/0/1)\n\n"
+        "3 overdue & 2 waiting"
+    ),
     html=(
         "<body><h2>Delegated</h2><ul><li><strong>5</strong> to Giulia</li>"
         '<li><a href="https://app.asana.com/0/0/1">Pay invoice #2041</a></li></ul>'
@@ -100,7 +103,11 @@ def test_a_status_update_appears_on_the_project_with_its_title_and_status(
     assert posted["title"] == "Northwind: week of 28 November"
     assert posted["status_type"] == "at_risk"
     assert posted["html_text"] == SUMMARY.html
-    assert posted["text"].startswith("Delegated5 to Giulia")
+    # Asana requires text beside html_text: the summary's plain rendering.
+    assert posted["text"] == (
+        "Delegated\n\n- 5 to Giulia\n- Pay invoice #2041 (https://app.asana.com/0/0/1)\n\n"
+        "3 overdue & 2 waiting"
+    )
     assert posted["created_by"]["gid"] == client.me_gid()
     assert destination.key == f"asana_status:{OPERATIONS}"
     assert isinstance(destination, FindsPosted)
