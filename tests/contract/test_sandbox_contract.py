@@ -424,6 +424,14 @@ def test_every_endpoint_answers_as_the_spec_says(
     task_sync = api.get("/events", resource=task).json()["sync"]
     assert api.get("/events", resource=task, sync=task_sync).ok
 
+    # Search, typeahead, delete
+    search = f"/workspaces/{NORTHWIND}/tasks/search"
+    assert api.get(search, **{"tags.any": URGENT, "opt_fields": "name,modified_at"}).ok
+    assert api.get(search, completed="false", sort_by="modified_at", sort_ascending="true").ok
+    assert api.get(f"/workspaces/{NORTHWIND}/typeahead", resource_type="user", query="giu").ok
+    deleted = api.session.delete(f"{sandbox.base_url}/tasks/{created.json()['data']['gid']}")
+    assert deleted.status_code == 200
+
     served = {(route.method, route.template) for route in ROUTES.routes} | {("POST", "/batch")}
     assert served - contract.seen == set()
     assert contract.failures == []
