@@ -300,15 +300,10 @@ def main() -> None:
 
 
 def tag_scenario(label: str, plan: str) -> list[Row]:
-    """A tag source in a fresh copy of the world on `plan`.
-
-    The search request's ``limit`` is named in the description of Asana's search operation but
-    not in its parameter list, which the sandbox's strict check follows: that check is relaxed
-    here (and only here) so that the page size Asana documents can be sent.
-    """
+    """A tag source in a fresh copy of the world on `plan`."""
     fixture = synthetic_fixture(projects=PROJECTS, tasks_per_project=TASKS_PER_PROJECT)
     fixture["workspaces"][0]["plan"] = plan
-    with SandboxServer.from_fixture(fixture, lenient={"unknown_parameters"}) as sandbox:
+    with SandboxServer.from_fixture(fixture) as sandbox:
         workspace_gid = sandbox.world.workspaces[0].gid
         clock = CycleClock()
         client = AsanaClient(

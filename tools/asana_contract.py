@@ -44,6 +44,10 @@ UNDECLARED_PARAMETERS: Final[dict[str, dict[str, str]]] = {
     "POST /batch": {
         "limit": "the official SDK (asana 5.x) sends limit=100 on /batch and Asana answers it",
     },
+    "GET /workspaces/{workspace_gid}/tasks/search": {
+        "limit": "the operation's description: page sizes are limited to a maximum of 100 "
+        "items, and can be specified by the limit query parameter",
+    },
 }
 
 # Dotted opt_fields Asana serves beyond an operation's enum: fields of the full record of a
