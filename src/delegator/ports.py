@@ -155,6 +155,13 @@ class StateStore(Protocol):
 
     def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]: ...
 
+    def close_abandoned_cycles(
+        self, before: datetime, *, clients: Sequence[str] | None = None
+    ) -> int:
+        """Close as interrupted the cycles started before ``before`` whose process is gone (a
+        kill, a crash); how many. Called at start-up."""
+        ...
+
     # sync positions
     def sync_position(self, client: str, source: str) -> SyncPosition | None: ...
 

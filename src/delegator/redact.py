@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 REDACTED = "[redacted]"
@@ -179,6 +179,22 @@ def redact_text(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return _URL.sub(lambda m: _SECRET_SEGMENT.sub(REDACTED, m.group(0)), text)
+
+
+_T = TypeVar("_T")
+
+
+def redact_outgoing(value: _T) -> _T:
+    """``value`` fit to leave the process: the one redaction for what the service stores (the
+    errors of cycles, the results of actions, the last error of a send) and what it sends
+    (summaries, comments, status updates), as for log lines. Text is redacted; mappings and
+    lists are walked (a value under a key that names a secret is replaced); None and numbers
+    pass unchanged."""
+    if isinstance(value, str):
+        return redact_text(value)  # type: ignore[return-value]
+    if isinstance(value, Mapping | list | tuple):
+        return redact_value(value)  # type: ignore[no-any-return]
+    return value
 
 
 def redact_value(value: Any) -> Any:

@@ -22,6 +22,11 @@ from delegator.ports import (
 )
 
 
+# Written into an unfinished cycle's counts (replaced when it finishes): which process runs it,
+# so a start-up closes only the cycles of processes that are gone. Never shown in a record.
+OWNER_KEYS = ("owner_host", "owner_pid", "owner_start")
+
+
 def cycle(row: Row[Any]) -> CycleRecord:
     return CycleRecord(
         id=row.id,
@@ -29,7 +34,11 @@ def cycle(row: Row[Any]) -> CycleRecord:
         started_at=row.started_at,
         finished_at=row.finished_at,
         dry_run=bool(row.dry_run),
-        counts={str(key): int(value) for key, value in (row.counts or {}).items()},
+        counts={
+            str(key): int(value)
+            for key, value in (row.counts or {}).items()
+            if key not in OWNER_KEYS
+        },
         errors=tuple(str(error) for error in (row.errors or ())),
     )
 

@@ -7,10 +7,16 @@ in flight. Writes on SQLite take the write lock when they begin (see ``database.
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -34,6 +40,7 @@ from delegator.ports import (
     StateStore,
     SyncPosition,
 )
+from delegator.redact import redact_outgoing
 from delegator.store import records, schema
 from delegator.store.database import (
     WRITE_OPTION,
@@ -44,7 +51,7 @@ from delegator.store.database import (
     parse_url,
 )
 from delegator.store.errors import StoreError
-from delegator.store.migrations import read_version, upgrade
+from delegator.store.migrations import latest_version, read_version, upgrade
 from delegator.store.types import NaiveDatetimeError
 
 # Task gids per IN clause: far below SQLite's and PostgreSQL's limits on bound parameters.
@@ -57,6 +64,61 @@ COMMENT_KIND: Final = "comment"
 _OPEN = sa.text("status = 'open'")  # the predicate of the partial unique index on delegations
 # The columns of the unique index on summary_sends: one send per period and destination.
 _SEND_KEY: Final = ("client", "kind", "recipient", "destination", "period")
+
+OWNER_KEYS: Final = records.OWNER_KEYS
+ABANDONED: Final = (
+    "interrupted: the process running this cycle ended without finishing it (killed, crashed "
+    "or the machine stopped); closed when the service started again"
+)
+
+
+def _process_start(pid: int) -> int:
+    """When process ``pid`` started, in clock ticks since boot (Linux); 0 when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _host_id() -> int:
+    return zlib.crc32(socket.gethostname().encode("utf-8", "replace"))
+
+
+def _owner() -> dict[str, int]:
+    pid = os.getpid()
+    return {"owner_host": _host_id(), "owner_pid": pid, "owner_start": _process_start(pid)}
+
+
+def _owner_alive(counts: Mapping[str, Any]) -> bool:
+    """Whether the process that started a cycle still runs. A cycle from another machine (a
+    replica sharing PostgreSQL) or without an owner (an older delegator) counts as gone."""
+    try:
+        host, pid, start = (int(counts[key]) for key in OWNER_KEYS)
+    except (KeyError, TypeError, ValueError):
+        return False
+    if host != _host_id() or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return start == 0 or _process_start(pid) == start
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """What ``delegator status`` and ``/readyz`` check of the store besides that it answers."""
+
+    version: int  # the schema version the database is at
+    known: int  # the newest schema version this delegator knows
+    read_only: str | None  # why nothing can be written, or None
+    free_bytes: int | None  # room left for the database to grow (None: not known, PostgreSQL)
+    where: str  # the folder or server measured, for messages
 
 
 class SqlStore:
@@ -119,13 +181,79 @@ class SqlStore:
         with self._transaction() as connection:
             connection.execute(sa.text("SELECT 1"))
 
+    def health(self) -> StoreHealth:
+        """The schema version against this code's, whether the database can be written, and
+        the room left for it; reads only (StoreError when the database does not answer)."""
+        with self._transaction() as connection:
+            version = read_version(connection)
+            if self._backend == "sqlite":
+                read_only, free, where = self._sqlite_room(connection)
+            else:
+                read_only, free, where = self._postgresql_room(connection), None, "the server"
+        return StoreHealth(version, latest_version(), read_only, free, where)
+
+    def _sqlite_room(self, connection: Connection) -> tuple[str | None, int | None, str]:
+        name = self._database_file()
+        pragma = connection.exec_driver_sql
+        page_size = int(pragma("PRAGMA page_size").scalar_one())
+        pages = int(pragma("PRAGMA page_count").scalar_one())
+        unused = int(pragma("PRAGMA freelist_count").scalar_one())
+        limit = int(pragma("PRAGMA max_page_count").scalar_one())
+        free: int | None = (limit - pages + unused) * page_size  # the page limit, if set
+        if name is None:  # in memory
+            return None, free, "memory"
+        folder = name.parent
+        try:
+            disk = shutil.disk_usage(folder).free
+            mount_read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except OSError as exc:
+            return f"cannot check {folder}: {exc.strerror or exc}", free, str(folder)
+        free = disk if free is None else min(free, disk)
+        if mount_read_only:
+            return f"{folder} is on a read-only file system", free, str(folder)
+        for path in (name, folder):  # the folder too: SQLite writes its -wal and -shm files there
+            if path.exists() and not os.access(path, os.W_OK):
+                return f"{path} is not writable", free, str(folder)
+        return None, free, str(folder)
+
+    @staticmethod
+    def _postgresql_room(connection: Connection) -> str | None:
+        found = connection.execute(
+            sa.text(
+                "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only'), "
+                "COALESCE(has_table_privilege(to_regclass('cycles'), 'INSERT, UPDATE'), true)"
+            )
+        ).one()
+        if found[0]:
+            return "the server is a read-only standby (in recovery)"
+        if str(found[1]).lower() == "on":
+            return "the server's transactions are read-only (default_transaction_read_only)"
+        if not found[2]:
+            return "the database user may not write the cycles table"
+        return None
+
+    def _database_file(self) -> Path | None:
+        url = self._engine.url
+        name = url.database or ""
+        if is_memory(url):
+            return None
+        if name.startswith("file:"):
+            name = name.removeprefix("file:").split("?", 1)[0]
+        return Path(name).resolve()
+
     # ------------------------------------------------------------------ cycles
 
     def start_cycle(self, client: str, started_at: datetime, dry_run: bool) -> int:
         with self._transaction(write=True) as connection:
             result = connection.execute(
                 schema.cycles.insert()
-                .values(client=client, started_at=started_at, dry_run=dry_run, counts={}, errors=[])
+                .values(
+                    client=client,
+                    started_at=started_at,
+                    dry_run=dry_run,
+                    counts={} if dry_run else _owner(),
+                    errors=[],
+                )
                 .returning(schema.cycles.c.id)
             )
             return int(result.scalar_one())
@@ -141,10 +269,44 @@ class SqlStore:
             result = connection.execute(
                 schema.cycles.update()
                 .where(schema.cycles.c.id == cycle_id)
-                .values(finished_at=finished_at, counts=dict(counts), errors=list(errors))
+                .values(
+                    finished_at=finished_at,
+                    counts=dict(counts),
+                    errors=[redact_outgoing(str(error)) for error in errors],
+                )
             )
             if result.rowcount == 0:
                 raise StoreError(f"no cycle {cycle_id} in the database at {self.display_url}")
+
+    def close_abandoned_cycles(
+        self, before: datetime, *, clients: Sequence[str] | None = None
+    ) -> int:
+        """Close as interrupted the cycles started before ``before`` and never finished because
+        the process running them was killed or crashed; the number closed. Cycles of a process
+        of this machine that still runs (another ``delegator`` beside this one) are left alone.
+        Call it at start-up, before the first cycle."""
+        table = schema.cycles
+        query = sa.select(table.c.id, table.c.counts, table.c.errors).where(
+            table.c.finished_at.is_(None), table.c.started_at < before
+        )
+        if clients is not None:
+            query = query.where(table.c.client.in_(list(clients)))
+        closed = 0
+        with self._transaction(write=True) as connection:
+            for row in connection.execute(query).all():
+                counts = dict(row.counts or {})
+                if _owner_alive(counts):
+                    continue
+                kept = {k: v for k, v in counts.items() if k not in OWNER_KEYS}
+                kept["interrupted"] = 1
+                errors = [*(row.errors or ()), ABANDONED]
+                connection.execute(
+                    table.update()
+                    .where(table.c.id == row.id, table.c.finished_at.is_(None))
+                    .values(finished_at=before, counts=kept, errors=errors)
+                )
+                closed += 1
+        return closed
 
     def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]:
         """The newest cycles first."""
@@ -208,7 +370,7 @@ class SqlStore:
                     task_name=task_name,
                     rule=rule,
                     kind=kind,
-                    detail=dict(detail),
+                    detail=redact_outgoing(dict(detail)),
                     assistant=assistant,
                     mode=mode,
                     status=status,
@@ -231,7 +393,12 @@ class SqlStore:
             outcome = connection.execute(
                 schema.actions.update()
                 .where(schema.actions.c.id == action_id)
-                .values(status=status, completed_at=at, result=result, story_gid=story_gid)
+                .values(
+                    status=status,
+                    completed_at=at,
+                    result=redact_outgoing(result),
+                    story_gid=story_gid,
+                )
             )
             if outcome.rowcount == 0:
                 raise StoreError(f"no action {action_id} in the database at {self.display_url}")
@@ -398,7 +565,7 @@ class SqlStore:
             "task_gid": override.task_gid,
             "task_name": override.task_name,
             "rule": override.rule,
-            "reason": override.reason,
+            "reason": redact_outgoing(override.reason),
             "detected_at": override.detected_at,
         }
         with self._transaction(write=True) as connection:
@@ -536,7 +703,7 @@ class SqlStore:
             "attempts": table.c.attempts + (0 if status == "baseline" else 1),
         }
         if error is not None:
-            values["last_error"] = error
+            values["last_error"] = redact_outgoing(error)
         if receipt is not None:
             values["receipt"] = receipt
         if status == "sent":
