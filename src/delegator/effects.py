@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from delegator.core.context import Directory, Identity
 from delegator.core.intents import Assign, Intent
 from delegator.core.model import Task
+from delegator.outcomes import intent_detail
 from delegator.ports import ActionMode, ActionStatus, BackendError, StateStore, TaskBackend
 
 
@@ -29,19 +30,6 @@ class Written:
     status: ActionStatus
     result: str | None = None
     story_gid: str | None = None
-
-
-def intent_detail(intent: Intent) -> dict[str, Any]:
-    """An intent as JSON for the journal."""
-    detail: dict[str, Any] = {"description": intent.describe()}
-    for name in getattr(intent, "__slots__", ()):
-        value = getattr(intent, name)
-        if name == "kind":
-            continue
-        detail[name] = value.isoformat() if isinstance(value, date) else value
-    if isinstance(intent, Assign):
-        detail["pool"] = list(intent.pool)
-    return detail
 
 
 class Writer:
@@ -90,6 +78,8 @@ class Writer:
         assistant: str | None = None,
         assignee: Identity | None = None,
         text: str | None = None,
+        outcome: int | None = None,
+        step: int | None = None,
     ) -> Written:
         """Carry one intent out; BackendError propagates after the journal says it failed."""
         detail = intent_detail(intent)
@@ -97,6 +87,9 @@ class Writer:
             detail["assignee"] = assignee.gid or assignee.email
         if text is not None:
             detail["text"] = text
+        if outcome is not None:  # which outcome and which of its steps this write is
+            detail["outcome"] = outcome
+            detail["step"] = step
         action_id = self.journal(task, rule, intent.kind, detail, assistant, "active")
         try:
             if isinstance(intent, Assign) and (assignee is None or not assignee.known):

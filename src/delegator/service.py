@@ -26,11 +26,21 @@ from delegator.core.model import Task
 from delegator.core.overrides import override_reason
 from delegator.core.schema import FileHead
 from delegator.core.templates import compile_template
-from delegator.effects import WriteError, Writer, intent_detail
+from delegator.effects import WriteError, Writer
 from delegator.logs import bound, get_logger
+from delegator.outcomes import (
+    MAX_ATTEMPTS,
+    OutcomePlan,
+    Progress,
+    intent_detail,
+    open_outcomes,
+    person_change,
+    progress_of,
+    too_old,
+)
+from delegator.outcomes import Step as OutcomeStep
 from delegator.ports import (
     ActionRecord,
-    ActionStatus,
     BackendError,
     Delegation,
     GoneReason,
@@ -39,6 +49,7 @@ from delegator.ports import (
     StateStore,
     SyncPosition,
     TaskBackend,
+    TaskGone,
     TaskState,
     WatchedSource,
 )
@@ -87,16 +98,19 @@ class CycleInterrupted(Exception):  # noqa: N818 - a request to stop, not a fail
 
 
 INTERRUPTED = "interrupted: the service is stopping; the rest is done next cycle"
-CycleResult = Literal["ok", "errors", "failed", "interrupted"]
+CycleResult = Literal["ok", "errors", "partial", "failed", "interrupted"]
 
 
 def cycle_result(counts: Mapping[str, int], errors: Sequence[str]) -> CycleResult:
-    """ok; errors (some tasks or sources failed, the rest went on); failed (the client could not
-    be served); interrupted (the service stopped mid-way). Only ok and errors count as success."""
+    """ok; errors (a source or a task could not be read, the rest went on); partial (writes
+    failed: their outcomes are finished at the next cycles); failed (the client could not be
+    served); interrupted (the service stopped mid-way). Only ok and errors count as success."""
     if counts.get("interrupted"):
         return "interrupted"
     if counts.get("client_failed"):
         return "failed"
+    if counts.get("actions_failed") or counts.get("outcomes_given_up"):
+        return "partial"
     return "errors" if errors else "ok"
 
 
@@ -304,8 +318,14 @@ class Cycle:
             tasks, positions, whole = self._read()
             if whole:
                 tasks.extend(self._delegated_elsewhere({t.gid for t in tasks}))
-            self._notice_overrides(tasks)
-            deferred = self._decide_and_apply(tasks, cycle_id)
+            resumed: set[str] = set()
+            if not self.dry_run:
+                resumed = self._resume_outcomes({t.gid: t for t in tasks})
+            # A resumed outcome's task was read before its steps were done: it was judged
+            # against the outcome's own journal above, not against that older snapshot.
+            untouched = [t for t in tasks if t.gid not in resumed]
+            self._notice_overrides(untouched)
+            deferred = self._decide_and_apply(untouched, cycle_id)
             if not self.dry_run:
                 for position in positions:
                     if deferred:
@@ -426,6 +446,13 @@ class Cycle:
         self.report.counts["delegations_checked"] = len(open_)
         return found
 
+    def _writer(self) -> Writer:
+        runtime = self.runtime
+        return Writer(
+            backend=runtime.backend, store=self.store, client_key=runtime.key,
+            directory=runtime.directory, cycle_id=self.report.cycle_id, now=self.now,
+        )  # fmt: skip
+
     def _queued(self) -> dict[str, ActionRecord]:
         if self.dry_run:
             return {}
@@ -475,10 +502,7 @@ class Cycle:
             dict(store.assistant_load(runtime.key)),
             dict(store.round_robin(runtime.key)),
         )
-        writer = Writer(
-            backend=runtime.backend, store=store, client_key=runtime.key,
-            directory=runtime.directory, cycle_id=cycle_id, now=self.now,
-        )  # fmt: skip
+        writer = self._writer()
         for decision in plan.decisions:
             if self.explain:
                 memory = memories.get(decision.task.gid, NO_MEMORY)
@@ -551,51 +575,203 @@ class Cycle:
                     )  # fmt: skip
             self.report.counts["shadow" if mode == "shadow" else "planned"] += len(intents)
             return
-        rule_action = writer.journal(task, outcome.rule, "rule", {"intents": len(intents)},
-                                     choice.assistant if choice else None, "active")  # fmt: skip
-        failures = 0
+        # Everything is decided now, comments rendered included, and journaled before the first
+        # write: whatever cuts the outcome short, the rest is done from this entry.
+        current = assignee
+        if current is None and task.assignee is not None:  # already with the right person
+            current = Identity(task.assignee.gid, task.assignee.email, task.assignee.name)
+        steps = []
         for intent in intents:
             text = None
             if isinstance(intent, Comment):
-                current = assignee
-                if current is None and task.assignee is not None:  # already with the right person
-                    current = Identity(task.assignee.gid, task.assignee.email, task.assignee.name)
                 context = _template_context(task, outcome, current, runtime, self.now)
                 text = compile_template(intent.template).render(context)
+            steps.append(OutcomeStep(intent, text))
+        plan = OutcomePlan(
+            steps=tuple(steps),
+            assistant=choice.assistant if choice else None,
+            assignee=assignee,
+            pool=",".join(assign.pool) if assign is not None and assign.pool else None,
+            before_assignee=task.assignee.gid if task.assignee is not None else None,
+            before_tags=task.tag_names,
+        )
+        rule_action = writer.journal(
+            task, outcome.rule, "rule", plan.to_detail(), plan.assistant, "active"
+        )
+        self._advance(report, rule_action, self.now, outcome.rule, plan, Progress(frozenset(), {}),
+                      writer, choice)  # fmt: skip
+
+    def _advance(
+        self,
+        report: TaskReport,
+        outcome_id: int,
+        began: datetime,
+        rule: str,
+        plan: OutcomePlan,
+        progress: Progress,
+        writer: Writer,
+        choice: Choice | None = None,
+    ) -> None:
+        """Carry an outcome's remaining steps out; finish it when every step is done.
+
+        A step that fails leaves the outcome pending (retried at the next cycle); after a failed
+        assignment the rest waits, since it only makes sense once the task is delegated."""
+        task = report.task
+        done = set(progress.done)
+        assign_index = plan.assign_index
+        for index in progress.remaining(plan):
+            step = plan.steps[index]
+            intent = step.intent
+            if assign_index is not None and index != assign_index and assign_index not in done:
+                break
+            if isinstance(intent, Comment) and index in progress.failures and step.text:
+                # A comment whose answer was lost may have been posted: look before posting.
+                story = self.runtime.backend.find_comment(task.gid, step.text)
+                if story is not None:
+                    found = writer.journal(
+                        task, rule, intent.kind,
+                        {**intent_detail(intent), "text": step.text, "outcome": outcome_id,
+                         "step": index},
+                        plan.assistant, "active",
+                    )  # fmt: skip
+                    self.store.finish_action(found, "done", self.now, story_gid=story,
+                                             result="found posted after a failed answer")  # fmt: skip
+                    done.add(index)
+                    continue
             try:
                 written = writer.write(
-                    task, outcome.rule, intent,
-                    assistant=choice.assistant if choice else None,
-                    assignee=assignee if isinstance(intent, Assign) else None, text=text,
+                    task, rule, intent, assistant=plan.assistant,
+                    assignee=plan.assignee if isinstance(intent, Assign) else None,
+                    text=step.text, outcome=outcome_id, step=index,
                 )  # fmt: skip
             except (BackendError, WriteError) as exc:
-                failures += 1
                 report.steps.append(Step(intent.kind, intent.describe(), "failed", str(exc)))
                 self.report.counts["actions_failed"] += 1
+                self.report.counts[f"actions_failed_{intent.kind}"] += 1
+                self.report.errors.append(
+                    f"task {task.gid}: {intent.kind} failed (retried next cycle): {exc}"
+                )
                 self.log.warning("action_failed", kind=intent.kind, error=str(exc))
                 if isinstance(exc, BackendError) and exc.fatal:
-                    self.store.finish_action(rule_action, "failed", self.now, result=str(exc))
                     raise
+                if isinstance(exc, TaskGone):
+                    self.store.finish_action(outcome_id, "skipped", self.now, result=str(exc))
+                    return
                 if isinstance(intent, Assign):
-                    break  # the rest only makes sense once the task is delegated
+                    break
                 continue
+            done.add(index)
             shown = (
-                f'comment "{_clip(text)}"' if text is not None else self._describe(intent, choice)
+                f'comment "{_clip(step.text)}"'
+                if step.text is not None
+                else self._describe(intent, choice)
             )
             report.steps.append(Step(written.kind, shown, "done"))
             self.report.counts["actions_done"] += 1
-            if isinstance(intent, Assign) and choice is not None and choice.assistant is not None:
-                self._remember_delegation(task, outcome, choice.assistant, assignee)
+            if plan.assistant is not None and plan.assignee is not None:
+                if isinstance(intent, Assign):
+                    # The turn and the delegation are saved with the assignment itself.
+                    if plan.pool:
+                        self.store.save_round_robin(self.runtime.key, plan.pool, plan.assistant)
+                    self._remember_delegation(task, rule, plan, began, tagged=False)
+                elif isinstance(intent, AddTag) and assign_index in done:
+                    self._remember_delegation(task, rule, plan, began, tagged=True)
         self.log.info(
             "rule_applied",
-            assistant=choice.assistant if choice else None,
+            assistant=plan.assistant,
             steps=[f"{step.kind}:{step.status}" for step in report.steps],
         )
-        status: ActionStatus = "done" if failures == 0 else "failed"
-        self.store.finish_action(rule_action, status, self.now,
-                                 result=None if failures == 0 else f"{failures} action(s) failed")  # fmt: skip
-        if assign is not None and choice is not None and choice.assistant and assign.pool:
-            self.store.save_round_robin(runtime.key, ",".join(assign.pool), choice.assistant)
+        if len(done) == len(plan.steps):
+            self.store.finish_action(outcome_id, "done", self.now)
+        # Otherwise the outcome stays pending: its remaining steps are done at the next cycle.
+
+    # ------------------------------------------------------------------ unfinished outcomes
+    def _resume_outcomes(self, seen: dict[str, Task]) -> set[str]:
+        """Carry the outcomes left unfinished (a crash, a failed write, a refused token) to the
+        end from the journal; the tasks they concern are not planned again this cycle."""
+        runtime = self.runtime
+        outcomes = open_outcomes(self.store.pending_actions(runtime.key))
+        if not outcomes:
+            return set()
+        touched = {o.task_gid for o in outcomes}
+        missing = [gid for gid in dict.fromkeys(o.task_gid for o in outcomes) if gid not in seen]
+        current = dict(seen)
+        gone: dict[str, TaskState] = {}
+        if missing:
+            for state in runtime.backend.read_tasks(missing):
+                if state.task is not None:
+                    current[state.gid] = state.task
+                else:
+                    gone[state.gid] = state
+        writer = self._writer()
+        for outcome in outcomes:
+            self._checkpoint()
+            with bound(task=outcome.task_gid, rule=outcome.rule):
+                self._resume(outcome, current.get(outcome.task_gid), gone.get(outcome.task_gid),
+                             writer)  # fmt: skip
+        return touched
+
+    def _resume(
+        self, outcome: ActionRecord, task: Task | None, gone: TaskState | None, writer: Writer
+    ) -> None:
+        try:
+            plan = OutcomePlan.from_detail(outcome.detail)
+        except ValueError:
+            self.store.finish_action(outcome.id, "failed", self.now,
+                                     result="interrupted; planned again from the task's current state")  # fmt: skip
+            self.report.counts["reconciled"] += 1
+            return
+        if task is None:
+            reason = _gone_text(gone.gone if gone is not None else None)
+            if gone is not None and gone.gone is None:
+                self.report.errors.append(f"task {outcome.task_gid}: {gone.error}")
+                return  # unreadable now: tried again next cycle
+            self.store.finish_action(outcome.id, "skipped", self.now, result=f"task {reason}")
+            return
+        entries = self.store.actions(client=self.runtime.key, task_gid=task.gid,
+                                     since=outcome.created_at)  # fmt: skip
+        progress = progress_of(outcome.id, entries)
+        if task.completed:
+            self.store.finish_action(outcome.id, "skipped", self.now,
+                                     result="the task was completed before the rest was done")  # fmt: skip
+            return
+        change = person_change(task, plan, progress)
+        if change is not None:
+            self._outcome_overridden(outcome, task, plan, progress, change)
+            return
+        if progress.exhausted() or too_old(outcome, self.now):
+            self.store.finish_action(
+                outcome.id, "failed", self.now,
+                result=f"gave up after {MAX_ATTEMPTS} attempts: {progress.last_error}",
+            )  # fmt: skip
+            self.report.counts["outcomes_given_up"] += 1
+            self.report.errors.append(
+                f"task {task.gid}: rule {outcome.rule} gave up: {progress.last_error}"
+            )
+            return
+        self.report.counts["outcomes_resumed"] += 1
+        report = TaskReport(task, Decision(task, "delegate", urgent=True, important=False))
+        self.report.tasks.append(report)
+        self._advance(report, outcome.id, outcome.created_at, outcome.rule, plan, progress, writer)
+
+    def _outcome_overridden(
+        self, outcome: ActionRecord, task: Task, plan: OutcomePlan, progress: Progress, change: str
+    ) -> None:
+        """A person changed the task since the outcome began: it ends there, and once the task
+        was delegated, that is an override (recorded once)."""
+        self.store.finish_action(outcome.id, "skipped", self.now, result=f"a person {change}")
+        assign = plan.assign_index
+        if assign is None or assign not in progress.done:
+            return
+        open_ = {d.task_gid for d in self.store.delegations(self.runtime.key, status="open")}
+        if task.gid not in open_:
+            return  # already closed (noticed as an override, completed or gone)
+        override = Override(self.runtime.key, task.gid, task.name, outcome.rule, change, self.now)
+        self.report.overrides.append(override)
+        self.report.counts["overrides"] += 1
+        self.store.close_delegation(self.runtime.key, task.gid, "overridden", self.now)
+        if self.runtime.head.client.overrides == "respect":
+            self.store.record_override(override)
 
     def _describe(self, intent: Intent, choice: Choice | None) -> str:
         if isinstance(intent, Assign) and choice is not None and choice.assigned:
@@ -626,11 +802,13 @@ class Cycle:
         self.store.finish_action(action, "queued", self.now, result=choice.reason)
 
     def _remember_delegation(
-        self, task: Task, outcome: RuleOutcome, assistant: str, assignee: Identity | None
+        self, task: Task, rule_name: str, plan: OutcomePlan, began: datetime, *, tagged: bool
     ) -> None:
-        tag = next((i.name for i in outcome.intents if isinstance(i, AddTag)), None)
+        """The delegation, recorded with the assignment; its tag only once the tag is on the
+        task, so a tag the service failed to add is never taken for a person's removal."""
+        assert plan.assistant is not None
         summary = self.runtime.head.summary
-        rule = next((r.rule for r in self.runtime.engine.rules if r.name == outcome.rule), None)
+        rule = next((r.rule for r in self.runtime.engine.rules if r.name == rule_name), None)
         minutes, minutes_from = estimate_minutes(
             task,
             summary.time_field if summary is not None else DEFAULT_TIME_FIELD,
@@ -639,8 +817,9 @@ class Cycle:
         self.store.record_delegation(
             Delegation(
                 client=self.runtime.key, task_gid=task.gid, task_name=task.name,
-                rule=outcome.rule, assistant=assistant,
-                assignee_gid=assignee.gid if assignee else "", delegated_at=self.now, tag=tag,
+                rule=rule_name, assistant=plan.assistant,
+                assignee_gid=plan.assignee.gid if plan.assignee else "", delegated_at=began,
+                tag=plan.tag if tagged else None,
                 permalink_url=task.permalink_url, due_on=task.due_on,
                 minutes=minutes, minutes_from=minutes_from,
             )
@@ -651,6 +830,8 @@ class Cycle:
         """Complete the journal entries a crash left pending, without writing twice."""
         runtime = self.runtime
         for action in self.store.pending_actions(runtime.key):
+            if action.kind == "rule":
+                continue  # an unfinished outcome: carried to the end by _resume_outcomes
             if action.kind == "comment":
                 text = str(action.detail.get("text", ""))
                 story = self._find_comment(action.task_gid, text)
@@ -660,7 +841,7 @@ class Cycle:
                     continue
             self.store.finish_action(
                 action.id, "failed", self.now,
-                result="interrupted; planned again from the task's current state",
+                result="interrupted; done again from the outcome's journal",
             )  # fmt: skip
             self.report.counts["reconciled"] += 1
 

@@ -1,0 +1,289 @@
+"""Outcomes carried to the end: whatever cuts a rule's outcome short, the final Asana state is a
+clean run's, nothing is written twice and no override is recorded for a change the service failed
+to make itself.
+
+Each test runs the same client against a fresh sandbox twice: once cleanly, once with a fault
+at one write (a kill before or after Asana applied it, a refused token, a write that keeps
+failing, an answer lost after Asana applied it), then lets the service recover over a few
+cycles, and compares the two worlds task by task. A kill is a `BaseException` raised from the
+task backend: nothing in the service catches it, as nothing survives a SIGKILL; the next
+cycles run on a new runtime, as after a restart.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delegator.asana import BudgetRegistry
+from delegator.bootstrap import Fleet
+from delegator.clients import ClientEntry, load_clients
+from delegator.core.intents import AddTag, Assign, Comment, Intent
+from delegator.core.model import Task
+from delegator.ports import BackendError, TaskBackend, TokenRefused
+from delegator.sandbox import Faults, ManualClock, SandboxServer
+from delegator.settings import Settings
+from delegator.store import SqlStore
+
+EXAMPLES = Path("rules/examples")
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
+CLIENT = "solo-consultant"
+TOKENS = {
+    "ASANA_TOKEN_NORTHWIND": "anna@northwind.example",
+    "ASANA_TOKEN_FISCHER": "lena@fischer-consulting.example",
+}
+
+
+class Killed(BaseException):
+    """The process dies here: no handler runs, nothing is journaled after it."""
+
+
+@dataclass
+class Run:
+    sandbox: SandboxServer
+    store: SqlStore
+    clock: ManualClock
+    rules: Path
+
+    def fleet(self) -> Fleet:
+        environ = {var: self.sandbox.token(user) for var, user in TOKENS.items()}
+        settings = Settings(rules_dir=self.rules, asana_base_url=self.sandbox.base_url)
+        fleet = Fleet(settings, self.store, environ=environ, clock=self.clock)
+        fleet.client_options = {
+            "clock": self.clock,
+            "sleep": self.clock.sleep,
+            "budgets": BudgetRegistry(),
+        }
+        return fleet
+
+    def entry(self) -> ClientEntry:
+        return next(e for e in load_clients(self.rules) if e.key == CLIENT)
+
+    def cycle(self, fleet: Fleet, *, full: bool = False) -> Any:
+        self.clock.advance(minutes=1)
+        return fleet.cycle(self.entry(), full=full)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[Callable[[], Run]]:
+    """Fresh worlds: a demo sandbox, the example rule files and a store of its own (SQLite: the
+    journal's semantics are the store's, tested on both engines in tests/store)."""
+    opened: list[tuple[SandboxServer, SqlStore]] = []
+
+    def make() -> Run:
+        clock = ManualClock(START)
+        sandbox = SandboxServer.demo(clock=clock, faults=Faults(monotonic=clock.monotonic))
+        sandbox.start()
+        folder = tmp_path / f"rules{len(opened)}"
+        folder.mkdir()
+        for name in ("small-agency.yaml", "solo-consultant.yaml"):
+            shutil.copy(EXAMPLES / name, folder / name)
+        store = SqlStore(f"sqlite:///{folder}/state.db")
+        store.migrate()
+        opened.append((sandbox, store))
+        return Run(sandbox, store, clock, folder)
+
+    yield make
+    for sandbox, store in opened:
+        store.close()
+        sandbox.stop()
+
+
+def world_state(sandbox: SandboxServer) -> dict[str, tuple[Any, ...]]:
+    """What a person sees of every task: assignee, tags, followers, places, due date, comments."""
+    state: dict[str, tuple[Any, ...]] = {}
+    for task in sandbox.world.all_tasks():
+        comments = tuple(s.text for s in task.stories if s.resource_subtype == "comment_added")
+        state[task.gid] = (
+            task.assignee.email if task.assignee else None,
+            tuple(sorted(t.name for t in task.tags)),
+            tuple(sorted(u.email for u in task.followers)),
+            tuple(
+                sorted(
+                    (m.project.name, m.section.name if m.section else "") for m in task.memberships
+                )
+            ),
+            task.due_on,
+            task.completed,
+            comments,
+        )
+    return state
+
+
+class FaultyBackend:
+    """The real backend, with a fault at the n-th write (counting from 1)."""
+
+    def __init__(
+        self,
+        inner: TaskBackend,
+        at: int,
+        fault: Callable[[TaskBackend, Task, Intent, dict[str, Any]], Any],
+    ) -> None:
+        self.inner = inner
+        self.at = at
+        self.fault = fault
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def write(self, task: Task, intent: Intent, **options: Any) -> str | None:
+        self.writes += 1
+        if self.writes == self.at:
+            return self.fault(self.inner, task, intent, options)
+        return self.inner.write(task, intent, **options)
+
+
+def kill_before(inner: TaskBackend, task: Task, intent: Intent, options: dict[str, Any]) -> Any:
+    raise Killed
+
+
+def kill_after(inner: TaskBackend, task: Task, intent: Intent, options: dict[str, Any]) -> Any:
+    inner.write(task, intent, **options)
+    raise Killed
+
+
+def refused_token(inner: TaskBackend, task: Task, intent: Intent, options: dict[str, Any]) -> Any:
+    raise TokenRefused("the token was refused: 401 Unauthorized")
+
+
+def lost_answer(inner: TaskBackend, task: Task, intent: Intent, options: dict[str, Any]) -> Any:
+    inner.write(task, intent, **options)  # Asana applied it; the answer was a 500
+    raise BackendError(f"{intent.kind}: 500 Internal Server Error")
+
+
+def clean_state(make: Callable[[], Run]) -> tuple[dict[str, tuple[Any, ...]], int]:
+    """The world after a clean run, and how many writes the first cycle made."""
+    clean = make()
+    fleet = clean.fleet()
+    counter = FaultyBackend(fleet.runtime(clean.entry()).backend, at=0, fault=kill_before)
+    fleet.runtime(clean.entry()).backend = counter  # type: ignore[assignment]
+    clean.cycle(fleet)
+    writes = counter.writes
+    for full in (False, True, False):
+        clean.cycle(fleet, full=full)
+    return world_state(clean.sandbox), writes
+
+
+def recover(faulty: Run) -> None:
+    """A restart: a new runtime over the same store and Asana, a few cycles and a whole read."""
+    fleet = faulty.fleet()
+    for full in (False, False, True, False):
+        report = faulty.cycle(fleet, full=full)
+    assert report.result == "ok", report.errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", [kill_before, kill_after], ids=["before", "after"])
+def test_a_kill_at_any_write_of_an_outcome_ends_as_a_clean_run(
+    run: Callable[[], Run], fault: Callable[..., Any]
+) -> None:
+    expected, writes = clean_state(run)
+    assert writes >= 5
+    for at in range(1, writes + 1):
+        faulty = run()
+        fleet = faulty.fleet()
+        runtime = fleet.runtime(faulty.entry())
+        runtime.backend = FaultyBackend(runtime.backend, at, fault)  # type: ignore[assignment]
+        with pytest.raises(Killed):
+            faulty.cycle(fleet)
+        recover(faulty)
+        assert world_state(faulty.sandbox) == expected, f"killed {fault.__name__} write {at}"
+        assert faulty.store.overrides(CLIENT) == [], f"false override after write {at}"
+
+
+@pytest.mark.parametrize("fault", [refused_token, lost_answer], ids=["401", "500-after-apply"])
+def test_a_refused_token_or_a_lost_answer_mid_outcome_ends_as_a_clean_run(
+    run: Callable[[], Run], fault: Callable[..., Any]
+) -> None:
+    expected, writes = clean_state(run)
+    for at in (2, writes // 2, writes):
+        faulty = run()
+        fleet = faulty.fleet()
+        runtime = fleet.runtime(faulty.entry())
+        runtime.backend = FaultyBackend(runtime.backend, at, fault)  # type: ignore[assignment]
+        first = faulty.cycle(fleet)
+        assert first.result in ("failed", "partial"), first.result
+        runtime.backend = runtime.backend.inner  # type: ignore[attr-defined]
+        recover(faulty)
+        assert world_state(faulty.sandbox) == expected, f"{fault.__name__} at write {at}"
+        assert faulty.store.overrides(CLIENT) == []
+
+
+KINDS = {AddTag: "tag", Comment: "comment", Assign: "assign"}
+
+
+class FailingKind:
+    """Every write of one kind fails (a persistent 502) until healed."""
+
+    def __init__(self, inner: TaskBackend, kind: type) -> None:
+        self.inner = inner
+        self.kind = kind
+        self.healed = False
+        self.failed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def write(self, task: Task, intent: Intent, **options: Any) -> str | None:
+        if isinstance(intent, self.kind) and not self.healed:
+            self.failed += 1
+            raise BackendError(f"POST {intent.kind}: 502 Bad Gateway")
+        return self.inner.write(task, intent, **options)
+
+
+@pytest.mark.parametrize("kind", [AddTag, Comment, Assign], ids=["tag", "comment", "assign"])
+def test_a_write_that_keeps_failing_is_retried_each_cycle_and_never_an_override(
+    run: Callable[[], Run], kind: type
+) -> None:
+    expected, _ = clean_state(run)
+    faulty = run()
+    fleet = faulty.fleet()
+    runtime = fleet.runtime(faulty.entry())
+    failing = FailingKind(runtime.backend, kind)
+    runtime.backend = failing  # type: ignore[assignment]
+    first = faulty.cycle(fleet)
+    assert first.result == "partial"
+    assert first.counts["actions_failed"] == failing.failed > 0
+    assert first.counts[f"actions_failed_{KINDS[kind]}"] == failing.failed
+    failed_before = failing.failed
+    second = faulty.cycle(fleet)  # an incremental read: the failed writes are retried anyway
+    assert failing.failed > failed_before, "the failed writes were not retried next cycle"
+    assert second.result == "partial"
+    assert faulty.store.overrides(CLIENT) == []
+    failing.healed = True
+    for full in (False, True, False):
+        report = faulty.cycle(fleet, full=full)
+    assert report.result == "ok", report.errors
+    assert world_state(faulty.sandbox) == expected
+    assert faulty.store.overrides(CLIENT) == []
+
+
+def test_a_person_taking_the_task_mid_outcome_is_one_override_and_the_rest_is_not_done(
+    run: Callable[[], Run],
+) -> None:
+    faulty = run()
+    fleet = faulty.fleet()
+    runtime = fleet.runtime(faulty.entry())
+    failing = FailingKind(runtime.backend, Comment)
+    runtime.backend = failing  # type: ignore[assignment]
+    faulty.cycle(fleet)
+    [delegation, *_] = faulty.store.delegations(CLIENT)
+    world = faulty.sandbox.world
+    lena = world.user("lena@fischer-consulting.example")
+    world.assign(world.task(delegation.task_gid), lena, by=lena)  # she takes it back
+    failing.healed = True
+    faulty.cycle(fleet)
+    faulty.cycle(fleet, full=True)
+    overrides = [o for o in faulty.store.overrides(CLIENT) if o.task_gid == delegation.task_gid]
+    assert len(overrides) == 1
+    comments = [
+        s for s in world.task(delegation.task_gid).stories if s.resource_subtype == "comment_added"
+    ]
+    assert comments == []  # the comment for the assistant is not posted on her task
