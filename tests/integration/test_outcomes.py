@@ -30,6 +30,7 @@ from delegator.ports import BackendError, TaskBackend, TokenRefused
 from delegator.sandbox import Faults, ManualClock, SandboxServer
 from delegator.settings import Settings
 from delegator.store import SqlStore
+from delegator.store.errors import StoreError
 
 EXAMPLES = Path("rules/examples")
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
@@ -287,3 +288,43 @@ def test_a_person_taking_the_task_mid_outcome_is_one_override_and_the_rest_is_no
         s for s in world.task(delegation.task_gid).stories if s.resource_subtype == "comment_added"
     ]
     assert comments == []  # the comment for the assistant is not posted on her task
+
+
+class FailingStore:
+    """The real store, whose writes fail from the n-th on (the database went away) until healed."""
+
+    WRITES = ("begin_action", "finish_action", "record_delegation", "save_round_robin")
+
+    def __init__(self, inner: SqlStore, at: int) -> None:
+        self.inner = inner
+        self.at = at
+        self.calls = 0
+        self.healed = False
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+        if name not in self.WRITES:
+            return method
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls >= self.at and not self.healed:
+                raise StoreError("the database is not reachable: connection refused")
+            return method(*args, **kwargs)
+
+        return write
+
+
+def test_a_store_outage_mid_outcome_ends_as_a_clean_run(run: Callable[[], Run]) -> None:
+    expected, _ = clean_state(run)
+    for at in (2, 5, 9, 14):
+        faulty = run()
+        failing = FailingStore(faulty.store, at)
+        fleet = faulty.fleet()
+        fleet.store = failing  # type: ignore[assignment]
+        with pytest.raises(StoreError):
+            faulty.cycle(fleet)
+        failing.healed = True
+        recover(faulty)
+        assert world_state(faulty.sandbox) == expected, f"store down from write {at}"
+        assert faulty.store.overrides(CLIENT) == []
