@@ -12,6 +12,16 @@ make the whole service unready: restarting the container would not mend it, and 
 other clients' work. When every client fails, something they share is broken (the network, Asana,
 the database), and the orchestrator should know.
 
+A client whose last cycle failed to write ``failed_writes`` changes or more (the
+``health.failed_writes`` setting, default 1; 0 turns the check off) is failing, whatever the
+rest of the cycle did: changes the rules asked for did not happen. Fewer failed writes than that
+make it degraded (healthy, with the reason).
+
+The store is checked too (``store_checks``): a schema version newer than this build knows, a
+database that cannot be written (a read-only file system, file or server) and too little room
+left (below ``health.min_free_space``, default 100 MiB: unhealthy; below five times that, a
+warning) make ``delegator status`` and ``/readyz`` unhealthy with the reason.
+
 The same assessment serves ``/readyz`` (from what the running service saw) and ``delegator
 status`` (from the store, whether or not the service runs).
 """
@@ -27,6 +37,62 @@ from typing import Any, Literal
 from delegator.clients import ClientEntry
 from delegator.ports import CycleRecord
 from delegator.service import CycleReport, CycleResult, cycle_result
+from delegator.store.sqlstore import StoreHealth
+
+#: A client with this many failed writes in its last cycle is failing (0: never, for that).
+DEFAULT_FAILED_WRITES = 1
+#: Less room than this for the database: unhealthy; less than five times this: a warning.
+DEFAULT_MIN_FREE_BYTES = 100 * 1024 * 1024
+WARN_FACTOR = 5
+
+
+def failed_writes_threshold(settings: object) -> int:
+    """``health.failed_writes`` when the settings have it, else the default."""
+    return int(getattr(settings, "health_failed_writes", DEFAULT_FAILED_WRITES))
+
+
+def min_free_bytes(settings: object) -> int:
+    """``health.min_free_space`` (bytes) when the settings have it, else the default."""
+    return int(getattr(settings, "health_min_free_space", DEFAULT_MIN_FREE_BYTES))
+
+
+def succeeded(result: str | None) -> bool:
+    """Whether a cycle served its client: all but failed and interrupted (a cycle with failed
+    writes did serve it; how many failed is judged apart)."""
+    return result is not None and result not in ("failed", "interrupted")
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} bytes"  # pragma: no cover
+
+
+def store_checks(health: StoreHealth, min_free: int) -> tuple[dict[str, str], list[str]]:
+    """The store's checks ("ok" or what is wrong) and warnings, from its health."""
+    checks = {"schema": "ok", "writable": "ok", "disk": "ok"}
+    warnings: list[str] = []
+    if health.version > health.known:
+        checks["schema"] = (
+            f"the database has schema version {health.version}; this delegator knows up to "
+            f"{health.known}: a newer delegator has upgraded it (upgrade this one)"
+        )
+    if health.read_only is not None:
+        checks["writable"] = f"the database cannot be written: {health.read_only}"
+    free = health.free_bytes
+    if free is not None and min_free > 0:
+        if free < min_free:
+            checks["disk"] = (
+                f"{_size(free)} left for the database in {health.where} (below "
+                f"{_size(min_free)}): writes will fail"
+            )
+        elif free < min_free * WARN_FACTOR:
+            warnings.append(f"{_size(free)} left for the database in {health.where}")
+    return checks, warnings
+
 
 ClientStatus = Literal["ok", "degraded", "starting", "failing", "stale", "invalid", "never_run"]
 
@@ -75,12 +141,39 @@ def span(delta: timedelta) -> str:
     return f"{seconds // 86400}d"
 
 
-def assess(state: ClientState, now: datetime, ready_polls: int) -> ClientHealth:
+def failed_writes(counts: Mapping[str, int]) -> tuple[int, str]:
+    """How many writes failed in a cycle, and per kind ("tag 2, assign 1")."""
+    failed = int(counts.get("actions_failed", 0))
+    kinds = sorted(
+        (key.removeprefix("actions_failed_"), int(value))
+        for key, value in counts.items()
+        if key.startswith("actions_failed_") and value
+    )
+    return failed, ", ".join(f"{kind} {count}" for kind, count in kinds)
+
+
+def assess(
+    state: ClientState,
+    now: datetime,
+    ready_polls: int,
+    failed_writes_at: int = DEFAULT_FAILED_WRITES,
+) -> ClientHealth:
     """One client's health at ``now`` (see the module's docstring for the rules)."""
     if state.poll is None:
         return ClientHealth(state, "invalid", False, state.problem or "the rule file has errors")
     window = state.poll * ready_polls
     errors = "; ".join(state.last_errors[:3])
+    failed, kinds = failed_writes(state.last_counts)
+    if failed_writes_at > 0 and failed >= failed_writes_at:
+        tried = failed + int(state.last_counts.get("actions_done", 0))
+        by_kind = f" ({kinds})" if kinds else ""
+        return ClientHealth(
+            state,
+            "failing",
+            False,
+            f"{failed} of {tried} changes to tasks failed in the last cycle{by_kind}"
+            + (f": {errors}" if errors else ""),
+        )
     if state.last_success_at is not None and now - state.last_success_at <= window:
         if state.last_result in ("ok", None):
             return ClientHealth(state, "ok", True, "the last cycle went well")
@@ -108,6 +201,7 @@ class Readiness:
     checked_at: datetime
     checks: Mapping[str, str]  # check -> "ok" or what is wrong
     clients: Sequence[ClientHealth]
+    warnings: Sequence[str] = ()  # not wrong yet, soon (little disk space left)
 
     @property
     def ready(self) -> bool:
@@ -121,6 +215,7 @@ class Readiness:
             "ready": self.ready,
             "checked_at": self.checked_at.isoformat(),
             "checks": dict(self.checks),
+            "warnings": list(self.warnings),
             "clients": [client_json(c) for c in self.clients],
         }
 
@@ -143,6 +238,7 @@ def client_json(health: ClientHealth) -> dict[str, Any]:
         "last_finished_at": _when(state.last_finished_at),
         "last_result": state.last_result,
         "last_errors": list(state.last_errors),
+        "last_failed_writes": int(state.last_counts.get("actions_failed", 0)),
         "last_success_at": _when(state.last_success_at),
         "next_cycle_at": _when(state.next_cycle_at),
         "queued": state.queued,
@@ -172,7 +268,7 @@ def state_from_records(state: ClientState, records: Iterable[CycleRecord]) -> Cl
             continue
         if last is None:
             last = record
-        if cycle_result(record.counts, record.errors) in ("ok", "errors"):
+        if succeeded(cycle_result(record.counts, record.errors)):
             success = record
             break
     if last is None:
@@ -235,7 +331,7 @@ class Tracker:
                 "last_errors": tuple(report.errors),
                 "last_counts": dict(report.counts),
             }
-            if result in ("ok", "errors"):
+            if succeeded(result):
                 changes["last_success_at"] = finished_at
                 changes["queued"] = report.counts["queued"]
             self._states[report.client] = replace(state, **changes)
@@ -249,6 +345,37 @@ class Tracker:
 
 
 def readiness(
-    now: datetime, checks: Mapping[str, str], states: Iterable[ClientState], ready_polls: int
+    now: datetime,
+    checks: Mapping[str, str],
+    states: Iterable[ClientState],
+    ready_polls: int,
+    failed_writes_at: int = DEFAULT_FAILED_WRITES,
 ) -> Readiness:
-    return Readiness(now, dict(checks), [assess(s, now, ready_polls) for s in states])
+    return Readiness(
+        now, dict(checks), [assess(s, now, ready_polls, failed_writes_at) for s in states]
+    )
+
+
+def with_store_checks(
+    picture: Readiness,
+    health: StoreHealth | str | None,
+    *,
+    ready_polls: int,
+    failed_writes_at: int,
+    min_free: int,
+) -> Readiness:
+    """``picture`` with the store's checks added (``health`` is the store's health, or why it
+    could not be read; None: no more checks) and each client judged again with the settings' threshold."""
+    checks = dict(picture.checks)
+    warnings = list(picture.warnings)
+    if isinstance(health, str):
+        if checks.get("store", "ok") == "ok":
+            checks["store"] = health
+    elif health is not None:
+        found, warned = store_checks(health, min_free)
+        checks.update(found)
+        warnings.extend(warned)
+    clients = [
+        assess(c.state, picture.checked_at, ready_polls, failed_writes_at) for c in picture.clients
+    ]
+    return Readiness(picture.checked_at, checks, clients, tuple(warnings))

@@ -34,7 +34,8 @@ class Metrics:
         r = self.registry
         self.cycles = Counter(
             "delegator_cycles",
-            "Cycles finished, by client and result (ok, errors, failed, interrupted).",
+            "Cycles finished, by client and result (ok, errors, partial: some writes failed, "
+            "failed, interrupted).",
             ["client", "result"],
             registry=r,
         )
@@ -103,10 +104,27 @@ class Metrics:
         self.cycles.labels(client, result).inc()
         self.cycle_duration.labels(client).observe(max(0.0, seconds))
         self.tasks_seen.labels(client).inc(report.counts["tasks_seen"])
+        # Failed writes from the counts, per kind (``actions_failed_<kind>``): they hold every
+        # failure of the cycle, also those of tasks whose report was not kept.
+        failed = {
+            key.removeprefix("actions_failed_"): int(value)
+            for key, value in report.counts.items()
+            if key.startswith("actions_failed_") and value
+        }
         for task in report.tasks:
             for step in task.steps:
+                if step.status == "failed" and failed:
+                    continue
                 self.actions.labels(client, step.kind, step.status).inc()
-        if result in ("ok", "errors"):
+        for kind, count in failed.items():
+            self.actions.labels(client, kind, "failed").inc(count)
+        unexplained = report.counts["actions_failed"] - sum(failed.values())
+        if not failed and unexplained > 0:
+            # no per-kind counts: what the kept steps do not show is counted as "unknown"
+            shown = sum(1 for t in report.tasks for s in t.steps if s.status == "failed")
+            if unexplained > shown:
+                self.actions.labels(client, "unknown", "failed").inc(unexplained - shown)
+        if result not in ("failed", "interrupted"):
             self.queued_tasks.labels(client).set(report.counts["queued"])
             self.last_success.labels(client).set(finished_at.timestamp())
 

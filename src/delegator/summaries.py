@@ -17,6 +17,7 @@ it is not found.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -58,6 +59,7 @@ from delegator.ports import (
     SendStatus,
     StateStore,
 )
+from delegator.redact import redact_outgoing
 from delegator.service import ClientError, ClientRuntime, still_queued
 from delegator.settings import Settings
 
@@ -299,7 +301,7 @@ class Summaries:
             delegations=delegations,
             waiting=waiting,
             taken_back=taken_back,
-            problems=problems,
+            problems=[Problem(p.what, redact_outgoing(p.text)) for p in problems],
             open_tasks=open_tasks,
             assistants=assistants,
             due_soon_days=head.summary.due_soon_days if head.summary is not None else 3,
@@ -404,19 +406,55 @@ class Summaries:
         return waiting
 
     def _cycle_problems(self, key: str, period: Period) -> list[Problem]:
-        seen: dict[str, Problem] = {}
+        """The period's cycle errors, alike ones grouped, after one line on the writes that
+        failed (from the cycles' counts, so none goes unsaid)."""
+        failed, cycles_failing = 0, 0
+        by_kind: dict[str, int] = {}
+        groups: dict[str, list[str]] = {}
         for cycle in self.store.cycles(key, limit=500):
             if not _within(cycle.started_at, period):
                 continue
+            count = int(cycle.counts.get("actions_failed", 0))
+            if count:
+                failed += count
+                cycles_failing += 1
+                for name, value in cycle.counts.items():
+                    if name.startswith("actions_failed_") and value:
+                        kind = name.removeprefix("actions_failed_")
+                        by_kind[kind] = by_kind.get(kind, 0) + int(value)
             for error in cycle.errors:
-                text = error.strip()
-                if text and text not in seen:
-                    seen[text] = Problem(_problem_kind(text), text)
-        return list(seen.values())[:10]
+                text = redact_outgoing(error.strip())
+                if text:
+                    groups.setdefault(_error_group(text), []).append(text)
+        problems: list[Problem] = []
+        if failed:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items()))
+            problems.append(
+                Problem(
+                    "write",
+                    f"{failed} change{'s' if failed != 1 else ''} to tasks failed in "
+                    f"{cycles_failing} cycle{'s' if cycles_failing != 1 else ''}"
+                    + (f" ({kinds})" if kinds else "")
+                    + "; each is tried again at the next cycle",
+                )
+            )
+        for group, texts in groups.items():
+            distinct = list(dict.fromkeys(texts))
+            shown = distinct[0] if len(distinct) == 1 else group
+            if len(texts) > 1:
+                shown = f"{shown} ({len(texts)} times)"
+            if _WRITE_ERROR.match(texts[0]):
+                problems.append(Problem("write", shown))
+            else:
+                problems.append(Problem(_problem_kind(texts[0]), shown))
+        return problems[:10]
 
     def _delivery_problems(self, key: str, period: Period) -> list[Problem]:
         return [
-            Problem("delivery", f"{s.kind} to {s.destination}: {s.last_error or s.status}")
+            Problem(
+                "delivery",
+                redact_outgoing(f"{s.kind} to {s.destination}: {s.last_error or s.status}"),
+            )
             for s in self.store.sends(key, statuses=("failed", "gave_up"), limit=20)
             if s.created_at >= period.start
         ]
@@ -676,20 +714,21 @@ class Summaries:
         try:
             receipt = send()
         except DeliveryError as exc:
+            said = redact_outgoing(str(exc))  # a server's reply may echo a secret back
             for claim in claims:
                 tries = claim.attempts + 1
                 if exc.retryable and tries < self.settings.summary_attempts:
                     wait = min(self.settings.summary_backoff * (2 ** (tries - 1)), MAX_BACKOFF)
                     if exc.retry_after is not None:
                         wait = max(wait, timedelta(seconds=exc.retry_after))
-                    self.store.finish_send(claim.send_id, "failed", now, error=str(exc),
+                    self.store.finish_send(claim.send_id, "failed", now, error=said,
                                            next_attempt_at=now + wait)  # fmt: skip
                     outcomes.append(
-                        self._record(claim.outcome("failed", f"{exc}; next try in {wait}"))
+                        self._record(claim.outcome("failed", f"{said}; next try in {wait}"))
                     )
                 else:
-                    self.store.finish_send(claim.send_id, "gave_up", now, error=str(exc))
-                    outcomes.append(self._record(claim.outcome("gave_up", str(exc))))
+                    self.store.finish_send(claim.send_id, "gave_up", now, error=said)
+                    outcomes.append(self._record(claim.outcome("gave_up", said)))
             return outcomes
         for claim in claims:
             if receipt is None:
@@ -782,6 +821,17 @@ class Summaries:
                 continue
             outcomes.append(self._deliver(entry, "summary", "", target, claimed, 0, rendering))
         return outcomes
+
+
+# A write that failed, as the service words it: "task 1234: tag failed (...): why".
+_WRITE_ERROR = re.compile(r"^task \d+: \w+ failed\b")
+_TASK_PREFIX = re.compile(r"^task \d+: ")
+_LONG_NUMBER = re.compile(r"\b\d{6,}\b")
+
+
+def _error_group(text: str) -> str:
+    """What alike errors share: the text without the task and the gids it names."""
+    return _LONG_NUMBER.sub("…", _TASK_PREFIX.sub("", text))
 
 
 def _problem_kind(exc: Exception | str) -> Literal["token", "source", "cycle"]:

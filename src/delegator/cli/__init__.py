@@ -13,6 +13,7 @@ from types import ModuleType
 
 from delegator import __version__
 from delegator.cli import config, demo, rules, run, sandbox, service, status, summary
+from delegator.cli._common import fail
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -44,12 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code. Every error a command does not handle itself ends here:
+    one line on stderr, never a traceback (see ``_common.fail``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
+    args.command_name = f"delegator {args.argv[0]}" if args.argv else "delegator"
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -57,3 +62,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except Exception as exc:  # the one place: a message and an exit code, never a traceback
+        return fail(exc, args)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from delegator.cli._common import Subparsers
+from delegator.cli._common import Subparsers, read_settings
 from delegator.redact import redact_text
 from delegator.settings import (
     DEFAULT_CONFIG,
@@ -25,7 +25,6 @@ from delegator.settings import (
     SETTING_KEYS,
     Settings,
     SettingsError,
-    load_settings,
 )
 from delegator.store.database import mask_url
 
@@ -52,7 +51,7 @@ def register(subparsers: Subparsers) -> None:
 def run_config(args: argparse.Namespace) -> int:
     explicit = Path(args.config) if args.config else None
     try:
-        settings = load_settings(explicit, os.environ)
+        settings = read_settings(explicit, os.environ)
     except SettingsError as exc:
         print(f"delegator: {redact_text(str(exc))}", file=sys.stderr)
         return 2

@@ -86,7 +86,17 @@ def render_summary(report: CycleReport) -> str:
         f"{c['actions_done']} writes done, {c['actions_failed']} failed, {c['queued']} queued, "
         f"{c['shadow']} shadow, {c['overrides']} overrides, {report.requests} API requests"
     )
-    return "\n".join([head, *(f"  ! {e}" for e in report.errors)])
+    failed = [
+        (item.task, step) for item in report.tasks for step in item.steps if step.status == "failed"
+    ]
+    lines = [head]
+    lines.extend(
+        f'  ! {step.kind} failed on "{task.name}" ({task.gid}): {step.note}'
+        for task, step in failed
+    )
+    notes = [step.note for _, step in failed if step.note]
+    lines.extend(f"  ! {e}" for e in report.errors if not any(note in e for note in notes))
+    return "\n".join(lines)
 
 
 def report_json(report: CycleReport) -> dict[str, Any]:

@@ -19,12 +19,20 @@ from typing import NoReturn
 from delegator.bootstrap import Fleet, open_store
 from delegator.cli._common import Subparsers
 from delegator.cli.service import settings_from
+from delegator.health import (
+    Readiness,
+    failed_writes_threshold,
+    min_free_bytes,
+    with_store_checks,
+)
 from delegator.logs import configure, get_logger
 from delegator.metrics import Metrics
+from delegator.ports import StateStore
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
 from delegator.scheduler import Service
 from delegator.settings import Settings, SettingsError
-from delegator.store import StoreError
+from delegator.store import SqlStore, StoreError
+from delegator.store.sqlstore import StoreHealth
 from delegator.web import OpsServer, WebError
 
 
@@ -69,16 +77,22 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
     log = get_logger()
     try:
         store = open_store(settings)
+        closed = store.close_abandoned_cycles(datetime.now(UTC))
     except StoreError as exc:
         print(f"delegator: {exc}", file=sys.stderr)
         return 2
+    if closed:
+        log.warning("abandoned_cycles_closed", cycles=closed, result="interrupted")
     metrics = Metrics()
     fleet = Fleet(settings, store, environ=environ, metrics=metrics)
     service = Service(fleet, settings.rules_dir)
     web: OpsServer | None = None
     if settings.http_port:
         web = OpsServer(
-            settings.http_host, settings.http_port, readiness=service.readiness, metrics=metrics
+            settings.http_host,
+            settings.http_port,
+            readiness=lambda: _readiness(service, store, settings),
+            metrics=metrics,
         )
         try:
             web.start()
@@ -122,6 +136,27 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
     if not finished:
         _exit_now(1)  # cycles still running: the journal reconciles them at the next start
     return 0
+
+
+def _readiness(service: Service, store: StateStore, settings: Settings) -> Readiness:
+    """The scheduler's picture, with the store's own checks (schema, writable, room left) and
+    each client judged with the settings' threshold of failed writes."""
+    picture = service.readiness()
+    if service.stopped.is_set():  # the store is being closed: do not open it again
+        return picture
+    health: StoreHealth | str | None = None  # another store: its ping is the check
+    if isinstance(store, SqlStore):
+        try:
+            health = store.health()
+        except StoreError as exc:
+            health = str(exc)
+    return with_store_checks(
+        picture,
+        health,
+        ready_polls=settings.ready_polls,
+        failed_writes_at=failed_writes_threshold(settings),
+        min_free=min_free_bytes(settings),
+    )
 
 
 def _say_exit_now(name: str) -> None:

@@ -7,16 +7,17 @@ import dataclasses
 import json
 import os
 import sys
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
 from delegator.bootstrap import Fleet, open_store
-from delegator.cli._common import Subparsers
+from delegator.cli._common import Subparsers, read_settings
 from delegator.cli.plans import render_markdown, render_plan, render_summary, report_json
-from delegator.clients import ClientEntry, load_clients
+from delegator.clients import ClientEntry, TokenError, load_clients, read_token
 from delegator.core.timeexpr import parse_duration
 from delegator.logs import configure
-from delegator.settings import Settings, SettingsError, load_settings
+from delegator.settings import Settings, SettingsError
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +71,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    settings = load_settings(Path(args.config) if args.config else None, os.environ)
+    settings = read_settings(Path(args.config) if args.config else None, os.environ)
     if getattr(args, "rules", None):
         settings = dataclasses.replace(settings, rules_dir=Path(args.rules))
     return settings
@@ -111,6 +112,7 @@ def run_plan(args: argparse.Namespace) -> int:
     if isinstance(prepared, int):
         return prepared
     settings, entries = prepared
+    entries, unusable = _usable_tokens(entries)
     fleet = Fleet(settings, open_store(settings))
     try:
         reports = [
@@ -127,22 +129,83 @@ def run_plan(args: argparse.Namespace) -> int:
         print("\n\n".join(render_markdown(r) for r in reports))
     else:
         print("\n\n".join(render_plan(r) for r in reports))
-    return 1 if any(r.counts["client_failed"] for r in reports) else 0
+    return 1 if unusable or any(r.counts["client_failed"] for r in reports) else 0
 
 
 def run_once(args: argparse.Namespace) -> int:
+    """One cycle per client. Exits 1 when a client could not be served or any write failed
+    (each failure is printed), else 0."""
     prepared = _prepare(args)
     if isinstance(prepared, int):
         return prepared
     settings, entries = prepared
-    fleet = Fleet(settings, open_store(settings))
+    entries, unusable = _usable_tokens(entries)
+    store = open_store(settings)
+    if not args.dry_run:
+        closed = store.close_abandoned_cycles(
+            datetime.now(UTC), clients=[e.key for e in entries + unusable]
+        )
+        if closed:
+            print(
+                f"closed {closed} cycle(s) left unfinished by a process that was killed, "
+                "as interrupted",
+                file=sys.stderr,
+            )
+        now = datetime.now(UTC)
+        for entry in unusable:  # recorded, so `delegator status` and the history say why
+            cycle = store.start_cycle(entry.key, now, False)
+            store.finish_cycle(cycle, now, {"client_failed": 1}, [HEADER_CHARACTER_PROBLEM])
+    fleet = Fleet(settings, store)
     try:
-        reports = fleet.cycle_all(entries, dry_run=args.dry_run, keep_tasks=False)
+        reports = fleet.cycle_all(entries, dry_run=args.dry_run) if entries else []
     finally:
         fleet.close()
     for report in reports:
         print(render_summary(report))
-    return 1 if any(r.counts["client_failed"] for r in reports) else 0
+    failed = any(r.counts["client_failed"] or r.counts["actions_failed"] for r in reports)
+    return 1 if failed or unusable else 0
+
+
+HEADER_CHARACTER_PROBLEM = (
+    "the Asana token has a character that cannot be sent in an HTTP header: copy it again"
+)
+
+
+def _usable_tokens(entries: list[ClientEntry]) -> tuple[list[ClientEntry], list[ClientEntry]]:
+    """The clients whose token can be sent in an HTTP header, and the others, each told on
+    stderr. A token with a character outside Latin-1 (a pasted typographic quote, a euro sign)
+    cannot be put in the Authorization header at all: that client is left out, the rest run."""
+    usable: list[ClientEntry] = []
+    unusable: list[ClientEntry] = []
+    for entry in entries:
+        head = entry.loaded.head
+        if head is None:
+            usable.append(entry)  # its rule file's errors are reported by its cycle
+            continue
+        source = head.client.token
+        try:
+            token = read_token(source, os.environ)
+        except TokenError:
+            usable.append(entry)  # the cycle reports it, as a failed client
+            continue
+        bad = next((i for i, ch in enumerate(token) if ord(ch) > 0xFF), None)
+        if bad is None:
+            usable.append(entry)
+            continue
+        where = f"${source.env}" if source.env is not None else f"the file {source.file}"
+        print(
+            f"delegator: {entry.key}: the Asana token in {where} has a character that cannot "
+            f"be sent in an HTTP header (position {bad + 1}, {unicodedata_name(token[bad])}): "
+            "copy the token again from Asana",
+            file=sys.stderr,
+        )
+        unusable.append(entry)
+    return usable, unusable
+
+
+def unicodedata_name(char: str) -> str:
+    """A character's Unicode name, never the character itself (it is part of a secret)."""
+    return unicodedata.name(char, f"U+{ord(char):04X}")
 
 
 def run_history(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,8 +26,11 @@ from delegator.health import (
     assess,
     client_json,
     entry_state,
+    failed_writes_threshold,
+    min_free_bytes,
     span,
     state_from_records,
+    store_checks,
 )
 from delegator.settings import SettingsError
 from delegator.store import SqlStore, StoreError, mask_url
@@ -43,7 +47,9 @@ def register(subparsers: Subparsers) -> None:
             "The service's state per client, from the rule files and the store: the last cycle "
             "and how it went, the next one, errors, tasks waiting for a free assistant, and each "
             "assistant's open tasks against their capacity. Exits 1 when the database cannot be "
-            "read or a client is unhealthy (the same rules as /readyz, per client), else 0."
+            "read or written, has a newer schema than this delegator knows, or is running out of "
+            "room, or when a client is unhealthy (the same rules as /readyz, per client: among "
+            "them, a last cycle with failed writes), else 0."
         ),
     )
     status.add_argument(
@@ -82,21 +88,32 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"delegator: {exc}", file=sys.stderr)
         return 2
     shown = mask_url(url)
+    judge = _Judge(
+        settings.ready_polls, failed_writes_threshold(settings), min_free_bytes(settings)
+    )
+    warnings: list[str] = []
     if _missing_file(url):
-        clients = _gather(None, entries, now, settings.ready_polls)[1]
+        clients = _gather(None, entries, now, judge)[1]
         database = "no database yet: the service has not run with these settings"
     else:
         store = SqlStore(settings.database_url)
         try:
-            database, clients = _gather(store, entries, now, settings.ready_polls)
+            database, clients = _gather(store, entries, now, judge, warnings)
         finally:
             store.close()
     healthy = database == "ok" and all(c.health.healthy for c in clients)
     if args.json:
-        print(json.dumps(_as_json(database, shown, clients, healthy, now), indent=2))
+        print(json.dumps(_as_json(database, shown, clients, healthy, now, warnings), indent=2))
     else:
-        print(_render(database, shown, clients, now, str(settings.rules_dir)))
+        print(_render(database, shown, clients, now, str(settings.rules_dir), warnings))
     return 0 if healthy else 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Judge:
+    ready_polls: int
+    failed_writes: int
+    min_free: int
 
 
 def _missing_file(url: URL) -> bool:
@@ -111,16 +128,29 @@ def _missing_file(url: URL) -> bool:
 
 
 def _gather(
-    store: SqlStore | None, entries: list[ClientEntry], now: datetime, ready_polls: int
+    store: SqlStore | None,
+    entries: list[ClientEntry],
+    now: datetime,
+    judge: _Judge,
+    warnings: list[str] | None = None,
 ) -> tuple[str, list[ClientStatus]]:
     """The database's state ("ok" or what is wrong) and each client's status."""
     database, empty = "ok", True
     if store is not None:
         try:
-            store.ping()
-            empty = store.schema_version() == 0
+            health = store.health()
         except StoreError as exc:
             database = str(exc)
+        else:
+            empty = health.version == 0
+            checks, warned = store_checks(health, judge.min_free)
+            problems = [text for text in checks.values() if text != "ok"]
+            if problems:
+                database = "; ".join(problems)
+            if warnings is not None:
+                warnings.extend(warned)
+            if health.version > health.known:
+                empty = True  # its tables may not be what this build reads
     found: list[ClientStatus] = []
     for entry in entries:
         state = entry_state(entry)
@@ -131,7 +161,8 @@ def _gather(
                 loads = store.assistant_load(entry.key)
             except StoreError as exc:
                 database = str(exc)
-        found.append(ClientStatus(assess(state, now, ready_polls), _loads(entry, loads)))
+        health_now = assess(state, now, judge.ready_polls, judge.failed_writes)
+        found.append(ClientStatus(health_now, _loads(entry, loads)))
     return database, found
 
 
@@ -155,9 +186,15 @@ def _when(value: datetime, now: datetime) -> str:
 
 
 def _render(
-    database: str, url: str, clients: list[ClientStatus], now: datetime, rules_dir: str
+    database: str,
+    url: str,
+    clients: list[ClientStatus],
+    now: datetime,
+    rules_dir: str,
+    warnings: Sequence[str] = (),
 ) -> str:
     lines = [f"database  {url}: {'reachable' if database == 'ok' else database}"]
+    lines.extend(f"warning   {text}" for text in warnings)
     if not clients:
         lines.append(f"no client files in {rules_dir}")
     for client in clients:
@@ -190,7 +227,7 @@ def _client_lines(client: ClientStatus, now: datetime) -> list[str]:
         )
     else:
         lines.append("  last cycle  none recorded")
-    if state.last_success_at is not None and state.last_result not in ("ok", "errors"):
+    if state.last_success_at is not None and state.last_result in ("failed", "interrupted"):
         lines.append(f"  last good   {_when(state.last_success_at, now)}")
     every = span(state.poll)
     if state.next_cycle_at is not None:
@@ -225,12 +262,17 @@ def _load_json(load: Load) -> dict[str, Any]:
 
 
 def _as_json(
-    database: str, url: str, clients: list[ClientStatus], healthy: bool, now: datetime
+    database: str,
+    url: str,
+    clients: list[ClientStatus],
+    healthy: bool,
+    now: datetime,
+    warnings: list[str],
 ) -> dict[str, Any]:
     return {
         "healthy": healthy,
         "checked_at": now.isoformat(),
-        "database": {"url": url, "status": database},
+        "database": {"url": url, "status": database, "warnings": warnings},
         "clients": [
             {**client_json(c.health), "assistants": [_load_json(a) for a in c.assistants]}
             for c in clients

@@ -16,6 +16,7 @@ from delegator.clients import load_clients
 from delegator.core.summary_render import Rendered
 from delegator.core.timeexpr import parse_duration
 from delegator.logs import configure
+from delegator.redact import redact_outgoing
 from delegator.service import ClientError
 from delegator.settings import SettingsError
 from delegator.summaries import Period, SendOutcome, Summaries
@@ -146,7 +147,9 @@ def _print_outcomes(client: str, outcomes: list[SendOutcome]) -> int:
         return 1
     status = 0
     for outcome in outcomes:
-        print(f"{client}: {outcome.status} -> {outcome.destination}: {outcome.detail}")
+        print(
+            f"{client}: {outcome.status} -> {outcome.destination}: {redact_outgoing(outcome.detail)}"
+        )
         if outcome.status != "sent":
             status = 1
     return status

@@ -23,8 +23,9 @@ from delegator.core.estimate import DEFAULT_TIME_FIELD
 
 Quadrant = Literal["do", "schedule", "delegate", "eliminate"]
 StatusType = Literal["on_track", "at_risk", "off_track"]
-# task: a delegated task was deleted, or the token can no longer see it.
-ProblemKind = Literal["rules", "source", "token", "cycle", "delivery", "task"]
+# task: a delegated task was deleted, or the token can no longer see it; write: changes to tasks
+# the rules asked for failed.
+ProblemKind = Literal["rules", "source", "token", "cycle", "delivery", "task", "write"]
 
 # Problems that mean the service cannot see or act for this client at all.
 BLOCKING_PROBLEMS: frozenset[str] = frozenset({"token", "source"})
@@ -359,6 +360,9 @@ def _status(
         reasons.append(late)
     if queued:
         reasons.append(f"{plural(len(queued), 'task')} waiting for an assistant")
+    writes = [p for p in problems if p.what == "write"]
+    if writes:  # changes the rules asked for did not happen: said first among the problems
+        reasons.append(writes[0].text.split(";")[0])
     if problems:
         reasons.append(plural(len(problems), "problem"))
     if reasons:

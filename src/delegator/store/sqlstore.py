@@ -165,6 +165,7 @@ class SqlStore:
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot open or migrate the database at {self.display_url}: {describe(exc)}"
+                f"{self._hint()}"
             ) from exc
 
     def schema_version(self) -> int:
@@ -775,7 +776,27 @@ class SqlStore:
             original = getattr(exc, "orig", None)
             if isinstance(original, NaiveDatetimeError):
                 raise original from None
-            raise StoreError(f"the database at {self.display_url} failed: {describe(exc)}") from exc
+            raise StoreError(
+                f"the database at {self.display_url} failed: {describe(exc)}{self._hint()}"
+            ) from exc
+
+    def _hint(self) -> str:
+        """Why a SQLite file may fail, when its folder says: a read-only or full file system
+        (SQLite itself says only "unable to open database file" or "disk I/O error")."""
+        if self._backend != "sqlite":
+            return ""
+        name = self._database_file()
+        if name is None:
+            return ""
+        try:
+            stats = os.statvfs(name.parent)
+        except OSError:
+            return ""
+        if stats.f_flag & os.ST_RDONLY:
+            return f" ({name.parent} is on a read-only file system)"
+        if stats.f_bavail * stats.f_frsize < 64 * 1024:
+            return f" (no space left in {name.parent})"
+        return ""
 
     def _upsert(
         self,
