@@ -163,7 +163,7 @@ def test_the_summary_lists_failed_writes_grouped_and_is_at_risk(store: SqlStore)
             period_end=period.end,
             delegations=[],
             problems=problems,
-        )  # fmt: skip
+        )
     )
     assert summary.status_type == "at_risk"
     assert summary.status_reason.startswith("3 changes to tasks failed in 1 cycle")
@@ -270,7 +270,8 @@ def test_health_of_a_store_with_a_page_limit(tmp_path: Path) -> None:
         connection.exec_driver_sql("PRAGMA max_page_count = 40")
         _, free, _ = store._sqlite_room(connection)
     store.close()
-    assert free is not None and free < 40 * 4096
+    assert free is not None
+    assert free < 40 * 4096
     checks, _ = store_checks(StoreHealth(2, 2, None, free, str(tmp_path)), 100 * 2**20)
     assert "writes will fail" in checks["disk"]
 
@@ -416,6 +417,6 @@ def test_problems_of_inputs_pass_unchanged_through_a_summary() -> None:
             period_end=NOW + timedelta(days=1),
             delegations=[],
             problems=[problem],
-        )  # fmt: skip
+        )
     )
     assert summary.problems == (problem,)

@@ -21,7 +21,6 @@ from delegator.ports import (
     SyncPosition,
 )
 
-
 # Written into an unfinished cycle's counts (replaced when it finishes): which process runs it,
 # so a start-up closes only the cycles of processes that are gone. Never shown in a record.
 OWNER_KEYS = ("owner_host", "owner_pid", "owner_start")
