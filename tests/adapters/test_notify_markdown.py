@@ -182,3 +182,44 @@ def test_urls_with_parentheses_and_bare_urls() -> None:
 
 def test_slack_escapes_its_three_control_characters() -> None:
     assert escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
+
+
+def test_a_list_item_written_on_two_lines_is_one_line() -> None:
+    assert to_html("- Pay the invoice\n  by Friday\n- Book") == (
+        "<ul>\n<li>Pay the invoice by Friday</li>\n<li>Book</li>\n</ul>"
+    )
+    assert to_mrkdwn("- Pay the invoice\n  by Friday") == "• Pay the invoice by Friday"
+
+
+def test_raw_html_is_text_and_an_unsafe_link_keeps_only_its_label() -> None:
+    assert to_html("<b>bold</b> & [x](javascript:alert(1))") == (
+        "<p>&lt;b&gt;bold&lt;/b&gt; &amp; x</p>"
+    )
+    assert to_asana_html("[x](vbscript:msgbox)") == "<body>x</body>"
+
+
+def test_autolinks_and_bare_links_are_web_and_mail_only() -> None:
+    assert to_html("<https://a.example/x> mailto:anna@northwind.example ftp://f.example/x") == (
+        '<p><a href="https://a.example/x">https://a.example/x</a> '
+        '<a href="mailto:anna@northwind.example">mailto:anna@northwind.example</a> '
+        "ftp://f.example/x</p>"
+    )
+    assert to_html("northwind.example and anna@northwind.example") == (
+        "<p>northwind.example and anna@northwind.example</p>"
+    )
+
+
+def test_ordered_lists_keep_their_start_and_quotes_nest() -> None:
+    assert to_html("3. third\n4. fourth") == (
+        '<ol start="3">\n<li>third</li>\n<li>fourth</li>\n</ol>'
+    )
+    assert to_html("> outer\n>\n> > inner") == (
+        "<blockquote>\n<p>outer</p>\n<blockquote>\n<p>inner</p>\n</blockquote>\n</blockquote>"
+    )
+    well_formed(to_asana_html("> outer\n>\n> > inner\n> - item"))
+
+
+def test_escaped_markup_stays_literal() -> None:
+    assert to_html("\\*not em\\* \\[not a link\\](x) 1\\. \\# \\~ \\|") == (
+        "<p>*not em* [not a link](x) 1. # ~ |</p>"
+    )

@@ -1,23 +1,27 @@
-"""A small, safe reading of the Markdown that summary templates write, for the forms that are not
-Markdown: HTML for email, Asana's rich text, and Slack's mrkdwn (``slack.py``).
+"""The Markdown that summary templates write, read by markdown-it-py (CommonMark, raw HTML off,
+bare http(s) URLs linked) into a small tree, and written out in the forms that are not Markdown:
+HTML for email and Asana's rich text here, Slack's mrkdwn in ``slack.py``, plain text in
+``plain.py``.
 
 Templates are client-written, so their text is never trusted: every character is escaped and only
-the constructs below become markup; a link is a link only to http, https or mailto. A full
-CommonMark library would be a runtime dependency for the dozen constructs a summary uses.
+the constructs of the tree become markup; a link is a link only to http, https or mailto (any
+other keeps its label as text).
 
-Blocks: ``#`` headings, paragraphs, ``-``/``*``/``+`` and ``1.`` lists (nested by indentation),
-``>`` quotes, fenced code, ``---`` rules. Inline: `code`, **strong** / __strong__, *em* / _em_,
-[text](url), <url>, bare http(s) URLs, backslash escapes.
+Blocks: headings, paragraphs, bullet and ordered lists (nested), quotes, code blocks, rules.
+Inline: code, strong, emphasis, links (inline, autolinks, bare URLs), line breaks. A line break
+inside a paragraph stays a break: summaries are written line by line.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 SAFE_SCHEMES: Final = frozenset({"http", "https", "mailto"})
 
@@ -111,62 +115,141 @@ def is_safe_url(url: str) -> bool:
     return bool(parts.netloc) or parts.scheme.lower() == "mailto"
 
 
-# ---------------------------------------------------------------------- inline
+# ---------------------------------------------------------------------- reading
 
-_INLINE = re.compile(
-    r"""
-    (?P<escape>\\[\\`*_{}\[\]()\#+\-.!<>|~])
-    | (?P<code>(?P<ticks>`+)(?P<code_text>.+?)(?P=ticks))
-    | (?P<link>\[(?P<link_text>[^\]\n]+)\]\((?P<link_url>(?:[^()\s]|\([^()\s]*\))+)\))
-    | (?P<auto><(?P<auto_url>(?:https?://|mailto:)[^>\s]+)>)
-    | (?P<bare>\bhttps?://[^\s<>()\[\]]*[^\s<>()\[\].,;:!?'"])
-    | (?P<strong>\*\*(?=\S)(?P<strong_text>.+?)(?<=\S)\*\*
-                 | (?<![A-Za-z0-9_])__(?=\S)(?P<strong_under>.+?)(?<=\S)__(?![A-Za-z0-9_]))
-    | (?P<em>\*(?=[^\s*])(?P<em_text>.+?)(?<=[^\s*])\*
-             | (?<![A-Za-z0-9_])_(?=[^\s_])(?P<em_under>.+?)(?<=[^\s_])_(?![A-Za-z0-9_]))
-    """,
-    re.VERBOSE,
-)
+
+class _Reader(MarkdownIt):
+    """CommonMark without raw HTML (``<b>`` is text), with bare http(s) and mailto: URLs linked
+    (no scheme-less guesses such as ``example.com``).
+
+    Every link is kept in the tree whatever its scheme: the renderings call ``is_safe_url``, so
+    an unsafe link shows its label as text instead of its Markdown source."""
+
+    def __init__(self) -> None:
+        super().__init__("commonmark", {"html": False, "linkify": True})
+        self.enable("linkify")
+        assert self.linkify is not None, "markdown-it-py[linkify] is installed with the package"
+        self.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
+
+    def validateLink(self, url: str) -> bool:  # noqa: N802 - markdown-it's name
+        return True
+
+
+_READER: Final = _Reader()
+
+
+def parse(markdown: str) -> tuple[Block, ...]:
+    """The blocks of a Markdown text."""
+    blocks, _ = _blocks(_READER.parse(markdown), 0, None)
+    return tuple(blocks)
 
 
 def parse_inline(text: str) -> tuple[Inline, ...]:
     """The inline nodes of one line (or of several, joined by ``\\n``: each becomes a Break)."""
     nodes: list[Inline] = []
-    for number, line in enumerate(text.split("\n")):
-        if number:
-            nodes.append(Break())
-        nodes.extend(_line(line))
+    for token in _READER.parseInline(text):
+        nodes.extend(_inline(token.children or []))
     return _merged(nodes)
 
 
-def _line(text: str) -> list[Inline]:
-    nodes: list[Inline] = []
-    position = 0
-    for match in _INLINE.finditer(text):
-        if match.start() > position:
-            nodes.append(Text(text[position : match.start()]))
-        position = match.end()
-        if match.group("escape") is not None:
-            nodes.append(Text(match.group("escape")[1]))
-        elif match.group("code") is not None:
-            nodes.append(Code(match.group("code_text").strip() or match.group("code_text")))
-        elif match.group("link") is not None:
-            nodes.append(Link(tuple(_line(match.group("link_text"))), match.group("link_url")))
-        elif match.group("auto") is not None:
-            url = match.group("auto_url")
-            nodes.append(Link((Text(url),), url))
-        elif match.group("bare") is not None:
-            url = match.group("bare")
-            nodes.append(Link((Text(url),), url))
-        elif match.group("strong") is not None:
-            inner = match.group("strong_text") or match.group("strong_under")
-            nodes.append(Strong(tuple(_line(inner))))
+def _blocks(tokens: Sequence[Token], index: int, close: str | None) -> tuple[list[Block], int]:
+    """The blocks from ``tokens[index]`` up to the ``close`` token (or the end), and the index
+    after it. Each opening token's content is read by a call of its own, so a ``close`` met here
+    is this level's."""
+    blocks: list[Block] = []
+    while index < len(tokens):
+        token = tokens[index]
+        if token.type == close:
+            return blocks, index + 1
+        if token.type in ("heading_open", "paragraph_open"):
+            content = _inline(tokens[index + 1].children or [])
+            if token.type == "heading_open":
+                blocks.append(Heading(int(token.tag[1:]), content))
+            else:
+                blocks.append(Paragraph(content))
+            index += 3  # open, inline, close
+        elif token.type in ("bullet_list_open", "ordered_list_open"):
+            listed, index = _list(tokens, index)
+            blocks.append(listed)
+        elif token.type == "blockquote_open":
+            quoted, index = _blocks(tokens, index + 1, "blockquote_close")
+            blocks.append(Quote(tuple(quoted)))
+        elif token.type in ("fence", "code_block"):
+            blocks.append(CodeBlock(token.content.removesuffix("\n")))
+            index += 1
+        elif token.type == "hr":
+            blocks.append(Rule())
+            index += 1
+        else:  # html_block cannot occur with raw HTML off; anything else is skipped
+            index += 1
+    return blocks, index
+
+
+def _list(tokens: Sequence[Token], index: int) -> tuple[ListBlock, int]:
+    opening = tokens[index]
+    ordered = opening.type == "ordered_list_open"
+    start = int(opening.attrGet("start") or 1) if ordered else 1
+    close = opening.type.replace("_open", "_close")
+    items: list[ListItem] = []
+    index += 1
+    while index < len(tokens) and tokens[index].type != close:
+        inner, index = _blocks(tokens, index + 1, "list_item_close")
+        items.append(_item(inner))
+    return ListBlock(ordered, start, tuple(items)), index + 1
+
+
+def _item(blocks: Sequence[Block]) -> ListItem:
+    """A list item: its text on one line (lines of a paragraph joined by spaces, paragraphs by
+    breaks), its nested lists as children; a quote or code inside is flattened into the text."""
+    content: list[Inline] = []
+    children: list[ListBlock] = []
+    for block in blocks:
+        if isinstance(block, ListBlock):
+            children.append(block)
+            continue
+        if content:
+            content.append(Break())
+        if isinstance(block, Heading | Paragraph):
+            content.extend(Text(" ") if isinstance(node, Break) else node for node in block.content)
         else:
-            inner = match.group("em_text") or match.group("em_under")
-            nodes.append(Emphasis(tuple(_line(inner))))
-    if position < len(text):
-        nodes.append(Text(text[position:]))
-    return nodes
+            content.extend(_as_inline(block)[:-1])
+    return ListItem(_merged(content), tuple(children))
+
+
+_CLOSE: Final = {"strong_open": "strong_close", "em_open": "em_close", "link_open": "link_close"}
+
+
+def _inline(tokens: Sequence[Token]) -> tuple[Inline, ...]:
+    nodes, _ = _inline_run(tokens, 0, None)
+    return _merged(nodes)
+
+
+def _inline_run(tokens: Sequence[Token], index: int, close: str | None) -> tuple[list[Inline], int]:
+    nodes: list[Inline] = []
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if token.type == close:
+            break
+        if token.type in _CLOSE:
+            inner, index = _inline_run(tokens, index, _CLOSE[token.type])
+            children = _merged(inner)
+            if token.type == "strong_open":
+                nodes.append(Strong(children))
+            elif token.type == "em_open":
+                nodes.append(Emphasis(children))
+            else:
+                nodes.append(Link(children, str(token.attrGet("href") or "")))
+        elif token.type == "image":  # no pictures in a summary: a link to it, named by its alt
+            alt = _inline(token.children or []) or (Text(token.content),)
+            nodes.append(Link(alt, str(token.attrGet("src") or "")))
+        elif token.type == "code_inline":
+            nodes.append(Code(token.content))
+        elif token.type in ("softbreak", "hardbreak"):
+            nodes.append(Break())
+        elif token.content:  # text, text_special, and html_inline (which raw HTML off rules out)
+            nodes.append(Text(token.content))
+    return nodes, index
 
 
 def _merged(nodes: Sequence[Inline]) -> tuple[Inline, ...]:
@@ -190,128 +273,6 @@ def plain(nodes: Sequence[Inline]) -> str:
         else:
             parts.append(plain(node.children))
     return "".join(parts)
-
-
-# ---------------------------------------------------------------------- blocks
-
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
-_QUOTE = re.compile(r"^\s{0,3}>\s?(.*)$")
-_ITEM = re.compile(r"^(\s*)([-*+]|(\d{1,9})[.)])\s+(.*)$")
-
-
-@dataclass(slots=True)
-class _Entry:
-    indent: int
-    ordered: bool
-    number: int
-    text: str
-
-
-def parse(markdown: str) -> tuple[Block, ...]:
-    """The blocks of a Markdown text."""
-    lines = markdown.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4).split("\n")
-    blocks: list[Block] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            blocks.append(Paragraph(parse_inline("\n".join(line.strip() for line in paragraph))))
-            paragraph.clear()
-
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        fence = _FENCE.match(line)
-        if fence:
-            flush()
-            code: list[str] = []
-            index += 1
-            while index < len(lines) and not lines[index].strip().startswith(fence.group(1)):
-                code.append(lines[index])
-                index += 1
-            blocks.append(CodeBlock("\n".join(code)))
-            index += 1
-            continue
-        if not line.strip():
-            flush()
-            index += 1
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            flush()
-            blocks.append(Heading(len(heading.group(1)), parse_inline(heading.group(2))))
-            index += 1
-            continue
-        if _RULE.match(line):
-            flush()
-            blocks.append(Rule())
-            index += 1
-            continue
-        if _QUOTE.match(line):
-            flush()
-            quoted: list[str] = []
-            while index < len(lines) and (found := _QUOTE.match(lines[index])):
-                quoted.append(found.group(1))
-                index += 1
-            blocks.append(Quote(parse("\n".join(quoted))))
-            continue
-        if _ITEM.match(line):
-            flush()
-            entries, index = _list_entries(lines, index)
-            position = 0
-            while position < len(entries):
-                block, position = _list(entries, position)
-                blocks.append(block)
-            continue
-        paragraph.append(line)
-        index += 1
-    flush()
-    return tuple(blocks)
-
-
-def _list_entries(lines: Sequence[str], index: int) -> tuple[list[_Entry], int]:
-    """The items of the list starting at ``lines[index]``, with their continuation lines."""
-    entries: list[_Entry] = []
-    while index < len(lines):
-        line = lines[index]
-        item = _ITEM.match(line)
-        if item:
-            number = item.group(3)
-            entries.append(
-                _Entry(len(item.group(1)), number is not None, int(number or 1), item.group(4))
-            )
-            index += 1
-            continue
-        if not line.strip():
-            following = next((rest for rest in lines[index:] if rest.strip()), None)
-            if following is not None and _ITEM.match(following):
-                index += 1  # a blank line between items: the list goes on
-                continue
-            break
-        if line.startswith((" ", "\t")) and not _FENCE.match(line):
-            entries[-1].text += " " + line.strip()  # a continuation of the item above
-            index += 1
-            continue
-        break
-    return entries, index
-
-
-def _list(entries: Sequence[_Entry], position: int) -> tuple[ListBlock, int]:
-    first = entries[position]
-    items: list[ListItem] = []
-    while position < len(entries) and entries[position].indent >= first.indent:
-        entry = entries[position]
-        if entry.indent == first.indent and entry.ordered != first.ordered:
-            break  # "1." after "-" (or the reverse) starts a list of its own
-        position += 1
-        children: list[ListBlock] = []
-        while position < len(entries) and entries[position].indent > entry.indent:
-            child, position = _list(entries, position)
-            children.append(child)
-        items.append(ListItem(parse_inline(entry.text), tuple(children)))
-    return ListBlock(first.ordered, first.number, tuple(items)), position
 
 
 # ---------------------------------------------------------------------- HTML and Asana rich text
