@@ -23,7 +23,10 @@ BATCH = f"{BASE}/batch"
 
 def ok(count: int, status: int = 200) -> dict[str, Any]:
     return {
-        "data": [{"status_code": status, "headers": {}, "body": {"data": {}}} for _ in range(count)]
+        "data": [
+            {"status_code": status, "headers": {}, "body": {"data": {"gid": str(9000 + n)}}}
+            for n in range(count)
+        ]
     }
 
 

@@ -18,6 +18,7 @@ from delegator.asana import (
     Timeouts,
     TransportError,
     Unauthorized,
+    UnexpectedAnswer,
 )
 
 TASK = {"gid": "1", "name": "Send the invoice"}
@@ -155,7 +156,8 @@ def test_idempotent_posts_are_retried_after_a_timeout(
 ) -> None:
     url = f"{BASE}/tasks/1/{name}"
     api.post(url, body=requests.ReadTimeout("read timed out"))
-    api.post(url, json={"data": {}})
+    # addFollowers answers with the task; the others with an empty object.
+    api.post(url, json={"data": {"gid": "1"} if name == "addFollowers" else {}})
 
     call(client)  # type: ignore[operator]
 
@@ -214,14 +216,18 @@ def test_unauthorized_is_fatal_and_not_retried(
     assert len(api.calls) == 1
 
 
-def test_a_2xx_that_is_not_json_is_a_server_error(
+def test_a_2xx_that_is_not_json_is_an_unexpected_answer_retried_as_a_server_error(
     client: AsanaClient, api: responses.RequestsMock
 ) -> None:
     for _ in range(4):
         api.get(f"{BASE}/tasks/1", body="<html>maintenance</html>", content_type="text/html")
 
-    with pytest.raises(ServerError, match="answer is not a JSON object"):
+    with pytest.raises(UnexpectedAnswer, match="not JSON \\(Content-Type text/html\\)") as caught:
         client.get_task("1", ("name",))
+
+    assert isinstance(caught.value, ServerError)  # retried as a 5xx: 4 attempts
+    assert caught.value.outcome is Outcome.SKIP
+    assert len(api.calls) == 4
 
 
 def test_the_token_user_is_asked_once_per_client(

@@ -105,16 +105,19 @@ def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]
             "enum_options": [{"gid": "o1", "name": "High"}],
         }
         payload = {"data": [{"gid": "cfs1", "custom_field": field}], "next_page": None}
-    elif method == "GET" and re.fullmatch(r"/(users/(me|\d+)(/user_task_list)?|tasks/\d+)", path):
-        payload = {
-            "data": {"gid": "880" if path.endswith("user_task_list") else "100", "name": "x"}
-        }
+    elif method == "GET" and re.fullmatch(
+        r"/(users/(me|\d+|[^/]+@[^/]+)(/user_task_list)?|tasks/\d+)", path
+    ):
+        gid = "880" if path.endswith("user_task_list") else "100"
+        payload = {"data": {"gid": gid, "name": "x", "workspaces": [{"gid": "77"}]}}
     elif method == "GET":
         payload = {"data": [{"gid": "1", "name": "x"}], "next_page": None}
     elif path == "/batch":
         actions = json.loads(request.body or b"{}")["data"]["actions"]
         payload = {
-            "data": [{"status_code": 200, "headers": {}, "body": {"data": {}}} for _ in actions]
+            "data": [
+                {"status_code": 200, "headers": {}, "body": {"data": {"gid": "1"}}} for _ in actions
+            ]
         }
     elif method == "POST" and path in {
         "/tasks/1/stories",

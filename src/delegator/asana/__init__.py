@@ -24,6 +24,7 @@ from delegator.asana.errors import (
     SyncTokenExpired,
     TransportError,
     Unauthorized,
+    UnexpectedAnswer,
     decide,
 )
 from delegator.asana.http import DEFAULT_BASE_URL, Record, Timeouts
@@ -73,5 +74,6 @@ __all__ = [
     "Timeouts",
     "TransportError",
     "Unauthorized",
+    "UnexpectedAnswer",
     "decide",
 ]

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from delegator.asana import errors
-from delegator.asana.errors import AsanaError, Outcome, ServerError
+from delegator.asana import answers, errors
+from delegator.asana.errors import AsanaError, Outcome, UnexpectedAnswer
 from delegator.asana.http import Record, Transport
 from delegator.asana.writes import Action, find_existing
 
@@ -81,6 +81,7 @@ def _run_chunk(
             idempotent=idempotent,
             reads=reads,
             writes=len(chunk) - reads,
+            shape=answers.batch(len(chunk)),
         )
     except AsanaError as error:
         if idempotent or not error.may_have_executed:
@@ -93,7 +94,7 @@ def _run_chunk(
             raise
         transport.sleep(decision.delay)
         return _recover(transport, chunk, error, me=me, since=since, failures=failures + 1)
-    return _results(transport, chunk, response.status, response.data)
+    return _results(transport, chunk, response.parsed)
 
 
 def _recover(
@@ -124,25 +125,28 @@ def _recover(
 
 
 def _results(
-    transport: Transport, chunk: Sequence[Action], status: int, data: object
+    transport: Transport, chunk: Sequence[Action], items: list[answers.BatchItem]
 ) -> list[ActionResult]:
-    if not isinstance(data, list) or len(data) != len(chunk):
-        count = len(data) if isinstance(data, list) else 0
-        raise ServerError("POST", "/batch", status, (f"{count} results for {len(chunk)} actions",))
+    """One result per action; `items` were checked by `answers.batch` (as many as actions, each
+    with a status and a body). A success whose body is not what the action returns is that
+    action's `UnexpectedAnswer`, not a success."""
+    assert len(items) == len(chunk)
     now = transport.clock.now()
     results: list[ActionResult] = []
-    for action, item in zip(chunk, data, strict=True):
-        item = item if isinstance(item, dict) else {}
-        code = int(item.get("status_code") or 0)
-        body = item.get("body") if isinstance(item.get("body"), dict) else {}
-        assert isinstance(body, dict)
-        if 200 <= code < 300:
-            results.append(ActionResult(action, code, body))
+    for action, item in zip(chunk, items, strict=True):
+        if 200 <= item.status < 300:
+            try:
+                action.shape(item.body)
+            except answers.WrongShape as wrong:
+                unexpected = UnexpectedAnswer(action.method, action.path, item.status, str(wrong))
+                results.append(ActionResult(action, item.status, item.body, unexpected))
+                continue
+            results.append(ActionResult(action, item.status, item.body))
             continue
-        headers = item.get("headers") if isinstance(item.get("headers"), dict) else {}
-        assert isinstance(headers, dict)
-        error = errors.from_status(action.method, action.path, code, body, headers, now)
+        error = errors.from_status(
+            action.method, action.path, item.status, item.body, item.headers, now
+        )
         if isinstance(error, errors.RateLimited):
             transport.budget.rate_limited(error.retry_after or transport.policy.default_retry_after)
-        results.append(ActionResult(action, code, body, error))
+        results.append(ActionResult(action, item.status, item.body, error))
     return results

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from delegator.asana import batch, pagination, reads, writes
+from delegator.asana import answers, batch, pagination, reads, writes
 from delegator.asana.batch import ActionResult
 from delegator.asana.budget import (
     PAID,
@@ -172,9 +172,12 @@ class AsanaClient:
         with self._lock:
             if self._me is None:
                 response = self.transport.request(
-                    "GET", "/users/me", params={"opt_fields": ",".join(_ME_FIELDS)}
+                    "GET",
+                    "/users/me",
+                    params={"opt_fields": ",".join(_ME_FIELDS)},
+                    shape=answers.record,
                 )
-                self._me = dict(response.data)
+                self._me = dict(response.parsed)
             return self._me
 
     def me_gid(self) -> str:
@@ -269,7 +272,8 @@ class AsanaClient:
 
     # ------------------------------------------------------------ writes
     def perform(self, action: Action) -> Any:
-        """Send one action on its own; returns Asana's ``data`` (``{}`` for addTag and the like)."""
+        """Send one action on its own; returns Asana's ``data``: a record with a gid, or ``{}`` for
+        addTag and the like (anything else is an `UnexpectedAnswer`)."""
         return writes.send(self.transport, action, me=self.me_gid).data
 
     def batch(self, actions: Sequence[Action]) -> list[ActionResult]:

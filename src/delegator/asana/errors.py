@@ -12,6 +12,7 @@ The hierarchy::
     │   ├── SyncTokenExpired      412  events sync token too old; `sync` is the fresh one
     │   ├── RateLimited           429  `retry_after` seconds; the request was NOT executed
     │   └── ServerError           5xx  (and any unexpected status): it may have been executed
+    │       └── UnexpectedAnswer  a 2xx whose body is not the shape asked for (answers.py)
     └── TransportError            no answer at all: connection failure or timeout;
                                   `may_have_reached_server` says whether it could have run
 
@@ -128,6 +129,20 @@ class ServerError(ApiError):
     @property
     def may_have_executed(self) -> bool:
         return True
+
+
+class UnexpectedAnswer(ServerError):
+    """A 2xx answer that is not the shape the caller needs: not JSON, no ``data``, ``data`` null
+    or of the wrong type, a record without a gid, a /batch with the wrong number of results...
+
+    Never read as "nothing there": retried and reported like a 5xx (Asana, or something between,
+    misbehaved; a write may have been carried out). `what` says what was wrong."""
+
+    def __init__(self, method: str, path: str, status: int, what: str) -> None:
+        self.status = status
+        self.messages = (what,)
+        self.what = what
+        AsanaError.__init__(self, method, path, f"unexpected answer ({status}): {what}")
 
 
 class TransportError(AsanaError):

@@ -30,16 +30,17 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from delegator import __version__
-from delegator.asana import errors
+from delegator.asana import answers, errors
+from delegator.asana.answers import Shape, WrongShape
 from delegator.asana.budget import Budget
 from delegator.asana.clock import Clock, Sleep
+from delegator.asana.deadline import Deadline, DeadlineAdapter
 from delegator.asana.errors import AsanaError, Outcome, RateLimited, RetryPolicy, Unauthorized
 from delegator.redact import REDACTED, register_secret
 
@@ -175,8 +176,19 @@ def join_fields(fields: Fields) -> str:
 
 @dataclass(frozen=True)
 class Timeouts:
+    """Seconds to wait: to connect, for each read of the socket, and for a whole attempt.
+
+    `total` bounds one attempt from its start to the last byte of the answer, however slowly the
+    bytes come (connect and read bound only each wait); past it the attempt is a
+    `TransportError`, retried as the policy says."""
+
     connect: float = 5.0
     read: float = 30.0
+    total: float = 60.0
+
+    def __post_init__(self) -> None:
+        if min(self.connect, self.read, self.total) <= 0:
+            raise ValueError("timeouts are positive numbers of seconds")
 
 
 DEFAULT_TIMEOUTS = Timeouts()
@@ -189,6 +201,7 @@ class ApiResponse:
     server_time: datetime | None = None  # Asana's Date header: the clock modified_at uses
     recovered: bool = False  # an ambiguous create that was found already done
     changes: tuple[ChangeNotice, ...] = ()  # Asana-Change headers of the answer
+    parsed: Any = None  # what the request's `shape` made of the body (answers.py)
 
     @property
     def data(self) -> Any:
@@ -290,12 +303,15 @@ class Transport:
         find_existing: Finder | None = None,
         reads: int | None = None,
         writes: int | None = None,
+        shape: Shape | None = None,
     ) -> ApiResponse:
         """Send one logical request, retrying as `errors.decide` says.
 
         `reads` / `writes` are the quota units it costs (default: one of the method's kind; a
         /batch passes its action counts). `find_existing` makes a non-idempotent create safe to
-        retry after an ambiguous failure.
+        retry after an ambiguous failure. `shape` parses a 2xx body into what the caller needs
+        (``response.parsed``); an answer it refuses is an `errors.UnexpectedAnswer`, retried like
+        a 5xx. Without it the body need only be a JSON object.
         """
         method = method.upper()
         if reads is None and writes is None:
@@ -307,7 +323,7 @@ class Transport:
         while True:
             retry = rate_limited + transient > 0 or reauthorized
             try:
-                response = self._send(method, path, params, body, units)
+                response = self._send(method, path, params, body, units, shape)
             except AsanaError as error:
                 self._observe(method, path, getattr(error, "status", None), retry, error.changes)
                 if isinstance(error, Unauthorized) and not reauthorized:
@@ -344,7 +360,9 @@ class Transport:
                     existing = find_existing(since)
                     if existing is not None:
                         log.info("asana_create_found path=%s gid=%s", path, existing.get("gid"))
-                        return ApiResponse(201, {"data": existing}, recovered=True)
+                        found = {"data": existing}
+                        parsed = _parse(method, path, 201, found, shape)
+                        return ApiResponse(201, found, recovered=True, parsed=parsed)
                     continue
                 # VERIFY without a way to look: the create may exist; sending again could double it.
                 error.outcome = (
@@ -376,31 +394,51 @@ class Transport:
         params: Params | None,
         body: Record | None,
         units: tuple[int, int],
+        shape: Shape | None = None,
     ) -> ApiResponse:
         query = _encode(params)
         with self.budget.spend(reads=units[0], writes=units[1]):
             with self._count_lock:
                 self._sent += 1
+            deadline = Deadline(self.timeouts.total)
             try:
-                response = self._session.request(
-                    method,
-                    self.base_url + path,
-                    params=query,
-                    json=body,
-                    headers=self._headers(),
-                    timeout=(self.timeouts.connect, self.timeouts.read),
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                raise errors.from_transport(method, path, exc) from exc
-        return self._interpret(method, path, response)
+                with deadline:
+                    response = self._session.request(
+                        method,
+                        self.base_url + path,
+                        params=query,
+                        json=body,
+                        headers=self._headers(),
+                        timeout=(self.timeouts.connect, self.timeouts.read),
+                        allow_redirects=False,
+                    )
+            except Exception as exc:
+                if deadline.expired:
+                    raise self._past_deadline(method, path) from exc
+                if isinstance(exc, requests.RequestException):
+                    raise errors.from_transport(method, path, exc) from exc
+                raise
+            if deadline.expired:  # the socket was cut: what came may be a truncated answer
+                response.close()
+                raise self._past_deadline(method, path)
+        return self._interpret(method, path, response, shape)
 
-    def _interpret(self, method: str, path: str, response: requests.Response) -> ApiResponse:
+    def _past_deadline(self, method: str, path: str) -> errors.TransportError:
+        return errors.TransportError(
+            method,
+            path,
+            f"no complete answer from Asana within {self.timeouts.total:g} s (the deadline)",
+            may_have_reached_server=True,
+        )
+
+    def _interpret(
+        self, method: str, path: str, response: requests.Response, shape: Shape | None = None
+    ) -> ApiResponse:
         changes = parse_change_headers(_change_headers(response))
         try:
             payload: object = response.json() if response.content else {}
         except ValueError:
-            payload = None
+            payload = _NOT_JSON
         if response.status_code >= 300:
             cause = requests.HTTPError(f"HTTP {response.status_code}", response=response)
             error = errors.from_status(
@@ -414,17 +452,23 @@ class Transport:
             )
             error.changes = changes
             raise error from cause
-        if not isinstance(payload, dict):
-            server_error = errors.ServerError(
-                method, path, response.status_code, ("answer is not a JSON object",)
-            )
-            server_error.changes = changes
-            raise server_error
+        try:
+            if payload is _NOT_JSON:
+                content_type = response.headers.get("Content-Type", "none").split(";")[0]
+                raise WrongShape(f"the answer is not JSON (Content-Type {content_type})")
+            if not isinstance(payload, dict):
+                raise WrongShape(f"the answer is {answers.kind(payload)}, not a JSON object")
+            parsed = shape(payload) if shape is not None else None
+        except WrongShape as wrong:
+            unexpected = errors.UnexpectedAnswer(method, path, response.status_code, str(wrong))
+            unexpected.changes = changes
+            raise unexpected from None
         return ApiResponse(
             response.status_code,
             payload,
             _server_time(response.headers.get("Date")),
             changes=changes,
+            parsed=parsed,
         )
 
     def _redact(self, text: str) -> str:
@@ -433,6 +477,19 @@ class Transport:
         for token in known:
             text = text.replace(token, REDACTED)
         return text
+
+
+_NOT_JSON: Final = object()
+
+
+def _parse(method: str, path: str, status: int, body: Record, shape: Shape | None) -> Any:
+    """`shape` applied to a body that did not come from the wire (a create found again)."""
+    if shape is None:
+        return None
+    try:
+        return shape(body)
+    except WrongShape as wrong:
+        raise errors.UnexpectedAnswer(method, path, status, str(wrong)) from None
 
 
 def _constant(token: str) -> TokenProvider:
@@ -446,7 +503,7 @@ def _new_session(budget: Budget) -> requests.Session:
     session = requests.Session()
     # Enough pooled connections for every request the budget lets be in flight at once.
     size = budget.limits.max_reads + budget.limits.max_writes
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size)
+    adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

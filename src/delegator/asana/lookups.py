@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from delegator.asana import pagination, writes
+from delegator.asana import answers, pagination, writes
 from delegator.asana.errors import InvalidRequest, NotFound
 from delegator.asana.http import Fields, Params, Record, Transport, segment
 
@@ -78,16 +78,12 @@ class UserCache:
                 # "@" is allowed in a path segment (RFC 3986 pchar): the email is sent as is.
                 f"/users/{quote(ref.strip(), safe='@')}",
                 params={"opt_fields": ",".join(USER_FIELDS)},
+                shape=answers.user,  # a garbled answer is an UnexpectedAnswer, not "no user"
             )
         except (NotFound, InvalidRequest):
             return None
-        user = response.data
-        if not isinstance(user, dict) or "gid" not in user:
-            return None
-        workspaces = user.get("workspaces")
-        if isinstance(workspaces, list) and not any(
-            isinstance(w, dict) and str(w.get("gid")) == workspace_gid for w in workspaces
-        ):
+        user: Record = response.parsed
+        if not any(w["gid"] == workspace_gid for w in user["workspaces"]):
             return None  # a real user, but not one of this workspace's people
         return dict(user)
 
@@ -167,7 +163,11 @@ class Lookups:
         """Every person of the workspace (one request per 100): for listings only; the
         look-ups below ask for one person at a time."""
         return self._list(
-            ("users", workspace_gid), "/users", {"workspace": workspace_gid}, ("name", "email")
+            ("users", workspace_gid),
+            "/users",
+            {"workspace": workspace_gid},
+            ("name", "email"),
+            answers.named_page,
         )
 
     def user_by_email(self, workspace_gid: str, email: str) -> Record | None:
@@ -194,7 +194,11 @@ class Lookups:
     # ------------------------------------------------------------ tags
     def tags(self, workspace_gid: str) -> list[Record]:
         return self._list(
-            ("tags", workspace_gid), f"/workspaces/{segment(workspace_gid)}/tags", None, ("name",)
+            ("tags", workspace_gid),
+            f"/workspaces/{segment(workspace_gid)}/tags",
+            None,
+            ("name",),
+            answers.named_page,
         )
 
     def tag(self, workspace_gid: str, name: str) -> Record | None:
@@ -223,6 +227,7 @@ class Lookups:
             f"/workspaces/{segment(workspace_gid)}/projects",
             {"archived": False},
             ("name",),
+            answers.named_page,
         )
 
     def project(self, workspace_gid: str, name: str) -> Record | None:
@@ -230,7 +235,11 @@ class Lookups:
 
     def sections(self, project_gid: str) -> list[Record]:
         return self._list(
-            ("sections", project_gid), f"/projects/{segment(project_gid)}/sections", None, ("name",)
+            ("sections", project_gid),
+            f"/projects/{segment(project_gid)}/sections",
+            None,
+            ("name",),
+            answers.named_page,
         )
 
     def section(self, project_gid: str, name: str) -> Record | None:
@@ -247,6 +256,7 @@ class Lookups:
                 f"/projects/{segment(project_gid)}/custom_field_settings",
                 None,
                 tuple(f"custom_field.{name}" for name in _FIELD_DEF_FIELDS),
+                answers.field_setting_page,
             )
             return [
                 CustomFieldDef.from_json(setting["custom_field"])
@@ -260,6 +270,7 @@ class Lookups:
             f"/workspaces/{segment(workspace_gid)}/custom_fields",
             None,
             _FIELD_DEF_FIELDS,
+            answers.custom_field_page,
         )
         return [CustomFieldDef.from_json(record) for record in records]
 
@@ -273,11 +284,20 @@ class Lookups:
 
     # ------------------------------------------------------------ the cache
     def _list(
-        self, key: tuple[str, str], path: str, params: Params | None, fields: Fields
+        self,
+        key: tuple[str, str],
+        path: str,
+        params: Params | None,
+        fields: Fields,
+        shape: answers.Shape,
     ) -> list[Record]:
+        """The whole list, read once. A garbled page raises `UnexpectedAnswer` (and nothing is
+        kept): an empty or missing list is never made of an answer that was not one."""
         with self._lock:
             if key not in self._lists:
-                self._lists[key] = list(pagination.items(self._transport, path, params, fields))
+                self._lists[key] = list(
+                    pagination.items(self._transport, path, params, fields, shape=shape)
+                )
             return self._lists[key]
 
 

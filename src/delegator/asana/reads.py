@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from delegator.asana import pagination
+from delegator.asana import answers, pagination
 from delegator.asana.budget import Budget
-from delegator.asana.errors import PaymentRequired, SyncTokenExpired
+from delegator.asana.errors import PaymentRequired, SyncTokenExpired, UnexpectedAnswer
 from delegator.asana.http import Fields, Record, Transport, field_names, join_fields, segment
 from delegator.asana.sources import (
     EventBatch,
@@ -80,14 +80,26 @@ def parse_asana_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def time_or_none(value: object) -> datetime | None:
+    """A time from an answer, or None when it is not one (not a string, not ISO 8601, naive)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = parse_asana_time(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def user_task_list_gid(transport: Transport, user_gid: str, workspace_gid: str) -> str:
     """``GET /users/{gid}/user_task_list?workspace=``: the gid of the user's My Tasks list."""
     response = transport.request(
         "GET",
         f"/users/{segment(user_gid)}/user_task_list",
         params={"workspace": workspace_gid, "opt_fields": "name"},
+        shape=answers.record,
     )
-    return str(response.data["gid"])
+    return str(response.parsed["gid"])
 
 
 @dataclass(frozen=True)
@@ -170,8 +182,7 @@ def fetch(transport: Transport, listing: Listing, fields: Fields) -> Fetched:
     for page in pagination.pages(transport, listing.path, listing.params, _with(fields, listing)):
         count += 1
         server_time = server_time or page.server_time
-        data = page.data if isinstance(page.data, list) else []
-        tasks.extend(task for task in data if isinstance(task, dict))
+        tasks.extend(pagination.page_of(page).records)
     if listing.keep is not None:
         tasks = [task for task in tasks if listing.keep(task)]
     return Fetched(tasks, count, server_time)
@@ -211,19 +222,20 @@ def search_changes(
         }
         if budget is not None:
             budget.take(1)
-        response = transport.request("GET", path, params=params)
+        response = transport.request("GET", path, params=params, shape=answers.page)
         count += 1
         server_time = server_time or response.server_time
-        data = response.data if isinstance(response.data, list) else []
-        page = [task for task in data if isinstance(task, dict)]
+        page = pagination.page_of(response).records
         for task in page:
             found[str(task.get("gid"))] = task
         if len(page) < SEARCH_PAGE:
             break
-        value = page[-1].get("modified_at")
-        if not isinstance(value, str):
-            break
-        last = parse_asana_time(value)
+        last = time_or_none(page[-1].get("modified_at"))
+        if last is None:
+            # The next query starts from this time: without it the rest would be lost unseen.
+            raise UnexpectedAnswer(
+                "GET", path, response.status, f"data[{len(page) - 1}].modified_at is not a time"
+            )
         if last_seen is not None and last <= last_seen:
             # A whole page changed in one instant: the next query would return it again.
             log.warning("asana_search_stuck", extra={"endpoint": "/workspaces/{gid}/tasks/search"})
@@ -348,18 +360,16 @@ def read_events(
             "opt_fields": join_fields(fields),
         }
         try:
-            response = transport.request("GET", "/events", params=params)
+            response = transport.request("GET", "/events", params=params, shape=answers.events)
         except SyncTokenExpired as expired:
             return EventBatch(
                 events, EventCursor(cursor.resource_gid, expired.sync), True, requests
             )
-        data = response.data
-        if isinstance(data, list):
-            events.extend(event for event in data if isinstance(event, dict))
-        new_sync = response.body.get("sync")
-        if isinstance(new_sync, str) and new_sync:
-            sync = new_sync
-        if not response.body.get("has_more"):
+        batch = response.parsed
+        assert isinstance(batch, answers.Events)
+        events.extend(batch.events)
+        sync = batch.sync
+        if not batch.has_more:
             break
     return EventBatch(events, EventCursor(cursor.resource_gid, sync), False, requests)
 
@@ -368,12 +378,16 @@ def task_gids(events: list[Record]) -> set[str]:
     """Gids of the tasks the events touched (a task itself, or the task of a story)."""
     gids: set[str] = set()
     for event in events:
-        resource = event.get("resource") or {}
-        parent = event.get("parent") or {}
-        if resource.get("resource_type") == "task" and resource.get("gid"):
-            gids.add(str(resource["gid"]))
-        elif parent.get("resource_type") == "task" and parent.get("gid"):
-            gids.add(str(parent["gid"]))
+        resource, parent = event.get("resource"), event.get("parent")
+        for candidate in (resource, parent):
+            if (
+                isinstance(candidate, dict)
+                and candidate.get("resource_type") == "task"
+                and isinstance(candidate.get("gid"), str)
+                and candidate["gid"]
+            ):
+                gids.add(candidate["gid"])
+                break
     return gids
 
 
@@ -382,7 +396,7 @@ def _with(fields: Fields, listing: Listing) -> tuple[str, ...]:
 
 
 def _modified_at_or_after(task: Record, since: datetime) -> bool:
-    value = task.get("modified_at")
-    if not isinstance(value, str):
-        return True  # unknown: let the caller look at it
-    return parse_asana_time(value) >= since
+    when = time_or_none(task.get("modified_at"))
+    if when is None:
+        return True  # unknown: let the caller look at it (the mapping reports a bad time)
+    return when >= since

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, TypeAlias
 
-from delegator.asana import pagination
+from delegator.asana import answers, pagination
 from delegator.asana.http import (
     ApiResponse,
     Fields,
@@ -28,7 +28,7 @@ from delegator.asana.http import (
     join_fields,
     segment,
 )
-from delegator.asana.reads import asana_time, parse_asana_time
+from delegator.asana.reads import asana_time, time_or_none
 
 #: Fields asked for in the answer to a write that returns a task: the least Asana allows.
 TASK_WRITE_FIELDS: tuple[str, ...] = ("modified_at",)
@@ -108,10 +108,16 @@ class Action:
     fields: tuple[str, ...] = ()  # opt_fields of the answer
     idempotent: bool = True
     check: ExistenceCheck | None = None  # how to find an ambiguous create's result
+    returns: Literal["record", "empty"] = "record"  # a record with a gid, or ``{"data": {}}``
 
     @property
     def is_read(self) -> bool:
         return self.method == "GET"
+
+    @property
+    def shape(self) -> answers.Shape:
+        """What a success must look like (answers.py): otherwise an `UnexpectedAnswer`."""
+        return answers.record if self.returns == "record" else answers.empty
 
     def batch_entry(self) -> Record:
         """This action as one entry of a /batch request."""
@@ -160,11 +166,13 @@ def set_custom_fields(
 
 
 def add_tag(task_gid: str, tag_gid: str) -> Action:
-    return Action("POST", f"/tasks/{segment(task_gid)}/addTag", {"tag": tag_gid})
+    return Action("POST", f"/tasks/{segment(task_gid)}/addTag", {"tag": tag_gid}, returns="empty")
 
 
 def remove_tag(task_gid: str, tag_gid: str) -> Action:
-    return Action("POST", f"/tasks/{segment(task_gid)}/removeTag", {"tag": tag_gid})
+    return Action(
+        "POST", f"/tasks/{segment(task_gid)}/removeTag", {"tag": tag_gid}, returns="empty"
+    )
 
 
 def add_followers(
@@ -196,7 +204,7 @@ def move_to_section(
         data["insert_before"] = insert_before
     if insert_after is not None:
         data["insert_after"] = insert_after
-    return Action("POST", f"/sections/{segment(section_gid)}/addTask", data)
+    return Action("POST", f"/sections/{segment(section_gid)}/addTask", data, returns="empty")
 
 
 def add_project(task_gid: str, project_gid: str, *, section_gid: str | None = None) -> Action:
@@ -204,7 +212,7 @@ def add_project(task_gid: str, project_gid: str, *, section_gid: str | None = No
     data: Record = {"project": project_gid}
     if section_gid is not None:
         data["section"] = section_gid
-    return Action("POST", f"/tasks/{segment(task_gid)}/addProject", data)
+    return Action("POST", f"/tasks/{segment(task_gid)}/addProject", data, returns="empty")
 
 
 def comment(
@@ -370,6 +378,7 @@ def send(transport: Transport, action: Action, *, me: Callable[[], str]) -> ApiR
         body=body,
         idempotent=action.idempotent,
         find_existing=finder if check is not None else None,
+        shape=action.shape,
     )
 
 
@@ -380,7 +389,11 @@ def find_existing(
     if isinstance(check, TagCheck):
         wanted = check.name.casefold()
         tags = pagination.items(
-            transport, f"/workspaces/{segment(check.workspace_gid)}/tags", None, ("name",)
+            transport,
+            f"/workspaces/{segment(check.workspace_gid)}/tags",
+            None,
+            ("name",),
+            shape=answers.named_page,
         )
         return next((tag for tag in tags if str(tag.get("name", "")).casefold() == wanted), None)
     if isinstance(check, StoryCheck):
@@ -449,6 +462,5 @@ def _gid(reference: object) -> str | None:
 
 
 def _at_or_after(value: object, since: datetime) -> bool:
-    if not isinstance(value, str):
-        return False
-    return parse_asana_time(value) >= since
+    when = time_or_none(value)
+    return when is not None and when >= since
