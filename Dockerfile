@@ -1,19 +1,23 @@
 # syntax=docker/dockerfile:1
 # delegator's container image: `docker build -t delegator .`, then see docs/operations.md.
 #
-# Two stages: the builder installs the package and its dependencies into a virtual environment;
-# the final stage copies only that environment onto the same slim base, so no compiler, pip
-# cache, test or dev tool ships. tests/ops/test_dockerfile.py checks this file's promises and
-# tests/ops/test_image_venv.py repeats its install and start-up steps without a Docker engine.
+# Two stages: the builder installs the locked dependencies (requirements.lock: the runtime ones
+# and PostgreSQL's driver, each file checked against its hash), then the package itself without
+# resolving anything more, into a virtual environment; the final stage copies only that
+# environment onto the same slim base, so no compiler, pip cache, test or dev tool ships.
+# tests/ops/test_dockerfile.py checks this file's promises and tests/ops/test_image_venv.py
+# repeats its install and start-up steps without a Docker engine.
 
 FROM python:3.12.8-slim-bookworm AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 WORKDIR /src
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN /opt/venv/bin/pip install --no-cache-dir .
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.12.8-slim-bookworm
 # Set at build time: --build-arg VERSION=... --build-arg SOURCE=<repository URL>

@@ -4,12 +4,20 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck imports unit bench clean
+# The dependency sets, locked with hashes from pyproject.toml (`make lock`, docs/operations.md):
+# the image installs the first, developers and CI the second.
+LOCK     := requirements.lock
+DEV_LOCK := requirements-dev.lock
 
-$(STAMP): pyproject.toml
+.PHONY: demo test lint typecheck imports unit bench lock clean
+
+# The development environment: exactly the locked versions, then the project itself (editable,
+# its dependencies already there).
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 ## demo: the service doing its job against the built-in Asana sandbox (no account needed)
@@ -38,6 +46,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cycle.py
 	$(BIN)/python bench/summary.py
+
+## lock: both lock files again from pyproject.toml, for every platform and Python 3.11+;
+## versions already locked stay unless asked: make lock UPGRADE=--upgrade
+## (or UPGRADE='--upgrade-package ruff' for one package)
+UPGRADE ?=
+LOCK_OPTIONS = --universal --python-version 3.11 --generate-hashes --quiet \
+	--custom-compile-command 'make lock' $(UPGRADE)
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra postgres $(LOCK_OPTIONS) -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_OPTIONS) -o $(DEV_LOCK)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

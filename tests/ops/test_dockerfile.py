@@ -3,6 +3,7 @@ engine runs here, so these files are checked as text against the code they must 
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def test_the_dockerfile_keeps_every_promise() -> None:
         (("ARG VERSION=0.1.0", "ARG VERSION=9.9.9"), "is not the package's version"),
         (("ARG REVISION=", "ARG ASANA_TOKEN=1/123456:abc"), "ARG ASANA_TOKEN holds a secret"),
         (("DELEGATOR_LOG_FORMAT=json", "DELEGATOR_SMTP_PASSWORD=hunter2"), "ENV DELEGATOR_SMTP_PASSWORD holds a secret"),
-        (("pip install --no-cache-dir .", "pip install --no-cache-dir '.[dev]'"), "installs [dev]"),
+        (("--no-deps .", "--no-deps '.[dev]'"), "installs [dev]"),
         (("COPY --from=builder /opt/venv /opt/venv", "COPY src /src"), "copies from the build context"),
         (("COPY --from=builder /opt/venv /opt/venv", "RUN pip install delegator"), "the final stage installs packages"),
     ],
@@ -117,11 +118,82 @@ def test_the_image_environment_names_real_settings_and_keeps_state_on_the_volume
 def test_the_build_installs_the_project_without_extras_or_a_cache() -> None:
     builder = parse_dockerfile(TEXT)[0]
     installs = [r.value for r in builder.all("RUN") if "pip install" in r.value]
-    assert installs == ["/opt/venv/bin/pip install --no-cache-dir ."]
+    assert installs == [
+        "/opt/venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock",
+        "/opt/venv/bin/pip install --no-cache-dir --no-deps .",
+    ]
+
+
+# ------------------------------------------------------------------ the lock file
+
+LOCK = "requirements.lock"
+
+
+def lock_problems(text: str) -> list[str]:
+    """Whether the image gets exactly the locked versions: the builder installs requirements.lock
+    with every file's hash checked, before and apart from the package, and the package adds no
+    dependency of its own (pip resolving them would float past the lock)."""
+    builder = parse_dockerfile(text)[0]
+    steps = [  # each pip install in order, ``&&`` parts of one RUN included
+        (run.line, part.strip())
+        for run in builder.all("RUN")
+        for part in run.value.split("&&")
+        if "pip install" in part
+    ]
+    locked = [n for n, (_, step) in enumerate(steps) if _requires(step.split(), LOCK)]
+    if not locked:
+        return [f"the image does not install {LOCK}"]
+    problems: list[str] = []
+    for n, (line, step) in enumerate(steps):
+        if n in locked:
+            if "--require-hashes" not in step:
+                problems.append(f"line {line}: installs {LOCK} without --require-hashes")
+        elif "--no-deps" not in step:
+            problems.append(f"line {line}: installs without the lock: {step}")
+        elif n < locked[0]:
+            problems.append(f"line {line}: installs the package before {LOCK}")
+    copies = [c for c in builder.all("COPY") if LOCK in c.value.split()[:-1]]
+    if not copies or copies[0].line > steps[locked[0]][0]:
+        problems.append(f"{LOCK} is not copied into the build before it is installed")
+    return problems
+
+
+def _requires(words: list[str], name: str) -> bool:
+    return any(a in ("-r", "--requirement") and b == name for a, b in itertools.pairwise(words))
+
+
+def test_the_image_installs_the_locked_versions() -> None:
+    assert lock_problems(TEXT) == []
+    assert (ROOT / LOCK).is_file()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ((" --require-hashes -r requirements.lock", " -r requirements.lock"), "without --require-hashes"),
+        (("--no-deps .", "."), "installs without the lock"),
+        (("-r requirements.lock", "requests"), "does not install requirements.lock"),
+        (("-r requirements.lock", "-r requirements-dev.lock"), "does not install requirements.lock"),
+        (("COPY requirements.lock ./\n", ""), "is not copied into the build"),
+        (
+            ("RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes", "RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . && /opt/venv/bin/pip install --require-hashes"),
+            "installs the package before",
+        ),
+    ],
+)  # fmt: skip
+def test_the_lock_check_finds_each_way_around_the_lock(
+    change: tuple[str, str], problem: str
+) -> None:
+    old, new = change
+    assert old in TEXT, f"the Dockerfile no longer has {old!r}: update this test"
+    problems = lock_problems(TEXT.replace(old, new, 1))
+    assert any(problem in p for p in problems), problems
 
 
 BUILD_CONTEXT = {
     "pyproject.toml": False,
+    "requirements.lock": False,
+    "requirements-dev.lock": True,
     "README.md": False,
     "src/delegator/__init__.py": False,
     "src/delegator/sandbox/worlds/demo.yaml": False,
@@ -151,7 +223,7 @@ def test_everything_the_build_copies_is_in_the_context() -> None:
     ignore = DockerIgnore(DOCKERIGNORE.read_text(encoding="utf-8"))
     builder = parse_dockerfile(TEXT)[0]
     sources = [w for c in builder.all("COPY") for w in c.value.split()[:-1]]
-    assert sources == ["pyproject.toml", "README.md", "src"]
+    assert sources == ["requirements.lock", "pyproject.toml", "README.md", "src"]
     for source in sources:
         assert (ROOT / source).exists()
         assert not ignore.excluded(source)

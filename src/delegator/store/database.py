@@ -80,7 +80,12 @@ def open_engine(url: URL) -> Engine:
         if url.get_backend_name() == "sqlite":
             return _sqlite_engine(url)
         return _postgresql_engine(url)
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+    except ImportError as exc:  # the driver: sqlite3 is Python's own, psycopg comes with an extra
+        raise StoreError(
+            f"cannot open the database at {mask_url(url)}: {exc}; PostgreSQL needs psycopg: "
+            "pip install 'delegator[postgres]'"
+        ) from exc
+    except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"cannot open the database at {mask_url(url)}: {exc}") from exc
     except OSError as exc:
         raise StoreError(
