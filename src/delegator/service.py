@@ -28,6 +28,7 @@ from delegator.core.schema import FileHead
 from delegator.core.templates import compile_template
 from delegator.effects import WriteError, Writer
 from delegator.logs import bound, get_logger
+from delegator.redact import redact_outgoing
 from delegator.outcomes import (
     MAX_ATTEMPTS,
     OutcomePlan,
@@ -585,7 +586,8 @@ class Cycle:
             text = None
             if isinstance(intent, Comment):
                 context = _template_context(task, outcome, current, runtime, self.now)
-                text = compile_template(intent.template).render(context)
+                # Whatever a template pulls in (a task's notes), no secret leaves in a comment.
+                text = redact_outgoing(compile_template(intent.template).render(context))
             steps.append(OutcomeStep(intent, text))
         plan = OutcomePlan(
             steps=tuple(steps),

@@ -457,3 +457,28 @@ def test_a_rotated_token_file_is_read_again_after_a_401_without_a_restart(
     assert report.result == "ok", report.errors
     refused = [e for e in sandbox.requests.entries() if e.status == 401]
     assert len(refused) == 1  # one 401, then the new secret from the file
+
+
+def test_a_secret_pulled_into_a_comment_by_a_template_is_redacted_before_it_is_posted(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    from delegator.redact import register_secret
+
+    secret = "xoxb-1234567890-template-leak"
+    register_secret(secret)
+    path = rules_dir / "solo-consultant.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "could you book this? {{ task.permalink_url }}",
+            "could you book this? {{ task.notes }}",
+        )
+    )
+    world = sandbox.world
+    lena = world.user("lena@fischer-consulting.example")
+    task = next(t for t in world.all_tasks() if t.name == "Book a venue for the Kessler kick-off")
+    world.update_task(task, notes=f"the venue's API key is {secret}", by=lena)
+    fleet = make_fleet(sandbox, store, rules_dir)
+    cycle(fleet, key="solo-consultant")
+    [comment] = comments_on(sandbox, task.gid)
+    assert secret not in comment
+    assert "[redacted]" in comment
