@@ -31,7 +31,7 @@ from delegator.sandbox.errors import (
     RateLimitedError,
     ServerError,
 )
-from delegator.sandbox.faults import Faults
+from delegator.sandbox.faults import Faults, garbled
 from delegator.sandbox.records import User
 from delegator.sandbox.requestlog import LoggedRequest, RequestLog
 from delegator.sandbox.routing import Call, Reply, RouteTable
@@ -154,6 +154,12 @@ class Api:
                 reply = route.handler(call)
         if failure is not None:
             raise _injected(failure.status)
+        garbage = (
+            self.faults.garbage_for(token, method, trace.endpoint) if reply.status < 300 else None
+        )
+        if garbage is not None:  # done, then answered in the wrong shape (faults.garbage)
+            body, headers = garbled(garbage, reply.body)
+            reply = Reply(reply.status, body, {**reply.headers, **headers})
         if "opt_pretty" in query and query["opt_pretty"] != "false":
             reply.pretty = True
         return reply

@@ -29,6 +29,13 @@ Settable from Python at any time while the server runs (thread-safe):
   ambiguous failure a client must not repeat a comment after).
 - ``latency(token, seconds)``: every response is delayed.
 - ``revoke(token)`` / ``restore(token)``: the token is refused with 401.
+- ``garbage(token, kind, count=1, endpoint=None, method=None)``: the next ``count`` successful
+  answers (None: every one until ``clear``), optionally only those of one route template as the
+  request log names it (``"/projects/{project_gid}/tasks"``, ``"/tasks"``, ``"/batch"``) and one
+  method, keep their status but not their shape (the request itself is carried out):
+  ``null_data`` (``"data": null``), ``empty_data`` (``"data": {}``), ``list_data`` (the data
+  wrapped in a list), ``no_data`` (the body without ``data``), ``not_json`` (a truncated JSON
+  body) or ``html`` (a proxy's HTML page with Content-Type text/html).
 
 ``ALL_TOKENS`` ("*") configures every token that has no settings of its own.
 """
@@ -52,6 +59,11 @@ SEARCH_PER_MINUTE: Final = 60
 MAX_READS: Final = 50
 MAX_WRITES: Final = 15
 CONCURRENCY_RETRY_AFTER: Final = 1
+GARBAGE_KINDS: Final = ("null_data", "empty_data", "list_data", "no_data", "not_json", "html")
+_HTML_PAGE: Final = (
+    b"<!DOCTYPE html><html><head><title>503</title></head>"
+    b"<body><h1>Down for maintenance</h1><p>Back soon.</p></body></html>"
+)
 
 
 @dataclass
@@ -71,6 +83,42 @@ class TokenFaults:
     latency: float = 0.0
     revoked: bool = False
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    garbage: Garbage | None = None
+
+
+@dataclass
+class Garbage:
+    """Wrong-shape answers still to give: which kind, how many (None: all), to what."""
+
+    kind: str
+    count: int | None
+    endpoint: str | None
+    method: str | None
+
+    def matches(self, method: str, endpoint: str) -> bool:
+        return (self.endpoint is None or self.endpoint == endpoint) and (
+            self.method is None or self.method == method.upper()
+        )
+
+
+def garbled(kind: str, body: object) -> tuple[object, dict[str, str]]:
+    """A successful answer's body made into garbage of `kind`, and the headers to send with it.
+    A ``bytes`` body is sent as is (not JSON), with its Content-Type."""
+    original = dict(body) if isinstance(body, dict) else {"data": body}
+    if kind == "null_data":
+        return {**original, "data": None}, {}
+    if kind == "empty_data":
+        return {**original, "data": {}}, {}
+    if kind == "list_data":
+        return {**original, "data": [original.get("data")]}, {}
+    if kind == "no_data":
+        original.pop("data", None)
+        return original, {}
+    if kind == "not_json":
+        return b'{"data": [{"gid": "1", "name": "Trunc', {"Content-Type": "application/json"}
+    if kind == "html":
+        return _HTML_PAGE, {"Content-Type": "text/html; charset=utf-8"}
+    raise ValueError(f"unknown garbage kind {kind!r}: use one of {', '.join(GARBAGE_KINDS)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +256,29 @@ class Faults:
         with self._lock:
             self._for(token).revoked = False
 
+    def garbage(
+        self,
+        token: str,
+        kind: str = "null_data",
+        *,
+        count: int | None = 1,
+        endpoint: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """The token's next ``count`` successful answers (None: all until ``clear``) of
+        ``endpoint`` (a route template; None: any) and ``method`` come back as garbage of
+        ``kind`` (one of GARBAGE_KINDS), with their status kept and the request carried out."""
+        if kind not in GARBAGE_KINDS:
+            raise ValueError(
+                f"unknown garbage kind {kind!r}: use one of {', '.join(GARBAGE_KINDS)}"
+            )
+        if count is not None and count < 1:
+            raise ValueError("count is at least 1 (or None for every answer)")
+        with self._lock:
+            self._for(token).garbage = Garbage(
+                kind, count, endpoint, None if method is None else method.upper()
+            )
+
     def clear(self, token: str | None = None) -> None:
         """Remove the faults of one token, or of all (and forget the rate windows)."""
         with self._lock:
@@ -295,6 +366,20 @@ class Faults:
             if settings.error_rate > 0 and settings.rng.random() < settings.error_rate:
                 return Failure(500, after_apply=False)
             return None
+
+    def garbage_for(self, token: str | None, method: str, endpoint: str) -> str | None:
+        """The kind of garbage this successful answer becomes, if any (one is used up)."""
+        with self._lock:
+            settings = self._applying(token) if token else None
+            garbage = settings.garbage if settings is not None else None
+            if garbage is None or not garbage.matches(method, endpoint):
+                return None
+            if garbage.count is not None:
+                garbage.count -= 1
+                if garbage.count <= 0:
+                    assert settings is not None
+                    settings.garbage = None
+            return garbage.kind
 
     def _for(self, token: str) -> TokenFaults:
         return self._settings.setdefault(token, TokenFaults())

@@ -70,11 +70,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         reply = self.server.api.handle(method, self.path, dict(self.headers.items()), body)
-        payload = json.dumps(reply.body, indent=2 if reply.pretty else None).encode()
+        headers = dict(reply.headers)
+        if isinstance(reply.body, bytes):  # not JSON: a garbled answer (faults.garbage)
+            payload = reply.body
+            content_type = headers.pop("Content-Type", "application/octet-stream")
+        else:
+            payload = json.dumps(reply.body, indent=2 if reply.pretty else None).encode()
+            content_type = "application/json; charset=UTF-8"
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
-        for key, value in reply.headers.items():
+        for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
