@@ -1,8 +1,9 @@
 """The clients under ``rules/``: their files, compiled rules and tokens.
 
 Each ``*.yaml`` (not ``*.test.yaml``) is one client, known by its file name without the suffix.
-A broken file is reported and the others go on; on reload a file that became invalid keeps its
-last valid version running.
+Each file is read, checked and reloaded on its own: a broken file, or any fault in reading or
+checking it, disables that client with the reason as its error, and the others go on. On reload
+a file that became invalid keeps its last valid version running.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from delegator.core.engine import Engine
 from delegator.core.rulefile import ClientFile
 from delegator.core.schema import TokenSource
 from delegator.redact import register_secret
-from delegator.rulesource import expand, read_client_file
+from delegator.rulesource import expand, fault_message, parse_client_file_error, read_client_file
 
 
 class TokenError(Exception):
@@ -70,13 +71,25 @@ def client_key(path: Path) -> str:
 
 
 def load_client(path: Path) -> ClientEntry:
-    loaded = read_client_file(path)
-    engine = Engine(loaded) if loaded.usable else None
+    """One client; never raises: whatever goes wrong is the entry's error, the client is off."""
     try:
         mtime = path.stat().st_mtime
     except OSError:
         mtime = 0.0
+    try:
+        loaded = read_client_file(path)
+        engine = Engine(loaded) if loaded.usable else None
+    except Exception as exc:  # a fault in building the client: it is off, the others go on
+        loaded, engine = parse_client_file_error(path, fault_message(exc)), None
     return ClientEntry(client_key(path), path, loaded, engine, mtime)
+
+
+def disabled(entry: ClientEntry, exc: BaseException) -> ClientEntry:
+    """The client switched off by a fault (scheduling it, say), with the fault as its error."""
+    return ClientEntry(
+        entry.key, entry.path, parse_client_file_error(entry.path, fault_message(exc)), None,
+        entry.mtime,
+    )  # fmt: skip
 
 
 def load_clients(rules_dir: Path) -> list[ClientEntry]:
@@ -93,7 +106,11 @@ def reload_clients(
     """
     changes: list[str] = []
     fresh: dict[str, ClientEntry] = {}
-    for path in expand([rules_dir], tests=False):
+    try:
+        paths = expand([rules_dir], tests=False)
+    except OSError as exc:  # the folder cannot be listed now: keep what runs, try again later
+        return dict(current), [f"the rules folder cannot be read: {exc.strerror or exc}"]
+    for path in paths:
         key = client_key(path)
         previous = current.get(key)
         try:
@@ -103,7 +120,7 @@ def reload_clients(
         if previous is not None and previous.mtime == mtime:
             fresh[key] = previous
             continue
-        entry = load_client(path)
+        entry = load_client(path)  # never raises
         if entry.engine is None and previous is not None and previous.engine is not None:
             problems = "; ".join(str(e) for e in entry.errors[:3])
             changes.append(

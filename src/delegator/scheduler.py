@@ -23,7 +23,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from delegator.bootstrap import Fleet, system_clock
-from delegator.clients import ClientEntry, load_clients, reload_clients
+from delegator.clients import ClientEntry, disabled, load_clients, reload_clients
 from delegator.health import Readiness, Tracker, readiness
 from delegator.logs import get_logger
 from delegator.service import CycleReport
@@ -62,8 +62,7 @@ class Service:
 
     def start(self) -> None:
         for entry in load_clients(self.rules_dir):
-            self.entries[entry.key] = entry
-            self._schedule(entry)
+            self._add(entry)
         self.scheduler.add_job(
             self.reload, "interval", seconds=self.reload_seconds, id="reload-rules"
         )
@@ -124,6 +123,17 @@ class Service:
         with self._idle:
             return sorted(self._busy)
 
+    def _add(self, entry: ClientEntry) -> None:
+        """Schedule one client; a fault in doing so switches that client off, not the others."""
+        self.entries[entry.key] = entry
+        try:
+            self._schedule(entry)
+        except Exception as exc:
+            self.log.error("client_schedule_failed", client=entry.key, error=repr(exc))
+            off = disabled(entry, exc)
+            self.entries[entry.key] = off
+            self.health.watch(off)
+
     def _schedule(self, entry: ClientEntry) -> None:
         self.health.watch(entry)
         if entry.engine is None or entry.loaded.head is None:
@@ -156,7 +166,13 @@ class Service:
             self.on_cycle(key)
 
     def reload(self) -> None:
-        fresh, changes = reload_clients(self.rules_dir, self.entries)
+        """Pick up changed rule files. Never raises: a file that cannot be read or checked is
+        that client's error, and the next reload tries again."""
+        try:
+            fresh, changes = reload_clients(self.rules_dir, self.entries)
+        except Exception as exc:  # a fault outside any one file: keep what runs
+            self.log.error("rules_reload_failed", error=repr(exc))
+            return
         for change in changes:
             self.log.info("rules_reloaded", change=change)
         for key in set(self.entries) - set(fresh):
@@ -167,8 +183,8 @@ class Service:
                 self.fleet.metrics.forget_client(key)
         for key, entry in fresh.items():
             if self.entries.get(key) is not entry:
-                self.entries[key] = entry
-                self._schedule(entry)
+                self._add(entry)
+                fresh[key] = self.entries[key]
         self.entries = dict(fresh)
 
     def readiness(self) -> Readiness:

@@ -5,23 +5,33 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from delegator.asana.mapping import SnapshotError, task_from_asana
 from delegator.cli._common import Subparsers
 from delegator.cli.explain_view import decision_json, render_text
+from delegator.core.boundedjson import JsonInputError, load_json
 from delegator.core.engine import Engine
+from delegator.core.model import Task
 from delegator.core.rulefile import ClientFile
 from delegator.core.ruletests import (
     CaseResult,
+    RuleTestFile,
     directory_for,
     owner_identity,
     parse_test_file,
     run_cases,
 )
 from delegator.core.schema import FileHead, json_schema
-from delegator.rulesource import expand, read_client_file
+from delegator.rulesource import (
+    UnreadableFileError,
+    expand,
+    fault_message,
+    read_client_file,
+    read_text,
+)
 
 
 def register(subparsers: Subparsers) -> None:
@@ -109,6 +119,35 @@ def _schedules(head: FileHead) -> str:
     return "".join(f"; {part}" for part in parts)
 
 
+def _progress(path: Path) -> Callable[[int, int], None] | None:
+    """A progress line for a large file, when a person watches stderr."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        print(f"\r  {path}: checked {done:,} of {total:,} rules", end="", file=sys.stderr)
+
+    return show
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
+def read_test_file(path: Path) -> tuple[RuleTestFile | None, list[str], list[int]]:
+    """A rule test file, its errors as printed lines and its cases' lines; never raises."""
+    try:
+        text = read_text(path)
+    except UnreadableFileError as exc:
+        return None, [f"{path}:1:1: cannot read the file: {exc}"], []
+    try:
+        test_file, errors, lines = parse_test_file(text, str(path))
+    except Exception as exc:  # a fault in the checker: this file is out, the others go on
+        return None, [f"{path}:1:1: {fault_message(exc)}"], []
+    return test_file, [str(e) for e in errors], lines
+
+
 def run_check(args: argparse.Namespace) -> int:
     rule_files = expand(args.paths, tests=False)
     test_files = [p for p in expand(args.paths, tests=True) if p not in rule_files]
@@ -123,7 +162,8 @@ def run_check(args: argparse.Namespace) -> int:
             error_count += 1
             bad_files += 1
             continue
-        loaded = read_client_file(path)
+        loaded = read_client_file(path, _progress(path))
+        _end_progress()
         for error in loaded.errors:
             print(error)
         if loaded.errors:
@@ -132,11 +172,11 @@ def run_check(args: argparse.Namespace) -> int:
         else:
             print(_summary(loaded))
     for path in test_files:
-        _, errors, _ = parse_test_file(path.read_text(encoding="utf-8"), str(path))
-        for error in errors:
-            print(error)
-        if errors:
-            error_count += len(errors)
+        _, test_errors, _ = read_test_file(path)
+        for line in test_errors:
+            print(line)
+        if test_errors:
+            error_count += len(test_errors)
             bad_files += 1
         else:
             print(f"{path}: ok: rule tests")
@@ -163,18 +203,13 @@ def run_explain(args: argparse.Namespace) -> int:
         return 1
     if loaded.errors:
         print("(the rules above with errors are left out)", file=sys.stderr)
-    engine = Engine(loaded)
     try:
-        raw = json.loads(Path(args.task).read_text(encoding="utf-8"))
-        task = task_from_asana(raw)
-    except OSError as exc:
-        print(f"{args.task}: cannot read the task: {exc.strerror}", file=sys.stderr)
+        engine = Engine(loaded)
+    except Exception as exc:  # a fault in building the rules: say so, no traceback
+        print(f"{args.rules}: {fault_message(exc)}", file=sys.stderr)
         return 1
-    except json.JSONDecodeError as exc:
-        print(f"{args.task}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}", file=sys.stderr)
-        return 1
-    except SnapshotError as exc:
-        print(f"{args.task}: {exc}", file=sys.stderr)
+    task = _read_task(args.task)
+    if task is None:
         return 1
     try:
         now = _parse_now(args.now, engine)
@@ -192,13 +227,39 @@ def run_explain(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     owner = owner_identity(loaded.head, args.owner)
-    ctx = engine.context(now, directory_for(loaded.head, owner))
-    decision = engine.explain(task, ctx)
+    try:
+        ctx = engine.context(now, directory_for(loaded.head, owner))
+        decision = engine.explain(task, ctx)
+    except Exception as exc:  # e.g. a --now at the end of time: no traceback
+        print(f"delegator: cannot evaluate the task: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(decision_json(decision, now=ctx.now), indent=2, default=str))
     else:
         print(render_text(decision, now=ctx.now, tz_name=loaded.head.client.timezone))
     return 0
+
+
+def _read_task(name: str) -> Task | None:
+    """The task of ``explain --task``, or None after saying, located, what is wrong with it."""
+    try:
+        raw = load_json(read_text(Path(name)))
+    except UnreadableFileError as exc:
+        print(f"{name}: cannot read the task: {exc}", file=sys.stderr)
+        return None
+    except JsonInputError as exc:
+        print(f"{name}:{exc.line}:{exc.column}: {exc.message}", file=sys.stderr)
+        return None
+    try:
+        return task_from_asana(raw)
+    except SnapshotError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+    except Exception as exc:  # a value of an unexpected kind somewhere in the snapshot
+        print(
+            f"{name}: not a task as Asana returns it ({type(exc).__name__}: {exc})",
+            file=sys.stderr,
+        )
+    return None
 
 
 def _print_case(path: Path, result: CaseResult) -> None:
@@ -225,15 +286,9 @@ def run_test(args: argparse.Namespace) -> int:
         return 1
     passed = failed = errors = 0
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            print(f"{path}: cannot read the file: {exc.strerror}", file=sys.stderr)
-            errors += 1
-            continue
-        test_file, problems, lines = parse_test_file(text, str(path))
-        for problem in problems:
-            print(problem)
+        test_file, test_errors, lines = read_test_file(path)
+        for line in test_errors:
+            print(line)
         if test_file is None:
             errors += 1
             continue
@@ -244,7 +299,13 @@ def run_test(args: argparse.Namespace) -> int:
             print(f"ERROR {path}: its rule file {test_file.rules} has errors")
             errors += 1
             continue
-        for result in run_cases(test_file, Engine(loaded), lines):
+        try:
+            results = list(run_cases(test_file, Engine(loaded), lines))
+        except Exception as exc:  # a fault while running the cases: this file is out
+            print(f"ERROR {path}: {fault_message(exc)}")
+            errors += 1
+            continue
+        for result in results:
             _print_case(path, result)
             if result.passed:
                 passed += 1

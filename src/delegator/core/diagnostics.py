@@ -37,6 +37,18 @@ def make_error(file: str, position: Position, path: Path, message: str) -> RuleE
     return RuleError(file, position.line, position.column, format_path(path), message)
 
 
+def without_echoes(errors: list[RuleError], document: Document) -> tuple[RuleError, ...]:
+    """Every error once, sorted: where YAML could not make a value (``!!int abc``), that is the
+    error shown, not also the schema's complaint about the text kept in its place."""
+    problems = {(p.position.line, p.position.column) for p in document.problems}
+    yaml_messages = {p.message for p in document.problems}
+    return tuple(
+        sorted(
+            e for e in errors if (e.line, e.column) not in problems or e.message in yaml_messages
+        )
+    )
+
+
 # Names a person reads in messages about an unknown key, per model.
 _UNKNOWN_WHAT = {
     "Condition": "condition",

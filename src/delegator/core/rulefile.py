@@ -9,13 +9,13 @@ makes the file unusable, since the service would not know whose workspace it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from delegator.core.diagnostics import RuleError, make_error, translate
+from delegator.core.diagnostics import RuleError, make_error, translate, without_echoes
 from delegator.core.schema import (
     Action,
     Condition,
@@ -33,6 +33,7 @@ _RULE = TypeAdapter(Rule)
 _CONDITION = TypeAdapter(Condition)
 _ACTION = TypeAdapter(Action)
 ASSIGNEE_WORDS = ("owner", "none", "any")
+PROGRESS_EVERY = 500
 FOLLOW_WORDS = ("owner",)
 
 
@@ -76,14 +77,32 @@ def is_email(text: str) -> bool:
     return "@" in text and "." in text.rsplit("@", 1)[-1]
 
 
-def parse_client_file(text: str, source: str) -> ClientFile:
-    """Validate the text of one client file (``source`` names it in errors)."""
+def parse_client_file(
+    text: str, source: str, progress: Callable[[int, int], None] | None = None
+) -> ClientFile:
+    """Validate the text of one client file (``source`` names it in errors).
+
+    ``progress`` is told (rules checked, rules in all) every ``PROGRESS_EVERY`` rules.
+    """
     try:
         document = load(text)
     except YamlSyntaxError as exc:
         error = make_error(source, exc.position, (), exc.message)
         return ClientFile(source, None, (), (error,))
     errors = [make_error(source, p.position, p.path, p.message) for p in document.problems]
+    # A value YAML could not make (a bad date, `!!int abc`) is kept as the text written; what
+    # holds it cannot be trusted: its rule is left out, a head with one makes the file unusable.
+    bad_rules: set[int] = set()
+    bad_blocks: set[str] = set()
+    bad_head = False
+    for problem in document.problems:
+        where = problem.path
+        if len(where) >= 2 and where[0] == "rules" and isinstance(where[1], int):
+            bad_rules.add(where[1])
+        elif where and where[0] in _MESSAGES:
+            bad_blocks.add(str(where[0]))
+        else:
+            bad_head = True
     data = document.data
     if data is None:
         errors.append(make_error(source, document.position_of(()), (), "the file is empty"))
@@ -101,6 +120,8 @@ def parse_client_file(text: str, source: str) -> ClientFile:
         head = FileHead.model_validate({k: v for k, v in data.items() if k not in _MESSAGES})
     except ValidationError as exc:
         errors.extend(translate(exc, FileHead, document, source))
+    if bad_head:
+        head = None
     if head is not None:
         matrix_errors = _check_matrix(head, document, source)
         if matrix_errors:
@@ -108,6 +129,7 @@ def parse_client_file(text: str, source: str) -> ClientFile:
             head = None  # the quadrants cannot be computed: no rule can run
     messages, message_errors = _validate_messages(data, head, document, source)
     errors.extend(message_errors)
+    messages = {key: block for key, block in messages.items() if key not in bad_blocks}
     if head is not None and messages:
         head = head.model_copy(update=messages)
 
@@ -118,6 +140,8 @@ def parse_client_file(text: str, source: str) -> ClientFile:
         assistants = _assistant_skills(head, data)
         names: dict[str, int] = {}
         for index, raw in enumerate(raw_rules):
+            if progress is not None and index % PROGRESS_EVERY == 0 and index:
+                progress(index, len(raw_rules))
             path: Path = ("rules", index)
             rule, rule_errors = _validate_rule(raw, path, assistants, document, source)
             name = raw.get("name") if isinstance(raw, dict) else None
@@ -134,12 +158,12 @@ def parse_client_file(text: str, source: str) -> ClientFile:
                     )
                 else:
                     names[key] = index
-            if rule is not None and not rule_errors:
+            if rule is not None and not rule_errors and index not in bad_rules:
                 rules.append(NumberedRule(index, rule))
             else:
                 left_out.append((index, str(name) if name is not None else f"rules[{index}]"))
                 errors.extend(rule_errors)
-    return ClientFile(source, head, tuple(rules), tuple(sorted(errors)), tuple(left_out))
+    return ClientFile(source, head, tuple(rules), without_echoes(errors, document), tuple(left_out))
 
 
 def _assistant_skills(head: FileHead | None, data: Mapping[str, Any]) -> dict[str, set[str]]:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from delegator.core.context import Directory, Identity, identity_of
-from delegator.core.diagnostics import RuleError, make_error, translate
+from delegator.core.diagnostics import RuleError, make_error, translate, without_echoes
 from delegator.core.engine import Decision, Engine, TaskMemory
 from delegator.core.model import FieldValue, Membership, Ref, Task, UserRef
 from delegator.core.schema import QUADRANTS, FileHead, Quadrant
@@ -132,7 +132,8 @@ def parse_test_file(
     try:
         parsed = RuleTestFile.model_validate(document.data)
     except ValidationError as exc:
-        return None, sorted([*errors, *translate(exc, RuleTestFile, document, source)]), []
+        found = [*errors, *translate(exc, RuleTestFile, document, source)]
+        return None, list(without_echoes(found, document)), []
     lines = [document.position_of(("cases", i)).line for i in range(len(parsed.cases))]
     return (parsed if not errors else None), sorted(errors), lines
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -77,10 +78,18 @@ def _parse_moment(value: Any) -> date | Duration:
     )
 
 
+MAX_ZONE_NAME = 64  # the longest IANA name is about 30 characters
+
+
 def _check_timezone(name: str) -> str:
+    if len(name) > MAX_ZONE_NAME:
+        raise ValueError(
+            f"unknown time zone: {len(name)} characters is longer than any time zone name "
+            "(use an IANA name such as Europe/Rome)"
+        )
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, an odd path
         hint = did_you_mean(name, sorted(available_timezones()))
         advice = hint or " (use an IANA name such as Europe/Rome)"
         raise ValueError(f"unknown time zone '{name}'{advice}") from None
@@ -397,8 +406,8 @@ class Condition(Strict):
             )
         return self
 
-    @property
-    def kind(self) -> str:
+    @cached_property
+    def kind(self) -> str:  # read for every condition of every rule: found once
         return next(k for k in CONDITION_KINDS if getattr(self, _attr(k)) is not None)
 
     @property
@@ -491,7 +500,7 @@ class Action(Strict):
             )
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return next(k for k in ACTION_KINDS if getattr(self, _action_attr(k)) is not None)
 
