@@ -11,6 +11,7 @@ import pytest
 import delegator.clients as clients_module
 from delegator.bootstrap import Fleet
 from delegator.clients import load_client, load_clients, reload_clients
+from delegator.rulesource import read_client_file
 from delegator.scheduler import Service
 from delegator.settings import Settings
 from delegator.store import SqlStore
@@ -71,7 +72,7 @@ def test_a_reload_goes_on_past_a_file_that_faults(
     shutil.copy(EXAMPLES / "small-agency.yaml", tmp_path / "agency.yaml")
     shutil.copy(EXAMPLES / "solo-consultant.yaml", tmp_path / "solo.yaml")
     current = {e.key: e for e in load_clients(tmp_path)}
-    real = clients_module.read_client_file
+    real = read_client_file
 
     def faulty(path: Path, progress: object = None) -> object:
         if path.name == "agency.yaml":
