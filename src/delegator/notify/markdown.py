@@ -15,6 +15,7 @@ inside a paragraph stays a break: summaries are written line by line.
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
@@ -135,19 +136,29 @@ class _Reader(MarkdownIt):
         return True
 
 
-_READER: Final = _Reader()
+_LOCAL: Final = threading.local()
+
+
+def _reader() -> _Reader:
+    """This thread's reader: linkify-it keeps the state of its last match on the instance, so
+    summaries rendered by concurrent cycles each read with their own."""
+    reader = getattr(_LOCAL, "reader", None)
+    if reader is None:
+        reader = _LOCAL.reader = _Reader()
+    assert isinstance(reader, _Reader)
+    return reader
 
 
 def parse(markdown: str) -> tuple[Block, ...]:
     """The blocks of a Markdown text."""
-    blocks, _ = _blocks(_READER.parse(markdown), 0, None)
+    blocks, _ = _blocks(_reader().parse(markdown), 0, None)
     return tuple(blocks)
 
 
 def parse_inline(text: str) -> tuple[Inline, ...]:
     """The inline nodes of one line (or of several, joined by ``\\n``: each becomes a Break)."""
     nodes: list[Inline] = []
-    for token in _READER.parseInline(text):
+    for token in _reader().parseInline(text):
         nodes.extend(_inline(token.children or []))
     return _merged(nodes)
 
