@@ -1,0 +1,388 @@
+"""What a summary or digest is made of, read from the store and the task backend (never written)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from delegator.clients import ClientEntry
+from delegator.core.estimate import DEFAULT_TIME_FIELD
+from delegator.core.model import Task
+from delegator.core.summary import (
+    AssistantLoad,
+    DelegatedTask,
+    DigestInputs,
+    DigestTask,
+    OpenTask,
+    Problem,
+    StatusThresholds,
+    SummaryInputs,
+    TakenBack,
+    WaitingTask,
+)
+from delegator.ports import ActionRecord, BackendError, Delegation, StateStore
+from delegator.redact import redact_outgoing
+from delegator.service import ClientError, ClientRuntime, still_queued
+from delegator.settings import Settings
+from delegator.summaries.periods import Period, within
+
+
+@dataclass
+class Gather:
+    """Reads a client's summary inputs and an assistant's digest inputs.
+
+    The store gives the delegations, journal, overrides, cycles and sends; the backend one read
+    of the client's watched sources (the Covey matrix) and one batch read of the open delegated
+    tasks (their current due dates)."""
+
+    store: StateStore
+    settings: Settings
+    runtime_for: Callable[[ClientEntry], ClientRuntime]
+    clock: Callable[[], datetime]
+
+    @property
+    def thresholds(self) -> StatusThresholds:
+        return StatusThresholds(
+            at_risk_overdue=self.settings.summary_at_risk_overdue,
+            off_track_overdue=self.settings.summary_off_track_overdue,
+        )
+
+    def summary_inputs(self, entry: ClientEntry, period: Period) -> SummaryInputs:
+        head = entry.loaded.head
+        if head is None:
+            raise ClientError(f"{entry.path}: the rule file has errors")
+        key = entry.key
+        problems: list[Problem] = []
+        if entry.errors:
+            left_out = ", ".join(name for _, name in entry.loaded.left_out) or "none"
+            problems.append(
+                Problem(
+                    "rules",
+                    f"{len(entry.errors)} error(s) in {entry.path.name}; rules left out: "
+                    f"{left_out}; first: {entry.errors[0]}",
+                )
+            )
+        runtime: ClientRuntime | None = None
+        try:
+            runtime = self.runtime_for(entry)
+            runtime.refresh(self.clock())
+            problems.extend(Problem("source", text) for text in runtime.problems)
+        except (ClientError, BackendError) as exc:
+            problems.append(Problem(_problem_kind(exc), str(exc)))
+            runtime = None
+
+        all_delegations = self.store.delegations(key, status=None)
+        relevant = [
+            d
+            for d in all_delegations
+            if d.status == "open" or within(d.delegated_at, period) or within(d.closed_at, period)
+        ]
+        fresh = _fresh([d.task_gid for d in relevant if d.status == "open"], runtime)
+        urls = {d.task_gid: d.permalink_url for d in all_delegations if d.permalink_url}
+        open_tasks: list[OpenTask] | None = None
+        if runtime is not None:
+            try:
+                open_tasks = self._open_tasks(runtime, urls)
+            except (BackendError, ClientError) as exc:
+                problems.append(Problem(_problem_kind(exc), f"reading the sources: {exc}"))
+        names = _assistant_names(entry, runtime)
+        delegations = [_delegated(d, fresh.get(d.task_gid), names) for d in relevant]
+        problems.extend(
+            Problem("task", _gone_problem(d, names))
+            for d in relevant
+            if d.status in ("deleted", "no_access") and within(d.closed_at, period)
+        )
+        open_gids = {d.task_gid for d in all_delegations if d.status == "open"}
+        waiting_tasks = waiting(self.store, key, period, urls, open_gids)
+        taken_back = [
+            TakenBack(o.task_gid, o.task_name, urls.get(o.task_gid, _task_url(o.task_gid)),
+                      o.rule, o.reason, o.detected_at)
+            for o in self.store.overrides(key, since=period.start)
+            if o.detected_at < period.end
+        ]  # fmt: skip
+        problems.extend(cycle_problems(self.store, key, period))
+        problems.extend(delivery_problems(self.store, key, period))
+        load = self.store.assistant_load(key)
+        assistants = [
+            AssistantLoad(k, names.get(k, k), load.get(k, 0), a.capacity)
+            for k, a in head.assistants.items()
+        ]
+        return SummaryInputs(
+            client=head.client.name,
+            timezone=head.client.timezone,
+            period_start=period.start,
+            period_end=period.end,
+            delegations=delegations,
+            waiting=waiting_tasks,
+            taken_back=taken_back,
+            problems=[Problem(p.what, redact_outgoing(p.text)) for p in problems],
+            open_tasks=open_tasks,
+            assistants=assistants,
+            due_soon_days=head.summary.due_soon_days if head.summary is not None else 3,
+            time_field=head.summary.time_field if head.summary is not None else DEFAULT_TIME_FIELD,
+        )
+
+    def _open_tasks(self, runtime: ClientRuntime, urls: dict[str, str]) -> list[OpenTask]:
+        """Every open task of the watched sources, in its quadrant (one read per source page)."""
+        engine = runtime.engine
+        now = self.clock()
+        ctx = engine.context(now, runtime.directory)
+        owner = runtime.directory.owner.gid
+        seen: dict[str, OpenTask] = {}
+        for source in runtime.sources:
+            for task in runtime.backend.read_open(source):
+                if task.completed or task.gid in seen:
+                    continue
+                if task.permalink_url:
+                    urls.setdefault(task.gid, task.permalink_url)
+                quadrant = engine.decide(task, ctx).quadrant
+                held = task.assignee is not None and task.assignee.gid == owner
+                seen[task.gid] = OpenTask(
+                    task.gid, task.name, task.permalink_url or _task_url(task.gid),
+                    quadrant,  # type: ignore[arg-type]
+                    held,
+                )  # fmt: skip
+        return list(seen.values())
+
+    def digest_inputs(
+        self, entry: ClientEntry, assistant: str, since: datetime, now: datetime
+    ) -> DigestInputs:
+        head = entry.loaded.head
+        if head is None or assistant not in head.assistants:
+            raise ClientError(f"{entry.key}: no assistant {assistant!r}")
+        spec = head.assistants[assistant]
+        runtime: ClientRuntime | None
+        try:
+            runtime = self.runtime_for(entry)
+            runtime.refresh(now)
+        except (ClientError, BackendError):
+            runtime = None
+        mine = [d for d in self.store.delegations(entry.key, status="open")
+                if d.assistant == assistant]  # fmt: skip
+        fresh = _fresh([d.task_gid for d in mine], runtime)
+        reasons = _reasons(entry)
+        tasks: list[DigestTask] = []
+        for d in mine:
+            task = fresh.get(d.task_gid)
+            if task is not None and task.completed:
+                continue
+            tasks.append(
+                DigestTask(
+                    gid=d.task_gid,
+                    name=(task.name if task is not None and task.name else d.task_name),
+                    url=d.permalink_url or _task_url(d.task_gid),
+                    client=head.client.name,
+                    rule=d.rule,
+                    reason=reasons.get(d.rule, ""),
+                    delegated_at=d.delegated_at,
+                    due_on=task.due_on if task is not None else d.due_on,
+                )
+            )
+        names = _assistant_names(entry, runtime)
+        return DigestInputs(
+            assistant=assistant,
+            name=names.get(assistant, assistant),
+            timezone=spec.timezone or head.client.timezone,
+            since=since,
+            now=now,
+            tasks=tasks,
+            load=len(mine),
+            capacity=spec.capacity,
+        )
+
+
+def combined_digest_inputs(parts: Sequence[DigestInputs]) -> DigestInputs:
+    """One assistant's digests from several clients as one: every client's tasks, the earliest
+    start, the latest end, the loads and capacities added up."""
+    return DigestInputs(
+        assistant=parts[0].assistant,
+        name=parts[0].name,
+        timezone=parts[0].timezone,
+        since=min(p.since for p in parts),
+        now=max(p.now for p in parts),
+        tasks=[t for p in parts for t in p.tasks],
+        load=sum(p.load for p in parts),
+        capacity=sum(p.capacity for p in parts),
+    )
+
+
+def waiting(
+    store: StateStore, key: str, period: Period, urls: Mapping[str, str], delegated: set[str]
+) -> list[WaitingTask]:
+    """Tasks in the queue at the period's end, and what shadow rules would have done in it.
+    ``delegated``: the tasks with an open delegation (no longer waiting)."""
+    found: list[WaitingTask] = []
+    for gid, action in still_queued(store, key, period.end).items():
+        if gid in delegated:
+            continue
+        reason = str(action.result or action.detail.get("reason", ""))
+        found.append(
+            WaitingTask(gid, action.task_name, urls.get(gid, _task_url(gid)), action.rule,
+                        "queued", reason, action.created_at)
+        )  # fmt: skip
+    shadows: dict[str, ActionRecord] = {}
+    # A shadow rule journals each change it would have made (mode "shadow", never sent).
+    for action in store.actions(client=key, since=period.start):
+        if action.mode == "shadow" and action.created_at < period.end:
+            shadows.setdefault(action.task_gid, action)
+    for gid, action in shadows.items():
+        found.append(
+            WaitingTask(gid, action.task_name, urls.get(gid, _task_url(gid)), action.rule,
+                        "shadow", f"rule {action.rule} is in shadow mode", action.created_at)
+        )  # fmt: skip
+    return found
+
+
+def cycle_problems(store: StateStore, key: str, period: Period) -> list[Problem]:
+    """The period's cycle errors, alike ones grouped, after one line on the writes that failed
+    (from the cycles' counts, so none goes unsaid)."""
+    failed, cycles_failing = 0, 0
+    by_kind: dict[str, int] = {}
+    groups: dict[str, list[str]] = {}
+    for cycle in store.cycles(key, limit=500):
+        if not within(cycle.started_at, period):
+            continue
+        count = int(cycle.counts.get("actions_failed", 0))
+        if count:
+            failed += count
+            cycles_failing += 1
+            for name, value in cycle.counts.items():
+                if name.startswith("actions_failed_") and value:
+                    kind = name.removeprefix("actions_failed_")
+                    by_kind[kind] = by_kind.get(kind, 0) + int(value)
+        for error in cycle.errors:
+            text = redact_outgoing(error.strip())
+            if text:
+                groups.setdefault(_error_group(text), []).append(text)
+    problems: list[Problem] = []
+    if failed:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items()))
+        problems.append(
+            Problem(
+                "write",
+                f"{failed} change{'s' if failed != 1 else ''} to tasks failed in "
+                f"{cycles_failing} cycle{'s' if cycles_failing != 1 else ''}"
+                + (f" ({kinds})" if kinds else "")
+                + "; each is tried again at the next cycle",
+            )
+        )
+    for group, texts in groups.items():
+        distinct = list(dict.fromkeys(texts))
+        shown = distinct[0] if len(distinct) == 1 else group
+        if len(texts) > 1:
+            shown = f"{shown} ({len(texts)} times)"
+        if _WRITE_ERROR.match(texts[0]):
+            problems.append(Problem("write", shown))
+        else:
+            problems.append(Problem(_problem_kind(texts[0]), shown))
+    return problems[:10]
+
+
+def delivery_problems(store: StateStore, key: str, period: Period) -> list[Problem]:
+    """The sends of the period that failed or were given up (the ledger's last error)."""
+    return [
+        Problem(
+            "delivery",
+            redact_outgoing(f"{s.kind} to {s.destination}: {s.last_error or s.status}"),
+        )
+        for s in store.sends(key, statuses=("failed", "gave_up"), limit=20)
+        if s.created_at >= period.start
+    ]
+
+
+def _assistant_names(entry: ClientEntry, runtime: ClientRuntime | None) -> dict[str, str]:
+    head = entry.loaded.head
+    assert head is not None
+    known = runtime.directory.assistants if runtime is not None else {}
+    names: dict[str, str] = {}
+    for key, assistant in head.assistants.items():
+        person = known.get(key)
+        names[key] = assistant.name or (person.name if person is not None else "") or key
+    return names
+
+
+def _fresh(gids: Sequence[str], runtime: ClientRuntime | None) -> dict[str, Task]:
+    """The current state of open delegated tasks: ten per batch request."""
+    if not gids or runtime is None:
+        return {}
+    try:
+        states = runtime.backend.read_tasks(list(gids), brief=True)
+    except BackendError:
+        return {}
+    return {state.gid: state.task for state in states if state.task is not None}
+
+
+def _delegated(
+    delegation: Delegation, task: Task | None, names: Mapping[str, str]
+) -> DelegatedTask:
+    status = delegation.status
+    closed_at = delegation.closed_at
+    due_on: date | None = delegation.due_on
+    name = delegation.task_name
+    if task is not None:
+        due_on = task.due_on
+        name = task.name or name
+        if task.completed and status == "open":
+            status, closed_at = "done", task.completed_at
+    minutes_from = delegation.minutes_from
+    return DelegatedTask(
+        gid=delegation.task_gid,
+        name=name,
+        url=delegation.permalink_url or _task_url(delegation.task_gid),
+        rule=delegation.rule,
+        assistant=delegation.assistant,
+        assistant_name=names.get(delegation.assistant, delegation.assistant),
+        delegated_at=delegation.delegated_at,
+        due_on=due_on,
+        status=status,
+        closed_at=closed_at,
+        minutes=delegation.minutes,
+        minutes_from=minutes_from if minutes_from in ("field", "rule") else None,  # type: ignore[arg-type]
+    )
+
+
+def _reasons(entry: ClientEntry) -> dict[str, str]:
+    if entry.engine is None:
+        return {}
+    return {r.name: (r.rule.description or "").strip() for r in entry.engine.rules}
+
+
+# A write that failed, as the service words it: "task 1234: tag failed (...): why".
+_WRITE_ERROR = re.compile(r"^task \d+: \w+ failed\b")
+_TASK_PREFIX = re.compile(r"^task \d+: ")
+_LONG_NUMBER = re.compile(r"\b\d{6,}\b")
+
+
+def _error_group(text: str) -> str:
+    """What alike errors share: the text without the task and the gids it names."""
+    return _LONG_NUMBER.sub("…", _TASK_PREFIX.sub("", text))
+
+
+def _problem_kind(exc: Exception | str) -> Literal["token", "source", "cycle"]:
+    if isinstance(exc, BackendError) and exc.fatal:
+        return "token"
+    lowered = str(exc).lower()
+    if "token" in lowered or "401" in lowered or "not authorized" in lowered:
+        return "token"
+    if lowered.startswith(("project", "section", "tag", "my tasks", "watch")):
+        return "source"
+    return "cycle"
+
+
+def _gone_problem(delegation: Delegation, names: Mapping[str, str]) -> str:
+    who = names.get(delegation.assistant, delegation.assistant)
+    if delegation.status == "deleted":
+        what = "was deleted in Asana"
+    else:
+        what = "is no longer visible to the service's token"
+    return (
+        f'"{delegation.task_name}" (delegated to {who} by rule "{delegation.rule}") {what}; '
+        "it no longer counts against their capacity"
+    )
+
+
+def _task_url(gid: str) -> str:
+    return f"https://app.asana.com/0/0/{gid}/f"
