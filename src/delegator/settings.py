@@ -7,22 +7,28 @@ file names where its token is read from.
 Any setting can instead be read from a file named by ``DELEGATOR_<NAME>_FILE`` (the way
 container secrets are mounted, e.g. ``DELEGATOR_SMTP_PASSWORD_FILE=/run/secrets/smtp``).
 Secret values are registered with the log redactor as soon as they are read.
+
+Every error in the settings file is reported at once, each at its ``file:line:col``. Unknown
+``DELEGATOR_*`` environment variables are warned about (with the likely intended name), since a
+mistyped variable would otherwise be ignored in silence.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from delegator.core.suggest import closest
 from delegator.core.timeexpr import parse_duration
+from delegator.core.yamlpos import Document, YamlSyntaxError, load
 from delegator.redact import register_secret, register_url_password
 
 DEFAULT_CONFIG = Path("config/delegator.yaml")
@@ -200,40 +206,124 @@ _NESTED = {
 SETTING_KEYS = {name: f"{section}.{key}" for (section, key), name in _NESTED.items()}
 
 
-def _flatten(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+# Variables named DELEGATOR_* that are not settings but are read elsewhere (tests, tools).
+OTHER_VARIABLES = frozenset(
+    {f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}TEST_DATABASE_URL", f"{ENV_PREFIX}ASANA_SPEC"}
+)
+
+
+def known_variables() -> set[str]:
+    """Every DELEGATOR_* variable the service reads."""
+    names = {f"{ENV_PREFIX}{name.upper()}" for name in _SETTINGS}
+    return names | {f"{name}_FILE" for name in names} | OTHER_VARIABLES
+
+
+def _hint(word: str, choices: list[str]) -> str:
+    match = closest(word, choices)
+    return f" (did you mean {match}?)" if match is not None and match != word else ""
+
+
+def _all_keys() -> list[str]:
+    return [*SETTING_KEYS.values(), *_SETTINGS]
+
+
+def _flatten(
+    data: Mapping[str, Any], where: str, document: Document, errors: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Settings by name and where each was written; unknown keys go to ``errors``."""
     flat: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    def at(path: tuple[str | int, ...], *, key: bool = False) -> str:
+        position = document.position_of(path, key=key)
+        return f"{where}:{position.line}:{position.column}"
+
     for key, value in data.items():
         if isinstance(value, Mapping):
             for inner, inner_value in value.items():
                 name = _NESTED.get((str(key), str(inner)))
                 if name is None:
-                    raise SettingsError(f"{where}: unknown setting {key}.{inner}")
+                    written = f"{key}.{inner}"
+                    errors.append(
+                        f"{at((key, inner), key=True)}: unknown setting {written}"
+                        + _hint(written, _all_keys())
+                    )
+                    continue
                 flat[name] = inner_value
+                origin[name] = at((key, inner))
         elif key in _SETTINGS:
             flat[str(key)] = value
+            origin[str(key)] = at((key,))
         else:
-            raise SettingsError(f"{where}: unknown setting {key}")
-    return flat
+            errors.append(
+                f"{at((key,), key=True)}: unknown setting {key}" + _hint(str(key), _all_keys())
+            )
+    return flat, origin
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"delegator: warning: {message}\n")
+
+
+def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    known = known_variables()
+    choices = sorted(known)
+    return [
+        f"${name} is not a setting and is ignored{_hint(name, choices)}"
+        for name in sorted(environ)
+        if name.startswith(ENV_PREFIX) and name not in known
+    ]
+
+
+def _read_file(path: Path, errors: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings written in the file, and where; every problem goes to ``errors``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: not a settings file: not UTF-8 text") from None
+    try:
+        document = load(text)
+    except YamlSyntaxError as exc:
+        where = f"{path}:{exc.position.line}:{exc.position.column}"
+        raise SettingsError(f"{where}: {exc.message}") from None
+    errors.extend(
+        f"{path}:{p.position.line}:{p.position.column}: {p.message}" for p in document.problems
+    )
+    loaded = document.data if document.data is not None else {}
+    if not isinstance(loaded, Mapping):
+        position = document.position_of(())
+        raise SettingsError(
+            f"{path}:{position.line}:{position.column}: expected a mapping of settings"
+        )
+    flat, written = _flatten(loaded, str(path), document, errors)
+    # a value YAML could not make is reported once, as that, not also as a bad setting
+    spoilt = {f"{path}:{p.position.line}:{p.position.column}" for p in document.problems}
+    kept = {name: value for name, value in flat.items() if written[name] not in spoilt}
+    return kept, {name: written[name] for name in kept}
 
 
 def load_settings(
-    config_path: Path | None = None, environ: Mapping[str, str] | None = None
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] | None = _warn,
 ) -> Settings:
-    """Settings from the config file (when present) and the environment (which wins)."""
+    """Settings from the config file (when present) and the environment (which wins).
+
+    Raises SettingsError with every error found, each on its line; ``warn`` is told about
+    ``DELEGATOR_*`` variables that are no setting (None: say nothing).
+    """
     environ = environ if environ is not None else {}
     path = config_path or Path(environ.get(f"{ENV_PREFIX}CONFIG", str(DEFAULT_CONFIG)))
     raw: dict[str, Any] = {}
     origin: dict[str, str] = {}
+    written: dict[str, str] = {}  # setting -> file:line:col, for messages
+    errors: list[str] = []
+    if warn is not None:
+        for message in _unknown_variables(environ):
+            warn(message)
     if path.exists():
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise SettingsError(f"{path}: not valid YAML: {exc}") from None
-        if not isinstance(loaded, Mapping):
-            raise SettingsError(f"{path}: expected a mapping of settings")
-        for name, value in _flatten(loaded, str(path)).items():
-            raw[name] = value
-            origin[name] = str(path)
+        raw, written = _read_file(path, errors)
+        origin = dict.fromkeys(raw, str(path))
     elif config_path is not None:
         raise SettingsError(f"{path}: no such settings file")
     for name in _SETTINGS:
@@ -241,18 +331,29 @@ def load_settings(
         from_file = f"{variable}_FILE"
         if from_file in environ:
             if variable in environ:
-                raise SettingsError(f"${variable} and ${from_file} are both set: keep one")
-            raw[name] = _read_value_file(from_file, environ[from_file])
+                errors.append(f"${variable} and ${from_file} are both set: keep one")
+                continue
+            try:
+                raw[name] = _read_value_file(from_file, environ[from_file])
+            except SettingsError as exc:
+                errors.append(str(exc))
+                continue
             origin[name] = f"${from_file} ({environ[from_file]})"
+            written.pop(name, None)
         elif variable in environ:
             raw[name] = environ[variable]
             origin[name] = f"${variable}"
+            written.pop(name, None)
     values: dict[str, Any] = {}
     for name, value in raw.items():
         try:
             values[name] = _SETTINGS[name](value)
         except ValueError as exc:
-            raise SettingsError(f"{origin[name]}: {name}: {exc}") from None
+            errors.append(f"{written.get(name, origin[name])}: {name}: {exc}")
+        except Exception as exc:  # a value of a kind no parser expects: still one message
+            errors.append(f"{written.get(name, origin[name])}: {name}: invalid value ({exc})")
+    if errors:
+        raise SettingsError(_together(errors))
     register_secret(values.get("smtp_password"))
     register_secret(values.get("database_password"))
     register_url_password(values.get("database_url"))
@@ -261,6 +362,22 @@ def load_settings(
             values.get("database_url", DEFAULT_DATABASE), values["database_password"], origin
         )
     return Settings(**values, sources=origin)
+
+
+_LOCATED = re.compile(r"^.*?:(\d+):(\d+): ")
+
+
+def _together(errors: list[str]) -> str:
+    """One message: every error, those in the file first, in the order of their lines."""
+    if len(errors) == 1:
+        return errors[0]
+
+    def order(error: str) -> tuple[int, int, int]:
+        found = _LOCATED.match(error)
+        return (0, int(found.group(1)), int(found.group(2))) if found else (1, 0, 0)
+
+    listed = "\n".join(f"  {e}" for e in sorted(errors, key=order))
+    return f"{len(errors)} errors in the settings:\n{listed}"
 
 
 def _read_value_file(variable: str, path: str) -> str:

@@ -112,3 +112,46 @@ def test_the_example_settings_file_is_valid() -> None:
     settings = load_settings(Path("config/delegator.example.yaml"), {})
     assert settings.rules_dir == Path("rules")
     assert settings.sources["log_level"] == "config/delegator.example.yaml"
+
+
+def test_the_settings_file_reports_every_error_at_once_each_at_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "delegator.yaml"
+    config.write_text(
+        "rules: {dri: x}\n"
+        "asana: {requests_per_minute: lots}\n"
+        "log_levl: debug\n"
+        "http:\n"
+        "  port: 99999\n"
+        "shutdown: {grace: !!int soon}\n"
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config, {}, warn=None)  # stopped at the first one before
+    assert str(caught.value).splitlines() == [
+        "5 errors in the settings:",
+        f"  {config}:1:9: unknown setting rules.dri (did you mean rules.dir?)",
+        f"  {config}:2:30: asana_requests_per_minute: expected a whole number, got 'lots'",
+        f"  {config}:3:1: unknown setting log_levl (did you mean log_level?)",
+        f"  {config}:5:9: http_port: expected a port from 0 (off) to 65535, got 99999",
+        f"  {config}:6:19: 'soon' is not a whole number",
+    ]
+
+
+def test_unknown_delegator_variables_are_warned_about_with_the_likely_name(
+    tmp_path: Path,
+) -> None:
+    said: list[str] = []
+    environ = {
+        "DELEGATOR_CONFIG": str(tmp_path / "absent.yaml"),
+        "DELEGATOR_LOG_LEVLE": "debug",
+        "DELEGATOR_SMTP_PASSWORD_FLIE": "/run/secrets/x",
+        "DELEGATOR_HTTP_PORT": "9000",
+        "OTHER_THING": "1",
+    }
+    settings = load_settings(None, environ, warn=said.append)
+    assert settings.http_port == 9000
+    assert said == [
+        "$DELEGATOR_LOG_LEVLE is not a setting and is ignored "
+        "(did you mean DELEGATOR_LOG_LEVEL?)",
+        "$DELEGATOR_SMTP_PASSWORD_FLIE is not a setting and is ignored "
+        "(did you mean DELEGATOR_SMTP_PASSWORD_FILE?)",
+    ]
