@@ -3,7 +3,8 @@
 The summaries see only `ports.Destination`; this factory knows the adapters behind it (notify's
 webhook, email and Asana destinations) and what each needs: a secret read from the environment
 or a file, the SMTP settings, the client's Asana client and the gid of a project named in the
-rule file. It also names each destination for the store (``key``): stable and secret-free.
+rule file. It also names each destination for the store (``destination_key``): stable and
+secret-free, and the only name a destination has there (the adapters have none of their own).
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ from delegator.settings import Settings
 
 
 def destination_key(spec: DestinationSpec, recipient: str) -> str:
-    """A stable, secret-free name for a destination (the store's key for what was sent)."""
+    """A stable, secret-free name for a destination: the store's key for what was sent.
+
+    Made from the rule file's words (a project as it is written there, by name or gid), never
+    from what a destination is built into. Rows written by earlier versions carry these keys:
+    a change here would send each period again (tests/adapters/test_destination_keys.py)."""
     if spec.webhook is not None:
         return f"webhook:{webhook_source(spec.webhook)}"
     if spec.email is not None:
@@ -61,6 +66,7 @@ class Destinations:
     clock: Callable[[], datetime]
 
     def key(self, spec: DestinationSpec, recipient: str) -> str:
+        """The ledger's key for the destination: ``destination_key``."""
         return destination_key(spec, recipient)
 
     def build(self, entry: ClientEntry, spec: DestinationSpec, recipient: str) -> Destination:

@@ -441,11 +441,9 @@ class DeliveryError(Exception):
 
 
 class Destination(Protocol):
-    """Where a summary goes. ``key`` identifies it in the store (stable, secret-free);
-    ``describe`` names it for people; ``deliver`` returns a receipt or raises DeliveryError."""
-
-    @property
-    def key(self) -> str: ...
+    """Where a summary goes. ``describe`` names it for people; ``deliver`` returns a receipt or
+    raises DeliveryError. Its key in the store of sends is not its own: the composition root's
+    ``destinations.destination_key`` names it from the rule file's words, one key for all."""
 
     @property
     def describe(self) -> str: ...

@@ -201,11 +201,10 @@ def test_each_email_has_a_message_id_of_its_own(
     assert [d.parsed()["Message-ID"] for d in mailbox.delivered] == [first, second]
 
 
-def test_key_and_description_list_the_recipients_and_nothing_secret() -> None:
+def test_description_lists_the_recipients_and_nothing_secret() -> None:
     smtp = settings(587, username="anna", password=PASSWORD)
     destination = Email(smtp, ["anna@acme.example", "bob@acme.example"])
 
-    assert destination.key == "email:anna@acme.example,bob@acme.example"
     assert destination.describe == "email to anna@acme.example, bob@acme.example"
     assert PASSWORD not in repr(destination)
     assert PASSWORD not in repr(smtp)

@@ -296,10 +296,9 @@ def test_a_text_too_long_for_one_message_is_cut(api: responses.RequestsMock) -> 
 # ---------------------------------------------------------------------- identity and the URL
 
 
-def test_key_description_and_repr_name_the_source_never_the_url() -> None:
+def test_description_and_repr_name_the_source_never_the_url() -> None:
     hook = Webhook(URL, SOURCE)
 
-    assert hook.key == "webhook:env:SLACK_WEBHOOK_URL"
     assert hook.describe == "webhook from $SLACK_WEBHOOK_URL"
     assert repr(hook) == "Webhook(source='env:SLACK_WEBHOOK_URL')"
     assert Webhook(URL, "file:/run/secrets/chat").describe == "webhook from file /run/secrets/chat"

@@ -28,7 +28,7 @@ from delegator.clients import ClientEntry, load_clients
 from delegator.sandbox import Faults, ManualClock, SandboxServer
 from delegator.settings import Settings
 from delegator.store import SqlStore
-from delegator.summaries import Period, SendOutcome, Summaries
+from delegator.summaries import LEASE, Period, SendOutcome, Summaries
 
 EXAMPLES = Path("rules/examples")
 ANNA = "anna@northwind.example"
@@ -539,3 +539,37 @@ def test_an_assistant_working_for_two_clients_gets_one_digest_email(world: World
         assert record is not None
         assert record.status == "sent"
     assert [o for o in summaries.tick(entries) if o.recipient == "giulia"] == []
+
+
+@pytest.mark.parametrize("named_by", ["name", "gid"])
+def test_a_period_an_earlier_version_sent_is_not_sent_again(world: World, named_by: str) -> None:
+    """Rows written before an upgrade name each destination by the key it has always had (the
+    project as the rule file writes it, by name or by gid): today's run, already sent to the
+    status update by the earlier version, goes only to the other destinations."""
+    project = "Operations"
+    if named_by == "gid":
+        project = world.sandbox.world.project("Operations").gid
+        path = world.rules_dir / "small-agency.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("{ project: Operations }", f'{{ project: "{project}" }}'))
+    fleet = world.fleet()
+    fleet.summaries().tick([world.entry()])  # the baselines: yesterday's 17:00
+    fire = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # today's 17:00 in Rome
+    earlier = world.store.claim_send(
+        client="small-agency", kind="summary", recipient="", destination=f"asana_status:{project}",
+        period=fire, period_start=fire - timedelta(days=1), at=fire, next_attempt_at=fire + LEASE,
+    )  # fmt: skip
+    assert earlier is not None
+    world.store.finish_send(earlier, "sent", fire, receipt="1209999999999")
+
+    world.at(FIRST_RUN)
+    restarted = world.fleet().summaries()  # the new version, over the same store
+    sent = summaries_only(restarted.tick([world.entry()]))
+    assert [o.destination for o in sent] == [
+        "webhook:env:CHAT_WEBHOOK", "email:anna@northwind.example",
+    ]  # fmt: skip
+    assert world.status_updates() == []
+    record = world.store.last_send("small-agency", "summary", "", f"asana_status:{project}")
+    assert record is not None
+    assert (record.id, record.receipt) == (earlier, "1209999999999")
+    assert summaries_only(restarted.tick([world.entry()])) == []

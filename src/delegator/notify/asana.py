@@ -100,10 +100,6 @@ class AsanaStatusUpdate:
         return f"AsanaStatusUpdate(project_gid={self.project_gid!r})"
 
     @property
-    def key(self) -> str:
-        return f"asana_status:{self.project_gid}"
-
-    @property
     def describe(self) -> str:
         return f"status update on project {self.project_gid}"
 
@@ -159,10 +155,6 @@ class AsanaComment:
         return f"AsanaComment(task_gid={self.task_gid!r})"
 
     @property
-    def key(self) -> str:
-        return f"asana_comment:{self.task_gid}"
-
-    @property
     def describe(self) -> str:
         return f"comment on task {self.task_gid}"
 
@@ -213,10 +205,6 @@ class AsanaTask:
 
     def __repr__(self) -> str:
         return f"AsanaTask(project_gid={self.project_gid!r}, assignee_gid={self.assignee_gid!r})"
-
-    @property
-    def key(self) -> str:
-        return f"asana_task:{self.project_gid}"
 
     @property
     def describe(self) -> str:

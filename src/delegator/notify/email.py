@@ -81,10 +81,6 @@ class Email:
         return f"Email(to={self.to!r}, server={self.smtp.server!r})"
 
     @property
-    def key(self) -> str:
-        return "email:" + ",".join(self.to)
-
-    @property
     def describe(self) -> str:
         return "email to " + ", ".join(self.to)
 

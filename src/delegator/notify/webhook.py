@@ -135,10 +135,6 @@ class Webhook:
         return f"Webhook(source={self.source!r})"
 
     @property
-    def key(self) -> str:
-        return f"webhook:{self.source}"
-
-    @property
     def describe(self) -> str:
         return f"webhook from {describe_source(self.source)}"
 
