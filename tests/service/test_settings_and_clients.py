@@ -150,8 +150,7 @@ def test_unknown_delegator_variables_are_warned_about_with_the_likely_name(
     settings = load_settings(None, environ, warn=said.append)
     assert settings.http_port == 9000
     assert said == [
-        "$DELEGATOR_LOG_LEVLE is not a setting and is ignored "
-        "(did you mean DELEGATOR_LOG_LEVEL?)",
+        "$DELEGATOR_LOG_LEVLE is not a setting and is ignored (did you mean DELEGATOR_LOG_LEVEL?)",
         "$DELEGATOR_SMTP_PASSWORD_FLIE is not a setting and is ignored "
         "(did you mean DELEGATOR_SMTP_PASSWORD_FILE?)",
     ]
