@@ -28,7 +28,6 @@ from delegator.core.schema import FileHead
 from delegator.core.templates import compile_template
 from delegator.effects import WriteError, Writer
 from delegator.logs import bound, get_logger
-from delegator.redact import redact_outgoing
 from delegator.outcomes import (
     MAX_ATTEMPTS,
     OutcomePlan,
@@ -54,6 +53,7 @@ from delegator.ports import (
     TaskState,
     WatchedSource,
 )
+from delegator.redact import redact_outgoing
 
 QUEUE_TAG = "delegation-queued"
 
