@@ -441,3 +441,13 @@ def test_the_backend_reports_a_wrong_shape_batch_result_as_that_tasks_error(
     assert second.task is None
     assert second.gone is None
     assert "unexpected answer" in (second.error or "")
+
+
+def test_json_nested_beyond_what_python_parses_is_an_unexpected_answer(
+    client: AsanaClient, api: responses.RequestsMock
+) -> None:
+    for _ in range(ATTEMPTS):
+        api.get(f"{BASE}/tasks/1", body="[" * 100_000, content_type="application/json")
+
+    with pytest.raises(UnexpectedAnswer, match="not JSON"):
+        client.get_task("1", ("name",))

@@ -437,7 +437,7 @@ class Transport:
         changes = parse_change_headers(_change_headers(response))
         try:
             payload: object = response.json() if response.content else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested beyond what Python parses
             payload = _NOT_JSON
         if response.status_code >= 300:
             cause = requests.HTTPError(f"HTTP {response.status_code}", response=response)
@@ -454,7 +454,7 @@ class Transport:
             raise error from cause
         try:
             if payload is _NOT_JSON:
-                content_type = response.headers.get("Content-Type", "none").split(";")[0]
+                content_type = response.headers.get("Content-Type", "none").split(";")[0][:60]
                 raise WrongShape(f"the answer is not JSON (Content-Type {content_type})")
             if not isinstance(payload, dict):
                 raise WrongShape(f"the answer is {answers.kind(payload)}, not a JSON object")
