@@ -8,6 +8,7 @@ a file that became invalid keeps its last valid version running.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,10 @@ class TokenError(Exception):
     """A client's token cannot be read; the message names where it was looked for."""
 
 
+class UnsendableToken(TokenError):  # noqa: N818 - says what the token is, as TokenError does
+    """The token has a character no HTTP header can carry."""
+
+
 def read_token(source: TokenSource, environ: Mapping[str, str]) -> str:
     """The token, registered with the log redactor before anything can log it."""
     if source.env is not None:
@@ -31,6 +36,7 @@ def read_token(source: TokenSource, environ: Mapping[str, str]) -> str:
         if not value:
             raise TokenError(f"the environment variable {source.env} is not set")
         register_secret(value)
+        _sendable(value, f"${source.env}")
         return value
     assert source.file is not None
     try:
@@ -43,7 +49,20 @@ def read_token(source: TokenSource, environ: Mapping[str, str]) -> str:
     if not value:
         raise TokenError(f"the token file {source.file} is empty")
     register_secret(value)
+    _sendable(value, f"the file {source.file}")
     return value
+
+
+def _sendable(token: str, where: str) -> None:
+    """An HTTP header carries Latin-1 only: a pasted typographic quote or a euro sign makes the
+    token unusable. Said without showing the token: its position and the character's name."""
+    for position, char in enumerate(token, start=1):
+        if ord(char) > 0xFF or ord(char) < 0x20:
+            name = unicodedata.name(char, f"U+{ord(char):04X}")
+            raise UnsendableToken(
+                f"the Asana token in {where} has a character that cannot be sent in an HTTP "
+                f"header (position {position}, {name}): copy the token again from Asana"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,8 @@ class Settings:
     http_port: int = 8080  # 0 turns the endpoint off
     shutdown_grace: timedelta = timedelta(seconds=30)
     ready_polls: int = 3  # ready while each client's last good cycle is within this many polls
+    health_failed_writes: int = 1  # failed writes in a client's last cycle that make it failing
+    health_min_free_space: int = 100 * 1024 * 1024  # bytes left for the store below: unhealthy
     # summaries: when a status update is at risk or off track, and how sends are retried
     summary_at_risk_overdue: int = 1
     summary_off_track_overdue: int = 5
@@ -160,6 +162,8 @@ _SETTINGS: dict[str, Any] = {
     "http_port": _port,
     "shutdown_grace": _interval,
     "ready_polls": _positive_int,
+    "health_failed_writes": _count,
+    "health_min_free_space": _count,
     "summary_at_risk_overdue": _count,
     "summary_off_track_overdue": _positive_int,
     "summary_attempts": _positive_int,
@@ -189,6 +193,8 @@ _NESTED = {
     ("http", "port"): "http_port",
     ("shutdown", "grace"): "shutdown_grace",
     ("ready", "polls"): "ready_polls",
+    ("health", "failed_writes"): "health_failed_writes",
+    ("health", "min_free_space"): "health_min_free_space",
     ("summary", "at_risk_overdue"): "summary_at_risk_overdue",
     ("summary", "off_track_overdue"): "summary_off_track_overdue",
     ("summary", "attempts"): "summary_attempts",

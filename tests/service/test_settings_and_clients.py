@@ -154,3 +154,22 @@ def test_unknown_delegator_variables_are_warned_about_with_the_likely_name(
         "$DELEGATOR_SMTP_PASSWORD_FLIE is not a setting and is ignored "
         "(did you mean DELEGATOR_SMTP_PASSWORD_FILE?)",
     ]
+
+
+def test_a_token_no_http_header_can_carry_is_refused_when_read_without_showing_it(
+    tmp_path: Path,
+) -> None:
+    from delegator.clients import UnsendableToken, read_token
+    from delegator.core.schema import TokenSource
+
+    token = "1/1200:abc\u201cdef"  # a pasted typographic quote
+    with pytest.raises(UnsendableToken) as refused:
+        read_token(TokenSource(env="ASANA_TOKEN_X"), {"ASANA_TOKEN_X": token})
+    message = str(refused.value)
+    assert "$ASANA_TOKEN_X" in message
+    assert "position 11, LEFT DOUBLE QUOTATION MARK" in message
+    assert token not in message
+    secret = tmp_path / "token"
+    secret.write_text("1/1200:abc\u20acdef\n", encoding="utf-8")
+    with pytest.raises(UnsendableToken, match="the file .*token.*EURO SIGN"):
+        read_token(TokenSource(file=str(secret)), {})

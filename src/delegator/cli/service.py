@@ -7,14 +7,13 @@ import dataclasses
 import json
 import os
 import sys
-import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
 from delegator.bootstrap import Fleet, open_store
 from delegator.cli._common import Subparsers, read_settings
 from delegator.cli.plans import render_markdown, render_plan, render_summary, report_json
-from delegator.clients import ClientEntry, TokenError, load_clients, read_token
+from delegator.clients import ClientEntry, TokenError, UnsendableToken, load_clients, read_token
 from delegator.core.timeexpr import parse_duration
 from delegator.logs import configure
 from delegator.settings import Settings, SettingsError
@@ -182,30 +181,16 @@ def _usable_tokens(entries: list[ClientEntry]) -> tuple[list[ClientEntry], list[
         if head is None:
             usable.append(entry)  # its rule file's errors are reported by its cycle
             continue
-        source = head.client.token
         try:
-            token = read_token(source, os.environ)
+            read_token(head.client.token, os.environ)
+        except UnsendableToken as exc:
+            print(f"delegator: {entry.key}: {exc}", file=sys.stderr)
+            unusable.append(entry)
+            continue
         except TokenError:
-            usable.append(entry)  # the cycle reports it, as a failed client
-            continue
-        bad = next((i for i, ch in enumerate(token) if ord(ch) > 0xFF), None)
-        if bad is None:
-            usable.append(entry)
-            continue
-        where = f"${source.env}" if source.env is not None else f"the file {source.file}"
-        print(
-            f"delegator: {entry.key}: the Asana token in {where} has a character that cannot "
-            f"be sent in an HTTP header (position {bad + 1}, {unicodedata_name(token[bad])}): "
-            "copy the token again from Asana",
-            file=sys.stderr,
-        )
-        unusable.append(entry)
+            pass  # the cycle reports it, as a failed client
+        usable.append(entry)
     return usable, unusable
-
-
-def unicodedata_name(char: str) -> str:
-    """A character's Unicode name, never the character itself (it is part of a secret)."""
-    return unicodedata.name(char, f"U+{ord(char):04X}")
 
 
 def run_history(args: argparse.Namespace) -> int:
