@@ -171,5 +171,5 @@ def test_a_token_no_http_header_can_carry_is_refused_when_read_without_showing_i
     assert token not in message
     secret = tmp_path / "token"
     secret.write_text("1/1200:abc\u20acdef\n", encoding="utf-8")
-    with pytest.raises(UnsendableToken, match="the file .*token.*EURO SIGN"):
+    with pytest.raises(UnsendableToken, match=r"the file .*token.*EURO SIGN"):
         read_token(TokenSource(file=str(secret)), {})
