@@ -13,11 +13,12 @@ from typing import Any
 from delegator.asana import AsanaClient, Limits
 from delegator.asana.backend import AsanaBackend
 from delegator.clients import ClientEntry, TokenError, read_token
+from delegator.cycles import Count, ErrorKind
 from delegator.destinations import Destinations
 from delegator.logs import bound, get_logger
 from delegator.metrics import Metrics
 from delegator.ports import StateStore
-from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport
+from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport, error_kind
 from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries import SendOutcome, Summaries
@@ -66,7 +67,7 @@ class Fleet:
         try:
             read_token(source, environ)
         except TokenError as exc:
-            raise ClientError(str(exc)) from None
+            raise ClientError(str(exc), kind=ErrorKind.TOKEN) from None
 
         def token() -> str:
             """The secret as it is now: a rotated file is read again after a 401 and hourly."""
@@ -126,12 +127,12 @@ class Fleet:
             runtime = self.runtime(entry)
         except ClientError as exc:
             report = CycleReport(entry.key, entry.name, now, dry_run)
-            report.errors.append(str(exc))
-            report.counts["client_failed"] = 1
+            report.add_error(error_kind(exc), str(exc))
+            report.counts[Count.CLIENT_FAILED] = 1
             log.error("client_unavailable", reason=str(exc))
             if not dry_run:  # recorded, so `delegator status` and the history can say why
                 report.cycle_id = self.store.start_cycle(entry.key, now, False)
-                self.store.finish_cycle(report.cycle_id, now, report.counts, report.errors)
+                self.store.finish_cycle(report.cycle_id, now, report.counts, report.cycle_errors)
         else:
             report = Cycle(
                 runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress,
@@ -147,7 +148,7 @@ class Fleet:
             dry_run=dry_run,
             seconds=round(seconds, 3),
             errors=report.errors,
-            **dict(report.counts),
+            **report.counts.to_mapping(),
         )
         return report
 

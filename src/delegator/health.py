@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from delegator.clients import ClientEntry
+from delegator.cycles import Count, CycleCounts
 from delegator.ports import CycleRecord
 from delegator.service import CycleReport, CycleResult, cycle_result
 from delegator.store.sqlstore import StoreHealth
@@ -111,7 +112,7 @@ class ClientState:
     last_finished_at: datetime | None = None
     last_result: CycleResult | None = None
     last_errors: tuple[str, ...] = ()
-    last_counts: Mapping[str, int] = field(default_factory=dict)
+    last_counts: CycleCounts = field(default_factory=CycleCounts)
     last_success_at: datetime | None = None  # when the last successful cycle finished
     next_cycle_at: datetime | None = None
     queued: int | None = None  # tasks waiting for a free assistant, at the last good cycle
@@ -141,14 +142,10 @@ def span(delta: timedelta) -> str:
     return f"{seconds // 86400}d"
 
 
-def failed_writes(counts: Mapping[str, int]) -> tuple[int, str]:
+def failed_writes(counts: CycleCounts) -> tuple[int, str]:
     """How many writes failed in a cycle, and per kind ("tag 2, assign 1")."""
-    failed = int(counts.get("actions_failed", 0))
-    kinds = sorted(
-        (key.removeprefix("actions_failed_"), int(value))
-        for key, value in counts.items()
-        if key.startswith("actions_failed_") and value
-    )
+    failed = counts[Count.ACTIONS_FAILED]
+    kinds = sorted(counts.failed_by_kind().items())
     return failed, ", ".join(f"{kind} {count}" for kind, count in kinds)
 
 
@@ -165,7 +162,7 @@ def assess(
     errors = "; ".join(state.last_errors[:3])
     failed, kinds = failed_writes(state.last_counts)
     if failed_writes_at > 0 and failed >= failed_writes_at:
-        tried = failed + int(state.last_counts.get("actions_done", 0))
+        tried = failed + state.last_counts[Count.ACTIONS_DONE]
         by_kind = f" ({kinds})" if kinds else ""
         return ClientHealth(
             state,
@@ -238,7 +235,7 @@ def client_json(health: ClientHealth) -> dict[str, Any]:
         "last_finished_at": _when(state.last_finished_at),
         "last_result": state.last_result,
         "last_errors": list(state.last_errors),
-        "last_failed_writes": int(state.last_counts.get("actions_failed", 0)),
+        "last_failed_writes": state.last_counts[Count.ACTIONS_FAILED],
         "last_success_at": _when(state.last_success_at),
         "next_cycle_at": _when(state.next_cycle_at),
         "queued": state.queued,
@@ -281,10 +278,10 @@ def state_from_records(state: ClientState, records: Iterable[CycleRecord]) -> Cl
         last_finished_at=last.finished_at,
         last_result=cycle_result(last.counts, last.errors),
         last_errors=tuple(last.errors),
-        last_counts=dict(last.counts),
+        last_counts=last.counts,
         last_success_at=success.finished_at if success is not None else None,
         next_cycle_at=due,
-        queued=int(success.counts.get("queued", 0)) if success is not None else None,
+        queued=success.counts[Count.QUEUED] if success is not None else None,
     )
 
 
@@ -329,11 +326,11 @@ class Tracker:
                 "last_finished_at": finished_at,
                 "last_result": result,
                 "last_errors": tuple(report.errors),
-                "last_counts": dict(report.counts),
+                "last_counts": CycleCounts.from_mapping(report.counts.to_mapping()),
             }
             if succeeded(result):
                 changes["last_success_at"] = finished_at
-                changes["queued"] = report.counts["queued"]
+                changes["queued"] = report.counts[Count.QUEUED]
             self._states[report.client] = replace(state, **changes)
 
     def states(self, next_runs: Mapping[str, datetime | None] | None = None) -> list[ClientState]:

@@ -18,7 +18,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from delegator import __version__
 from delegator.asana.http import RequestAttempt
-from delegator.service import CycleReport
+from delegator.cycles import Count
+from delegator.service import CycleReport, StepStatus
 
 #: A cycle takes from a fraction of a second (idle: one request per source) to minutes (a first
 #: read of a large workspace, or waits for a rate limit).
@@ -103,29 +104,25 @@ class Metrics:
         result = report.result
         self.cycles.labels(client, result).inc()
         self.cycle_duration.labels(client).observe(max(0.0, seconds))
-        self.tasks_seen.labels(client).inc(report.counts["tasks_seen"])
+        self.tasks_seen.labels(client).inc(report.counts[Count.TASKS_SEEN])
         # Failed writes from the counts, per kind (``actions_failed_<kind>``): they hold every
         # failure of the cycle, also those of tasks whose report was not kept.
-        failed = {
-            key.removeprefix("actions_failed_"): int(value)
-            for key, value in report.counts.items()
-            if key.startswith("actions_failed_") and value
-        }
+        failed = report.counts.failed_by_kind()
         for task in report.tasks:
             for step in task.steps:
-                if step.status == "failed" and failed:
+                if step.status == StepStatus.FAILED and failed:
                     continue
                 self.actions.labels(client, step.kind, step.status).inc()
         for kind, count in failed.items():
             self.actions.labels(client, kind, "failed").inc(count)
-        unexplained = report.counts["actions_failed"] - sum(failed.values())
+        unexplained = report.counts[Count.ACTIONS_FAILED] - sum(failed.values())
         if not failed and unexplained > 0:
             # no per-kind counts: what the kept steps do not show is counted as "unknown"
-            shown = sum(1 for t in report.tasks for s in t.steps if s.status == "failed")
+            shown = sum(1 for t in report.tasks for s in t.steps if s.status == StepStatus.FAILED)
             if unexplained > shown:
                 self.actions.labels(client, "unknown", "failed").inc(unexplained - shown)
         if result not in ("failed", "interrupted"):
-            self.queued_tasks.labels(client).set(report.counts["queued"])
+            self.queued_tasks.labels(client).set(report.counts[Count.QUEUED])
             self.last_success.labels(client).set(finished_at.timestamp())
 
     def observe_request(self, attempt: RequestAttempt) -> None:

@@ -20,6 +20,7 @@ from delegator.core.engine import TaskMemory
 from delegator.core.intents import Intent
 from delegator.core.model import Task
 from delegator.core.schema import WatchSource
+from delegator.cycles import CycleCounts, CycleError, ErrorKind
 
 ActionStatus = Literal["pending", "done", "failed", "skipped", "queued", "planned"]
 ActionMode = Literal["active", "shadow", "dry_run"]
@@ -50,8 +51,16 @@ class CycleRecord:
     started_at: datetime
     finished_at: datetime | None
     dry_run: bool
-    counts: Mapping[str, int] = field(default_factory=dict)
+    counts: CycleCounts = field(default_factory=CycleCounts)
     errors: tuple[str, ...] = ()
+    # One per error; None: a row written before kinds were recorded (see ``error_kind``).
+    error_kinds: tuple[ErrorKind | None, ...] | None = None
+
+    def error_kind(self, index: int) -> ErrorKind | None:
+        """The kind of ``errors[index]`` as the cycle recorded it; None when the row has none."""
+        if self.error_kinds is None or index >= len(self.error_kinds):
+            return None
+        return self.error_kinds[index]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +158,8 @@ class StateStore(Protocol):
         self,
         cycle_id: int,
         finished_at: datetime,
-        counts: Mapping[str, int],
-        errors: Sequence[str] = (),
+        counts: CycleCounts,
+        errors: Sequence[CycleError] = (),
     ) -> None: ...
 
     def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]: ...

@@ -24,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from delegator.bootstrap import Fleet, system_clock
 from delegator.clients import ClientEntry, disabled, load_clients, reload_clients
+from delegator.cycles import Count, ErrorKind
 from delegator.health import Readiness, Tracker, readiness
 from delegator.logs import get_logger
 from delegator.service import CycleReport
@@ -159,8 +160,8 @@ class Service:
             except Exception as exc:  # the store failed: record it, the next cycle tries again
                 self.log.error("cycle_crashed", client=key, error=str(exc))
                 report = CycleReport(key, entry.name, started, False)
-                report.errors.append(f"the cycle crashed: {exc}")
-                report.counts["client_failed"] = 1
+                report.add_error(ErrorKind.CYCLE, f"the cycle crashed: {exc}")
+                report.counts[Count.CLIENT_FAILED] = 1
             self.health.cycle_finished(report, self.fleet.clock())
         if self.on_cycle is not None:
             self.on_cycle(key)

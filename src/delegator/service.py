@@ -9,8 +9,8 @@ when the process restarts and refreshed at every full reconcile.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import enum
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +26,7 @@ from delegator.core.model import Task
 from delegator.core.overrides import override_reason
 from delegator.core.schema import FileHead
 from delegator.core.templates import compile_template
+from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
 from delegator.effects import WriteError, Writer
 from delegator.logs import bound, get_logger
 from delegator.outcomes import (
@@ -51,6 +52,7 @@ from delegator.ports import (
     TaskBackend,
     TaskGone,
     TaskState,
+    TokenRefused,
     WatchedSource,
 )
 from delegator.redact import redact_outgoing
@@ -91,7 +93,13 @@ def created_by_service(store: StateStore, client: str) -> set[str]:
 
 
 class ClientError(Exception):
-    """This client cannot be served this cycle (set-up, token, workspace); others go on."""
+    """This client cannot be served this cycle (set-up, token, workspace); others go on.
+
+    ``kind``: what kept it from being served (no source could be resolved: ``SOURCE``)."""
+
+    def __init__(self, message: str, *, kind: ErrorKind = ErrorKind.CYCLE) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class CycleInterrupted(Exception):  # noqa: N818 - a request to stop, not a failure
@@ -102,17 +110,42 @@ INTERRUPTED = "interrupted: the service is stopping; the rest is done next cycle
 CycleResult = Literal["ok", "errors", "partial", "failed", "interrupted"]
 
 
-def cycle_result(counts: Mapping[str, int], errors: Sequence[str]) -> CycleResult:
+def cycle_result(counts: CycleCounts, errors: Sequence[object]) -> CycleResult:
     """ok; errors (a source or a task could not be read, the rest went on); partial (writes
     failed: their outcomes are finished at the next cycles); failed (the client could not be
     served); interrupted (the service stopped mid-way). Only ok and errors count as success."""
-    if counts.get("interrupted"):
+    if counts[Count.INTERRUPTED]:
         return "interrupted"
-    if counts.get("client_failed"):
+    if counts[Count.CLIENT_FAILED]:
         return "failed"
-    if counts.get("actions_failed") or counts.get("outcomes_given_up"):
+    if counts[Count.ACTIONS_FAILED] or counts[Count.OUTCOMES_GIVEN_UP]:
         return "partial"
     return "errors" if errors else "ok"
+
+
+def error_kind(exc: BaseException) -> ErrorKind:
+    """The kind of error an exception is, from its type: a refused token, a name the workspace
+    lacks (a source), a client that could not be set up (its own kind), else the cycle's."""
+    if isinstance(exc, TokenRefused):
+        return ErrorKind.TOKEN
+    if isinstance(exc, NotInWorkspace):
+        return ErrorKind.SOURCE
+    if isinstance(exc, ClientError):
+        return exc.kind
+    if isinstance(exc, WriteError):
+        return ErrorKind.WRITE
+    return ErrorKind.CYCLE
+
+
+class StepStatus(enum.StrEnum):
+    """What became of one intent in a cycle."""
+
+    DONE = "done"  # carried out
+    FAILED = "failed"  # tried and failed (retried next cycle)
+    PLANNED = "planned"  # a dry run's or a shadow rule's change, not made
+    SHADOW = "shadow"  # a shadow rule's change (journaled, never sent)
+    QUEUED = "queued"  # waiting for a free assistant
+    SKIPPED = "skipped"  # not done: no assistant could take it
 
 
 @dataclass(slots=True)
@@ -121,7 +154,7 @@ class Step:
 
     kind: str
     description: str
-    status: str  # done, failed, planned, shadow, queued, skipped
+    status: StepStatus
     note: str = ""
 
 
@@ -142,20 +175,28 @@ class CycleReport:
     name: str
     started_at: datetime
     dry_run: bool
-    counts: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
+    counts: CycleCounts = field(default_factory=CycleCounts)
+    cycle_errors: list[CycleError] = field(default_factory=list)
     tasks: list[TaskReport] = field(default_factory=list)
     requests: int = 0
     overrides: list[Override] = field(default_factory=list)
     cycle_id: int | None = None  # the store's id of the cycle (None for a dry run)
 
     @property
+    def errors(self) -> list[str]:
+        """The errors' texts, in the order reported (a copy: report one with ``add_error``)."""
+        return [error.text for error in self.cycle_errors]
+
+    def add_error(self, kind: ErrorKind, text: str) -> None:
+        self.cycle_errors.append(CycleError(kind, text))
+
+    @property
     def failed(self) -> bool:
-        return bool(self.errors) and self.counts["tasks_seen"] == 0
+        return bool(self.cycle_errors) and self.counts[Count.TASKS_SEEN] == 0
 
     @property
     def result(self) -> CycleResult:
-        return cycle_result(self.counts, self.errors)
+        return cycle_result(self.counts, self.cycle_errors)
 
 
 class ClientRuntime:
@@ -180,7 +221,7 @@ class ClientRuntime:
         self._directory: Directory | None = None
         self._sources: list[WatchedSource] | None = None
         self._refreshed: datetime | None = None
-        self.problems: list[str] = []
+        self.problems: list[CycleError] = []
 
     @property
     def key(self) -> str:
@@ -191,12 +232,12 @@ class ClientRuntime:
         if not force and self._refreshed is not None and now - self._refreshed < self.refresh_every:
             return
         backend = self.backend
-        problems: list[str] = []
+        problems: list[CycleError] = []
         if self._refreshed is not None:
             try:
                 backend.refresh()  # names and people read again, the secret re-read
             except BackendError as exc:
-                problems.append(str(exc))
+                problems.append(CycleError(error_kind(exc), str(exc)))
         owner_spec = self.head.client.owner
         if owner_spec == "me":
             owner = backend.me()
@@ -212,19 +253,22 @@ class ClientRuntime:
             try:
                 sources.append(backend.watched(watch, owner))
             except NotInWorkspace as exc:
-                problems.append(str(exc))
+                problems.append(CycleError(ErrorKind.SOURCE, str(exc)))
         if not sources:
-            raise ClientError("; ".join(problems) or "nothing to watch")
+            if not problems:
+                raise ClientError("nothing to watch")
+            raise ClientError("; ".join(p.text for p in problems), kind=ErrorKind.SOURCE)
         self._sources = sources
         self._refreshed = now
         self.problems = problems
 
     def _person(
-        self, spec: str, role: str, problems: list[str], name: str | None = None
+        self, spec: str, role: str, problems: list[CycleError], name: str | None = None
     ) -> Identity:
         found = self.backend.person(spec)
         if found is None:
-            problems.append(f"{role}: no user {spec} in the workspace")
+            missing = f"{role}: no user {spec} in the workspace"
+            problems.append(CycleError(ErrorKind.CYCLE, missing))
             return identity_of(spec, name or "")
         return Identity(found.gid, found.email, name or found.name)
 
@@ -313,7 +357,7 @@ class Cycle:
         requests_before = runtime.backend.requests_sent
         try:
             runtime.refresh(self.now, force=self.full)
-            report.errors.extend(runtime.problems)
+            report.cycle_errors.extend(runtime.problems)
             if not self.dry_run:
                 self._reconcile_pending()
             tasks, positions, whole = self._read()
@@ -335,19 +379,19 @@ class Cycle:
                         position = dataclasses.replace(position, last_full_read=None)
                     self.store.save_sync_position(runtime.key, position)
         except (BackendError, ClientError, WriteError) as exc:
-            report.errors.append(str(exc))
-            report.counts["client_failed"] = 1
+            report.add_error(error_kind(exc), str(exc))
+            report.counts[Count.CLIENT_FAILED] = 1
         except CycleInterrupted as exc:
             # Positions are not saved: the next cycle reads the same changes again, and what this
             # one already did is in place (desired state) or in the journal (comments).
-            report.errors.append(str(exc))
-            report.counts["interrupted"] = 1
-            self.log.warning("cycle_interrupted", tasks_done=report.counts["matched"])
+            report.add_error(ErrorKind.CYCLE, str(exc))
+            report.counts[Count.INTERRUPTED] = 1
+            self.log.warning("cycle_interrupted", tasks_done=report.counts[Count.MATCHED])
         finally:
             report.requests = runtime.backend.requests_sent - requests_before
-            report.counts["requests"] = report.requests
+            report.counts[Count.REQUESTS] = report.requests
             if cycle_id is not None:
-                self.store.finish_cycle(cycle_id, self.now, dict(report.counts), report.errors)
+                self.store.finish_cycle(cycle_id, self.now, report.counts, report.cycle_errors)
 
     def _read(self) -> tuple[list[Task], list[SyncPosition], bool]:
         """The changed tasks of every watched source, the positions to store, and whether any
@@ -365,13 +409,14 @@ class Cycle:
             except BackendError as exc:
                 if exc.fatal:
                     raise
-                self.report.errors.append(f"{source.label}: {exc}")
+                self.report.add_error(ErrorKind.SOURCE, f"{source.label}: {exc}")
                 continue
             whole = whole or read.whole
-            self.report.errors.extend(read.problems)
+            for problem in read.problems:  # a task of the source could not be read
+                self.report.add_error(ErrorKind.SOURCE, problem)
             for task in read.tasks:
                 if task.gid in own:
-                    self.report.counts["own_tasks_skipped"] += 1
+                    self.report.counts[Count.OWN_TASKS_SKIPPED] += 1
                     continue
                 seen[task.gid] = task
             if self.progress is not None:
@@ -387,15 +432,16 @@ class Cycle:
                 elif state.gone is not None:
                     self._drop_queued(state)
                 else:
-                    self.report.errors.append(f"queued task {state.gid}: {state.error}")
-        self.report.counts["tasks_seen"] = len(seen)
+                    unread = f"queued task {state.gid}: {state.error}"
+                    self.report.add_error(ErrorKind.TASK, unread)
+        self.report.counts[Count.TASKS_SEEN] = len(seen)
         return list(seen.values()), positions, whole
 
     def _drop_queued(self, state: TaskState) -> None:
         """A queued task that was deleted or hidden leaves the queue, with the reason, once."""
         queued = self._queued_entries.get(state.gid)
         reason = _gone_text(state.gone)
-        self.report.counts["queue_dropped"] += 1
+        self.report.counts[Count.QUEUE_DROPPED] += 1
         self.log.info("queued_task_dropped", task=state.gid, reason=reason)
         if self.dry_run:
             return
@@ -426,7 +472,7 @@ class Cycle:
             elif state.gone is not None:
                 delegation = open_[state.gid]
                 self.store.close_delegation(self.runtime.key, state.gid, state.gone.value, self.now)
-                self.report.counts[f"delegations_{state.gone.value}"] += 1
+                self.report.counts[_GONE_COUNT[state.gone]] += 1
                 self.log.warning(
                     "delegation_gone", task=state.gid, reason=state.gone.value,
                     assistant=delegation.assistant,
@@ -443,8 +489,9 @@ class Cycle:
                     f"{delegation.assistant}",
                 )  # fmt: skip
             else:
-                self.report.errors.append(f"delegated task {state.gid}: {state.error}")
-        self.report.counts["delegations_checked"] = len(open_)
+                unread = f"delegated task {state.gid}: {state.error}"
+                self.report.add_error(ErrorKind.TASK, unread)
+        self.report.counts[Count.DELEGATIONS_CHECKED] = len(open_)
         return found
 
     def _writer(self) -> Writer:
@@ -472,7 +519,7 @@ class Cycle:
             if task.completed:
                 if not self.dry_run:
                     self.store.close_delegation(runtime.key, task.gid, "done", self.now)
-                self.report.counts["delegations_done"] += 1
+                self.report.counts[Count.DELEGATIONS_DONE] += 1
                 continue
             assistant = runtime.directory.assistants.get(delegation.assistant, Identity())
             reason = override_reason(
@@ -482,7 +529,7 @@ class Cycle:
                 continue
             override = Override(runtime.key, task.gid, task.name, delegation.rule, reason, self.now)
             self.report.overrides.append(override)
-            self.report.counts["overrides"] += 1
+            self.report.counts[Count.OVERRIDES] += 1
             if not self.dry_run:
                 self.store.close_delegation(runtime.key, task.gid, "overridden", self.now)
                 if respect:
@@ -519,24 +566,24 @@ class Cycle:
             if self.explain or decision.outcomes or report.deferred:
                 self.report.tasks.append(report)
             if decision.skipped is not None:
-                self.report.counts["skipped"] += 1
+                self.report.counts[Count.SKIPPED] += 1
                 continue
             if decision.outcomes:
                 self._checkpoint()
             for outcome in decision.outcomes:
-                self.report.counts["matched"] += 1
+                self.report.counts[Count.MATCHED] += 1
                 try:
                     with bound(task=decision.task.gid, rule=outcome.rule):
                         self._carry_out(report, outcome, roster, writer)
                 except BackendError as exc:
                     if exc.fatal:
                         raise
-                    self.report.errors.append(f"task {decision.task.gid}: {exc}")
-                    self.report.counts["tasks_failed"] += 1
+                    self.report.add_error(ErrorKind.TASK, f"task {decision.task.gid}: {exc}")
+                    self.report.counts[Count.TASKS_FAILED] += 1
                 except WriteError as exc:
-                    self.report.errors.append(f"task {decision.task.gid}: {exc}")
-                    self.report.counts["tasks_failed"] += 1
-        self.report.counts["held_back"] = len(deferred)
+                    self.report.add_error(ErrorKind.WRITE, f"task {decision.task.gid}: {exc}")
+                    self.report.counts[Count.TASKS_FAILED] += 1
+        self.report.counts[Count.HELD_BACK] = len(deferred)
         return len(deferred)
 
     def _carry_out(
@@ -568,13 +615,15 @@ class Cycle:
         mode = "shadow" if outcome.shadow else ("dry_run" if self.dry_run else "active")
         if mode != "active":
             for intent in intents:
-                report.steps.append(Step(intent.kind, self._describe(intent, choice), "planned"))
+                report.steps.append(
+                    Step(intent.kind, self._describe(intent, choice), StepStatus.PLANNED)
+                )
                 if mode == "shadow" and not self.dry_run:
                     writer.journal(
                         task, outcome.rule, intent.kind, intent_detail(intent),
                         choice.assistant if choice else None, "shadow", "planned",
                     )  # fmt: skip
-            self.report.counts["shadow" if mode == "shadow" else "planned"] += len(intents)
+            self.report.counts[Count.SHADOW if mode == "shadow" else Count.PLANNED] += len(intents)
             return
         # Everything is decided now, comments rendered included, and journaled before the first
         # write: whatever cuts the outcome short, the rest is done from this entry.
@@ -647,11 +696,13 @@ class Cycle:
                     text=step.text, outcome=outcome_id, step=index,
                 )  # fmt: skip
             except (BackendError, WriteError) as exc:
-                report.steps.append(Step(intent.kind, intent.describe(), "failed", str(exc)))
-                self.report.counts["actions_failed"] += 1
-                self.report.counts[f"actions_failed_{intent.kind}"] += 1
-                self.report.errors.append(
-                    f"task {task.gid}: {intent.kind} failed (retried next cycle): {exc}"
+                report.steps.append(
+                    Step(intent.kind, intent.describe(), StepStatus.FAILED, str(exc))
+                )
+                self.report.counts.failed_write(intent.kind)
+                self.report.add_error(
+                    ErrorKind.WRITE,
+                    f"task {task.gid}: {intent.kind} failed (retried next cycle): {exc}",
                 )
                 self.log.warning("action_failed", kind=intent.kind, error=str(exc))
                 if isinstance(exc, BackendError) and exc.fatal:
@@ -668,8 +719,8 @@ class Cycle:
                 if step.text is not None
                 else self._describe(intent, choice)
             )
-            report.steps.append(Step(written.kind, shown, "done"))
-            self.report.counts["actions_done"] += 1
+            report.steps.append(Step(written.kind, shown, StepStatus.DONE))
+            self.report.counts[Count.ACTIONS_DONE] += 1
             if plan.assistant is not None and plan.assignee is not None:
                 if isinstance(intent, Assign):
                     # The turn and the delegation are saved with the assignment itself.
@@ -721,12 +772,12 @@ class Cycle:
         except ValueError:
             self.store.finish_action(outcome.id, "failed", self.now,
                                      result="interrupted; planned again from the task's current state")  # fmt: skip
-            self.report.counts["reconciled"] += 1
+            self.report.counts[Count.RECONCILED] += 1
             return
         if task is None:
             reason = _gone_text(gone.gone if gone is not None else None)
             if gone is not None and gone.gone is None:
-                self.report.errors.append(f"task {outcome.task_gid}: {gone.error}")
+                self.report.add_error(ErrorKind.TASK, f"task {outcome.task_gid}: {gone.error}")
                 return  # unreadable now: tried again next cycle
             self.store.finish_action(outcome.id, "skipped", self.now, result=f"task {reason}")
             return
@@ -746,12 +797,13 @@ class Cycle:
                 outcome.id, "failed", self.now,
                 result=f"gave up after {MAX_ATTEMPTS} attempts: {progress.last_error}",
             )  # fmt: skip
-            self.report.counts["outcomes_given_up"] += 1
-            self.report.errors.append(
-                f"task {task.gid}: rule {outcome.rule} gave up: {progress.last_error}"
+            self.report.counts[Count.OUTCOMES_GIVEN_UP] += 1
+            self.report.add_error(
+                ErrorKind.WRITE,
+                f"task {task.gid}: rule {outcome.rule} gave up: {progress.last_error}",
             )
             return
-        self.report.counts["outcomes_resumed"] += 1
+        self.report.counts[Count.OUTCOMES_RESUMED] += 1
         report = TaskReport(task, Decision(task, "delegate", urgent=True, important=False))
         self.report.tasks.append(report)
         self._advance(report, outcome.id, outcome.created_at, outcome.rule, plan, progress, writer)
@@ -770,7 +822,7 @@ class Cycle:
             return  # already closed (noticed as an override, completed or gone)
         override = Override(self.runtime.key, task.gid, task.name, outcome.rule, change, self.now)
         self.report.overrides.append(override)
-        self.report.counts["overrides"] += 1
+        self.report.counts[Count.OVERRIDES] += 1
         self.store.close_delegation(self.runtime.key, task.gid, "overridden", self.now)
         if self.runtime.head.client.overrides == "respect":
             self.store.record_override(override)
@@ -785,11 +837,11 @@ class Cycle:
         self, report: TaskReport, outcome: RuleOutcome, choice: Choice, writer: Writer
     ) -> None:
         task = report.task
-        self.report.counts["queued" if choice.overflow == "queue" else "unassignable"] += 1
+        self.report.counts[Count.QUEUED if choice.overflow == "queue" else Count.UNASSIGNABLE] += 1
         if choice.overflow != "queue":
-            report.steps.append(Step("assign", choice.reason, "skipped", "overflow: skip"))
+            report.steps.append(Step("assign", choice.reason, StepStatus.SKIPPED, "overflow: skip"))
             return
-        report.steps.append(Step("queue", f"queue: {choice.reason}", "queued"))
+        report.steps.append(Step("queue", f"queue: {choice.reason}", StepStatus.QUEUED))
         if self.dry_run or outcome.shadow:
             return
         already = QUEUE_TAG in task.tag_names
@@ -845,10 +897,16 @@ class Cycle:
                 action.id, "failed", self.now,
                 result="interrupted; done again from the outcome's journal",
             )  # fmt: skip
-            self.report.counts["reconciled"] += 1
+            self.report.counts[Count.RECONCILED] += 1
 
     def _find_comment(self, task_gid: str, text: str) -> str | None:
         return self.runtime.backend.find_comment(task_gid, text)
+
+
+_GONE_COUNT = {
+    GoneReason.DELETED: Count.DELEGATIONS_DELETED,
+    GoneReason.NO_ACCESS: Count.DELEGATIONS_NO_ACCESS,
+}
 
 
 def _gone_text(reason: GoneReason | None) -> str:

@@ -19,6 +19,7 @@ import requests
 from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
+from delegator.cycles import Count
 from delegator.sandbox import Faults, ManualClock, SandboxServer
 from delegator.sandbox.faults import GARBAGE_KINDS
 from delegator.service import CycleReport
@@ -95,7 +96,9 @@ def test_a_wrong_shape_read_is_an_error_the_position_stays_and_the_next_cycle_fi
     assert any("GET /tasks: unexpected answer (200)" in error for error in garbled.errors), (
         garbled.errors
     )
-    assert garbled.counts["tasks_seen"] == 0  # every source read /tasks: none was taken as empty
+    assert (
+        garbled.counts[Count.TASKS_SEEN] == 0
+    )  # every source read /tasks: none was taken as empty
     assert store.sync_position(CLIENT, source) == before  # the position did not move
     assert world.task(task.gid).assignee is None  # nothing was done on a read that failed
 

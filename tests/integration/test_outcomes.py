@@ -26,6 +26,7 @@ from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
 from delegator.core.intents import AddTag, Assign, Comment, Intent
 from delegator.core.model import Task
+from delegator.cycles import Count
 from delegator.ports import BackendError, TaskBackend, TokenRefused
 from delegator.sandbox import Faults, ManualClock, SandboxServer
 from delegator.settings import Settings
@@ -251,8 +252,8 @@ def test_a_write_that_keeps_failing_is_retried_each_cycle_and_never_an_override(
     runtime.backend = failing  # type: ignore[assignment]
     first = faulty.cycle(fleet)
     assert first.result == "partial"
-    assert first.counts["actions_failed"] == failing.failed > 0
-    assert first.counts[f"actions_failed_{KINDS[kind]}"] == failing.failed
+    assert first.counts[Count.ACTIONS_FAILED] == failing.failed > 0
+    assert first.counts.failed_by_kind()[KINDS[kind]] == failing.failed
     failed_before = failing.failed
     second = faulty.cycle(fleet)  # an incremental read: the failed writes are retried anyway
     assert failing.failed > failed_before, "the failed writes were not retried next cycle"

@@ -18,6 +18,7 @@ import pytest
 from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
+from delegator.cycles import Count
 from delegator.sandbox import Faults, ManualClock, SandboxServer
 from delegator.service import QUEUE_TAG, CycleReport
 from delegator.settings import Settings
@@ -115,7 +116,7 @@ def test_tasks_are_delegated_by_rule_and_quadrant(
     assert strategy.assignee.email == ANNA
     delegated = {d.task_gid for d in store.delegations("small-agency")}
     assert invoice.gid in delegated
-    assert report.counts["actions_done"] >= 3
+    assert report.counts[Count.ACTIONS_DONE] >= 3
 
 
 def test_a_second_cycle_writes_nothing(
@@ -126,9 +127,9 @@ def test_a_second_cycle_writes_nothing(
     sandbox.requests.reset()
     second = cycle(fleet)
     assert writes(sandbox) == []
-    assert second.counts["actions_done"] == 0
+    assert second.counts[Count.ACTIONS_DONE] == 0
     third = cycle(fleet, full=True)
-    assert third.counts["actions_done"] == 0
+    assert third.counts[Count.ACTIONS_DONE] == 0
     assert writes(sandbox) == []
 
 
@@ -206,7 +207,9 @@ def test_capacity_is_honoured_and_overflow_is_queued(
         assert QUEUE_TAG in {t.name for t in sandbox.world.task(item.task.gid).tags}
     sandbox.requests.reset()
     again = cycle(fleet)
-    assert again.counts["actions_done"] == 0  # still full: queued tasks wait, nothing re-written
+    assert (
+        again.counts[Count.ACTIONS_DONE] == 0
+    )  # still full: queued tasks wait, nothing re-written
 
 
 def test_a_comment_is_posted_once_across_a_crash(
@@ -247,7 +250,7 @@ def test_rate_limits_and_server_errors_lose_nothing_and_duplicate_nothing(
     assert max(clock.slept) >= 1  # it waited as Asana asked (Retry-After)
     sandbox.faults.clear()
     final = cycle(fleet, full=True)
-    assert final.counts["actions_done"] == 0, "work was left undone: an action was lost"
+    assert final.counts[Count.ACTIONS_DONE] == 0, "work was left undone: an action was lost"
     delegated = {d.task_gid for d in store.delegations("small-agency")}
     assert len(delegated) == 13  # as many as without any fault, on this Tuesday
     for gid in delegated:
@@ -263,7 +266,7 @@ def test_a_revoked_token_stops_only_its_client(
     sandbox.faults.revoke(sandbox.token("lena@fischer-consulting.example"))
     fleet = make_fleet(sandbox, store, rules_dir)
     reports = {r.client: r for r in fleet.cycle_all(load_clients(rules_dir))}
-    assert reports["solo-consultant"].counts["client_failed"] == 1
+    assert reports["solo-consultant"].counts[Count.CLIENT_FAILED] == 1
     assert (
         "401" in reports["solo-consultant"].errors[0]
         or "nauthori" in reports["solo-consultant"].errors[0]
@@ -271,7 +274,7 @@ def test_a_revoked_token_stops_only_its_client(
     assert sandbox.token("lena@fischer-consulting.example") not in " ".join(
         reports["solo-consultant"].errors
     )
-    assert reports["small-agency"].counts["actions_done"] > 0
+    assert reports["small-agency"].counts[Count.ACTIONS_DONE] > 0
 
 
 def test_an_invalid_rule_file_is_reported_while_the_others_run(
@@ -280,9 +283,9 @@ def test_an_invalid_rule_file_is_reported_while_the_others_run(
     (rules_dir / "broken.yaml").write_text("version: 1\nclient: {name: x}\n")
     fleet = make_fleet(sandbox, store, rules_dir)
     reports = {r.client: r for r in fleet.cycle_all(load_clients(rules_dir))}
-    assert reports["broken"].counts["client_failed"] == 1
+    assert reports["broken"].counts[Count.CLIENT_FAILED] == 1
     assert "the rule file has errors" in reports["broken"].errors[0]
-    assert reports["small-agency"].counts["actions_done"] > 0
+    assert reports["small-agency"].counts[Count.ACTIONS_DONE] > 0
 
 
 def test_a_missing_token_names_the_variable(
@@ -305,7 +308,7 @@ def test_completed_delegations_free_the_assistant_at_the_next_reconcile(
     world.complete(world.task(first.task_gid), by=world.user("sam@va-desk.example"))
     cycle(fleet, key="solo-consultant")  # incremental: the task left Lena's My Tasks
     report = cycle(fleet, key="solo-consultant", full=True)
-    assert report.counts["delegations_checked"] == before
+    assert report.counts[Count.DELEGATIONS_CHECKED] == before
     assert store.assistant_load("solo-consultant")["sam"] == before - 1
     assert first.task_gid not in {d.task_gid for d in store.delegations("solo-consultant")}
 
@@ -317,7 +320,7 @@ def test_tasks_held_back_by_a_limit_are_taken_in_the_next_cycles(
     path.write_text(path.read_text().replace("    limit: 20\n", "    limit: 2\n"))
     fleet = make_fleet(sandbox, store, rules_dir)
     first = cycle(fleet)
-    assert first.counts["held_back"] > 0
+    assert first.counts[Count.HELD_BACK] > 0
     rule = "Invoices and receipts go to the assistants"
     taken = [len([d for d in store.delegations("small-agency") if d.rule == rule])]
     for _ in range(3):
@@ -338,13 +341,13 @@ def test_a_deleted_delegation_frees_its_assistant_once_and_is_never_counted_done
     cycle(fleet, key="solo-consultant")
     report = cycle(fleet, key="solo-consultant", full=True)
     assert report.errors == []
-    assert report.counts["delegations_deleted"] == 1
+    assert report.counts[Count.DELEGATIONS_DELETED] == 1
     assert store.assistant_load("solo-consultant")["sam"] == before - 1
     [closed] = [d for d in store.delegations("solo-consultant", status=None)
                 if d.task_gid == first.task_gid]  # fmt: skip
     assert closed.status == "deleted"
     again = cycle(fleet, key="solo-consultant", full=True)
-    assert again.counts["delegations_deleted"] == 0  # reported once
+    assert again.counts[Count.DELEGATIONS_DELETED] == 0  # reported once
     [release] = store.actions(client="solo-consultant", task_gid=first.task_gid, kinds=("release",))
     assert "deleted" in (release.result or "")
     # The summary lists it as a problem, not as done.
@@ -374,7 +377,7 @@ def test_a_delegation_the_token_can_no_longer_see_is_closed_as_no_access(
     task.followers = [f for f in task.followers if f is not lena]
     cycle(fleet, key="solo-consultant")
     report = cycle(fleet, key="solo-consultant", full=True)
-    assert report.counts["delegations_no_access"] == 1
+    assert report.counts[Count.DELEGATIONS_NO_ACCESS] == 1
     [closed] = [d for d in store.delegations("solo-consultant", status=None)
                 if d.task_gid == first.task_gid]  # fmt: skip
     assert closed.status == "no_access"
@@ -398,14 +401,14 @@ def test_a_queued_task_that_is_deleted_leaves_the_queue_with_its_reason(
     gone = world.task(queued[0])
     world.delete_task(gone, by=world.user(ANNA))
     after = cycle(fleet)
-    assert after.counts["queue_dropped"] == 1
+    assert after.counts[Count.QUEUE_DROPPED] == 1
     assert not [e for e in after.errors if queued[0] in e]
     [dropped, *_] = store.actions(client="small-agency", task_gid=queued[0], kinds=("queue",))
     assert dropped.status == "skipped"
     assert "deleted" in (dropped.result or "")
     later = cycle(fleet)
     assert later.errors == []
-    assert later.counts["queue_dropped"] == 0
+    assert later.counts[Count.QUEUE_DROPPED] == 0
 
 
 def test_a_task_the_service_created_is_never_delegated(
@@ -431,7 +434,7 @@ def test_a_task_the_service_created_is_never_delegated(
     store.finish_send(send, "sent", now, receipt=posted.gid)
     fleet = make_fleet(sandbox, store, rules_dir)
     report = cycle(fleet, full=True)
-    assert report.counts["own_tasks_skipped"] >= 1  # seen in My Tasks and in the project
+    assert report.counts[Count.OWN_TASKS_SKIPPED] >= 1  # seen in My Tasks and in the project
     assert world.task(posted.gid).assignee is anna
     assert posted.gid not in {d.task_gid for d in store.delegations("small-agency")}
 

@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
+from delegator.cycles import Count
 from delegator.sandbox import Faults, ManualClock, SandboxServer
 from delegator.settings import Settings
 from delegator.store import SqlStore
@@ -189,7 +190,7 @@ def summaries_only(outcomes: list[SendOutcome]) -> list[SendOutcome]:
 def delegate(world: World, fleet: Fleet) -> None:
     """A cycle that delegates the backlog, then Giulia finishes one of her tasks."""
     report = fleet.cycle(world.entry())
-    assert report.counts["actions_done"] > 0, report.errors
+    assert report.counts[Count.ACTIONS_DONE] > 0, report.errors
 
 
 def test_a_summary_says_what_happened_from_the_store_and_asana(world: World) -> None:
@@ -471,13 +472,13 @@ def test_waiting_tasks_and_shadow_rules_are_in_the_summary(world: World) -> None
     )
     fleet = world.fleet()
     report = fleet.cycle(world.entry())
-    assert report.counts["queued"] > 0, report.counts
+    assert report.counts[Count.QUEUED] > 0, report.counts
     world.clock.advance(days=7)  # the tasks in Waiting now wait for over 5 business days
     fleet.cycle(world.entry(), full=True)
     summaries = fleet.summaries()
     world.clock.advance(minutes=1)
     summary = summaries.summary(world.entry(), Period(START, world.clock()))
-    assert len(summary.queued) == report.counts["queued"]
+    assert len(summary.queued) == report.counts[Count.QUEUED]
     assert all(t.why == "queued" for t in summary.queued)
     assert len(summary.delegated) == len(world.store.delegations("small-agency"))
     assert summary.queued[0].gid not in {d.gid for d in summary.delegated}

@@ -11,6 +11,7 @@ from typing import Any
 
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
+from delegator.cycles import Count
 from delegator.logs import configure, get_logger
 from delegator.sandbox import SandboxServer
 from delegator.settings import Settings
@@ -40,7 +41,7 @@ def test_every_line_of_a_cycle_names_its_client_and_cycle(tmp_path: Path) -> Non
     by_client = {r.client: r for r in reports}
 
     applied = [line for line in logged if line["event"] == "rule_applied"]
-    assert len(applied) == by_client["small-agency"].counts["matched"] - 1  # one is shadow
+    assert len(applied) == by_client["small-agency"].counts[Count.MATCHED] - 1  # one is shadow
     for line in applied:
         assert line["client"] == "small-agency"
         assert line["cycle"] == by_client["small-agency"].cycle_id
@@ -57,7 +58,7 @@ def test_every_line_of_a_cycle_names_its_client_and_cycle(tmp_path: Path) -> Non
     agency = finished["small-agency"]
     assert agency["cycle"] == by_client["small-agency"].cycle_id
     assert (agency["result"], agency["tasks_seen"], agency["errors"]) == ("ok", 34, [])
-    assert agency["actions_done"] == by_client["small-agency"].counts["actions_done"]
+    assert agency["actions_done"] == by_client["small-agency"].counts[Count.ACTIONS_DONE]
     assert isinstance(agency["seconds"], float)
     solo = finished["solo-consultant"]
     assert (solo["result"], solo["client_failed"]) == ("failed", 1)

@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
+from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
 from delegator.redact import REDACTED, forget_secrets, register_secret
 from delegator.sandbox import SandboxServer
 from delegator.settings import Settings
@@ -135,7 +136,10 @@ def test_errors_are_redacted_at_the_store_s_write_boundary(secret: str, store: S
 
     now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     cycle = store.start_cycle("acme", now, False)
-    store.finish_cycle(cycle, now, {"actions_failed": 1}, [f"task 1: tag failed: {secret}"])
+    failed = CycleCounts({Count.ACTIONS_FAILED: 1})
+    store.finish_cycle(
+        cycle, now, failed, [CycleError(ErrorKind.WRITE, f"task 1: tag failed: {secret}")]
+    )
     action = store.begin_action(
         cycle_id=cycle, client="acme", task_gid="1", task_name="t", rule="r", kind="comment",
         detail={"text": f"echo {secret}"}, assistant=None, mode="active", at=now,

@@ -20,6 +20,7 @@ from delegator.asana.backend import AsanaBackend
 from delegator.cli import main
 from delegator.core.model import Task
 from delegator.core.summary import Problem, SummaryInputs, build_summary
+from delegator.cycles import CycleCounts, CycleError, ErrorKind
 from delegator.health import ClientState, assess, store_checks, with_store_checks
 from delegator.metrics import Metrics
 from delegator.ports import BackendError
@@ -91,7 +92,7 @@ def test_once_exits_1_and_prints_each_failed_write_then_status_says_failing(
 def test_a_client_is_failing_from_one_failed_write_and_the_threshold_is_a_setting() -> None:
     state = ClientState(
         "acme", "Acme", timedelta(minutes=5), last_cycle_at=NOW, last_finished_at=NOW,
-        last_result="ok", last_counts=FAILED, last_success_at=NOW,
+        last_result="ok", last_counts=CycleCounts.from_mapping(FAILED), last_success_at=NOW,
     )  # fmt: skip
     failing = assess(state, NOW, 3)  # the default: 1 failed write
     assert (failing.status, failing.healthy) == ("failing", False)
@@ -105,7 +106,7 @@ def test_readyz_reports_the_failing_client_and_the_store(tmp_path: Path) -> None
 
     state = ClientState(
         "acme", "Acme", timedelta(minutes=5), last_cycle_at=NOW, last_result="ok",
-        last_counts=FAILED, last_success_at=NOW,
+        last_counts=CycleCounts.from_mapping(FAILED), last_success_at=NOW,
     )  # fmt: skip
     picture = Readiness(NOW, {"store": "ok"}, [assess(state, NOW, 3, failed_writes_at=0)])
     assert picture.ready  # the scheduler's own picture, without the threshold
@@ -125,7 +126,7 @@ def test_metrics_count_failed_writes_per_kind_from_the_counts() -> None:
     whose writes all failed once the report is trimmed, so the failures went uncounted."""
     metrics = Metrics()
     report = CycleReport("acme", "Acme", NOW, dry_run=False)
-    report.counts.update(FAILED)
+    report.counts = CycleCounts.from_mapping(FAILED)
     metrics.observe_cycle(report, 1.0, NOW)
     samples = {
         (s.labels.get("kind"), s.labels.get("result")): s.value
@@ -141,11 +142,14 @@ def test_the_summary_lists_failed_writes_grouped_and_is_at_risk(store: SqlStore)
     nothing, or one problem per task, and the summary could be on track."""
     cycle = store.start_cycle("acme", NOW, False)
     errors = [
-        f"task {gid}: tag failed (retried next cycle): Asana answered 403 Forbidden"
+        CycleError(
+            ErrorKind.WRITE,
+            f"task {gid}: tag failed (retried next cycle): Asana answered 403 Forbidden",
+        )
         for gid in ("1200000000001", "1200000000002", "1200000000003")
     ]
-    store.finish_cycle(cycle, NOW + timedelta(seconds=3), {"actions_failed": 3,
-                       "actions_failed_tag": 3}, errors)  # fmt: skip
+    failed = CycleCounts.from_mapping({"actions_failed": 3, "actions_failed_tag": 3})
+    store.finish_cycle(cycle, NOW + timedelta(seconds=3), failed, errors)
     period = Period(NOW - timedelta(days=1), NOW + timedelta(days=1))
     problems = Summaries._cycle_problems(SimpleNamespace(store=store), "acme", period)  # type: ignore[arg-type]
     texts = [p.text for p in problems]
@@ -402,7 +406,8 @@ def test_cycles_left_unfinished_by_a_dead_process_are_closed_as_interrupted(
     assert by_id[mine].finished_at is None
     closed = by_id[dead]
     assert closed.finished_at == NOW + timedelta(minutes=1)
-    assert closed.counts == {"interrupted": 1}
+    assert closed.counts.to_mapping() == {"interrupted": 1}
+    assert closed.error_kinds == (ErrorKind.CYCLE,)
     assert "ended without finishing it" in closed.errors[-1]
     assert store.close_abandoned_cycles(NOW + timedelta(minutes=2)) == 0
 

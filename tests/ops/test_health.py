@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from delegator.clients import load_client
+from delegator.cycles import Count, CycleCounts, ErrorKind
 from delegator.health import (
     ClientHealth,
     ClientState,
@@ -101,7 +102,9 @@ def record(
     errors: tuple[str, ...] = (),
     **counts: int,
 ) -> CycleRecord:
-    return CycleRecord(id, "agency", started, finished, False, counts, errors)
+    return CycleRecord(
+        id, "agency", started, finished, False, CycleCounts.from_mapping(counts), errors
+    )
 
 
 def test_the_state_read_from_stored_cycles() -> None:
@@ -144,15 +147,16 @@ def test_the_tracker_follows_the_running_service() -> None:
     assert tracker.states()[0].running_since == NOW
     now[0] = NOW + timedelta(seconds=5)
     report = CycleReport("small-agency", "Northwind Studio", NOW, False)
-    report.counts.update(tasks_seen=34, queued=1)
+    report.counts[Count.TASKS_SEEN] = 34
+    report.counts[Count.QUEUED] = 1
     tracker.cycle_finished(report, now[0])
     [after] = tracker.states({"small-agency": NOW + POLL})
     assert (after.running_since, after.last_result, after.last_success_at) == (None, "ok", now[0])
     assert (after.queued, after.next_cycle_at) == (1, NOW + POLL)
 
     failed = CycleReport("small-agency", "Northwind Studio", NOW + POLL, False)
-    failed.errors.append("401 Unauthorized")
-    failed.counts["client_failed"] = 1
+    failed.add_error(ErrorKind.TOKEN, "401 Unauthorized")
+    failed.counts[Count.CLIENT_FAILED] = 1
     tracker.cycle_finished(failed, NOW + POLL)
     [later] = tracker.states()
     assert (later.last_result, later.last_success_at) == ("failed", now[0])

@@ -22,6 +22,7 @@ from test_run_process import (
     wait_for,
 )
 
+from delegator.cycles import Count
 from delegator.sandbox import ALL_TOKENS, SandboxServer
 from delegator.store import SqlStore
 
@@ -65,7 +66,7 @@ def test_a_cycle_killed_mid_way_is_closed_as_interrupted_at_the_next_start(
         by_id = {c.id: c for c in store.cycles(AGENCY, limit=50)}
     closed = by_id[unfinished[0].id]
     assert closed.finished_at is not None
-    assert closed.counts.get("interrupted") == 1
+    assert closed.counts[Count.INTERRUPTED] == 1
     assert "ended without finishing it" in closed.errors[-1]
     after = status(env)
     assert "Traceback" not in after.stderr

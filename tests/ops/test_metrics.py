@@ -20,6 +20,7 @@ from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
 from delegator.core.engine import Decision
 from delegator.core.model import Task
+from delegator.cycles import Count, CycleCounts, ErrorKind
 from delegator.metrics import Metrics
 from delegator.sandbox import SandboxServer
 from delegator.service import CycleReport, Step, TaskReport
@@ -57,7 +58,7 @@ def value(metrics: Metrics, name: str, **labels: str) -> float:
 
 def report(client: str = "agency", **counts: int) -> CycleReport:
     made = CycleReport(client, "Agency", FINISHED - timedelta(seconds=5), dry_run=False)
-    made.counts.update(counts)
+    made.counts = CycleCounts.from_mapping(counts)
     return made
 
 
@@ -94,7 +95,7 @@ def test_a_cycle_counts_its_result_duration_tasks_actions_queue_and_last_success
         report(tasks_seen=34, queued=2),
         ("assign", "done"), ("tag", "done"), ("comment", "failed"),
     )  # fmt: skip
-    done.errors.append("task 1: 500 Internal Server Error")
+    done.add_error(ErrorKind.TASK, "task 1: 500 Internal Server Error")
     metrics.observe_cycle(done, 2.5, FINISHED)
 
     assert value(metrics, "delegator_cycles_total", client="agency", result="errors") == 1
@@ -289,7 +290,7 @@ def test_a_fleet_with_metrics_counts_real_cycles_against_the_sandbox(tmp_path: P
         for s in f.samples
         if s.name == "delegator_actions_total" and s.labels["result"] == "done"
     )
-    assert done == first.counts["actions_done"] > 0
+    assert done == first.counts[Count.ACTIONS_DONE] > 0
     requests_counted = sum(
         s.value
         for f in text_string_to_metric_families(metrics.exposition().decode())

@@ -23,6 +23,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from delegator.cycles import Count
 from delegator.sandbox import ALL_TOKENS, Faults, SandboxServer
 from delegator.sandbox.requestlog import LoggedRequest
 from delegator.store import SqlStore
@@ -244,7 +245,7 @@ def test_sigterm_mid_cycle_exits_0_and_the_next_start_finishes_the_work(
     assert isinstance(interrupted["cycle"], int)  # the line is bound to its client and cycle
     with SqlStore(database_url) as store:
         last = store.cycles(AGENCY, limit=1)[0]
-        assert last.counts["interrupted"] == 1
+        assert last.counts[Count.INTERRUPTED] == 1
         assert store.pending_actions(AGENCY) == []  # the task in hand was finished
 
     sandbox.faults.latency(ALL_TOKENS, 0)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from delegator.cli import main
+from delegator.cycles import Count, CycleCounts
 from delegator.sandbox import SandboxServer
 from delegator.store import SqlStore
 
@@ -107,7 +108,7 @@ def test_a_service_that_stopped_cycling_shows_as_stale(
         store.migrate()
         for client in ("small-agency", "solo-consultant"):
             cycle = store.start_cycle(client, long_ago - timedelta(seconds=3), False)
-            store.finish_cycle(cycle, long_ago, {"tasks_seen": 3})
+            store.finish_cycle(cycle, long_ago, CycleCounts({Count.TASKS_SEEN: 3}))
     code, out = status(capsys)
     assert code == 1
     assert "small-agency): stale - no successful cycle for 2h (one is due every 2m)" in out

@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
+from delegator.cycles import Count
 from delegator.sandbox import ManualClock, SandboxServer
 from delegator.sandbox.requestlog import LoggedRequest
 from delegator.scheduler import Service
@@ -116,7 +117,7 @@ def test_a_stopping_service_ends_the_cycle_between_tasks_and_the_next_one_finish
     with capture_logs() as logs:
         assert world.cycle() == "interrupted"
     [cycle] = world.store.cycles("small-agency")
-    assert cycle.counts["interrupted"] == 1
+    assert cycle.counts[Count.INTERRUPTED] == 1
     assert cycle.errors == ("interrupted: the service is stopping; the rest is done next cycle",)
     assert "cycle_interrupted" in [line["event"] for line in logs]
     # The task in hand was finished: nothing is left pending in the journal, and only part of
@@ -151,7 +152,7 @@ def test_a_dry_run_is_never_interrupted(world: World) -> None:
     world.fleet.stopping.set()
     report = world.fleet.cycle(world.entry, dry_run=True, full=True)
     assert report.result == "ok"
-    assert report.counts["planned"] > 0
+    assert report.counts[Count.PLANNED] > 0
 
 
 # ---------------------------------------------------------------------- the service's grace

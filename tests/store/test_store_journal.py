@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from storekit import ROME, T0, begin
 
+from delegator.cycles import CycleCounts, CycleError, ErrorKind
 from delegator.ports import ActionRecord, CycleRecord, SyncPosition
 from delegator.store import SqlStore, StoreError
 
@@ -16,11 +17,23 @@ from delegator.store import SqlStore, StoreError
 def test_a_cycle_is_recorded_when_it_starts_and_completed_when_it_ends(store: SqlStore) -> None:
     cycle_id = store.start_cycle("acme", T0, dry_run=False)
     assert store.cycles("acme") == [
-        CycleRecord(cycle_id, "acme", T0, None, dry_run=False, counts={}, errors=())
+        CycleRecord(
+            cycle_id,
+            "acme",
+            T0,
+            None,
+            dry_run=False,
+            counts=CycleCounts(),
+            errors=(),
+            error_kinds=(),
+        )
     ]
 
     store.finish_cycle(
-        cycle_id, T0 + timedelta(seconds=4), {"tasks": 12, "acted": 3}, ["task 9: 403"]
+        cycle_id,
+        T0 + timedelta(seconds=4),
+        CycleCounts.from_mapping({"tasks": 12, "acted": 3}),  # keys of another version: kept
+        [CycleError(ErrorKind.TASK, "task 9: 403")],
     )
 
     assert store.cycles("acme") == [
@@ -30,8 +43,9 @@ def test_a_cycle_is_recorded_when_it_starts_and_completed_when_it_ends(store: Sq
             T0,
             T0 + timedelta(seconds=4),
             dry_run=False,
-            counts={"tasks": 12, "acted": 3},
+            counts=CycleCounts.from_mapping({"tasks": 12, "acted": 3}),
             errors=("task 9: 403",),
+            error_kinds=(ErrorKind.TASK,),
         )
     ]
 
@@ -49,7 +63,7 @@ def test_cycles_come_newest_first_per_client_and_limited(store: SqlStore) -> Non
 
 def test_finishing_an_unknown_cycle_is_an_error(store: SqlStore) -> None:
     with pytest.raises(StoreError, match=r"^no cycle 424242 in the database at "):
-        store.finish_cycle(424242, T0, {})
+        store.finish_cycle(424242, T0, CycleCounts())
 
 
 # ---------------------------------------------------------------- sync positions
@@ -209,7 +223,7 @@ def test_since_compares_instants_whatever_the_offset_given(store: SqlStore) -> N
 def test_times_come_back_aware_in_utc_and_equal_to_what_went_in(store: SqlStore) -> None:
     local = datetime(2025, 3, 3, 10, 15, 30, 123456, tzinfo=ROME)
     cycle_id = store.start_cycle("acme", local, dry_run=False)
-    store.finish_cycle(cycle_id, local, {})
+    store.finish_cycle(cycle_id, local, CycleCounts())
     action_id = begin(store, at=local)
     store.finish_action(action_id, "done", local)
     store.save_sync_position("acme", SyncPosition("p", high_water=local, last_full_read=local))

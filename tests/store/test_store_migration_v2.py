@@ -52,7 +52,7 @@ def test_version_2_keeps_the_rows_of_version_1(database_url: str, engine: Engine
 
         store.migrate()
 
-        assert store.schema_version() == 2
+        assert store.schema_version() >= 2  # and on to the newest
         (kept,) = store.delegations("acme")
         assert kept == Delegation(
             client="acme",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from storekit import T0, begin
 
+from delegator.cycles import CycleCounts
 from delegator.ports import Delegation
 from delegator.store import SqlStore
 
@@ -35,7 +36,8 @@ def test_worker_threads_write_at_once_without_losing_anything(store: SqlStore) -
                 )
                 store.save_round_robin("acme", "finance", f"va-{n % 3}")
                 store.memories("acme", [f"{n}-{r}"])
-            store.finish_cycle(cycle, T0 + timedelta(minutes=1), {"acted": ROUNDS})
+            acted = CycleCounts.from_mapping({"acted": ROUNDS})
+            store.finish_cycle(cycle, T0 + timedelta(minutes=1), acted)
         except BaseException as exc:
             failures.append(exc)
 
@@ -53,7 +55,10 @@ def test_worker_threads_write_at_once_without_losing_anything(store: SqlStore) -
     assert Counter(a.result for a in journal) == {f"worker {n}": ROUNDS for n in range(THREADS)}
     assert store.assistant_load("acme") == {f"va-{k}": 2 * ROUNDS for k in range(3)}
     assert store.round_robin("acme")["finance"] in {"va-0", "va-1", "va-2"}
-    assert sorted(c.counts["acted"] for c in store.cycles(limit=THREADS)) == [ROUNDS] * THREADS
+    assert (
+        sorted(c.counts.to_mapping()["acted"] for c in store.cycles(limit=THREADS))
+        == [ROUNDS] * THREADS
+    )
 
 
 def test_the_sqlite_file_is_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:

@@ -15,10 +15,11 @@ from pathlib import Path
 from delegator.bootstrap import Fleet, open_store
 from delegator.cli._common import Subparsers
 from delegator.clients import ClientEntry, load_clients
+from delegator.cycles import Count
 from delegator.logs import configure
 from delegator.sandbox import SandboxServer
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
-from delegator.service import CycleReport, TaskReport
+from delegator.service import CycleReport, StepStatus, TaskReport
 
 
 def register(subparsers: Subparsers) -> None:
@@ -49,10 +50,10 @@ def _delegated_line(item: TaskReport) -> str:
     lines = [f"{head} -> {who}" if who else head, f'      rule: "{rule}"']
     if item.choice is not None:
         lines.append(f"      why this assistant: {item.choice.reason}")
-    done = [s.description for s in item.steps if s.status == "done" and s.kind != "assign"]
+    done = [s.description for s in item.steps if s.status == StepStatus.DONE and s.kind != "assign"]
     if done:
         lines.append("      also: " + "; ".join(done))
-    failed = [f"{s.description} ({s.note})" for s in item.steps if s.status == "failed"]
+    failed = [f"{s.description} ({s.note})" for s in item.steps if s.status == StepStatus.FAILED]
     if failed:
         lines.append("      failed: " + "; ".join(failed))
     return "\n".join(lines)
@@ -72,16 +73,18 @@ def _why_left_alone(item: TaskReport) -> str:
 def show_first_cycle(report: CycleReport) -> None:
     _banner(f"{report.name}: first cycle")
     delegated = [
-        t for t in report.tasks if any(s.kind == "assign" and s.status == "done" for s in t.steps)
+        t
+        for t in report.tasks
+        if any(s.kind == "assign" and s.status == StepStatus.DONE for s in t.steps)
     ]
     shadow = [t for t in report.tasks if any(o.shadow for o in t.decision.outcomes) and t.steps]
-    queued = [t for t in report.tasks if any(s.status == "queued" for s in t.steps)]
+    queued = [t for t in report.tasks if any(s.status == StepStatus.QUEUED for s in t.steps)]
     other = [
         t for t in report.tasks
         if t.steps and t not in delegated and t not in shadow and t not in queued
     ]  # fmt: skip
     quiet = [t for t in report.tasks if not t.steps]
-    print(f"Read {report.counts['tasks_seen']} tasks with {report.requests} API requests.")
+    print(f"Read {report.counts[Count.TASKS_SEEN]} tasks with {report.requests} API requests.")
     print(f"\nDelegated ({len(delegated)}):")
     for item in delegated:
         print(_delegated_line(item))
@@ -135,8 +138,8 @@ def run_demo(args: argparse.Namespace) -> int:
                     else 0
                 )
                 print(
-                    f"  {report.name}: {report.counts['tasks_seen']} changed tasks read, "
-                    f"{report.counts['actions_done']} writes, {report.requests} API requests "
+                    f"  {report.name}: {report.counts[Count.TASKS_SEEN]} changed tasks read, "
+                    f"{report.counts[Count.ACTIONS_DONE]} writes, {report.requests} API requests "
                     f"({sources} watched sources)"
                 )
 
@@ -160,7 +163,7 @@ def run_demo(args: argparse.Namespace) -> int:
                     )
                 )
             show_summaries(env.sandbox, fleet, entries, first)
-            return 1 if any(r.counts["client_failed"] for r in first) else 0
+            return 1 if any(r.counts[Count.CLIENT_FAILED] for r in first) else 0
         finally:
             fleet.close()
 
@@ -171,7 +174,7 @@ def _take_one_back(
     """The owner of the first client takes back its first delegated task, as a person would."""
     for report in reports:
         for item in report.tasks:
-            if any(s.kind == "assign" and s.status == "done" for s in item.steps):
+            if any(s.kind == "assign" and s.status == StepStatus.DONE for s in item.steps):
                 world = sandbox.world
                 task = world.task(item.task.gid)
                 owner = (

@@ -6,7 +6,8 @@ from typing import Any
 
 from delegator.cli.explain_view import NO, YES, trace_json
 from delegator.core.conditions import ConditionTrace
-from delegator.service import CycleReport, TaskReport
+from delegator.cycles import Count
+from delegator.service import CycleReport, StepStatus, TaskReport
 
 _MARK = {"done": "+", "planned": "+", "queued": "~", "failed": "!", "skipped": "-"}
 
@@ -57,7 +58,7 @@ def render_plan(report: CycleReport, *, verbose: bool = True) -> str:
     changing = [t for t in report.tasks if t.steps or t.deferred]
     quiet = [t for t in report.tasks if not (t.steps or t.deferred)]
     lines = [
-        f"Plan for {report.name} ({report.client}): {report.counts['tasks_seen']} tasks read, "
+        f"Plan for {report.name} ({report.client}): {report.counts[Count.TASKS_SEEN]} tasks read, "
         f"{len(changing)} to change",
         "",
     ]
@@ -69,9 +70,9 @@ def render_plan(report: CycleReport, *, verbose: bool = True) -> str:
         lines.extend(_quiet_lines(item) for item in quiet)
         lines.append("")
     lines.extend(f"  ! {error}" for error in report.errors)
-    writes = sum(1 for t in changing for s in t.steps if s.status == "planned")
+    writes = sum(1 for t in changing for s in t.steps if s.status == StepStatus.PLANNED)
     shadow = sum(1 for t in changing for o in t.decision.outcomes if o.shadow)
-    queued = sum(1 for t in changing for s in t.steps if s.status == "queued")
+    queued = sum(1 for t in changing for s in t.steps if s.status == StepStatus.QUEUED)
     lines.append(
         f"Plan: {len(changing)} tasks to change ({writes} writes), {shadow} in shadow mode, "
         f"{queued} queued, {len(quiet)} left alone. Nothing was written to Asana."
@@ -82,12 +83,16 @@ def render_plan(report: CycleReport, *, verbose: bool = True) -> str:
 def render_summary(report: CycleReport) -> str:
     c = report.counts
     head = (
-        f"{report.client}: {c['tasks_seen']} tasks read, {c['matched']} matched a rule, "
-        f"{c['actions_done']} writes done, {c['actions_failed']} failed, {c['queued']} queued, "
-        f"{c['shadow']} shadow, {c['overrides']} overrides, {report.requests} API requests"
+        f"{report.client}: {c[Count.TASKS_SEEN]} tasks read, {c[Count.MATCHED]} matched a rule, "
+        f"{c[Count.ACTIONS_DONE]} writes done, {c[Count.ACTIONS_FAILED]} failed, "
+        f"{c[Count.QUEUED]} queued, {c[Count.SHADOW]} shadow, {c[Count.OVERRIDES]} overrides, "
+        f"{report.requests} API requests"
     )
     failed = [
-        (item.task, step) for item in report.tasks for step in item.steps if step.status == "failed"
+        (item.task, step)
+        for item in report.tasks
+        for step in item.steps
+        if step.status == StepStatus.FAILED
     ]
     lines = [head]
     lines.extend(
@@ -105,7 +110,7 @@ def report_json(report: CycleReport) -> dict[str, Any]:
         "name": report.name,
         "started_at": report.started_at.isoformat(),
         "dry_run": report.dry_run,
-        "counts": dict(report.counts),
+        "counts": report.counts.to_mapping(),
         "errors": report.errors,
         "requests": report.requests,
         "tasks": [

@@ -15,6 +15,7 @@ from delegator.cli._common import Subparsers, read_settings
 from delegator.cli.plans import render_markdown, render_plan, render_summary, report_json
 from delegator.clients import ClientEntry, TokenError, UnsendableToken, load_clients, read_token
 from delegator.core.timeexpr import parse_duration
+from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
 from delegator.logs import configure
 from delegator.settings import Settings, SettingsError
 
@@ -128,7 +129,7 @@ def run_plan(args: argparse.Namespace) -> int:
         print("\n\n".join(render_markdown(r) for r in reports))
     else:
         print("\n\n".join(render_plan(r) for r in reports))
-    return 1 if unusable or any(r.counts["client_failed"] for r in reports) else 0
+    return 1 if unusable or any(r.counts[Count.CLIENT_FAILED] for r in reports) else 0
 
 
 def run_once(args: argparse.Namespace) -> int:
@@ -153,7 +154,12 @@ def run_once(args: argparse.Namespace) -> int:
         now = datetime.now(UTC)
         for entry in unusable:  # recorded, so `delegator status` and the history say why
             cycle = store.start_cycle(entry.key, now, False)
-            store.finish_cycle(cycle, now, {"client_failed": 1}, [HEADER_CHARACTER_PROBLEM])
+            store.finish_cycle(
+                cycle,
+                now,
+                CycleCounts({Count.CLIENT_FAILED: 1}),
+                [CycleError(ErrorKind.TOKEN, HEADER_CHARACTER_PROBLEM)],
+            )
     fleet = Fleet(settings, store)
     try:
         reports = fleet.cycle_all(entries, dry_run=args.dry_run) if entries else []
@@ -161,7 +167,7 @@ def run_once(args: argparse.Namespace) -> int:
         fleet.close()
     for report in reports:
         print(render_summary(report))
-    failed = any(r.counts["client_failed"] or r.counts["actions_failed"] for r in reports)
+    failed = any(r.counts[Count.CLIENT_FAILED] or r.counts[Count.ACTIONS_FAILED] for r in reports)
     return 1 if failed or unusable else 0
 
 

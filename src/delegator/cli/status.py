@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from delegator.cli._common import Subparsers
 from delegator.cli.service import settings_from
 from delegator.clients import ClientEntry, load_clients
+from delegator.cycles import Count
 from delegator.health import (
     ClientHealth,
     assess,
@@ -222,8 +223,8 @@ def _client_lines(client: ClientStatus, now: datetime) -> list[str]:
         counts = state.last_counts
         lines.append(
             f"  last cycle  {_when(state.last_cycle_at, now)}, {state.last_result}: "
-            f"{counts.get('tasks_seen', 0)} tasks seen, {counts.get('actions_done', 0)} changes "
-            f"made, {counts.get('actions_failed', 0)} failed"
+            f"{counts[Count.TASKS_SEEN]} tasks seen, {counts[Count.ACTIONS_DONE]} changes "
+            f"made, {counts[Count.ACTIONS_FAILED]} failed"
         )
     else:
         lines.append("  last cycle  none recorded")

@@ -189,6 +189,11 @@ def _v2_summary_sends_and_minutes(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _v3_cycle_error_kinds(connection: Connection) -> None:
+    # A nullable column: rows written before keep NULL (their errors are read by their text).
+    connection.execute(sa.text("ALTER TABLE cycles ADD COLUMN error_kinds JSON"))
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -200,6 +205,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "summaries and digests sent, once per period; the time each delegation gives back",
         _v2_summary_sends_and_minutes,
     ),
+    Migration(3, "the kind of each error a cycle reports", _v3_cycle_error_kinds),
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy.engine import Row
 
+from delegator.cycles import CycleCounts, error_kinds_from_stored
 from delegator.ports import (
     ActionMode,
     ActionRecord,
@@ -27,18 +28,18 @@ OWNER_KEYS = ("owner_host", "owner_pid", "owner_start")
 
 
 def cycle(row: Row[Any]) -> CycleRecord:
+    errors = tuple(str(error) for error in (row.errors or ()))
     return CycleRecord(
         id=row.id,
         client=row.client,
         started_at=row.started_at,
         finished_at=row.finished_at,
         dry_run=bool(row.dry_run),
-        counts={
-            str(key): int(value)
-            for key, value in (row.counts or {}).items()
-            if key not in OWNER_KEYS
-        },
-        errors=tuple(str(error) for error in (row.errors or ())),
+        counts=CycleCounts.from_mapping(
+            {key: value for key, value in (row.counts or {}).items() if key not in OWNER_KEYS}
+        ),
+        errors=errors,
+        error_kinds=error_kinds_from_stored(row.error_kinds, len(errors)),
     )
 
 

@@ -34,6 +34,8 @@ cycles = sa.Table(
     sa.Column("dry_run", sa.Boolean, nullable=False),
     sa.Column("counts", sa.JSON, nullable=False),
     sa.Column("errors", sa.JSON, nullable=False),
+    # The kind of each error, in the same order (version 3); NULL in rows written before.
+    sa.Column("error_kinds", sa.JSON, nullable=True),
     sa.Index("ix_cycles_client_started", "client", "started_at"),
     sa.Index("ix_cycles_started", "started_at"),
 )

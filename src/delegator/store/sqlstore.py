@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from delegator.core.engine import NO_MEMORY, TaskMemory
+from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
 from delegator.ports import (
     ActionMode,
     ActionRecord,
@@ -254,6 +255,7 @@ class SqlStore:
                     dry_run=dry_run,
                     counts={} if dry_run else _owner(),
                     errors=[],
+                    error_kinds=[],
                 )
                 .returning(schema.cycles.c.id)
             )
@@ -263,8 +265,8 @@ class SqlStore:
         self,
         cycle_id: int,
         finished_at: datetime,
-        counts: Mapping[str, int],
-        errors: Sequence[str] = (),
+        counts: CycleCounts,
+        errors: Sequence[CycleError] = (),
     ) -> None:
         with self._transaction(write=True) as connection:
             result = connection.execute(
@@ -272,8 +274,9 @@ class SqlStore:
                 .where(schema.cycles.c.id == cycle_id)
                 .values(
                     finished_at=finished_at,
-                    counts=dict(counts),
-                    errors=[redact_outgoing(str(error)) for error in errors],
+                    counts=counts.to_mapping(),
+                    errors=[redact_outgoing(error.text) for error in errors],
+                    error_kinds=[error.kind.value for error in errors],
                 )
             )
             if result.rowcount == 0:
@@ -287,7 +290,7 @@ class SqlStore:
         of this machine that still runs (another ``delegator`` beside this one) are left alone.
         Call it at start-up, before the first cycle."""
         table = schema.cycles
-        query = sa.select(table.c.id, table.c.counts, table.c.errors).where(
+        query = sa.select(table.c.id, table.c.counts, table.c.errors, table.c.error_kinds).where(
             table.c.finished_at.is_(None), table.c.started_at < before
         )
         if clients is not None:
@@ -299,12 +302,15 @@ class SqlStore:
                 if _owner_alive(counts):
                     continue
                 kept = {k: v for k, v in counts.items() if k not in OWNER_KEYS}
-                kept["interrupted"] = 1
+                kept[Count.INTERRUPTED.value] = 1
                 errors = [*(row.errors or ()), ABANDONED]
+                kinds = None  # a row of an older delegator: its errors are read by their text
+                if isinstance(row.error_kinds, list) and len(row.error_kinds) == len(errors) - 1:
+                    kinds = [*row.error_kinds, ErrorKind.CYCLE.value]
                 connection.execute(
                     table.update()
                     .where(table.c.id == row.id, table.c.finished_at.is_(None))
-                    .values(finished_at=before, counts=kept, errors=errors)
+                    .values(finished_at=before, counts=kept, errors=errors, error_kinds=kinds)
                 )
                 closed += 1
         return closed

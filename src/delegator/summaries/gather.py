@@ -18,14 +18,16 @@ from delegator.core.summary import (
     DigestTask,
     OpenTask,
     Problem,
+    ProblemKind,
     StatusThresholds,
     SummaryInputs,
     TakenBack,
     WaitingTask,
 )
-from delegator.ports import ActionRecord, BackendError, Delegation, StateStore
+from delegator.cycles import Count, ErrorKind
+from delegator.ports import ActionRecord, BackendError, CycleRecord, Delegation, StateStore
 from delegator.redact import redact_outgoing
-from delegator.service import ClientError, ClientRuntime, still_queued
+from delegator.service import ClientError, ClientRuntime, error_kind, still_queued
 from delegator.settings import Settings
 from delegator.summaries.periods import Period, within
 
@@ -69,7 +71,7 @@ class Gather:
         try:
             runtime = self.runtime_for(entry)
             runtime.refresh(self.clock())
-            problems.extend(Problem("source", text) for text in runtime.problems)
+            problems.extend(Problem("source", problem.text) for problem in runtime.problems)
         except (ClientError, BackendError) as exc:
             problems.append(Problem(_problem_kind(exc), str(exc)))
             runtime = None
@@ -241,22 +243,21 @@ def cycle_problems(store: StateStore, key: str, period: Period) -> list[Problem]
     (from the cycles' counts, so none goes unsaid)."""
     failed, cycles_failing = 0, 0
     by_kind: dict[str, int] = {}
-    groups: dict[str, list[str]] = {}
+    groups: dict[tuple[ProblemKind, str], list[str]] = {}
     for cycle in store.cycles(key, limit=500):
         if not within(cycle.started_at, period):
             continue
-        count = int(cycle.counts.get("actions_failed", 0))
+        count = cycle.counts[Count.ACTIONS_FAILED]
         if count:
             failed += count
             cycles_failing += 1
-            for name, value in cycle.counts.items():
-                if name.startswith("actions_failed_") and value:
-                    kind = name.removeprefix("actions_failed_")
-                    by_kind[kind] = by_kind.get(kind, 0) + int(value)
-        for error in cycle.errors:
+            for kind, value in cycle.counts.failed_by_kind().items():
+                by_kind[kind] = by_kind.get(kind, 0) + value
+        for index, error in enumerate(cycle.errors):
             text = redact_outgoing(error.strip())
             if text:
-                groups.setdefault(_error_group(text), []).append(text)
+                what = _stored_kind(cycle, index, text)
+                groups.setdefault((what, _error_group(text)), []).append(text)
     problems: list[Problem] = []
     if failed:
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items()))
@@ -269,16 +270,25 @@ def cycle_problems(store: StateStore, key: str, period: Period) -> list[Problem]
                 + "; each is tried again at the next cycle",
             )
         )
-    for group, texts in groups.items():
+    for (what, group), texts in groups.items():
         distinct = list(dict.fromkeys(texts))
         shown = distinct[0] if len(distinct) == 1 else group
         if len(texts) > 1:
             shown = f"{shown} ({len(texts)} times)"
-        if _WRITE_ERROR.match(texts[0]):
-            problems.append(Problem("write", shown))
-        else:
-            problems.append(Problem(_problem_kind(texts[0]), shown))
+        problems.append(Problem(what, shown))
     return problems[:10]
+
+
+def _stored_kind(cycle: CycleRecord, index: int, text: str) -> ProblemKind:
+    """The problem kind of a cycle's error: the kind the cycle recorded for it."""
+    kind = cycle.error_kind(index)
+    if kind is not None:
+        return _PROBLEM_KINDS[kind]
+    # A row written before cycles recorded their errors' kinds (or one of a kind this version
+    # does not know): classified by its text, as it was when the row was written.
+    if _WRITE_ERROR.match(text):
+        return "write"
+    return _text_kind(text)
 
 
 def delivery_problems(store: StateStore, key: str, period: Period) -> list[Problem]:
@@ -361,10 +371,28 @@ def _error_group(text: str) -> str:
     return _LONG_NUMBER.sub("…", _TASK_PREFIX.sub("", text))
 
 
-def _problem_kind(exc: Exception | str) -> Literal["token", "source", "cycle"]:
+_PROBLEM_KINDS: dict[ErrorKind, ProblemKind] = {
+    ErrorKind.TOKEN: "token",
+    ErrorKind.SOURCE: "source",
+    ErrorKind.TASK: "task",
+    ErrorKind.WRITE: "write",
+    ErrorKind.CYCLE: "cycle",
+}
+
+
+def _problem_kind(exc: Exception) -> ProblemKind:
+    """What an error raised while reading for a summary is, from its type: an error that ends
+    the client's reads (a refused token, Asana out of reach) keeps the summary from being
+    whole, like a refused token."""
     if isinstance(exc, BackendError) and exc.fatal:
         return "token"
-    lowered = str(exc).lower()
+    return _PROBLEM_KINDS[error_kind(exc)]
+
+
+def _text_kind(text: str) -> Literal["token", "source", "cycle"]:
+    """The kind of a stored error without a recorded kind, by its words (rows written before
+    kinds were recorded)."""
+    lowered = text.lower()
     if "token" in lowered or "401" in lowered or "not authorized" in lowered:
         return "token"
     if lowered.startswith(("project", "section", "tag", "my tasks", "watch")):

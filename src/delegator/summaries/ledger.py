@@ -46,7 +46,7 @@ class SendOutcome:
     kind: str
     recipient: str
     destination: str  # the destination's secret-free key
-    status: str  # sent, failed, gave_up
+    status: SendStatus  # sent, failed, gave_up
     detail: str = ""
 
 
@@ -70,7 +70,7 @@ class Claim:
     send_id: int
     attempts: int
 
-    def outcome(self, status: str, detail: str) -> SendOutcome:
+    def outcome(self, status: SendStatus, detail: str) -> SendOutcome:
         return SendOutcome(
             self.entry.key, self.kind, self.recipient, self.target.key, status, detail
         )
