@@ -31,7 +31,7 @@ from delegator.core.schema import (
     ACTION_KINDS,
     CONDITION_KINDS,
     Action,
-    AssignAction,
+    Assignment,
     Assistant,
     Client,
     Condition,
@@ -535,7 +535,7 @@ SETTINGS_TABLES: list[tuple[str, type[BaseModel]]] = [
     ("### `client`", Client),
     ("### `assistants`", Assistant),
     ("### `rules`", Rule),
-    ("### `assign`", AssignAction),
+    ("### `assign`", Assignment),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import assert_never
 
 from delegator.core.conditions import field_holds
 from delegator.core.context import EvalContext
@@ -18,7 +19,17 @@ from delegator.core.intents import (
     SetField,
 )
 from delegator.core.model import Task, ref_matches
-from delegator.core.schema import Action
+from delegator.core.schema import (
+    Action,
+    AssignAction,
+    CommentAction,
+    DueAction,
+    FollowAction,
+    MoveAction,
+    SetAction,
+    TagAction,
+    UntagAction,
+)
 from delegator.core.timeexpr import add_business_days
 
 Planner = Callable[[Task, EvalContext, frozenset[str]], list[Intent]]
@@ -30,12 +41,11 @@ def compile_action(action: Action, rule_name: str) -> Planner:
     The planner receives the rules that already commented on the task, so a comment is posted
     at most once per task and rule.
     """
-    arg = action.argument
-    match action.kind:
-        case "assign":
-            to = arg.to
-            pool = tuple(arg.pool or ())
-            intent = Assign(to, pool, arg.strategy, arg.skill, arg.overflow)
+    match action:
+        case AssignAction(assign=assign):
+            to = assign.to
+            pool = tuple(assign.pool or ())
+            intent = Assign(to, pool, assign.strategy, assign.skill, assign.overflow)
             if to is not None:
                 return lambda t, c, _: (
                     [] if c.directory.resolve(to).is_user(t.assignee) else [intent]
@@ -43,21 +53,21 @@ def compile_action(action: Action, rule_name: str) -> Planner:
             return lambda t, c, _: (
                 [] if any(c.directory.resolve(k).is_user(t.assignee) for k in pool) else [intent]
             )
-        case "tag":
-            adds = tuple((n.casefold(), AddTag(n)) for n in arg)
+        case TagAction(tag=tags):
+            adds = tuple((n.casefold(), AddTag(n)) for n in tags)
             return lambda t, c, _: [i for k, i in adds if k not in t.tag_names]
-        case "untag":
-            removes = tuple((n.casefold(), RemoveTag(n)) for n in arg)
+        case UntagAction(untag=tags):
+            removes = tuple((n.casefold(), RemoveTag(n)) for n in tags)
             return lambda t, c, _: [i for k, i in removes if k in t.tag_names]
-        case "follow":
-            people = tuple(arg)
+        case FollowAction(follow=followers):
+            people = tuple(followers)
             return lambda t, c, _: [
                 Follow(who)
                 for who in people
                 if not any(c.directory.resolve(who).is_user(f) for f in t.followers)
             ]
-        case "move":
-            project, section = arg.project, arg.section
+        case MoveAction(move=placement):
+            project, section = placement.project, placement.section
 
             def move(t: Task, c: EvalContext, _: frozenset[str]) -> list[Intent]:
                 for m in t.memberships:
@@ -71,8 +81,8 @@ def compile_action(action: Action, rule_name: str) -> Planner:
                 return [Move(project, section)]
 
             return move
-        case "set":
-            field_key, value = arg.custom_field, arg.value
+        case SetAction(set_=setting):
+            field_key, value = setting.custom_field, setting.value
 
             def set_field(t: Task, c: EvalContext, _: frozenset[str]) -> list[Intent]:
                 current = t.field(field_key)
@@ -85,8 +95,8 @@ def compile_action(action: Action, rule_name: str) -> Planner:
                 return [SetField(field_key, value)]
 
             return set_field
-        case "due":
-            span = arg.in_
+        case DueAction(due=default):
+            span = default.in_
 
             def due(t: Task, c: EvalContext, _: frozenset[str]) -> list[Intent]:
                 if t.due_date is not None:
@@ -96,7 +106,8 @@ def compile_action(action: Action, rule_name: str) -> Planner:
                 return [SetDue((c.now + span.timedelta()).date())]
 
             return due
-        case "comment":
-            intent_comment = Comment(arg, rule_name)
+        case CommentAction(comment=text):
+            intent_comment = Comment(text, rule_name)
             return lambda t, c, commented: [] if rule_name in commented else [intent_comment]
-    raise AssertionError(f"action kind without a planner: {action.kind}")  # pragma: no cover
+        case _:
+            assert_never(action)

@@ -10,12 +10,37 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, assert_never
 
 from delegator.core.context import EvalContext, identity_of
 from delegator.core.model import FieldValue, Task, ref_matches
 from delegator.core.regex import compile_pattern
-from delegator.core.schema import Age, Condition, DateWindow, FieldMatch, TagMatch, TextMatch
+from delegator.core.schema import (
+    Age,
+    AllCondition,
+    AnyCondition,
+    AssigneeCondition,
+    CompletedCondition,
+    Condition,
+    CreatedCondition,
+    CustomFieldCondition,
+    DateWindow,
+    DueCondition,
+    FieldMatch,
+    ModifiedCondition,
+    NameCondition,
+    NotCondition,
+    NotesCondition,
+    OverdueCondition,
+    ProjectCondition,
+    QuadrantCondition,
+    SectionCondition,
+    StartCondition,
+    SubtaskCondition,
+    TagCondition,
+    TagMatch,
+    TextMatch,
+)
 from delegator.core.timeexpr import Duration
 from delegator.core.yamlpos import Path, trace_key
 
@@ -74,45 +99,52 @@ def explain(check: Check, task: Task, ctx: EvalContext) -> ConditionTrace:
 
 
 def compile_condition(condition: Condition, path: Path) -> Check:
-    kind = condition.kind
-    arg = condition.argument
     key = trace_key(path)
-    match kind:
-        case "all" | "any" | "not":
-            return _compound(kind, arg, path, key)
-        case "name" | "notes":
-            return _text(kind, arg, key)
-        case "tag":
-            return _tag(arg, key)
-        case "project":
-            return _project(arg, key)
-        case "section":
-            return _section(arg.name, arg.project, key)
-        case "assignee":
-            return _assignee(arg, key)
-        case "custom_field":
-            return _custom_field(arg, key)
-        case "due" | "start":
-            return _window(kind, arg, key)
-        case "overdue":
-            return _overdue(arg, key)
-        case "created" | "modified":
-            return _age(kind, arg, key)
-        case "completed":
-            want = bool(arg)
-            return Check(key, kind, f"completed is {_yes(want)}", lambda t, c: t.completed is want,
-                         lambda t, c: t.completed, want)  # fmt: skip
-        case "subtask":
-            want = bool(arg)
-            return Check(key, kind, f"subtask is {_yes(want)}", lambda t, c: t.is_subtask is want,
-                         lambda t, c: t.is_subtask, want)  # fmt: skip
-        case "quadrant":
-            quadrants = frozenset(arg)
+    match condition:
+        case AllCondition(all=children):
+            return _compound("all", children, path, key)
+        case AnyCondition(any=children):
+            return _compound("any", children, path, key)
+        case NotCondition(not_=child):
+            return _negation(child, path, key)
+        case NameCondition(name=text):
+            return _text("name", text, key)
+        case NotesCondition(notes=text):
+            return _text("notes", text, key)
+        case TagCondition(tag=tags):
+            return _tag(tags, key)
+        case ProjectCondition(project=projects):
+            return _project(projects, key)
+        case SectionCondition(section=section):
+            return _section(section.name, section.project, key)
+        case AssigneeCondition(assignee=people):
+            return _assignee(people, key)
+        case CustomFieldCondition(custom_field=field_match):
+            return _custom_field(field_match, key)
+        case DueCondition(due=window):
+            return _window("due", window, key)
+        case StartCondition(start=window):
+            return _window("start", window, key)
+        case OverdueCondition(overdue=want):
+            return _overdue(want, key)
+        case CreatedCondition(created=age):
+            return _age("created", age, key)
+        case ModifiedCondition(modified=age):
+            return _age("modified", age, key)
+        case CompletedCondition(completed=want):
+            return Check(key, "completed", f"completed is {_yes(want)}",
+                         lambda t, c: t.completed is want, lambda t, c: t.completed, want)  # fmt: skip
+        case SubtaskCondition(subtask=want):
+            return Check(key, "subtask", f"subtask is {_yes(want)}",
+                         lambda t, c: t.is_subtask is want, lambda t, c: t.is_subtask, want)  # fmt: skip
+        case QuadrantCondition(quadrant=wanted):
+            quadrants = frozenset(wanted)
             return Check(
-                key, kind, f"quadrant in {_list(arg)}", lambda t, c: c.quadrant in quadrants,
-                lambda t, c: c.quadrant, list(arg),
+                key, "quadrant", f"quadrant in {_list(wanted)}",
+                lambda t, c: c.quadrant in quadrants, lambda t, c: c.quadrant, list(wanted),
             )  # fmt: skip
-    raise AssertionError(f"condition kind without a compiler: {kind}")  # pragma: no cover
+        case _:
+            assert_never(condition)
 
 
 def _yes(value: bool) -> str:
@@ -123,13 +155,15 @@ def _list(values: Sequence[object]) -> str:
     return "[" + ", ".join(str(v) for v in values) + "]"
 
 
-def _compound(kind: str, arg: Any, path: Path, key: str) -> Check:
-    if kind == "not":
-        child = compile_condition(arg, (*path, "not"))
-        inner = child.test
-        return Check(key, "not", "not", lambda t, c: not inner(t, c), lambda t, c: None,
-                     "the condition does not hold", (child,), child.durations)  # fmt: skip
-    children = tuple(compile_condition(item, (*path, kind, i)) for i, item in enumerate(arg))
+def _negation(condition: Condition, path: Path, key: str) -> Check:
+    child = compile_condition(condition, (*path, "not"))
+    inner = child.test
+    return Check(key, "not", "not", lambda t, c: not inner(t, c), lambda t, c: None,
+                 "the condition does not hold", (child,), child.durations)  # fmt: skip
+
+
+def _compound(kind: str, conditions: Sequence[Condition], path: Path, key: str) -> Check:
+    children = tuple(compile_condition(item, (*path, kind, i)) for i, item in enumerate(conditions))
     tests = tuple(child.test for child in children)
     durations = tuple(d for child in children for d in child.durations)
     if kind == "all":

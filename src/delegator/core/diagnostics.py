@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from typing_extensions import TypeAliasType
 
+from delegator.core.schema import KINDS_OF_FAMILY, UNKNOWN_KIND, OneKey
 from delegator.core.suggest import did_you_mean
 from delegator.core.yamlpos import Document, Path, Position, format_path
 
@@ -49,10 +52,9 @@ def without_echoes(errors: list[RuleError], document: Document) -> tuple[RuleErr
     )
 
 
-# Names a person reads in messages about an unknown key, per model.
+# Names a person reads in messages about an unknown key, per model (conditions and actions
+# name their family themselves: an unknown key there is an unknown kind).
 _UNKNOWN_WHAT = {
-    "Condition": "condition",
-    "Action": "action",
     "Assistant": "assistant setting",
     "Client": "client setting",
     "Rule": "rule setting",
@@ -92,13 +94,22 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _unwrap(annotation: Any) -> Any:
+def _unwrap(annotation: Any, tag: Any = None) -> tuple[Any, bool]:
+    """The type that holds a value: aliases, ``Annotated`` and ``None`` taken off, a union of
+    models narrowed to the member named by ``tag`` (pydantic puts a discriminated union's tag
+    in ``loc``); whether ``tag`` was that member's name."""
     while True:
+        if isinstance(annotation, TypeAliasType):
+            annotation = annotation.__value__
+            continue
         origin = get_origin(annotation)
         if origin is Annotated:
             annotation = get_args(annotation)[0]
         elif origin in (Union, types.UnionType):
-            members = [a for a in get_args(annotation) if a is not type(None)]
+            members = [_strip(a) for a in get_args(annotation) if a is not type(None)]
+            named = [m for m in members if isinstance(m, type) and m.__name__ == tag]
+            if named:
+                return named[0], True
             structured = [
                 m
                 for m in members
@@ -107,18 +118,20 @@ def _unwrap(annotation: Any) -> Any:
             ]
             annotation = structured[0] if structured else members[0]
         else:
-            return annotation
+            return annotation, False
 
 
 def _strip(annotation: Any) -> Any:
     return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
 
-def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(root: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model whose mapping holds the last element of ``loc``."""
     current: Any = root
     for part in loc[:-1]:
-        current = _unwrap(current)
+        current, tag = _unwrap(current, part)
+        if tag:
+            continue
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = next(
                 (
@@ -136,8 +149,36 @@ def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | 
             current = get_args(current)[0]
         elif origin is dict:
             current = get_args(current)[1]
-    current = _unwrap(current)
+    current, _ = _unwrap(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unknown_key(holder: type[BaseModel] | None) -> tuple[str, list[str]]:
+    """What a person calls the mapping an unknown key is in, and the keys it has."""
+    if holder is None:
+        return "key", []
+    if issubclass(holder, OneKey):
+        return holder.family, list(KINDS_OF_FAMILY[holder.family])
+    return _UNKNOWN_WHAT.get(holder.__name__, "key"), _keys_of(holder)
+
+
+def _each_unknown_kind(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """A mapping naming no kind: an unknown key error for each of its keys, at the key."""
+    out: list[ErrorDetails] = []
+    for error in errors:
+        if error["type"] != UNKNOWN_KIND:
+            out.append(error)
+            continue
+        out.extend(
+            {
+                "type": "extra_forbidden",
+                "loc": (*error["loc"], key),
+                "msg": "unknown key",
+                "input": error["input"][key],
+            }
+            for key in (error.get("ctx") or {}).get("keys", ())
+        )
+    return out
 
 
 def _keys_of(model: type[BaseModel]) -> list[str]:
@@ -166,18 +207,19 @@ def _literal_choices(error: Any) -> list[str]:
 
 def translate(
     exc: ValidationError,
-    model: type[BaseModel],
+    model: Any,
     document: Document,
     file: str,
     prefix: Path = (),
 ) -> list[RuleError]:
-    """pydantic's errors for ``model`` validated at ``prefix`` of the document -> RuleErrors."""
+    """pydantic's errors for ``model`` (a model or a type such as ``Condition``) validated at
+    ``prefix`` of the document -> RuleErrors."""
     data = document.data
     for part in prefix:
         data = data[part]
     seen: dict[Path, RuleError] = {}
     out: list[RuleError] = []
-    for error in exc.errors(include_url=False):
+    for error in _each_unknown_kind(exc.errors(include_url=False)):
         loc = tuple(error["loc"])
         rel_path, at_key = _data_path(data, loc)
         path = (*prefix, *rel_path)
@@ -188,9 +230,7 @@ def translate(
         shown_path: Path = path
         if kind == "extra_forbidden":
             key = loc[-1]
-            holder = _model_at(model, loc)
-            what = _UNKNOWN_WHAT.get(holder.__name__, "key") if holder else "key"
-            choices = _keys_of(holder) if holder else []
+            what, choices = _unknown_key(_model_at(model, loc))
             hint = did_you_mean(str(key), choices)
             if not hint and choices:
                 hint = f" (expected one of: {', '.join(choices)})"

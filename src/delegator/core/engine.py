@@ -19,7 +19,7 @@ from delegator.core.intents import Intent
 from delegator.core.matrix import Matrix, compile_matrix
 from delegator.core.model import Task
 from delegator.core.rulefile import ClientFile, walk_conditions
-from delegator.core.schema import FileHead, Rule
+from delegator.core.schema import CompletedCondition, DueAction, FileHead, Rule
 from delegator.core.timeexpr import Duration
 
 
@@ -127,7 +127,9 @@ class Engine:
         durations: list[Duration] = [*self.matrix.durations]
         for compiled in self.rules:
             durations.extend(_durations(compiled.when))
-        durations.extend(a.argument.in_ for r in self.rules for a in r.rule.then if a.kind == "due")
+        durations.extend(
+            a.due.in_ for r in self.rules for a in r.rule.then if isinstance(a, DueAction)
+        )
         self._durations = tuple(dict.fromkeys(durations))
         # The hot path reads these instead of walking attributes for every task and rule.
         self._urgent = self.matrix.urgent.test
@@ -298,6 +300,8 @@ def _compile_rule(index: int, rule: Rule) -> CompiledRule:
     path = ("rules", index, "when")
     when = compile_condition(rule.when, path)
     conjuncts = when.children if when.kind == "all" else (when,)
-    mentions_completed = any(c.kind == "completed" for c, _ in walk_conditions(rule.when, path))
+    mentions_completed = any(
+        isinstance(c, CompletedCondition) for c, _ in walk_conditions(rule.when, path)
+    )
     planners = tuple(compile_action(action, rule.name) for action in rule.then)
     return CompiledRule(index, rule, when, conjuncts, planners, not mentions_completed)

@@ -18,9 +18,17 @@ from pydantic import TypeAdapter, ValidationError
 from delegator.core.diagnostics import RuleError, make_error, translate, without_echoes
 from delegator.core.schema import (
     Action,
+    AllCondition,
+    AnyCondition,
+    AssignAction,
+    AssigneeCondition,
+    CommentAction,
     Condition,
     DigestSettings,
     FileHead,
+    FollowAction,
+    NotCondition,
+    QuadrantCondition,
     Rule,
     SummarySettings,
 )
@@ -182,12 +190,12 @@ def _assistant_skills(head: FileHead | None, data: Mapping[str, Any]) -> dict[st
 def walk_conditions(condition: Condition, path: Path) -> Iterator[tuple[Condition, Path]]:
     """Every condition in a tree with its path (``when/all/2/not``...), parents first."""
     yield condition, path
-    kind = condition.kind
-    if kind in ("all", "any"):
-        for i, child in enumerate(condition.argument):
-            yield from walk_conditions(child, (*path, kind, i))
-    elif kind == "not":
-        yield from walk_conditions(condition.argument, (*path, "not"))
+    match condition:
+        case AllCondition(all=children) | AnyCondition(any=children):
+            for i, child in enumerate(children):
+                yield from walk_conditions(child, (*path, condition.kind, i))
+        case NotCondition(not_=child):
+            yield from walk_conditions(child, (*path, "not"))
 
 
 def _check_matrix(head: FileHead, document: Document, source: str) -> list[RuleError]:
@@ -197,7 +205,7 @@ def _check_matrix(head: FileHead, document: Document, source: str) -> list[RuleE
         if condition is None:
             continue
         for node, path in walk_conditions(condition, ("matrix", part)):
-            if node.kind == "quadrant":
+            if isinstance(node, QuadrantCondition):
                 errors.append(
                     make_error(
                         source,
@@ -341,14 +349,14 @@ def _validate_rule(
             parts["when"] = _CONDITION.validate_python(raw["when"])
         except ValidationError as exc:
             errors.extend(translate(exc, Condition, document, source, (*path, "when")))
-    actions: list[Action] = []
+    actions: list[tuple[int, Action]] = []  # the valid ones, with their place under then:
     if isinstance(raw.get("then"), list):
         for i, item in enumerate(raw["then"]):
             try:
-                actions.append(_ACTION.validate_python(item))
+                actions.append((i, _ACTION.validate_python(item)))
             except ValidationError as exc:
                 errors.extend(translate(exc, Action, document, source, (*path, "then", i)))
-    errors.extend(_check_parts(parts.get("when"), actions, path, raw, assistants, document, source))
+    errors.extend(_check_parts(parts.get("when"), actions, path, assistants, document, source))
     return None, errors
 
 
@@ -359,19 +367,22 @@ def _check_rule(
     document: Document,
     source: str,
 ) -> list[RuleError]:
-    return _check_parts(rule.when, list(rule.then), path, None, assistants, document, source)
+    then = list(enumerate(rule.then))
+    return _check_parts(rule.when, then, path, assistants, document, source)
 
 
 def _check_parts(
     when: Condition | None,
-    then: list[Action],
+    then: list[tuple[int, Action]],
     path: Path,
-    raw: Mapping[str, Any] | None,
     assistants: Mapping[str, set[str]],
     document: Document,
     source: str,
 ) -> list[RuleError]:
-    """Cross-references of a rule's parts: people, pools, skills, templates."""
+    """Cross-references of a rule's parts: people, pools, skills, templates.
+
+    ``then`` holds each valid action with its index under ``then:`` in the file.
+    """
     errors: list[RuleError] = []
 
     def add(where: Path, message: str, *, key: bool = False) -> None:
@@ -379,20 +390,18 @@ def _check_parts(
 
     conditions = walk_conditions(when, (*path, "when")) if when is not None else iter(())
     for node, where in conditions:
-        if node.kind == "assignee":
-            for i, value in enumerate(node.argument):
+        if isinstance(node, AssigneeCondition):
+            for i, value in enumerate(node.assignee):
                 problem = _person_problem(value, assistants, ASSIGNEE_WORDS)
                 if problem:
                     item = (*where, "assignee", i)
                     if item not in document.values:
                         item = (*where, "assignee")
                     add(item, problem)
-    for action in then:
-        i = _action_index(action, raw, then)
+    for i, action in then:
         where = (*path, "then", i, action.kind)
-        match action.kind:
-            case "assign":
-                assign = action.argument
+        match action:
+            case AssignAction(assign=assign):
                 if assign.to is not None:
                     problem = _person_problem(assign.to, assistants, ("owner",))
                     if problem:
@@ -414,32 +423,17 @@ def _check_parts(
                             f"no assistant in the pool has the skill '{assign.skill}'"
                             f"{did_you_mean(assign.skill, pool_skills)} (their skills: {listed})",
                         )
-            case "follow":
-                for j, value in enumerate(action.argument):
+            case FollowAction(follow=people):
+                for j, value in enumerate(people):
                     problem = _person_problem(value, assistants, FOLLOW_WORDS)
                     if problem:
                         item = (*where, j) if (*where, j) in document.values else where
                         add(item, problem)
-            case "comment":
+            case CommentAction(comment=text):
                 try:
-                    compile_template(action.argument)
+                    compile_template(text)
                 except TemplateError as exc:
                     add(where, f"{exc} (template line {exc.line})")
             case _:
                 pass
     return errors
-
-
-def _action_index(action: Action, raw: Mapping[str, Any] | None, then: list[Action]) -> int:
-    """The index in the file of a validated action (some may have been dropped as invalid)."""
-    if raw is None:
-        return then.index(action)
-    items = raw.get("then") or []
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and action.kind in item:
-            try:
-                if _ACTION.validate_python(item) == action:
-                    return i
-            except ValidationError:
-                continue
-    return then.index(action)

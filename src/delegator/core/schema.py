@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -19,16 +18,19 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     GetJsonSchemaHandler,
     PlainSerializer,
     PlainValidator,
+    Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError, PydanticKnownError
+from typing_extensions import TypeAliasType
 
 from delegator.core.cron import Cron
 from delegator.core.estimate import DEFAULT_TIME_FIELD
@@ -343,92 +345,220 @@ class Age(Strict):
         return self
 
 
-class Condition(Strict):
-    """One condition: a mapping with exactly one key naming its kind."""
+class OneKey(Strict):
+    """A member of a closed set written as a mapping with exactly one key naming its kind.
 
-    # A list of conditions means all of them.
-    shorthand_schemas = ({"type": "array", "items": "self", "minItems": 1},)
+    Conditions and actions are such sets: each kind is its own model holding its typed argument
+    under that key (``NameCondition.name`` is a ``TextMatch``), and the set is a discriminated
+    union of them (``Condition``, ``Action``), so code reads them with an exhaustive ``match``.
+    """
 
-    model_config = ConfigDict(
-        json_schema_extra={"minProperties": 1, "maxProperties": 1},
+    kind: ClassVar[str]  # the key naming the kind, as written in files
+    family: ClassVar[str]  # what a person calls one: "condition", "action"
+
+
+QuadrantList = Annotated[
+    list[Quadrant],
+    BeforeValidator(_as_list),
+    Field(min_length=1),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(QUADRANTS)},
+                {"type": "array", "items": {"enum": list(QUADRANTS)}, "minItems": 1},
+            ]
+        }
+    ),
+]
+
+
+class ConditionModel(OneKey):
+    family = "condition"
+
+
+class NameCondition(ConditionModel):
+    kind = "name"
+    name: TextMatch
+
+
+class NotesCondition(ConditionModel):
+    kind = "notes"
+    notes: TextMatch
+
+
+class TagCondition(ConditionModel):
+    kind = "tag"
+    tag: TagMatch
+
+
+class ProjectCondition(ConditionModel):
+    kind = "project"
+    project: Names
+
+
+class SectionCondition(ConditionModel):
+    kind = "section"
+    section: SectionMatch
+
+
+class AssigneeCondition(ConditionModel):
+    kind = "assignee"
+    assignee: Names
+
+
+class CustomFieldCondition(ConditionModel):
+    kind = "custom_field"
+    custom_field: FieldMatch
+
+
+class DueCondition(ConditionModel):
+    kind = "due"
+    due: DateWindow
+
+
+class StartCondition(ConditionModel):
+    kind = "start"
+    start: DateWindow
+
+
+class OverdueCondition(ConditionModel):
+    kind = "overdue"
+    overdue: bool
+
+
+class CreatedCondition(ConditionModel):
+    kind = "created"
+    created: Age
+
+
+class ModifiedCondition(ConditionModel):
+    kind = "modified"
+    modified: Age
+
+
+class CompletedCondition(ConditionModel):
+    kind = "completed"
+    completed: bool
+
+
+class SubtaskCondition(ConditionModel):
+    kind = "subtask"
+    subtask: bool
+
+
+class QuadrantCondition(ConditionModel):
+    kind = "quadrant"
+    quadrant: QuadrantList
+
+
+class AllCondition(ConditionModel):
+    kind = "all"
+    all: Annotated[list[Condition], Field(min_length=1)]
+
+
+class AnyCondition(ConditionModel):
+    kind = "any"
+    any: Annotated[list[Condition], Field(min_length=1)]
+
+
+class NotCondition(ConditionModel):
+    kind = "not"
+    not_: Condition = Field(alias="not")
+
+
+CONDITION_MODELS: tuple[type[ConditionModel], ...] = (
+    NameCondition, NotesCondition, TagCondition, ProjectCondition, SectionCondition,
+    AssigneeCondition, CustomFieldCondition, DueCondition, StartCondition, OverdueCondition,
+    CreatedCondition, ModifiedCondition, CompletedCondition, SubtaskCondition, QuadrantCondition,
+    AllCondition, AnyCondition, NotCondition,
+)  # fmt: skip
+CONDITION_KINDS: tuple[str, ...] = tuple(m.kind for m in CONDITION_MODELS)
+_CONDITION_TAGS = {m.kind: m.__name__ for m in CONDITION_MODELS}
+
+
+def _condition_shape(value: Any) -> Any:
+    if isinstance(value, list):  # a list of conditions means all of them
+        return {"all": value}
+    return _one_key(
+        value,
+        "condition",
+        CONDITION_KINDS,
+        "put them in a list under all: (every one must hold) or any: (one is enough)",
     )
 
-    name: TextMatch | None = None
-    notes: TextMatch | None = None
-    tag: TagMatch | None = None
-    project: Names | None = None
-    section: SectionMatch | None = None
-    assignee: Names | None = None
-    custom_field: FieldMatch | None = None
-    due: DateWindow | None = None
-    start: DateWindow | None = None
-    overdue: bool | None = None
-    created: Age | None = None
-    modified: Age | None = None
-    completed: bool | None = None
-    subtask: bool | None = None
-    quadrant: (
-        Annotated[
-            list[Quadrant],
-            BeforeValidator(_as_list),
-            Field(min_length=1),
-            WithJsonSchema(
-                {
-                    "anyOf": [
-                        {"enum": list(QUADRANTS)},
-                        {"type": "array", "items": {"enum": list(QUADRANTS)}, "minItems": 1},
-                    ]
-                }
-            ),
-        ]
-        | None
-    ) = None
-    all: Annotated[list[Condition], Field(min_length=1)] | None = None
-    any: Annotated[list[Condition], Field(min_length=1)] | None = None
-    not_: Condition | None = Field(None, alias="not")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return {"all": value}
-        return value
+def _one_key(value: Any, family: str, kinds: tuple[str, ...], several: str) -> Any:
+    """The checks every one-key mapping shares, before the kind's own model validates it.
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> Condition:
-        given = [k for k in CONDITION_KINDS if getattr(self, _attr(k)) is not None]
-        if not given:
-            raise ValueError("empty condition: write one of " + ", ".join(CONDITION_KINDS))
-        if len(given) > 1:
-            raise ValueError(
-                f"a condition has exactly one key, this one has {', '.join(given)}: "
-                "put them in a list under all: (every one must hold) or any: (one is enough)"
+    A kind written with no value (``name:``) counts as not written. Unknown keys are reported
+    by the kind's model when exactly one kind is written, else here, each at its key.
+    """
+    if not isinstance(value, dict):
+        raise PydanticKnownError("dict_type")
+    if any(value.get(kind, False) is None for kind in kinds):
+        value = {k: v for k, v in value.items() if not (v is None and k in kinds)}
+    given = [kind for kind in kinds if kind in value]
+    if len(given) != 1:
+        unknown = [k for k in value if k not in kinds]
+        if unknown:
+            raise PydanticCustomError(
+                UNKNOWN_KIND, "unknown {family}", {"family": family, "keys": unknown}
             )
-        return self
-
-    @cached_property
-    def kind(self) -> str:  # read for every condition of every rule: found once
-        return next(k for k in CONDITION_KINDS if getattr(self, _attr(k)) is not None)
-
-    @property
-    def argument(self) -> Any:
-        return getattr(self, _attr(self.kind))
+        if not given:
+            raise ValueError(f"empty {family}: write one of " + ", ".join(kinds))
+        article = "an" if family[0] in "aeiou" else "a"
+        raise ValueError(
+            f"{article} {family} has exactly one key, this one has {', '.join(given)}: {several}"
+        )
+    return value
 
 
-CONDITION_KINDS: tuple[str, ...] = (
-    "name", "notes", "tag", "project", "section", "assignee", "custom_field", "due", "start",
-    "overdue", "created", "modified", "completed", "subtask", "quadrant", "all", "any", "not",
-)  # fmt: skip
+UNKNOWN_KIND = "unknown_kind"  # the error type of keys naming no kind, with ctx family and keys
 
 
-def _attr(kind: str) -> str:
-    return "not_" if kind == "not" else kind
+def _condition_tag(value: Any) -> str | None:
+    for key in value:  # one known key, by now (_condition_shape)
+        tag = _CONDITION_TAGS.get(key)
+        if tag is not None:
+            return tag
+    return None  # pragma: no cover - _condition_shape lets no such mapping through
+
+
+Condition = TypeAliasType(
+    "Condition",
+    Annotated[
+        Annotated[NameCondition, Tag("NameCondition")]
+        | Annotated[NotesCondition, Tag("NotesCondition")]
+        | Annotated[TagCondition, Tag("TagCondition")]
+        | Annotated[ProjectCondition, Tag("ProjectCondition")]
+        | Annotated[SectionCondition, Tag("SectionCondition")]
+        | Annotated[AssigneeCondition, Tag("AssigneeCondition")]
+        | Annotated[CustomFieldCondition, Tag("CustomFieldCondition")]
+        | Annotated[DueCondition, Tag("DueCondition")]
+        | Annotated[StartCondition, Tag("StartCondition")]
+        | Annotated[OverdueCondition, Tag("OverdueCondition")]
+        | Annotated[CreatedCondition, Tag("CreatedCondition")]
+        | Annotated[ModifiedCondition, Tag("ModifiedCondition")]
+        | Annotated[CompletedCondition, Tag("CompletedCondition")]
+        | Annotated[SubtaskCondition, Tag("SubtaskCondition")]
+        | Annotated[QuadrantCondition, Tag("QuadrantCondition")]
+        | Annotated[AllCondition, Tag("AllCondition")]
+        | Annotated[AnyCondition, Tag("AnyCondition")]
+        | Annotated[NotCondition, Tag("NotCondition")],
+        Discriminator(_condition_tag),
+        BeforeValidator(_condition_shape),
+    ],
+)
+"""One condition: a mapping with exactly one key naming its kind (a list means all of them)."""
+
+for _model in (AllCondition, AnyCondition, NotCondition):
+    _model.model_rebuild()
 
 
 # ----------------------------------------------------------------------------- actions
 
 
-class AssignAction(Strict):
+class Assignment(Strict):
     """Assign to one person, or to the best assistant of a pool."""
 
     shorthand_schemas = (_TEXT_OR_NUMBER,)
@@ -447,76 +577,117 @@ class AssignAction(Strict):
         return value
 
     @model_validator(mode="after")
-    def _shape(self) -> AssignAction:
+    def _shape(self) -> Assignment:
         _exactly_one(self, ("to", "pool"), "assign")
         if self.to is not None and (self.skill is not None):
             raise ValueError("skill applies to a pool; with to: the person is already named")
         return self
 
 
-class MoveAction(Strict):
+class Placement(Strict):
     """Move the task into a section of a project (added to the project when missing)."""
 
     project: Name
     section: Name | None = None
 
 
-class SetAction(Strict):
+class FieldSetting(Strict):
     """Set a custom field (by name or gid) to a value: an option name, number, text or date."""
 
     custom_field: Name
     value: Scalar | list[Text] | None
 
 
-class DueAction(Strict):
+class DueDefault(Strict):
     """Give a due date to a task that has none."""
 
     in_: DurationText = Field(alias="in")
 
 
-class Action(Strict):
-    """One action: a mapping with exactly one key naming its kind."""
-
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
-
-    assign: AssignAction | None = None
-    tag: Names | None = None
-    untag: Names | None = None
-    follow: Names | None = None
-    move: MoveAction | None = None
-    set_: SetAction | None = Field(None, alias="set")
-    due: DueAction | None = None
-    comment: Annotated[str, Field(min_length=1)] | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Action:
-        given = [k for k in ACTION_KINDS if getattr(self, _action_attr(k)) is not None]
-        if not given:
-            raise ValueError("empty action: write one of " + ", ".join(ACTION_KINDS))
-        if len(given) > 1:
-            raise ValueError(
-                f"an action has exactly one key, this one has {', '.join(given)}: "
-                "write each action as its own list item under then:"
-            )
-        return self
-
-    @cached_property
-    def kind(self) -> str:
-        return next(k for k in ACTION_KINDS if getattr(self, _action_attr(k)) is not None)
-
-    @property
-    def argument(self) -> Any:
-        return getattr(self, _action_attr(self.kind))
+class ActionModel(OneKey):
+    family = "action"
 
 
-ACTION_KINDS: tuple[str, ...] = (
-    "assign", "tag", "untag", "follow", "move", "set", "due", "comment",
+class AssignAction(ActionModel):
+    kind = "assign"
+    assign: Assignment
+
+
+class TagAction(ActionModel):
+    kind = "tag"
+    tag: Names
+
+
+class UntagAction(ActionModel):
+    kind = "untag"
+    untag: Names
+
+
+class FollowAction(ActionModel):
+    kind = "follow"
+    follow: Names
+
+
+class MoveAction(ActionModel):
+    kind = "move"
+    move: Placement
+
+
+class SetAction(ActionModel):
+    kind = "set"
+    set_: FieldSetting = Field(alias="set")
+
+
+class DueAction(ActionModel):
+    kind = "due"
+    due: DueDefault
+
+
+class CommentAction(ActionModel):
+    kind = "comment"
+    comment: Annotated[str, Field(min_length=1)]
+
+
+ACTION_MODELS: tuple[type[ActionModel], ...] = (
+    AssignAction, TagAction, UntagAction, FollowAction, MoveAction, SetAction, DueAction,
+    CommentAction,
 )  # fmt: skip
+ACTION_KINDS: tuple[str, ...] = tuple(m.kind for m in ACTION_MODELS)
+_ACTION_TAGS = {m.kind: m.__name__ for m in ACTION_MODELS}
 
 
-def _action_attr(kind: str) -> str:
-    return "set_" if kind == "set" else kind
+def _action_shape(value: Any) -> Any:
+    return _one_key(
+        value, "action", ACTION_KINDS, "write each action as its own list item under then:"
+    )
 
+
+def _action_tag(value: Any) -> str | None:
+    for key in value:  # one known key, by now (_action_shape)
+        tag = _ACTION_TAGS.get(key)
+        if tag is not None:
+            return tag
+    return None  # pragma: no cover - _action_shape lets no such mapping through
+
+
+Action = TypeAliasType(
+    "Action",
+    Annotated[
+        Annotated[AssignAction, Tag("AssignAction")]
+        | Annotated[TagAction, Tag("TagAction")]
+        | Annotated[UntagAction, Tag("UntagAction")]
+        | Annotated[FollowAction, Tag("FollowAction")]
+        | Annotated[MoveAction, Tag("MoveAction")]
+        | Annotated[SetAction, Tag("SetAction")]
+        | Annotated[DueAction, Tag("DueAction")]
+        | Annotated[CommentAction, Tag("CommentAction")],
+        Discriminator(_action_tag),
+        BeforeValidator(_action_shape),
+    ],
+)
+"""One action: a mapping with exactly one key naming its kind."""
+
+KINDS_OF_FAMILY: dict[str, tuple[str, ...]] = {"condition": CONDITION_KINDS, "action": ACTION_KINDS}
 
 # ----------------------------------------------------------------------------- rules
 
@@ -948,4 +1119,47 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema of a rule file, for editors and the YAML language server."""
     schema = RuleFile.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    definitions = schema["$defs"]
+    definitions["Condition"] = _one_key_schema(
+        definitions, "Condition", CONDITION_MODELS, list_means_all=True
+    )
+    definitions["Action"] = _one_key_schema(definitions, "Action", ACTION_MODELS)
+    schema["$defs"] = dict(sorted(definitions.items()))
     return schema
+
+
+def _one_key_schema(
+    definitions: dict[str, Any],
+    name: str,
+    models: tuple[type[OneKey], ...],
+    *,
+    list_means_all: bool = False,
+) -> dict[str, Any]:
+    """A union of one-key models as editors best complete it: one mapping, a key per kind.
+
+    pydantic writes the union as ``oneOf`` its members; folded into one mapping of at most one
+    key, an editor offers every kind as a key and names the wrong one.
+    """
+    description = f"One {models[0].family}: a mapping with exactly one key naming its kind."
+    properties: dict[str, Any] = {}
+    for model in models:
+        member = definitions.pop(model.__name__)
+        ((key, value),) = member["properties"].items()
+        title = value.pop("title", None)
+        alternatives = value["anyOf"] if list(value) == ["anyOf"] else [value]
+        properties[key] = {"anyOf": [*alternatives, {"type": "null"}], "default": None}
+        if title is not None:
+            properties[key]["title"] = title
+    mapping = {
+        "additionalProperties": False,
+        "description": description,
+        "maxProperties": 1,
+        "minProperties": 1,
+        "properties": properties,
+        "title": name,
+        "type": "object",
+    }
+    if not list_means_all:
+        return mapping
+    shorthand = {"items": {}, "minItems": 1, "type": "array"}  # a list means all of them
+    return {"anyOf": [shorthand, mapping], "description": description, "title": name}
