@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from delegator.asana import AsanaClient, Limits
+from delegator.asana import AsanaClient, Limits, Timeouts
 from delegator.asana.backend import AsanaBackend
 from delegator.clients import ClientEntry, TokenError, read_token
 from delegator.cycles import Count, ErrorKind
@@ -83,6 +83,7 @@ class Fleet:
             base_url=self.settings.asana_base_url,
             limits=replace(plan, requests_per_minute=rate),
             reconcile_every=self.settings.reconcile_every,
+            timeouts=Timeouts(total=self.settings.asana_request_deadline.total_seconds()),
             observer=self.metrics.observe_request if self.metrics is not None else None,
             token_id=f"env:{source.env}" if source.env is not None else f"file:{source.file}",
             workspace_gid=head.client.workspace,

@@ -49,6 +49,7 @@ class Settings:
     asana_base_url: str = "https://app.asana.com/api/1.0"
     asana_requests_per_minute: int = 1500
     reconcile_every: timedelta = timedelta(hours=1)
+    asana_request_deadline: timedelta = timedelta(seconds=60)  # one attempt, first to last byte
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     # operations: the health and metrics endpoint, shutdown, readiness
@@ -156,6 +157,7 @@ _SETTINGS: dict[str, Any] = {
     "asana_base_url": _text,
     "asana_requests_per_minute": _positive_int,
     "reconcile_every": _interval,
+    "asana_request_deadline": _interval,
     "log_format": _choice("auto", "json", "console"),
     "log_level": _choice("debug", "info", "warning", "error"),
     "http_host": _text,
@@ -187,6 +189,7 @@ _NESTED = {
     ("asana", "base_url"): "asana_base_url",
     ("asana", "requests_per_minute"): "asana_requests_per_minute",
     ("asana", "reconcile_every"): "reconcile_every",
+    ("asana", "request_deadline"): "asana_request_deadline",
     ("log", "format"): "log_format",
     ("log", "level"): "log_level",
     ("http", "host"): "http_host",
