@@ -42,9 +42,9 @@ from delegator.asana import (
     SyncPosition,
     writes,
 )
-from delegator.asana.clock import SystemClock
 from delegator.asana.mapping import TASK_OPT_FIELDS
 from delegator.asana.writes import Action
+from delegator.clock import SystemClock
 from delegator.sandbox import SandboxServer, synthetic_fixture, touch_tasks
 from delegator.sandbox.synthetic import OWNER_TOKEN
 

@@ -7,12 +7,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from delegator.asana import AsanaClient, Limits, Timeouts
+from delegator.asana import AsanaClient, BudgetRegistry, Limits, Timeouts
 from delegator.asana.backend import AsanaBackend
 from delegator.clients import ClientEntry, TokenError, read_token
+from delegator.clock import Clock, SystemClock
 from delegator.cycles import Count, ErrorKind
 from delegator.destinations import Destinations
 from delegator.logs import bound, get_logger
@@ -22,10 +22,6 @@ from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport, er
 from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries import SendOutcome, Summaries
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def open_store(settings: Settings) -> StateStore:
@@ -41,10 +37,11 @@ class Fleet:
     settings: Settings
     store: StateStore
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    clock: Callable[[], datetime] = system_clock
+    # The time of cycles and summaries, and of every client's waits (budgets, Retry-After).
+    clock: Clock = field(default_factory=SystemClock)
+    # Each token's budget, shared by every client this fleet builds with that token.
+    budgets: BudgetRegistry = field(default_factory=BudgetRegistry)
     runtimes: dict[str, ClientRuntime] = field(default_factory=dict)
-    # Extra AsanaClient arguments (an injected clock and sleep, in tests of waits).
-    client_options: Mapping[str, Any] = field(default_factory=dict)
     # The running service's metrics (None for one-off commands).
     metrics: Metrics | None = None
     # Set when the service stops: running cycles end at their next safe point.
@@ -87,7 +84,8 @@ class Fleet:
             observer=self.metrics.observe_request if self.metrics is not None else None,
             token_id=f"env:{source.env}" if source.env is not None else f"file:{source.file}",
             workspace_gid=head.client.workspace,
-            **self.client_options,
+            clock=self.clock,
+            budgets=self.budgets,
         )
         if current is not None:
             current.backend.close()
@@ -122,7 +120,7 @@ class Fleet:
         progress: Callable[[str, int], None] | None,
         keep_tasks: bool,
     ) -> CycleReport:
-        now = self.clock()
+        now = self.clock.now()
         log = get_logger(client=entry.key)
         try:
             runtime = self.runtime(entry)
@@ -155,7 +153,7 @@ class Fleet:
 
     def _observe(self, report: CycleReport, started: datetime) -> float:
         """The cycle's duration, counted in the metrics (when the service keeps them)."""
-        finished = self.clock()
+        finished = self.clock.now()
         seconds = (finished - started).total_seconds()
         if self.metrics is not None and not report.dry_run:
             self.metrics.observe_cycle(report, seconds, finished)
@@ -194,7 +192,7 @@ class Fleet:
 
         destinations = Destinations(self.settings, self.environ, self.runtime, self.clock)
         return Summaries(
-            self.store, self.settings, self.runtime, destinations, self.clock, on_send=on_send
+            self.store, self.settings, self.runtime, destinations, self.clock.now, on_send=on_send
         )
 
     def close(self) -> None:

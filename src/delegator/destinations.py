@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from delegator.asana import AsanaError
 from delegator.asana.backend import AsanaBackend
 from delegator.clients import ClientEntry
+from delegator.clock import Clock
 from delegator.core.schema import Destination as DestinationSpec
 from delegator.notify import (
     AsanaComment,
@@ -63,7 +63,7 @@ class Destinations:
     settings: Settings
     environ: Mapping[str, str]
     runtime_for: Callable[[ClientEntry], ClientRuntime]
-    clock: Callable[[], datetime]
+    clock: Clock
 
     def key(self, spec: DestinationSpec, recipient: str) -> str:
         """The ledger's key for the destination: ``destination_key``."""
@@ -92,10 +92,10 @@ class Destinations:
                 password=settings.smtp_password,
                 sender=settings.smtp_from or "delegator@localhost",
             )
-            return Email(smtp, addresses)
+            return Email(smtp, addresses, clock=self.clock)
         try:
             runtime = self.runtime_for(entry)
-            runtime.refresh(self.clock())
+            runtime.refresh(self.clock.now())
         except (ClientError, BackendError) as exc:
             raise DeliveryError(
                 f"Asana is not reachable for {entry.key}: {exc}", retryable=True

@@ -22,8 +22,9 @@ from pathlib import Path
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from delegator.bootstrap import Fleet, system_clock
+from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, disabled, load_clients, reload_clients
+from delegator.clock import SystemClock
 from delegator.cycles import Count, ErrorKind
 from delegator.health import Readiness, Tracker, readiness
 from delegator.logs import get_logger
@@ -57,7 +58,7 @@ class Service:
         )
         self.stopped = threading.Event()
         self.log = get_logger()
-        self.health = Tracker(fleet.clock)
+        self.health = Tracker(fleet.clock.now)
         self._busy: Counter[str] = Counter()  # jobs running now, by id
         self._idle = threading.Condition()
 
@@ -77,7 +78,7 @@ class Service:
             "summaries",
             send_summaries,
             SUMMARY_SECONDS,
-            first_run=self.fleet.clock() + timedelta(seconds=5),
+            first_run=self.fleet.clock.now() + timedelta(seconds=5),
         )
         self.scheduler.start()
         self.log.info("service_started", clients=sorted(self.entries))
@@ -145,7 +146,7 @@ class Service:
         seconds = entry.loaded.head.poll.timedelta().total_seconds()
         self.scheduler.add_job(
             self._cycle, "interval", seconds=seconds, args=[entry.key], id=f"client:{entry.key}",
-            jitter=min(30.0, seconds / 10), replace_existing=True, next_run_time=system_clock(),
+            jitter=min(30.0, seconds / 10), replace_existing=True, next_run_time=SystemClock().now(),
         )  # fmt: skip
 
     def _cycle(self, key: str) -> None:
@@ -153,7 +154,7 @@ class Service:
         if entry is None or self.stopped.is_set():
             return
         with self._running(f"client:{key}"):
-            started = self.fleet.clock()
+            started = self.fleet.clock.now()
             self.health.cycle_started(key, started)
             try:
                 report = self.fleet.cycle(entry, keep_tasks=False)
@@ -162,7 +163,7 @@ class Service:
                 report = CycleReport(key, entry.name, started, False)
                 report.add_error(ErrorKind.CYCLE, f"the cycle crashed: {exc}")
                 report.counts[Count.CLIENT_FAILED] = 1
-            self.health.cycle_finished(report, self.fleet.clock())
+            self.health.cycle_finished(report, self.fleet.clock.now())
         if self.on_cycle is not None:
             self.on_cycle(key)
 
@@ -208,7 +209,7 @@ class Service:
                 if job.id.startswith("client:"):
                     next_runs[job.id.removeprefix("client:")] = job.next_run_time
         states = self.health.states(next_runs)
-        return readiness(self.fleet.clock(), checks, states, self.fleet.settings.ready_polls)
+        return readiness(self.fleet.clock.now(), checks, states, self.fleet.settings.ready_polls)
 
     def stop(self, *, wait: bool = True, grace: float | None = None) -> bool:
         """Stop scheduling and ask running cycles to end at their next safe point.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,29 +12,6 @@ import responses
 BASE = "https://asana.test/api/1.0"
 TOKEN = "0/secret-token-5f3a9c"
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """Wall and monotonic time that only move when `sleep` (or `advance`) is called."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self._now = start
-        self._mono = 1000.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self._now
-
-    def monotonic(self) -> float:
-        return self._mono
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
-        self._mono += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.advance(seconds)
 
 
 def query(call: Any) -> dict[str, str]:

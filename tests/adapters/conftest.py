@@ -1,4 +1,4 @@
-"""Fixtures for the Asana client's tests: a fake clock whose sleep advances it, and a client
+"""Fixtures for the Asana client's tests: a ManualClock whose sleep advances it, and a client
 wired to it with its own budget registry, so no test waits or shares quota with another."""
 
 from __future__ import annotations
@@ -7,14 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 import responses
-from asana_fakes import BASE, TOKEN, FakeClock
+from asana_fakes import BASE, START, TOKEN
 
 from delegator.asana import AsanaClient, BudgetRegistry, Limits, RetryPolicy
+from delegator.clock import ManualClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def policy() -> RetryPolicy:
 
 
 @pytest.fixture
-def client(clock: FakeClock, policy: RetryPolicy) -> Iterator[AsanaClient]:
+def client(clock: ManualClock, policy: RetryPolicy) -> Iterator[AsanaClient]:
     with AsanaClient(
         TOKEN,
         base_url=BASE,

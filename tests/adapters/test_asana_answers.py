@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import responses
-from asana_fakes import BASE, START, FakeClock, me_response
+from asana_fakes import BASE, START, me_response
 
 from delegator.asana import (
     AsanaClient,
@@ -26,6 +26,7 @@ from delegator.asana import (
 )
 from delegator.asana.backend import AsanaBackend
 from delegator.asana.reads import task_gids
+from delegator.clock import ManualClock
 from delegator.core.context import Directory, Identity
 from delegator.core.intents import Assign, Comment
 from delegator.core.model import Task
@@ -96,7 +97,7 @@ def test_an_incremental_read_of_a_wrong_shape_answer_raises_and_returns_no_posit
 
 
 def test_a_wrong_shape_answer_followed_by_a_good_one_is_read_whole(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.get(TASKS, json={"data": None})
     api.get(TASKS, json={"data": [{"gid": "1", "name": "Pay rent"}], "next_page": None})
@@ -104,7 +105,7 @@ def test_a_wrong_shape_answer_followed_by_a_good_one_is_read_whole(
     read = client.read_source(_position(read_before=False), ("name",))
 
     assert [task["gid"] for task in read.tasks] == ["1"]
-    assert clock.sleeps == [1.0]  # the backoff of a 5xx
+    assert clock.slept == [1.0]  # the backoff of a 5xx
 
 
 def test_the_backend_reports_a_wrong_shape_read_as_a_source_error(

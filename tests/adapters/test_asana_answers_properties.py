@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import responses
-from asana_fakes import BASE, START, FakeClock
+from asana_fakes import BASE, START
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +34,7 @@ from delegator.asana import (
 )
 from delegator.asana.backend import AsanaBackend
 from delegator.asana.mapping import TASK_OPT_FIELDS
+from delegator.clock import ManualClock
 from delegator.core.context import Directory, Identity
 from delegator.core.intents import Assign, Comment
 from delegator.core.model import Task
@@ -161,7 +162,7 @@ def asana(sequence: list[Answer]) -> Iterator[AsanaClient]:
     def answer(request: Any) -> Answer:
         return queue.pop(0) if queue else END
 
-    clock = FakeClock()
+    clock = ManualClock(START)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
         pattern = re.compile(re.escape(BASE) + ".*")
         for method in ("GET", "POST", "PUT"):

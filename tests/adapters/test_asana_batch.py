@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 import responses
-from asana_fakes import BASE, FakeClock, body, me_response, path
+from asana_fakes import BASE, body, me_response, path
 
 from delegator.asana import (
     AsanaClient,
@@ -17,6 +17,7 @@ from delegator.asana import (
     Unauthorized,
     writes,
 )
+from delegator.clock import ManualClock
 
 BATCH = f"{BASE}/batch"
 
@@ -150,7 +151,7 @@ def test_failed_actions_get_mapped_errors_and_the_rest_succeed(
 
 
 def test_a_whole_batch_429_is_retried_after_retry_after(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.post(BATCH, status=429, headers={"Retry-After": "9"})
     api.post(BATCH, json=ok(2))
@@ -158,13 +159,13 @@ def test_a_whole_batch_429_is_retried_after_retry_after(
     results = client.batch([writes.comment("1", "a"), writes.comment("2", "b")])
 
     assert [r.ok for r in results] == [True, True]
-    assert clock.sleeps == [9.0]
+    assert clock.slept == [9.0]
     assert len(api.calls) == 2
     assert client.budget.units_spent == 4  # a rejected batch still counts
 
 
 def test_an_idempotent_batch_is_retried_after_a_5xx(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.post(BATCH, status=503)
     api.post(BATCH, json=ok(2))
@@ -172,11 +173,11 @@ def test_an_idempotent_batch_is_retried_after_a_5xx(
     results = client.batch([writes.add_tag("1", "7"), writes.assign("2", "42")])
 
     assert all(r.ok for r in results)
-    assert clock.sleeps == [1.0]
+    assert clock.slept == [1.0]
 
 
 def test_after_an_ambiguous_failure_only_missing_creates_are_sent_again(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     posted = {
         "gid": "s1",
@@ -211,7 +212,7 @@ def test_after_an_ambiguous_failure_only_missing_creates_are_sent_again(
     assert results[2].data == {"gid": "s2"}
     resent = body(api.calls[-1])["data"]["actions"]
     assert [a["relative_path"] for a in resent] == ["/tasks/1/addTag", "/tasks/2/stories"]
-    assert clock.sleeps == [1.0]
+    assert clock.slept == [1.0]
 
 
 def test_after_an_ambiguous_failure_an_uncheckable_create_is_reported_not_resent(

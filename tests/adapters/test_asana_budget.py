@@ -7,31 +7,32 @@ import time
 
 import pytest
 import responses
-from asana_fakes import BASE, TOKEN, FakeClock
+from asana_fakes import BASE, TOKEN
 
 from delegator.asana import FREE, AsanaClient, Budget, BudgetRegistry, Limits
 from delegator.asana.budget import token_key
+from delegator.clock import ManualClock
 
 WAIT = 2.0  # seconds a test thread may block before the test is declared hung
 
 
-def make_budget(clock: FakeClock, **limits: float) -> Budget:
+def make_budget(clock: ManualClock, **limits: float) -> Budget:
     return Budget(Limits(**limits), clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
 
 
-def test_n_requests_go_at_once_and_the_next_waits_for_one_unit(clock: FakeClock) -> None:
+def test_n_requests_go_at_once_and_the_next_waits_for_one_unit(clock: ManualClock) -> None:
     budget = make_budget(clock, requests_per_minute=60, burst=60)
 
     waits = [budget.take(1) for _ in range(60)]
     assert waits == [0.0] * 60
-    assert clock.sleeps == []
+    assert clock.slept == []
 
     assert budget.take(1) == pytest.approx(1.0)  # 60 per minute: one unit per second
-    assert clock.sleeps == [pytest.approx(1.0)]
+    assert clock.slept == [pytest.approx(1.0)]
     assert budget.units_spent == 61
 
 
-def test_a_minute_of_requests_at_the_free_rate(clock: FakeClock) -> None:
+def test_a_minute_of_requests_at_the_free_rate(clock: ManualClock) -> None:
     budget = Budget(FREE, clock=clock, sleep=clock.sleep)
     assert FREE.requests_per_minute == 150
     assert FREE.capacity == 15
@@ -40,11 +41,11 @@ def test_a_minute_of_requests_at_the_free_rate(clock: FakeClock) -> None:
         budget.take(1)
 
     # 15 at once, then 135 more at 2.5 per second.
-    assert sum(clock.sleeps) == pytest.approx(135 / 2.5)
+    assert sum(clock.slept) == pytest.approx(135 / 2.5)
     assert budget.units_spent == 150
 
 
-def test_the_bucket_refills_with_time(clock: FakeClock) -> None:
+def test_the_bucket_refills_with_time(clock: ManualClock) -> None:
     budget = make_budget(clock, requests_per_minute=600, burst=10)
     for _ in range(10):
         budget.take(1)
@@ -56,7 +57,7 @@ def test_the_bucket_refills_with_time(clock: FakeClock) -> None:
     assert budget.take(1) == pytest.approx(0.1)
 
 
-def test_a_batch_costs_one_unit_per_action(clock: FakeClock) -> None:
+def test_a_batch_costs_one_unit_per_action(clock: ManualClock) -> None:
     budget = make_budget(clock, requests_per_minute=60, burst=10)
 
     assert budget.take(10) == 0.0
@@ -65,7 +66,7 @@ def test_a_batch_costs_one_unit_per_action(clock: FakeClock) -> None:
 
 
 def test_a_request_larger_than_the_bucket_waits_for_a_full_bucket_then_goes_into_debt(
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     budget = make_budget(clock, requests_per_minute=60, burst=5)
     budget.take(5)
@@ -74,7 +75,7 @@ def test_a_request_larger_than_the_bucket_waits_for_a_full_bucket_then_goes_into
     assert budget.take(1) == pytest.approx(4.0)  # repay 3, then earn 1
 
 
-def test_a_429_pauses_everyone_then_halves_the_rate_for_the_cooldown(clock: FakeClock) -> None:
+def test_a_429_pauses_everyone_then_halves_the_rate_for_the_cooldown(clock: ManualClock) -> None:
     budget = make_budget(clock, requests_per_minute=60, burst=1, cooldown=60)
 
     budget.rate_limited(20)
@@ -89,7 +90,7 @@ def test_a_429_pauses_everyone_then_halves_the_rate_for_the_cooldown(clock: Fake
     assert budget.take(1) == pytest.approx(1.0)
 
 
-def test_repeated_429s_keep_halving_down_to_the_floor(clock: FakeClock) -> None:
+def test_repeated_429s_keep_halving_down_to_the_floor(clock: ManualClock) -> None:
     budget = make_budget(clock, requests_per_minute=60, min_rate_factor=0.125)
 
     factors = []
@@ -104,7 +105,7 @@ def test_repeated_429s_keep_halving_down_to_the_floor(clock: FakeClock) -> None:
 # ---------------------------------------------------------------- concurrency caps
 
 
-def test_writes_beyond_the_cap_wait_for_a_slot(clock: FakeClock) -> None:
+def test_writes_beyond_the_cap_wait_for_a_slot(clock: ManualClock) -> None:
     budget = make_budget(clock, max_writes=2, max_reads=3)
     entered = threading.Event()
     finished = threading.Event()
@@ -135,7 +136,7 @@ def test_writes_beyond_the_cap_wait_for_a_slot(clock: FakeClock) -> None:
 
 
 def test_concurrent_requests_never_exceed_the_caps(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     client = AsanaClient(
         TOKEN,
@@ -180,7 +181,7 @@ def test_concurrent_requests_never_exceed_the_caps(
 
 
 def test_clients_with_the_same_token_share_one_budget(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     registry = BudgetRegistry()
 
@@ -197,16 +198,16 @@ def test_clients_with_the_same_token_share_one_budget(
     one.get_task("1", ("name",))
     two.get_task("1", ("name",))
     other.get_task("1", ("name",))
-    assert clock.sleeps == []
+    assert clock.slept == []
     two.get_task("1", ("name",))  # the shared bucket is empty now
 
     assert one.budget is two.budget
     assert other.budget is not one.budget
-    assert clock.sleeps == [pytest.approx(1.0)]
+    assert clock.slept == [pytest.approx(1.0)]
     assert one.budget.units_spent == 3
 
 
-def test_the_registry_keeps_a_hash_of_the_token_never_the_token(clock: FakeClock) -> None:
+def test_the_registry_keeps_a_hash_of_the_token_never_the_token(clock: ManualClock) -> None:
     registry = BudgetRegistry()
 
     budget = registry.budget_for(TOKEN, Limits(), clock=clock, sleep=clock.sleep)
@@ -216,7 +217,7 @@ def test_the_registry_keeps_a_hash_of_the_token_never_the_token(clock: FakeClock
     assert budget.key == token_key(TOKEN)[:12]
 
 
-def test_a_second_configuration_for_a_token_tightens_the_limits(clock: FakeClock) -> None:
+def test_a_second_configuration_for_a_token_tightens_the_limits(clock: ManualClock) -> None:
     registry = BudgetRegistry()
     registry.budget_for(TOKEN, Limits(), clock=clock, sleep=clock.sleep)
 
@@ -237,7 +238,7 @@ def test_default_limits_are_asanas_paid_ones() -> None:
     assert (limits.max_reads, limits.max_writes) == (50, 15)
 
 
-def test_the_slowdown_floor_is_below_the_free_limit_on_either_plan(clock: FakeClock) -> None:
+def test_the_slowdown_floor_is_below_the_free_limit_on_either_plan(clock: ManualClock) -> None:
     # Before: a floor of 1/8 kept a paid configuration at 187.5/min, over a free workspace's
     # 150, so a free workspace configured as paid drew 429s for ever.
     for plan in ("free", "paid"):

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from asana_fakes import FakeClock
+from asana_fakes import START
 
 from delegator.asana import AsanaClient, BudgetRegistry, Limits, RetryPolicy, Timeouts
 from delegator.asana.errors import TransportError
+from delegator.clock import ManualClock
 
 DRIP = 0.2  # seconds between bytes
 BODY = b'{"data": {"gid": "1", "name": "' + b"x" * 40 + b'"}}'
@@ -83,7 +84,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[DripServer]:
 
 
 def _client(server: DripServer, total: float) -> AsanaClient:
-    clock = FakeClock()
+    clock = ManualClock(START)
     return AsanaClient(
         "0/drip-token",
         base_url=server.base_url,

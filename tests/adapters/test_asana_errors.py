@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 import urllib3.exceptions
-from asana_fakes import BASE, TOKEN, FakeClock
+from asana_fakes import BASE, TOKEN
 
 from delegator.asana import (
     ApiError,
@@ -29,6 +29,7 @@ from delegator.asana import (
     decide,
 )
 from delegator.asana.errors import from_status, from_transport, parse_retry_after
+from delegator.clock import ManualClock
 
 TASK_URL = f"{BASE}/tasks/1"
 
@@ -89,7 +90,7 @@ def test_a_client_error_is_not_retried_even_on_an_idempotent_write(
 
 
 def test_server_errors_that_persist_become_server_error_and_skip(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     body = {"errors": [{"message": "Server Error", "phrase": "6 sad squid snuggle softly"}]}
     for _ in range(4):
@@ -102,11 +103,11 @@ def test_server_errors_that_persist_become_server_error_and_skip(
     assert caught.value.messages == ("Server Error",)
     assert caught.value.outcome is Outcome.SKIP
     assert len(api.calls) == 4  # RetryPolicy.max_attempts
-    assert clock.sleeps == [1.0, 2.0, 4.0]  # exponential backoff, no jitter in tests
+    assert clock.slept == [1.0, 2.0, 4.0]  # exponential backoff, no jitter in tests
 
 
 def test_rate_limited_beyond_the_policy_is_fatal(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     client = AsanaClient(
         TOKEN,
@@ -125,7 +126,7 @@ def test_rate_limited_beyond_the_policy_is_fatal(
     assert caught.value.retry_after == 7.0
     assert caught.value.outcome is Outcome.FATAL
     assert len(api.calls) == 3
-    assert clock.sleeps == [7.0, 7.0]
+    assert clock.slept == [7.0, 7.0]
 
 
 def test_sync_token_expired_carries_the_new_token() -> None:
@@ -212,7 +213,7 @@ def test_reset_connection_may_have_reached_the_server() -> None:
 
 
 def test_a_timeout_through_the_client_is_retried_then_reported_fatal(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     for _ in range(4):
         api.get(TASK_URL, body=requests.ReadTimeout("read timed out"))
@@ -223,7 +224,7 @@ def test_a_timeout_through_the_client_is_retried_then_reported_fatal(
     assert isinstance(caught.value.__cause__, requests.ReadTimeout)
     assert caught.value.outcome is Outcome.FATAL
     assert len(api.calls) == 4
-    assert clock.sleeps == [1.0, 2.0, 4.0]
+    assert clock.slept == [1.0, 2.0, 4.0]
 
 
 # ---------------------------------------------------------------- the decision

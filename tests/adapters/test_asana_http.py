@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 import responses
-from asana_fakes import BASE, TOKEN, FakeClock, body, me_response, path, query
+from asana_fakes import BASE, TOKEN, body, me_response, path, query
 
 from delegator import __version__
 from delegator.asana import (
@@ -20,12 +20,13 @@ from delegator.asana import (
     Unauthorized,
     UnexpectedAnswer,
 )
+from delegator.clock import ManualClock
 
 TASK = {"gid": "1", "name": "Send the invoice"}
 
 
 def test_every_request_carries_auth_user_agent_and_timeouts(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     client = AsanaClient(
         TOKEN,
@@ -50,7 +51,7 @@ def test_every_request_carries_auth_user_agent_and_timeouts(
     assert api.calls[1].request.headers["Content-Type"] == "application/json"
 
 
-def test_default_base_url_is_asanas(clock: FakeClock, api: responses.RequestsMock) -> None:
+def test_default_base_url_is_asanas(clock: ManualClock, api: responses.RequestsMock) -> None:
     client = AsanaClient(TOKEN, clock=clock, sleep=clock.sleep, budgets=BudgetRegistry())
     api.get("https://app.asana.com/api/1.0/tasks/1", json={"data": TASK})
 
@@ -69,7 +70,7 @@ def test_opt_fields_are_one_comma_separated_value(
 
 
 def test_429_on_a_get_waits_retry_after_then_repeats_once(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.get(
         f"{BASE}/tasks/1",
@@ -81,13 +82,13 @@ def test_429_on_a_get_waits_retry_after_then_repeats_once(
 
     assert client.get_task("1", ("name",)) == TASK
 
-    assert clock.sleeps == [30.0]
+    assert clock.slept == [30.0]
     assert len(api.calls) == 2
     assert api.calls[0].request.url == api.calls[1].request.url
 
 
 def test_429_on_a_comment_is_retried_because_asana_did_not_execute_it(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     stories = f"{BASE}/tasks/1/stories"
     api.post(
@@ -99,7 +100,7 @@ def test_429_on_a_comment_is_retried_because_asana_did_not_execute_it(
 
     assert client.comment("1", "Over to you") == "555"
 
-    assert clock.sleeps == [12.0]
+    assert clock.slept == [12.0]
     assert len(api.calls) == 2  # no existence check: a 429 is never ambiguous
     assert body(api.calls[0]) == body(api.calls[1]) == {"data": {"text": "Over to you"}}
 
@@ -116,7 +117,7 @@ def test_429_pauses_the_whole_token_and_halves_its_rate(
 
 
 def test_5xx_then_success_on_a_read(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.get(f"{BASE}/tasks/1", status=503, json={"errors": [{"message": "down"}]})
     api.get(f"{BASE}/tasks/1", status=500, json={"errors": [{"message": "oops"}]})
@@ -124,12 +125,12 @@ def test_5xx_then_success_on_a_read(
 
     assert client.get_task("1", ("name",)) == TASK
 
-    assert clock.sleeps == [1.0, 2.0]
+    assert clock.slept == [1.0, 2.0]
     assert len(api.calls) == 3
 
 
 def test_5xx_then_success_on_an_idempotent_put(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.put(f"{BASE}/tasks/1", status=502)
     api.put(
@@ -139,7 +140,7 @@ def test_5xx_then_success_on_an_idempotent_put(
     assert client.assign("1", "42") == {"gid": "1", "modified_at": "2026-11-27T09:00:01.000Z"}
 
     assert [body(call) for call in api.calls] == [{"data": {"assignee": "42"}}] * 2
-    assert clock.sleeps == [1.0]
+    assert clock.slept == [1.0]
 
 
 @pytest.mark.parametrize(
@@ -152,7 +153,7 @@ def test_5xx_then_success_on_an_idempotent_put(
     ],
 )
 def test_idempotent_posts_are_retried_after_a_timeout(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock, name: str, call: object
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock, name: str, call: object
 ) -> None:
     url = f"{BASE}/tasks/1/{name}"
     api.post(url, body=requests.ReadTimeout("read timed out"))
@@ -162,7 +163,7 @@ def test_idempotent_posts_are_retried_after_a_timeout(
     call(client)  # type: ignore[operator]
 
     assert len(api.calls) == 2
-    assert clock.sleeps == [1.0]
+    assert clock.slept == [1.0]
 
 
 def test_move_to_section_is_retried_after_a_reset(

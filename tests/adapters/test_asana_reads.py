@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
-from asana_fakes import BASE, START, FakeClock, path, query
+from asana_fakes import BASE, START, path, query
 
 from delegator.asana import (
     ApiError,
@@ -18,6 +18,7 @@ from delegator.asana import (
     SyncTokenExpired,
 )
 from delegator.asana.reads import asana_time, task_gids
+from delegator.clock import ManualClock
 
 FIELDS = ("name", "assignee.name", "due_on")
 DATE_HEADER = {"Date": "Fri, 27 Nov 2026 09:00:00 GMT"}  # Asana's clock == START
@@ -203,7 +204,7 @@ def test_naive_datetimes_are_refused() -> None:
 
 
 def test_first_read_of_a_source_is_whole_and_sets_the_high_water_from_asanas_clock(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     clock.advance(3600)  # our clock is an hour ahead of Asana's: Asana's wins
     api.get(f"{BASE}/projects/9/tasks", json=page(tasks("1"), offset="o"), headers=DATE_HEADER)
@@ -226,7 +227,7 @@ def test_first_read_of_a_source_is_whole_and_sets_the_high_water_from_asanas_clo
 
 
 def test_an_idle_cycle_costs_one_request_per_source(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     sources = [Source.project("9"), Source.section("5"), Source.user_tasks("42", "77")]
     positions = [SyncPosition(s, high_water=START, last_full_read=START) for s in sources]
@@ -245,7 +246,7 @@ def test_an_idle_cycle_costs_one_request_per_source(
 
 
 def test_a_cycle_with_changes_reads_them_from_the_stored_high_water(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     position = SyncPosition(Source.project("9"), high_water=SINCE, last_full_read=SINCE)
     clock.advance(120)
@@ -268,7 +269,7 @@ def test_the_high_water_never_goes_back(client: AsanaClient, api: responses.Requ
 
 
 def test_the_periodic_reconcile_reads_the_whole_source(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     position = SyncPosition(Source.section("5"), high_water=START, last_full_read=START)
     clock.advance(3600)  # reconcile_every defaults to an hour

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import requests
 import responses
-from asana_fakes import BASE, FakeClock, body, me_response, path, query
+from asana_fakes import BASE, body, me_response, path, query
 
 from delegator.asana import AsanaClient, writes
+from delegator.clock import ManualClock
 
 RICH = "<body><strong>Week 49</strong>\n<ul><li>5 to Giulia</li></ul></body>"
 
@@ -92,7 +93,7 @@ def test_rich_text_requests_that_cannot_work_are_refused(build: Any, message: st
 
 
 def test_a_rich_comment_lost_in_flight_is_found_by_its_words(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.post(f"{BASE}/tasks/1/stories", body=requests.ReadTimeout("read timed out"))
     me_response(api, gid="100")
@@ -129,7 +130,7 @@ def test_a_rich_comment_lost_in_flight_is_found_by_its_words(
 
 
 def test_a_rich_status_update_lost_in_flight_is_found_by_its_title(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.post(f"{BASE}/status_updates", body=requests.ConnectionError("Connection reset by peer"))
     me_response(api, gid="100")

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 import responses
-from asana_fakes import BASE, START, TOKEN, FakeClock, query
+from asana_fakes import BASE, START, TOKEN, query
 
 from delegator.asana import AsanaClient, BudgetRegistry, Limits, RetryPolicy, Source, SyncPosition
+from delegator.clock import ManualClock
 
 FIELDS = ("name", "assignee.name")
 SEARCH = f"{BASE}/workspaces/77/tasks/search"
@@ -21,7 +22,7 @@ PAYMENT_REQUIRED = {
 
 
 @pytest.fixture
-def client(clock: FakeClock, policy: RetryPolicy) -> Iterator[AsanaClient]:
+def client(clock: ManualClock, policy: RetryPolicy) -> Iterator[AsanaClient]:
     with AsanaClient(
         TOKEN,
         base_url=BASE,
@@ -44,7 +45,7 @@ def modified(gid: str, when: str) -> dict[str, object]:
 
 
 def test_an_idle_cycle_of_a_tag_source_costs_one_search_request(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     clock.advance(120)
     api.get(SEARCH, json={"data": []}, headers=DATE_HEADER)
@@ -68,7 +69,7 @@ def test_an_idle_cycle_of_a_tag_source_costs_one_search_request(
 
 
 def test_more_than_a_page_is_followed_by_advancing_modified_at_after(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     clock.advance(120)
     first = [modified(str(n), f"2026-11-27T09:00:{n // 10:02d}.{n:03d}Z") for n in range(100)]
@@ -87,7 +88,7 @@ def test_more_than_a_page_is_followed_by_advancing_modified_at_after(
 
 
 def test_a_free_workspace_answers_402_once_then_idle_cycles_cost_nothing(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     clock.advance(60)
     api.get(SEARCH, status=402, json=PAYMENT_REQUIRED)
@@ -106,7 +107,7 @@ def test_a_free_workspace_answers_402_once_then_idle_cycles_cost_nothing(
 
 
 def test_a_free_workspaces_tag_is_read_whole_at_the_reconcile_interval(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     position = SyncPosition(Source.tag("3"), high_water=START, last_full_read=START, search=False)
     clock.advance(3600)
@@ -120,7 +121,7 @@ def test_a_free_workspaces_tag_is_read_whole_at_the_reconcile_interval(
 
 
 def test_a_tag_without_a_known_workspace_is_read_as_before(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     client = AsanaClient(
         TOKEN, base_url=BASE, clock=clock, sleep=clock.sleep, budgets=BudgetRegistry()

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 import responses
-from asana_fakes import BASE, TOKEN, FakeClock
+from asana_fakes import BASE, TOKEN
 
 from delegator.asana import (
     AsanaClient,
@@ -18,6 +18,7 @@ from delegator.asana import (
     Unauthorized,
 )
 from delegator.asana.http import ChangeNotice, RequestAttempt, forget_logged_changes
+from delegator.clock import ManualClock
 from delegator.metrics import Metrics
 from delegator.redact import forget_secrets, is_registered
 
@@ -37,7 +38,7 @@ class SecretFile:
         return self.value
 
 
-def make(clock: FakeClock, token: object, **options: object) -> AsanaClient:
+def make(clock: ManualClock, token: object, **options: object) -> AsanaClient:
     return AsanaClient(
         token,  # type: ignore[arg-type]
         base_url=BASE,
@@ -56,7 +57,7 @@ def unauthorized(api: responses.RequestsMock) -> None:
 
 
 def test_a_401_rereads_the_token_and_retries_once_with_the_new_one(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     secret = SecretFile(TOKEN)
     client = make(clock, secret)
@@ -74,7 +75,7 @@ def test_a_401_rereads_the_token_and_retries_once_with_the_new_one(
 
 
 def test_a_401_with_the_same_token_raises_unauthorized_without_retrying(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     secret = SecretFile(TOKEN)
     client = make(clock, secret)
@@ -88,7 +89,7 @@ def test_a_401_with_the_same_token_raises_unauthorized_without_retrying(
 
 
 def test_a_second_401_after_a_new_token_is_raised(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     secret = SecretFile(TOKEN)
     client = make(clock, secret)
@@ -103,7 +104,7 @@ def test_a_second_401_after_a_new_token_is_raised(
 
 
 def test_an_unreadable_secret_after_a_401_reports_the_401(
-    clock: FakeClock, api: responses.RequestsMock
+    clock: ManualClock, api: responses.RequestsMock
 ) -> None:
     state = {"broken": False}
 
@@ -120,7 +121,7 @@ def test_an_unreadable_secret_after_a_401_reports_the_401(
         client.get_task("1", ("name",))
 
 
-def test_reload_reads_the_provider_again(clock: FakeClock, api: responses.RequestsMock) -> None:
+def test_reload_reads_the_provider_again(clock: ManualClock, api: responses.RequestsMock) -> None:
     secret = SecretFile(TOKEN)
     client = make(clock, secret)
     api.get(f"{BASE}/tasks/1", json={"data": TASK})
@@ -133,7 +134,7 @@ def test_reload_reads_the_provider_again(clock: FakeClock, api: responses.Reques
     assert api.calls[0].request.headers["Authorization"] == f"Bearer {NEW_TOKEN}"
 
 
-def test_a_plain_string_token_still_works(clock: FakeClock, api: responses.RequestsMock) -> None:
+def test_a_plain_string_token_still_works(clock: ManualClock, api: responses.RequestsMock) -> None:
     client = make(clock, TOKEN)
     api.get(f"{BASE}/tasks/1", json={"data": TASK})
 
@@ -142,12 +143,12 @@ def test_a_plain_string_token_still_works(clock: FakeClock, api: responses.Reque
     assert api.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def test_an_empty_token_from_the_provider_is_refused(clock: FakeClock) -> None:
+def test_an_empty_token_from_the_provider_is_refused(clock: ManualClock) -> None:
     with pytest.raises(ValueError, match="token is required"):
         make(clock, lambda: "  ")
 
 
-def test_neither_token_appears_in_an_error(clock: FakeClock, api: responses.RequestsMock) -> None:
+def test_neither_token_appears_in_an_error(clock: ManualClock, api: responses.RequestsMock) -> None:
     forget_secrets()  # only the transport's own redaction is under test
     secret = SecretFile(TOKEN)
     client = make(clock, secret)
@@ -169,7 +170,7 @@ def test_neither_token_appears_in_an_error(clock: FakeClock, api: responses.Requ
 # ---------------------------------------------------------------- budgets
 
 
-def test_a_rotated_token_keeps_its_budget_under_the_callers_token_id(clock: FakeClock) -> None:
+def test_a_rotated_token_keeps_its_budget_under_the_callers_token_id(clock: ManualClock) -> None:
     registry = BudgetRegistry()
     before = make(clock, TOKEN, budgets=registry, token_id="acme-token", workspace_gid="77")
     after = make(clock, NEW_TOKEN, budgets=registry, token_id="acme-token", workspace_gid="77")
@@ -180,7 +181,7 @@ def test_a_rotated_token_keeps_its_budget_under_the_callers_token_id(clock: Fake
     assert NEW_TOKEN not in repr(vars(registry))
 
 
-def test_budgets_are_kept_per_workspace_with_the_callers_limits(clock: FakeClock) -> None:
+def test_budgets_are_kept_per_workspace_with_the_callers_limits(clock: ManualClock) -> None:
     registry = BudgetRegistry()
     free = make(clock, TOKEN, budgets=registry, workspace_gid="1", limits=Limits.for_plan("free"))
     paid = make(clock, TOKEN, budgets=registry, workspace_gid="2", limits=Limits.for_plan("paid"))
@@ -190,7 +191,7 @@ def test_budgets_are_kept_per_workspace_with_the_callers_limits(clock: FakeClock
     assert paid.budget.limits.requests_per_minute == 1500
 
 
-def test_without_a_token_id_the_identity_is_the_tokens_hash(clock: FakeClock) -> None:
+def test_without_a_token_id_the_identity_is_the_tokens_hash(clock: ManualClock) -> None:
     registry = BudgetRegistry()
     one = make(clock, TOKEN, budgets=registry)
     two = make(clock, TOKEN, budgets=registry)
@@ -200,7 +201,7 @@ def test_without_a_token_id_the_identity_is_the_tokens_hash(clock: FakeClock) ->
     assert other.budget is not one.budget
 
 
-def test_search_has_its_own_budget_of_60_a_minute(clock: FakeClock) -> None:
+def test_search_has_its_own_budget_of_60_a_minute(clock: ManualClock) -> None:
     client = make(clock, TOKEN, workspace_gid="77")
 
     assert client.search_budget is not client.budget
@@ -219,7 +220,7 @@ def fresh_changes() -> None:
 
 
 def test_asana_change_is_logged_once_per_name_as_fields_and_counted(
-    clock: FakeClock,
+    clock: ManualClock,
     api: responses.RequestsMock,
     caplog: pytest.LogCaptureFixture,
     fresh_changes: None,
@@ -246,7 +247,7 @@ def test_asana_change_is_logged_once_per_name_as_fields_and_counted(
 
 
 def test_several_changes_in_one_answer_and_on_an_error(
-    clock: FakeClock, api: responses.RequestsMock, fresh_changes: None
+    clock: ManualClock, api: responses.RequestsMock, fresh_changes: None
 ) -> None:
     seen: list[RequestAttempt] = []
     client = make(clock, TOKEN, observer=seen.append)

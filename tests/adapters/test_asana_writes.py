@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import requests
 import responses
-from asana_fakes import BASE, FakeClock, body, me_response, path, query
+from asana_fakes import BASE, body, me_response, path, query
 
 from delegator.asana import AsanaClient, Outcome, ServerError, TransportError, writes
+from delegator.clock import ManualClock
 
 # ---------------------------------------------------------------- request shapes
 
@@ -354,7 +355,7 @@ def story(
 
 
 def test_a_comment_that_timed_out_but_was_posted_is_not_posted_again(
-    client: AsanaClient, api: responses.RequestsMock, clock: FakeClock
+    client: AsanaClient, api: responses.RequestsMock, clock: ManualClock
 ) -> None:
     api.post(STORIES, body=requests.ReadTimeout("read timed out"))
     me_response(api, gid="100")
@@ -382,7 +383,7 @@ def test_a_comment_that_timed_out_but_was_posted_is_not_posted_again(
         "limit": "100",
         "opt_fields": "created_at,created_by,resource_subtype,text",
     }
-    assert clock.sleeps == [1.0]
+    assert clock.slept == [1.0]
 
 
 def test_a_comment_lost_to_a_5xx_is_posted_again_once_the_check_shows_it_absent(

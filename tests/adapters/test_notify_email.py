@@ -18,6 +18,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from delegator.clock import ManualClock
 from delegator.notify import DeliveryError, Email, Message, SmtpSettings
 
 PASSWORD = "pw-Zk81-very-secret"
@@ -159,7 +160,7 @@ def test_the_email_arrives_with_headers_and_both_parts(
     mailbox, port = start_server()
     to = ["anna@acme.example", "bob@acme.example"]
 
-    receipt = Email(settings(port), to, clock=lambda: NOW).deliver(SUMMARY)
+    receipt = Email(settings(port), to, clock=ManualClock(NOW)).deliver(SUMMARY)
 
     (arrived,) = mailbox.delivered
     assert arrived.mail_from == "delegator@agency.example"

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
 from delegator.cycles import Count
@@ -51,12 +50,8 @@ def fleet(sandbox: SandboxServer, store: SqlStore, clock: ManualClock, tmp_path:
     folder.mkdir()
     shutil.copy(EXAMPLES / "small-agency.yaml", folder / "small-agency.yaml")
     environ = {"ASANA_TOKEN_NORTHWIND": sandbox.token(ANNA)}
-    made = Fleet(
-        Settings(rules_dir=folder, asana_base_url=sandbox.base_url), store, environ=environ
-    )
-    made.clock = clock
-    made.client_options = {"clock": clock, "sleep": clock.sleep, "budgets": BudgetRegistry()}
-    return made
+    settings = Settings(rules_dir=folder, asana_base_url=sandbox.base_url)
+    return Fleet(settings, store, environ=environ, clock=clock)
 
 
 def cycle(fleet: Fleet, clock: ManualClock) -> CycleReport:

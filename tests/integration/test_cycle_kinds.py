@@ -16,7 +16,6 @@ from typing import get_args
 
 import pytest
 
-from delegator.asana import BudgetRegistry
 from delegator.asana.backend import AsanaBackend
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
@@ -57,12 +56,8 @@ def fleet(sandbox: SandboxServer, store: SqlStore, clock: ManualClock, tmp_path:
         "ASANA_TOKEN_NORTHWIND": sandbox.token(ANNA),
         "ASANA_TOKEN_FISCHER": sandbox.token("lena@fischer-consulting.example"),
     }
-    made = Fleet(
-        Settings(rules_dir=folder, asana_base_url=sandbox.base_url), store, environ=environ
-    )
-    made.clock = clock
-    made.client_options = {"clock": clock, "sleep": clock.sleep, "budgets": BudgetRegistry()}
-    return made
+    settings = Settings(rules_dir=folder, asana_base_url=sandbox.base_url)
+    return Fleet(settings, store, environ=environ, clock=clock)
 
 
 def cycle(fleet: Fleet, clock: ManualClock, key: str = "small-agency") -> CycleReport:

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
 from delegator.core.intents import AddTag, Assign, Comment, Intent
@@ -56,13 +55,7 @@ class Run:
     def fleet(self) -> Fleet:
         environ = {var: self.sandbox.token(user) for var, user in TOKENS.items()}
         settings = Settings(rules_dir=self.rules, asana_base_url=self.sandbox.base_url)
-        fleet = Fleet(settings, self.store, environ=environ, clock=self.clock)
-        fleet.client_options = {
-            "clock": self.clock,
-            "sleep": self.clock.sleep,
-            "budgets": BudgetRegistry(),
-        }
-        return fleet
+        return Fleet(settings, self.store, environ=environ, clock=self.clock)
 
     def entry(self) -> ClientEntry:
         return next(e for e in load_clients(self.rules) if e.key == CLIENT)

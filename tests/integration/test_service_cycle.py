@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
 from delegator.cycles import Count
@@ -57,12 +56,7 @@ def make_fleet(sandbox: SandboxServer, store: SqlStore, rules_dir: Path, **token
         **tokens,
     }
     settings = Settings(rules_dir=rules_dir, asana_base_url=sandbox.base_url)
-    fleet = Fleet(settings, store, environ=environ)
-    shared = _clocks[sandbox]
-    fleet.clock = shared
-    # A budget of its own: the process-wide one would carry state across tests.
-    fleet.client_options = {"clock": shared, "sleep": shared.sleep, "budgets": BudgetRegistry()}
-    return fleet
+    return Fleet(settings, store, environ=environ, clock=_clocks[sandbox])
 
 
 _clocks: dict[SandboxServer, ManualClock] = {}
@@ -83,7 +77,7 @@ def cycle(fleet: Fleet, key: str = "small-agency", **options: bool) -> CycleRepo
 
 
 def _clocks_of(fleet: Fleet) -> ManualClock:
-    shared = fleet.client_options["clock"]
+    shared = fleet.clock
     assert isinstance(shared, ManualClock)
     return shared
 

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
 from delegator.cycles import Count
@@ -145,12 +144,7 @@ class World:
 
     def fleet(self) -> Fleet:
         """A fresh fleet: a new process after a restart, over the same store."""
-        fleet = Fleet(self.settings, self.store, environ=self.environ)
-        fleet.clock = self.clock
-        fleet.client_options = {
-            "clock": self.clock, "sleep": self.clock.sleep, "budgets": BudgetRegistry(),
-        }  # fmt: skip
-        return fleet
+        return Fleet(self.settings, self.store, environ=self.environ, clock=self.clock)
 
     def entry(self) -> ClientEntry:
         return next(e for e in load_clients(self.rules_dir) if e.key == "small-agency")

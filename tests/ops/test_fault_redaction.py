@@ -103,7 +103,7 @@ def test_a_reply_echoing_a_secret_is_redacted_everywhere_it_goes(
         fleet = Fleet(settings, store, environ=environ)
         entry = next(e for e in load_clients(rules) if e.key == "small-agency")
         summaries = fleet.summaries()
-        now = fleet.clock()
+        now = fleet.clock.now()
         period = Period(now - timedelta(days=7), now)
         outcomes = {o.destination.split(":")[0]: o for o in summaries.send_now(entry, period)}
         assert outcomes["email"].status == "gave_up"
@@ -118,11 +118,11 @@ def test_a_reply_echoing_a_secret_is_redacted_everywhere_it_goes(
         assert not any(secret in error for error in stored)
 
         # The next summary tells the client what did not arrive, without the secret.
-        summary = summaries.summary(entry, Period(now - timedelta(days=7), fleet.clock()))
+        summary = summaries.summary(entry, Period(now - timedelta(days=7), fleet.clock.now()))
         delivery = [p.text for p in summary.problems if p.what == "delivery"]
         assert delivery
         assert not any(secret in text for text in delivery)
-        later = summaries.send_now(entry, Period(now - timedelta(days=7), fleet.clock()))
+        later = summaries.send_now(entry, Period(now - timedelta(days=7), fleet.clock.now()))
         assert any(o.status == "sent" for o in later if o.destination.startswith("asana_status"))
         posted = sandbox.world.project("Operations").status_updates[-1]
         assert "554" in posted.text

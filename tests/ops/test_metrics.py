@@ -18,6 +18,7 @@ from delegator.asana import AsanaClient, BudgetRegistry, RetryPolicy
 from delegator.asana.http import RequestAttempt, endpoint_template
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
+from delegator.clock import ManualClock
 from delegator.core.engine import Decision
 from delegator.core.model import Task
 from delegator.cycles import Count, CycleCounts, ErrorKind
@@ -31,24 +32,6 @@ BASE = "https://asana.test/api/1.0"
 TOKEN = "0/metrics-secret-token-77aa"
 EXAMPLES = Path("rules/examples")
 FINISHED = datetime(2026, 11, 27, 9, 0, 5, tzinfo=UTC)
-
-
-class FakeClock:
-    """Time that moves only when slept: retries and rate-limit waits take no real time."""
-
-    def __init__(self) -> None:
-        self._now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-        self._mono = 1000.0
-
-    def now(self) -> datetime:
-        return self._now
-
-    def monotonic(self) -> float:
-        return self._mono
-
-    def sleep(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
-        self._mono += seconds
 
 
 def value(metrics: Metrics, name: str, **labels: str) -> float:
@@ -242,7 +225,7 @@ def api() -> Iterator[responses.RequestsMock]:
 def test_the_asana_client_tells_its_observer_of_every_attempt(
     api: responses.RequestsMock,
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock(FINISHED)
     seen: list[RequestAttempt] = []
     task = {"data": {"gid": "123", "name": "x"}}
     api.get(f"{BASE}/tasks/123", status=429, json={"errors": [{"message": "slow down"}]},

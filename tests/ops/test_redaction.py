@@ -14,6 +14,7 @@ import logging
 import smtplib
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import structlog
 
 from delegator.bootstrap import Fleet, open_store
 from delegator.clients import load_client
+from delegator.clock import Clock, ManualClock, SystemClock
 from delegator.logs import configure, get_logger
 from delegator.redact import (
     REDACTED,
@@ -98,10 +100,15 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _waits_nothing() -> ManualClock:
+    """Retries and budget waits move this clock instead of taking real time."""
+    return ManualClock(datetime.now(UTC))
+
+
 def run_cycle(
-    settings: Settings, rules: Path, environ: dict[str, str], **client_options: Any
+    settings: Settings, rules: Path, environ: dict[str, str], clock: Clock | None = None
 ) -> list[str]:
-    fleet = Fleet(settings, open_store(settings), environ=environ, client_options=client_options)
+    fleet = Fleet(settings, open_store(settings), environ=environ, clock=clock or SystemClock())
     try:
         return fleet.cycle(load_client(rules)).errors
     finally:
@@ -119,7 +126,7 @@ def test_a_revoked_token_answered_401_by_the_sandbox(logs: CapturedLogs, tmp_pat
             database_url=f"sqlite:///{tmp_path / 'state.db'}", asana_base_url=sandbox.base_url
         )
         errors = run_cycle(
-            settings, rule_file(tmp_path, "{env: T}"), {"T": token}, sleep=lambda _: None
+            settings, rule_file(tmp_path, "{env: T}"), {"T": token}, clock=_waits_nothing()
         )
     assert any("401" in e for e in errors), errors
     assert "401" in logs.text
@@ -134,7 +141,7 @@ def test_a_cycle_with_a_bad_token(logs: CapturedLogs, tmp_path: Path, token: str
             database_url=f"sqlite:///{tmp_path / 'state.db'}", asana_base_url=sandbox.base_url
         )
         errors = run_cycle(
-            settings, rule_file(tmp_path, "{env: T}"), {"T": token}, sleep=lambda _: None
+            settings, rule_file(tmp_path, "{env: T}"), {"T": token}, clock=_waits_nothing()
         )
         assert sandbox.requests.entries(), "the cycle never reached the sandbox"
     assert errors
@@ -148,7 +155,7 @@ def test_connection_refused(logs: CapturedLogs, tmp_path: Path) -> None:
         asana_base_url=f"http://127.0.0.1:{closed_port()}/api/1.0",
     )
     errors = run_cycle(
-        settings, rule_file(tmp_path, "{env: T}"), {"T": PLAIN_TOKEN}, sleep=lambda _: None
+        settings, rule_file(tmp_path, "{env: T}"), {"T": PLAIN_TOKEN}, clock=_waits_nothing()
     )
     assert any("onnect" in e for e in errors), errors
     logs.assert_clean(PLAIN_TOKEN)

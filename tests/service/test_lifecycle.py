@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from delegator.asana import BudgetRegistry
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
 from delegator.cycles import Count
@@ -54,9 +53,6 @@ class World:
         environ = {"ASANA_TOKEN_NORTHWIND": self.sandbox.token(ANNA)}
         settings = Settings(rules_dir=rules, asana_base_url=self.sandbox.base_url)
         self.fleet = Fleet(settings, store, environ=environ, clock=self.clock)
-        self.fleet.client_options = {
-            "clock": self.clock, "sleep": self.clock.sleep, "budgets": BudgetRegistry(),
-        }  # fmt: skip
         [self.entry] = load_clients(rules)
         self.store = store
 

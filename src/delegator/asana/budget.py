@@ -12,10 +12,11 @@ request. A `Budget` keeps the client under those limits instead of finding them 
 
 Asana allocates the quota per token, and its size depends on the workspace's plan (free or
 paid), which only the caller knows: each client passes its own `Limits` (`Limits.for_plan`).
-All threads and all client objects that use the same token identity on the same workspace share
-one `Budget`: `SHARED` is the process-wide registry, keyed by (token identity, workspace). The
-token identity is a stable label the caller gives (a token file or variable name: it survives the
-secret being rotated) or else a SHA-256 of the token, so the token itself is never stored here.
+All threads and all client objects that use the same token identity on the same workspace and
+the same `BudgetRegistry` (the fleet owns one and gives it to every client it builds) share one
+`Budget`, keyed by (token identity, workspace). The token identity is a stable label the caller
+gives (a token file or variable name: it survives the secret being rotated) or else a SHA-256 of
+the token, so the token itself is never stored here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from delegator.asana.clock import Clock, Sleep
+from delegator.clock import Clock, Sleep
 
 _EPSILON = 1e-9
 FREE_REQUESTS_PER_MINUTE = 150.0
@@ -241,7 +242,7 @@ def budget_key(identity: str, workspace: str | None = None, *, kind: str = "") -
 
 
 class BudgetRegistry:
-    """Budgets by (token identity, workspace); `SHARED` is the process-wide one."""
+    """Budgets by (token identity, workspace); the fleet owns one for every client it builds."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -280,6 +281,3 @@ class BudgetRegistry:
                 return budget
         budget.tighten(limits)
         return budget
-
-
-SHARED = BudgetRegistry()

@@ -8,7 +8,6 @@ share one budget. See docs/asana-client.md for costs and policies.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -21,12 +20,10 @@ from delegator.asana.batch import ActionResult
 from delegator.asana.budget import (
     PAID,
     SEARCH_REQUESTS_PER_MINUTE,
-    SHARED,
     Budget,
     BudgetRegistry,
     Limits,
 )
-from delegator.asana.clock import Clock, Sleep, SystemClock
 from delegator.asana.errors import RetryPolicy
 from delegator.asana.http import (
     DEFAULT_BASE_URL,
@@ -51,6 +48,7 @@ from delegator.asana.sources import (
     SyncPosition,
 )
 from delegator.asana.writes import Action, CustomFieldValue
+from delegator.clock import Clock, Sleep, SystemClock
 
 _ME_FIELDS = ("name", "email")
 
@@ -63,9 +61,10 @@ class AsanaClient:
     (`Limits.for_plan("free" | "paid")`); `token_id` is a stable, non-secret label of the token
     (its file or variable name) and `workspace_gid` the workspace the client works in: together
     they key the shared budget, and the workspace is where tag sources are searched.
-    `clock` and `sleep` are injectable so tests take no real time; `budgets` is the registry the
-    token's budget comes from (the process-wide one unless a test isolates itself); `observer`
-    hears of every HTTP attempt (the service's metrics).
+    `clock` (and `sleep`, the clock's unless given) are injectable so tests take no real time;
+    `budgets` is the registry the token's budget comes from: clients given the same registry
+    (the fleet's) share a token's budget, and a client given none has its own; `observer` hears
+    of every HTTP attempt (the service's metrics).
     """
 
     def __init__(
@@ -80,7 +79,7 @@ class AsanaClient:
         sync_overlap: timedelta = timedelta(seconds=5),
         clock: Clock | None = None,
         sleep: Sleep | None = None,
-        budgets: BudgetRegistry = SHARED,
+        budgets: BudgetRegistry | None = None,
         session: requests.Session | None = None,
         observer: Observer | None = None,
         token_id: str | None = None,
@@ -89,7 +88,8 @@ class AsanaClient:
         user_cache_ttl: timedelta = timedelta(hours=1),
     ) -> None:
         clock = clock if clock is not None else SystemClock()
-        sleep = sleep if sleep is not None else time.sleep
+        sleep = sleep if sleep is not None else clock.sleep
+        budgets = budgets if budgets is not None else BudgetRegistry()
         self.reconcile_every = reconcile_every
         self.sync_overlap = sync_overlap
         self.search_overlap = search_overlap

@@ -39,9 +39,9 @@ from delegator import __version__
 from delegator.asana import answers, errors
 from delegator.asana.answers import Shape, WrongShape
 from delegator.asana.budget import Budget
-from delegator.asana.clock import Clock, Sleep
 from delegator.asana.deadline import Deadline, DeadlineAdapter
 from delegator.asana.errors import AsanaError, Outcome, RateLimited, RetryPolicy, Unauthorized
+from delegator.clock import Clock, Sleep
 from delegator.redact import REDACTED, register_secret
 
 DEFAULT_BASE_URL = "https://app.asana.com/api/1.0"

@@ -12,14 +12,15 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Final
 
+from delegator.clock import Clock, SystemClock
 from delegator.notify.markdown import to_email_html
 from delegator.notify.message import DeliveryError, Message, one_line
 
@@ -66,7 +67,7 @@ class Email:
         *,
         timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if isinstance(to, str) or not to:
             raise ValueError("email needs a list of one or more addresses")
@@ -75,7 +76,7 @@ class Email:
         self.sender = _checked_address(smtp.sender)
         self.timeout = timeout
         self._ssl_context = ssl_context
-        self._clock = clock if clock is not None else (lambda: datetime.now(UTC))
+        self._clock = clock if clock is not None else SystemClock()
 
     def __repr__(self) -> str:
         return f"Email(to={self.to!r}, server={self.smtp.server!r})"
@@ -92,7 +93,7 @@ class Email:
         email["Subject"] = title
         email["From"] = self.sender
         email["To"] = ", ".join(self.to)
-        email["Date"] = format_datetime(self._clock().astimezone(UTC))
+        email["Date"] = format_datetime(self._clock.now().astimezone(UTC))
         domain = Address(addr_spec=self.sender).domain or "localhost"
         email["Message-ID"] = make_msgid(domain=domain)
         email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please

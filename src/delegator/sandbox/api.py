@@ -84,7 +84,7 @@ class Api:
         self._sleep = sleep
         # Asana's limits by default: the token's plan quota, counted on the world's clock.
         faults.bind(
-            monotonic=lambda: world.clock().timestamp(), per_minute=world.requests_per_minute
+            monotonic=lambda: world.clock.now().timestamp(), per_minute=world.requests_per_minute
         )
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
@@ -202,7 +202,7 @@ class Api:
     def _record(self, method: str, trace: _Trace, status: int, *, in_batch: bool) -> None:
         self.log.append(
             LoggedRequest(
-                at=self.world.clock(),
+                at=self.world.clock.now(),
                 method=method,
                 path=trace.path,
                 endpoint=trace.endpoint,

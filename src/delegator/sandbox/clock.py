@@ -1,4 +1,5 @@
-"""Time in the sandbox: an injectable clock and Asana's timestamp format.
+"""Time in the sandbox: its default clock and Asana's timestamp format (the `Clock` and
+`ManualClock` are `delegator.clock`'s, re-exported here).
 
 Asana writes instants as UTC ISO 8601 with milliseconds and a ``Z`` (``2012-02-22T02:06:58.147Z``);
 the sandbox stores aware datetimes truncated to the millisecond so that what it compares
@@ -8,69 +9,32 @@ the sandbox stores aware datetimes truncated to the millisecond so that what it 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from delegator.clock import Clock, ManualClock, SystemClock, truncate_ms
 
 _PLUS_AS_SPACE = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
 
-Clock = Callable[[], datetime]
-"""A function returning the current instant (timezone-aware)."""
+__all__ = [
+    "Clock",
+    "ManualClock",
+    "MillisecondClock",
+    "format_instant",
+    "parse_instant",
+    "system_clock",
+    "truncate_ms",
+]
 
 
-def system_clock() -> datetime:
-    """The real time, in UTC, to the millisecond."""
-    return truncate_ms(datetime.now(UTC))
+class MillisecondClock(SystemClock):
+    """The real time, in UTC, to the millisecond (as the sandbox stores and compares it)."""
 
-
-class ManualClock:
-    """A clock that only moves when told to: for tests of ``modified_since`` and sync tokens.
-
-    >>> clock = ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
-    >>> clock.advance(minutes=5)
-    >>> clock().isoformat()
-    '2026-11-27T09:05:00+00:00'
-    """
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError(
-                "ManualClock needs a timezone-aware start, e.g. datetime(..., tzinfo=UTC)"
-            )
-        self._now = truncate_ms(start.astimezone(UTC))
-        self._lock = threading.Lock()
-        self.slept: list[float] = []
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, delta: timedelta | None = None, **kwargs: float) -> None:
-        """Move forward by ``delta`` or by timedelta keyword arguments (``minutes=5``)."""
-        step = delta if delta is not None else timedelta(**kwargs)
-        with self._lock:
-            self._now = truncate_ms(self._now + step)
-
-    def set(self, instant: datetime) -> None:
-        with self._lock:
-            self._now = truncate_ms(instant.astimezone(UTC))
-
-    # The Asana client's clock (now, monotonic, sleep): handed to a client talking to a sandbox
-    # on this clock, its waits (budget, Retry-After) move time instead of sleeping.
     def now(self) -> datetime:
-        return self()
-
-    def monotonic(self) -> float:
-        return self().timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        """Advance instead of sleeping; ``slept`` keeps each wait asked for."""
-        self.slept.append(seconds)
-        self.advance(seconds=seconds)
+        return truncate_ms(super().now())
 
 
-def truncate_ms(instant: datetime) -> datetime:
-    return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+system_clock = MillisecondClock()
+"""The sandbox's default clock: the real time, to the millisecond."""
 
 
 def format_instant(instant: datetime) -> str:

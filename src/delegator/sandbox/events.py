@@ -94,7 +94,7 @@ class EventLog:
             self._seq += 1
             event = Event(
                 seq=self._seq,
-                created_at=self._clock(),
+                created_at=self._clock.now(),
                 user=user,
                 resource=resource,
                 action=action,
@@ -115,7 +115,7 @@ class EventLog:
         """The events after ``sync``; PreconditionFailedError (with a fresh token) when it is not valid."""
         with self._lock:
             token = self._tokens.get(sync or "")
-            now = self._clock()
+            now = self._clock.now()
             if (
                 token is None
                 or token.resource_gid != resource_gid
@@ -146,7 +146,7 @@ class EventLog:
 
     def _issue(self, resource_gid: str, seq: int) -> str:
         sync = secrets.token_hex(16)
-        self._tokens[sync] = _Token(resource_gid, seq, self._clock())
+        self._tokens[sync] = _Token(resource_gid, seq, self._clock.now())
         return sync
 
     def _prune(self, now: datetime) -> None:

@@ -142,7 +142,7 @@ def load_world(
     """A world seeded from a fixture. Relative dates count from ``today`` (default: the clock's)."""
     data = read_fixture(source)
     world = World(clock=clock)
-    now = clock()
+    now = clock.now()
     _Loader(world, today or now.date(), now).load(data)
     world.events.clear()  # the seeded past is history: event streams start now
     return world

@@ -46,14 +46,14 @@ class OffsetExpiry:
         self.generation += 1
 
     def stamp(self) -> dict[str, int]:
-        return {"t": int(self.clock().timestamp() * 1000), "g": self.generation}
+        return {"t": int(self.clock.now().timestamp() * 1000), "g": self.generation}
 
     def check(self, data: Mapping[str, Any]) -> None:
         issued, generation = data.get("t"), data.get("g")
         if not isinstance(issued, int) or generation != self.generation:
             raise InvalidRequestError(EXPIRED)
         if self.lifetime is not None:
-            age_ms = self.clock().timestamp() * 1000 - issued
+            age_ms = self.clock.now().timestamp() * 1000 - issued
             if age_ms > self.lifetime.total_seconds() * 1000:
                 raise InvalidRequestError(EXPIRED)
 

@@ -89,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The Date header from the world's clock, so clients reading it agree with modified_at."""
         if timestamp is not None:
             return super().date_time_string(timestamp)
-        return format_datetime(self.server.api.world.clock(), usegmt=True)
+        return format_datetime(self.server.api.world.clock.now(), usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the request log records every request (see RequestLog.subscribe)."""

@@ -435,7 +435,7 @@ class World:
     ) -> Project:
         """A project; ``sections`` are names, or (name, gid) pairs; ``public=False``: private."""
         with self.lock:
-            now = created_at or self.clock()
+            now = created_at or self.clock.now()
             project = Project(
                 self._register_gid(gid),
                 name,
@@ -460,7 +460,7 @@ class World:
 
     def add_section(self, project: Project, name: str, *, gid: str | None = None) -> Section:
         with self.lock:
-            section = Section(self._register_gid(gid), name, project, created_at=self.clock())
+            section = Section(self._register_gid(gid), name, project, created_at=self.clock.now())
             project.sections.append(section)
             self._index(section)
             return section
@@ -528,7 +528,7 @@ class World:
                 self._register_gid(gid),
                 name,
                 workspace,
-                created_at=created_at or self.clock(),
+                created_at=created_at or self.clock.now(),
                 color=color,
                 notes=notes,
                 followers=[by] if by is not None else [],
@@ -579,7 +579,7 @@ class World:
                 if custom_fields
                 else {}
             )
-            now = self.clock()
+            now = self.clock.now()
             created = created_at or now
             task = Task(
                 self._register_gid(gid),
@@ -926,7 +926,7 @@ class World:
                 text,
                 status_type,
                 by,
-                created_at=self.clock(),
+                created_at=self.clock.now(),
                 html_text=html_text,
             )
             project.status_updates.append(update)
@@ -1007,7 +1007,7 @@ class World:
 
     def _complete(self, task: Task, completed: bool, by: User | None) -> None:
         task.completed = completed
-        task.completed_at = self.clock() if completed else None
+        task.completed_at = self.clock.now() if completed else None
         task.completed_by = by if completed else None
         text = "marked this task complete" if completed else "marked incomplete"
         subtype = "marked_complete" if completed else "marked_incomplete"
@@ -1080,7 +1080,7 @@ class World:
         )
 
     def _touch(self, task: Task) -> None:
-        task.modified_at = max(self.clock(), task.modified_at)
+        task.modified_at = max(self.clock.now(), task.modified_at)
 
     def _streams(self, task: Task) -> set[str]:
         streams = {task.gid, *(project.gid for project in task.projects)}
@@ -1122,7 +1122,7 @@ class World:
         story = Story(
             self.new_gid(),
             task,
-            created_at=self.clock(),
+            created_at=self.clock.now(),
             created_by=by,
             resource_subtype=subtype,
             text=text,
