@@ -19,7 +19,7 @@ from typing import Any, Literal
 from delegator.clients import ClientEntry
 from delegator.core.assignment import Choice, Roster, choose
 from delegator.core.context import Directory, Identity, identity_of
-from delegator.core.engine import NO_MEMORY, Decision, Engine, RuleOutcome
+from delegator.core.engine import Decision, Engine, RuleOutcome
 from delegator.core.estimate import DEFAULT_TIME_FIELD, estimate_minutes
 from delegator.core.intents import AddTag, Assign, Comment, Intent, RemoveTag
 from delegator.core.model import Task
@@ -542,7 +542,7 @@ class Cycle:
         engine = runtime.engine
         ctx = engine.context(self.now, runtime.directory)
         memories = store.memories(runtime.key, [t.gid for t in tasks])
-        plan = engine.plan(tasks, ctx, memories)
+        plan = engine.plan(tasks, ctx, memories, explain=self.explain)
         deferred = {d.task.gid: rule for d, rule in plan.deferred}
         roster = Roster(
             runtime.head.assistants,
@@ -552,14 +552,6 @@ class Cycle:
         )
         writer = self._writer()
         for decision in plan.decisions:
-            if self.explain:
-                memory = memories.get(decision.task.gid, NO_MEMORY)
-                explained = engine.explain(decision.task, ctx, memory)
-                if decision.task.gid in deferred or len(explained.outcomes) != len(
-                    decision.outcomes
-                ):
-                    explained.outcomes = decision.outcomes  # the plan's limits stand
-                decision = explained
             report = TaskReport(decision.task, decision, deferred=deferred.get(decision.task.gid))
             # A plan shows every task; a running service keeps only those a rule took, so a
             # large workspace does not stay in memory after its cycle.

@@ -1,19 +1,22 @@
 """The engine: (rules, task snapshot, memory of past actions, now) -> decision, with its reasons.
 
-Pure: no I/O, no clock, no logging. ``decide`` is the hot path (no traces); ``explain`` records
-every condition of the matrix and of every rule, and the near misses: rules that failed by exactly
-one of their top-level conditions.
+Pure: no I/O, no clock, no logging. ``decide`` and ``explain`` are one walk over the matrix and
+the rules (``Engine._walk``), so they always agree; a tracer watches it. ``decide`` is the hot
+path: its tracer records nothing and its tests are the compiled checks. ``explain``'s tracer
+records every condition of the matrix and of every rule, and the near misses: rules that failed
+by exactly one of their top-level conditions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from delegator.core.actions import Planner, compile_action
-from delegator.core.conditions import Check, ConditionTrace, compile_condition, explain
+from delegator.core.conditions import Check, ConditionTrace, Test, compile_condition, explain
 from delegator.core.context import Directory, EvalContext
 from delegator.core.intents import Intent
 from delegator.core.matrix import Matrix, compile_matrix
@@ -135,91 +138,52 @@ class Engine:
         self._urgent = self.matrix.urgent.test
         self._important = self.matrix.important.test
         self._checks = tuple((r.when.test, r.open_only, r) for r in self.rules)
+        self._untraced = Tracer(self)
 
     def context(self, now: datetime, directory: Directory) -> EvalContext:
         """The evaluation context for a cycle starting at ``now``."""
         return EvalContext(now, self.tz, directory, self.holidays, self._durations)
 
     def decide(self, task: Task, ctx: EvalContext, memory: TaskMemory = NO_MEMORY) -> Decision:
-        urgent = self._urgent(task, ctx)
-        important = self._important(task, ctx)
-        quadrant = _QUADRANT[urgent, important]
-        ctx.quadrant = quadrant
-        if self.opt_out_tag in task.tag_names or memory.override is not None:
-            skipped = self._skip_reason(task, memory)
-            if skipped is not None:
-                return Decision(task, quadrant, urgent, important, skipped)
-        outcomes: list[RuleOutcome] = []
-        completed = task.completed
-        for test, open_only, compiled in self._checks:
-            if (open_only and completed) or not test(task, ctx):
-                continue
-            outcomes.append(self._outcome(compiled, task, ctx, memory))
-            if not (compiled.rule.continue_ or compiled.rule.mode == "shadow"):
-                break
-        return Decision(task, quadrant, urgent, important, None, tuple(outcomes))
+        return self._walk(task, ctx, memory, self._untraced)
 
     def explain(self, task: Task, ctx: EvalContext, memory: TaskMemory = NO_MEMORY) -> Decision:
         """Like ``decide``, recording every condition and the near misses."""
-        urgent_trace = explain(self.matrix.urgent, task, ctx)
-        important_trace = explain(self.matrix.important, task, ctx)
-        urgent, important = urgent_trace.matched, important_trace.matched
+        return self._walk(task, ctx, memory, TraceRecorder(self, task, ctx))
+
+    def _walk(self, task: Task, ctx: EvalContext, memory: TaskMemory, tracer: Tracer) -> Decision:
+        """The one walk over the matrix and the rules; ``tracer`` sees each step as it goes."""
+        urgent = tracer.urgent(task, ctx)
+        important = tracer.important(task, ctx)
         quadrant = _QUADRANT[urgent, important]
         ctx.quadrant = quadrant
-        skipped = self._skip_reason(task, memory)
+        skipped = None
+        if self.opt_out_tag in task.tag_names or memory.override is not None:
+            skipped = self._skip_reason(task, memory)
         outcomes: list[RuleOutcome] = []
-        traces: list[RuleTrace] = []
-        near: list[NearMiss] = []
-        claimed_by: str | None = None
-        for compiled in self.rules:
-            trace = explain(compiled.when, task, ctx)
-            name = compiled.name
-            if skipped is not None:
-                traces.append(RuleTrace(compiled.index, name, "skipped", skipped, trace))
-                continue
-            if compiled.open_only and task.completed:
-                traces.append(
-                    RuleTrace(compiled.index, name, "skipped", "the task is completed", trace)
-                )
-                continue
-            if not trace.matched:
-                traces.append(RuleTrace(compiled.index, name, "no match", "", trace))
-                failed = [c for c in _top_level(trace) if not c.matched]
-                if len(failed) == 1 and len(_top_level(trace)) > 1:
-                    near.append(NearMiss(name, compiled.index, failed[0]))
-                continue
-            if claimed_by is not None:
-                traces.append(
-                    RuleTrace(
-                        compiled.index,
-                        name,
-                        "not reached",
-                        f"rule '{claimed_by}' already took the task (continue: false)",
-                        trace,
-                    )
-                )
-                continue
-            outcome = self._outcome(compiled, task, ctx, memory)
-            outcomes.append(outcome)
-            if outcome.already_acted is not None and not outcome.intents:
-                status = "nothing to do"
-                note = (
-                    f"already acted on {outcome.already_acted.date().isoformat()} (repeat: false)"
-                )
-            elif not outcome.intents:
-                status, note = "nothing to do", "every action is already in place"
-            else:
-                status = "acts" if not outcome.shadow else "acts (shadow)"
-                note = (
-                    "shadow mode: planned and reported, nothing written" if outcome.shadow else ""
-                )
-            traces.append(RuleTrace(compiled.index, name, status, note, trace))
-            if not (compiled.rule.continue_ or compiled.rule.mode == "shadow"):
-                claimed_by = name
-        return Decision(
-            task, quadrant, urgent, important, skipped, tuple(outcomes),
-            urgent_trace, important_trace, tuple(traces), tuple(near),
-        )  # fmt: skip
+        if skipped is not None:
+            tracer.skipped(self.rules, skipped)
+        else:
+            completed = task.completed
+            claimed_by: str | None = None
+            for test, open_only, compiled in tracer.checks:
+                if open_only and completed:
+                    tracer.rule(compiled, "skipped", "the task is completed")
+                    continue
+                if not test(task, ctx):  # a tracer's test notes the rules that do not match
+                    continue
+                if claimed_by is not None:
+                    note = f"rule '{claimed_by}' already took the task (continue: false)"
+                    tracer.rule(compiled, "not reached", note)
+                    continue
+                outcome = self._outcome(compiled, task, ctx, memory)
+                outcomes.append(outcome)
+                tracer.acted(compiled, outcome)
+                if not (compiled.rule.continue_ or compiled.rule.mode == "shadow"):
+                    if not tracer.every_rule:
+                        break  # no later rule can act: nothing more to see
+                    claimed_by = compiled.name
+        return tracer.decision(task, quadrant, urgent, important, skipped, tuple(outcomes))
 
     def _skip_reason(self, task: Task, memory: TaskMemory) -> str | None:
         if self.opt_out_tag in task.tag_names:
@@ -245,15 +209,22 @@ class Engine:
         tasks: Iterable[Task],
         ctx: EvalContext,
         memories: Mapping[str, TaskMemory] | None = None,
+        *,
+        explain: bool = False,
     ) -> Plan:
-        """Decide many tasks and apply each rule's per-cycle ``limit``, in task order."""
+        """Decide many tasks and apply each rule's per-cycle ``limit``, in task order.
+
+        With ``explain`` each decision carries its traces (``Engine.explain``); its outcomes are
+        the plan's all the same, those held back by a limit left out.
+        """
         memories = memories or {}
+        walk = self.explain if explain else self.decide
         taken: dict[str, int] = {}
         limits = {r.name: r.rule.limit for r in self.rules}
         decisions: list[Decision] = []
         deferred: list[tuple[Decision, str]] = []
         for task in tasks:
-            decision = self.decide(task, ctx, memories.get(task.gid, NO_MEMORY))
+            decision = walk(task, ctx, memories.get(task.gid, NO_MEMORY))
             kept: list[RuleOutcome] = []
             for outcome in decision.outcomes:
                 limit = limits.get(outcome.rule)
@@ -264,12 +235,127 @@ class Engine:
                     taken[outcome.rule] = taken.get(outcome.rule, 0) + 1
                 kept.append(outcome)
             if len(kept) != len(decision.outcomes):
-                decision = Decision(
-                    decision.task, decision.quadrant, decision.urgent, decision.important,
-                    decision.skipped, tuple(kept),
-                )  # fmt: skip
+                decision = replace(decision, outcomes=tuple(kept))
             decisions.append(decision)
         return Plan(tuple(decisions), tuple(deferred))
+
+
+Checks = tuple[tuple[Test, bool, CompiledRule], ...]  # (test, open_only, rule), in rule order
+
+
+class Tracer:
+    """What the rule walk shows a tracer: this one records nothing (``Engine.decide``).
+
+    The walk evaluates the matrix and the rules with the tracer's tests, so a recording tracer
+    sees each condition; it tells the tracer what became of every rule it reached.
+    """
+
+    every_rule = False  # walk on past the rule that took the task, to show the others
+
+    def __init__(self, engine: Engine) -> None:
+        self.urgent: Test = engine.matrix.urgent.test
+        self.important: Test = engine.matrix.important.test
+        self.checks: Checks = engine._checks
+
+    def skipped(self, rules: Sequence[CompiledRule], reason: str) -> None:
+        """The task is left alone: no rule is tried."""
+
+    def rule(self, compiled: CompiledRule, status: str, note: str) -> None:
+        """A rule that does not act: skipped for this task, or not reached."""
+
+    def acted(self, compiled: CompiledRule, outcome: RuleOutcome) -> None:
+        """A rule that matched, and what it wants done."""
+
+    def decision(
+        self,
+        task: Task,
+        quadrant: str,
+        urgent: bool,
+        important: bool,
+        skipped: str | None,
+        outcomes: tuple[RuleOutcome, ...],
+    ) -> Decision:
+        """The walk's verdict, with whatever the tracer recorded."""
+        return Decision(task, quadrant, urgent, important, skipped, outcomes)
+
+
+class TraceRecorder(Tracer):
+    """A tracer for one task that records every condition, rule by rule (``Engine.explain``).
+
+    Its tests evaluate a condition with all of its children (``conditions.explain``); a rule
+    that does not match is noted there, with the near miss when one top-level condition failed.
+    """
+
+    every_rule = True
+
+    def __init__(self, engine: Engine, task: Task, ctx: EvalContext) -> None:
+        self.task, self.ctx = task, ctx
+        self._matrix = engine.matrix
+        self.urgent_trace: ConditionTrace | None = None
+        self.important_trace: ConditionTrace | None = None
+        self.rule_traces: list[RuleTrace] = []
+        self.near_misses: list[NearMiss] = []
+        self._last: ConditionTrace | None = None  # of the rule the walk is at
+        self.urgent = self._urgent
+        self.important = self._important
+        self.checks = tuple(
+            (partial(self._holds, compiled), open_only, compiled)
+            for _, open_only, compiled in engine._checks
+        )
+
+    def _urgent(self, task: Task, ctx: EvalContext) -> bool:
+        trace = self.urgent_trace = explain(self._matrix.urgent, task, ctx)
+        return trace.matched
+
+    def _important(self, task: Task, ctx: EvalContext) -> bool:
+        trace = self.important_trace = explain(self._matrix.important, task, ctx)
+        return trace.matched
+
+    def _holds(self, compiled: CompiledRule, task: Task, ctx: EvalContext) -> bool:
+        trace = self._last = explain(compiled.when, task, ctx)
+        if not trace.matched:
+            self.rule_traces.append(RuleTrace(compiled.index, compiled.name, "no match", "", trace))
+            top = _top_level(trace)
+            failed = [c for c in top if not c.matched]
+            if len(failed) == 1 and len(top) > 1:
+                self.near_misses.append(NearMiss(compiled.name, compiled.index, failed[0]))
+        return trace.matched
+
+    def skipped(self, rules: Sequence[CompiledRule], reason: str) -> None:
+        for compiled in rules:
+            self.rule(compiled, "skipped", reason)
+
+    def rule(self, compiled: CompiledRule, status: str, note: str) -> None:
+        trace = self._last if status == "not reached" else None
+        if trace is None:
+            trace = explain(compiled.when, self.task, self.ctx)
+        self.rule_traces.append(RuleTrace(compiled.index, compiled.name, status, note, trace))
+
+    def acted(self, compiled: CompiledRule, outcome: RuleOutcome) -> None:
+        if outcome.already_acted is not None and not outcome.intents:
+            status = "nothing to do"
+            note = f"already acted on {outcome.already_acted.date().isoformat()} (repeat: false)"
+        elif not outcome.intents:
+            status, note = "nothing to do", "every action is already in place"
+        else:
+            status = "acts" if not outcome.shadow else "acts (shadow)"
+            note = "shadow mode: planned and reported, nothing written" if outcome.shadow else ""
+        self.rule_traces.append(RuleTrace(compiled.index, compiled.name, status, note, self._last))
+
+    def decision(
+        self,
+        task: Task,
+        quadrant: str,
+        urgent: bool,
+        important: bool,
+        skipped: str | None,
+        outcomes: tuple[RuleOutcome, ...],
+    ) -> Decision:
+        return Decision(
+            task, quadrant, urgent, important, skipped, outcomes,
+            self.urgent_trace, self.important_trace, tuple(self.rule_traces),
+            tuple(self.near_misses),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
