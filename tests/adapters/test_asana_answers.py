@@ -16,7 +16,6 @@ from asana_fakes import BASE, START, me_response
 
 from delegator.asana import (
     AsanaClient,
-    EventCursor,
     Outcome,
     ServerError,
     Source,
@@ -25,7 +24,6 @@ from delegator.asana import (
     writes,
 )
 from delegator.asana.backend import AsanaBackend
-from delegator.asana.reads import task_gids
 from delegator.clock import ManualClock
 from delegator.core.context import Directory, Identity
 from delegator.core.intents import Assign, Comment
@@ -145,35 +143,6 @@ def test_a_full_search_page_whose_last_task_has_no_time_is_an_error(
 
     with pytest.raises(UnexpectedAnswer, match=r"data\[99\].modified_at is not a time"):
         client.read_source(position, ("name",))
-
-
-def test_events_without_a_sync_token_are_an_error(
-    client: AsanaClient, api: responses.RequestsMock
-) -> None:
-    for _ in range(ATTEMPTS):
-        api.get(f"{BASE}/events", json={"data": [], "has_more": False})
-
-    with pytest.raises(UnexpectedAnswer, match="sync is null, expected a non-empty string"):
-        client.events(EventCursor("300", "old-sync"))
-
-
-def test_events_whose_resources_are_garbage_name_no_task(
-    client: AsanaClient, api: responses.RequestsMock
-) -> None:
-    events = [
-        {"resource": "task 1", "parent": 7},
-        {"resource": {"resource_type": "task", "gid": 5}},
-        {
-            "resource": {"resource_type": "story", "gid": "9"},
-            "parent": {"resource_type": "task", "gid": "4"},
-        },
-    ]
-    api.get(f"{BASE}/events", json={"data": events, "sync": "new", "has_more": False})
-
-    batch = client.events(EventCursor("300", "old-sync"))
-
-    assert task_gids(batch.events) == {"4"}
-    assert batch.cursor.sync == "new"
 
 
 # ---------------------------------------------------------------- 2. directory reads

@@ -1,7 +1,7 @@
 """Property: whatever Asana answers, only the project's own errors come out, and soon.
 
 Arbitrary JSON (and some that is not JSON), arbitrary statuses and headers are fed through
-`responses` to the client's pages, records, events, batches, directory look-ups and writes, and
+`responses` to the client's pages, records, batches, directory look-ups and writes, and
 to the backend the service sees. Each call either succeeds or raises an `AsanaError` (the
 backend: a `BackendError`), never a TypeError, KeyError, AttributeError or ValueError, and it
 ends: the answers run out into an empty page, retries are bounded, a repeated offset stops.
@@ -25,7 +25,6 @@ from delegator.asana import (
     AsanaClient,
     AsanaError,
     BudgetRegistry,
-    EventCursor,
     Limits,
     RetryPolicy,
     Source,
@@ -125,13 +124,7 @@ batch_items = st.fixed_dictionaries(
     },
 )
 batches = st.fixed_dictionaries({"data": st.lists(batch_items, max_size=4) | json_values})
-events = st.fixed_dictionaries(
-    {"data": st.lists(st.dictionaries(keys, json_values, max_size=4), max_size=3) | json_values},
-    optional={"sync": st.text(max_size=4) | scalars, "has_more": json_values},
-)
-bodies = (
-    pages | single | batches | events | json_values | st.dictionaries(keys, json_values, max_size=4)
-)
+bodies = pages | single | batches | json_values | st.dictionaries(keys, json_values, max_size=4)
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
 
 
@@ -217,12 +210,11 @@ def test_tag_search_and_my_tasks(sequence: list[Answer]) -> None:
 
 @SETTINGS
 @given(sequences)
-def test_records_events_and_stories(sequence: list[Answer]) -> None:
+def test_records_and_stories(sequence: list[Answer]) -> None:
     def call(client: AsanaClient) -> object:
         calls: list[Callable[[], object]] = [
             lambda: client.get_task("1", ("name",)),
             client.me,
-            lambda: client.events(EventCursor("300", "s")),
             lambda: list(client.stories("1", ("text",))),
         ]
         for each in calls:

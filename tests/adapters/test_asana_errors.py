@@ -23,7 +23,6 @@ from delegator.asana import (
     RateLimited,
     RetryPolicy,
     ServerError,
-    SyncTokenExpired,
     TransportError,
     Unauthorized,
     decide,
@@ -129,21 +128,9 @@ def test_rate_limited_beyond_the_policy_is_fatal(
     assert clock.slept == [7.0, 7.0]
 
 
-def test_sync_token_expired_carries_the_new_token() -> None:
-    body = {
-        "errors": [{"message": "Sync token invalid or too old."}],
-        "sync": "de4774f6915eae04714ca93bb2f5ee81",
-    }
-
-    error = from_status("GET", "/events", 412, body, {}, datetime(2026, 1, 1, tzinfo=UTC))
-
-    assert isinstance(error, SyncTokenExpired)
-    assert error.sync == "de4774f6915eae04714ca93bb2f5ee81"
-    assert error.messages == ("Sync token invalid or too old.",)
-
-
-def test_a_412_without_a_sync_token_is_a_plain_api_error() -> None:
-    error = from_status("GET", "/events", 412, {"errors": []}, {}, datetime(2026, 1, 1, tzinfo=UTC))
+def test_a_412_is_a_plain_api_error() -> None:
+    body = {"errors": [], "sync": "de4774f6915eae04714ca93bb2f5ee81"}
+    error = from_status("GET", "/tasks", 412, body, {}, datetime(2026, 1, 1, tzinfo=UTC))
 
     assert type(error) is ApiError
     assert error.status == 412
@@ -271,7 +258,7 @@ def server_error() -> ServerError:
         (Unauthorized("GET", "/x", 401), "GET", None, Outcome.FATAL, 0.0),
         (NotFound("PUT", "/x", 404), "PUT", None, Outcome.SKIP, 0.0),
         (PaymentRequired("PUT", "/x", 402), "PUT", None, Outcome.SKIP, 0.0),
-        (SyncTokenExpired("GET", "/events", 412, sync="s"), "GET", None, Outcome.SKIP, 0.0),
+        (ApiError("GET", "/x", 412), "GET", None, Outcome.SKIP, 0.0),
     ],
 )
 def test_decide_first_failure(

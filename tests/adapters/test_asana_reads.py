@@ -1,4 +1,4 @@
-"""Pagination, incremental and whole reads of sources, and the Events API."""
+"""Pagination, incremental and whole reads of sources."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ import responses
 from asana_fakes import BASE, START, path, query
 
 from delegator.asana import (
-    ApiError,
     AsanaClient,
-    EventCursor,
     Source,
     SourceKind,
     SyncPosition,
-    SyncTokenExpired,
 )
-from delegator.asana.reads import asana_time, task_gids
+from delegator.asana.reads import asana_time
 from delegator.clock import ManualClock
 
 FIELDS = ("name", "assignee.name", "due_on")
@@ -295,88 +292,3 @@ def test_source_keys_round_trip() -> None:
     assert Source.from_key("section:5").kind is SourceKind.SECTION
     with pytest.raises(ValueError, match="workspace_gid"):
         Source(SourceKind.USER_TASKS, "42")
-
-
-# ---------------------------------------------------------------- events
-
-EXPIRED = {
-    "errors": [
-        {
-            "message": "Sync token invalid or too old. If you are attempting to keep resources in sync, you must fetch the full dataset for this query now and use the new sync token for the next sync."
-        }
-    ],
-    "sync": "sync-fresh",
-}
-
-
-def test_opening_a_stream_gets_a_token_and_asks_for_a_whole_read(
-    client: AsanaClient, api: responses.RequestsMock
-) -> None:
-    api.get(f"{BASE}/events", status=412, json=EXPIRED)
-
-    batch = client.events(EventCursor("9"))
-
-    assert batch.full_read_required is True
-    assert batch.cursor == EventCursor("9", "sync-fresh")
-    assert batch.events == []
-    assert batch.requests == 1
-    assert "sync" not in query(api.calls[0])
-    assert query(api.calls[0])["resource"] == "9"
-
-
-def test_an_expired_token_is_replaced_by_the_one_in_the_412_body(
-    client: AsanaClient, api: responses.RequestsMock
-) -> None:
-    api.get(f"{BASE}/events", status=412, json=EXPIRED)
-
-    batch = client.events(EventCursor("9", "sync-old"))
-
-    assert batch.full_read_required is True
-    assert batch.cursor.sync == "sync-fresh"
-    assert query(api.calls[0])["sync"] == "sync-old"
-    assert len(api.calls) == 1  # a 412 is not retried
-
-
-def test_events_follow_has_more_with_each_new_token(
-    client: AsanaClient, api: responses.RequestsMock
-) -> None:
-    first = [{"action": "changed", "resource": {"gid": "1", "resource_type": "task"}}]
-    second = [
-        {
-            "action": "added",
-            "resource": {"gid": "s1", "resource_type": "story"},
-            "parent": {"gid": "2", "resource_type": "task"},
-        }
-    ]
-    api.get(f"{BASE}/events", json={"data": first, "sync": "s2", "has_more": True})
-    api.get(f"{BASE}/events", json={"data": second, "sync": "s3", "has_more": False})
-
-    batch = client.events(EventCursor("9", "s1"))
-
-    assert batch.full_read_required is False
-    assert batch.events == first + second
-    assert batch.cursor == EventCursor("9", "s3")
-    assert [query(call)["sync"] for call in api.calls] == ["s1", "s2"]
-    assert (
-        query(api.calls[0])["opt_fields"] == "action,created_at,resource,parent,user,change.field"
-    )
-    assert task_gids(batch.events) == {"1", "2"}
-
-
-def test_an_idle_stream_costs_one_request(client: AsanaClient, api: responses.RequestsMock) -> None:
-    api.get(f"{BASE}/events", json={"data": [], "sync": "s2", "has_more": False})
-
-    batch = client.events(EventCursor("9", "s1"))
-
-    assert (batch.events, batch.cursor.sync, batch.requests) == ([], "s2", 1)
-
-
-def test_a_412_without_a_token_is_not_swallowed(
-    client: AsanaClient, api: responses.RequestsMock
-) -> None:
-    api.get(f"{BASE}/events", status=412, json={"errors": [{"message": "odd"}]})
-
-    with pytest.raises(ApiError, match="412 Precondition Failed: odd") as caught:
-        client.events(EventCursor("9", "s1"))
-
-    assert not isinstance(caught.value, SyncTokenExpired)

@@ -21,7 +21,7 @@ import requests
 import responses
 from openapi_core.testing import MockRequest
 
-from delegator.asana import AsanaClient, BudgetRegistry, EventCursor, Source, SyncPosition, writes
+from delegator.asana import AsanaClient, BudgetRegistry, Source, SyncPosition, writes
 from delegator.asana.writes import StatusUpdateCheck, StoryCheck, TagCheck, TaskCheck, find_existing
 
 HOST = "https://app.asana.com"
@@ -60,7 +60,6 @@ ENDPOINTS = {
     ("GET", "/projects/{project_gid}/tasks"),
     ("GET", "/sections/{section_gid}/tasks"),
     ("GET", "/tags/{tag_gid}/tasks"),
-    ("GET", "/events"),
     ("GET", "/tasks/{task_gid}/stories"),
     ("GET", "/status_updates"),
     ("GET", "/workspaces/{workspace_gid}/tags"),
@@ -88,16 +87,10 @@ ENDPOINTS = {
 def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
     url = urlsplit(request.url or "")
     path = url.path.removeprefix(PREFIX)
-    query = dict(parse_qsl(url.query))
     method = request.method or "GET"
     payload: dict[str, Any]
     status = 200
-    if method == "GET" and path == "/events":
-        if "sync" not in query:
-            status, payload = 412, {"errors": [{"message": "Sync token invalid"}], "sync": "s1"}
-        else:
-            payload = {"data": [], "sync": "s2", "has_more": False}
-    elif method == "GET" and path == "/projects/9/custom_field_settings":
+    if method == "GET" and path == "/projects/9/custom_field_settings":
         field = {
             "gid": "11",
             "name": "Priority",
@@ -149,8 +142,6 @@ def exercise(client: AsanaClient) -> None:
     recent = datetime.now(UTC)
     client.read_source(SyncPosition(Source.tag("3", "77"), SINCE, recent), TASK_FIELDS)
     client.get_task("1", TASK_FIELDS)
-    batch = client.events(EventCursor("9"))
-    client.events(batch.cursor)
     list(client.stories("1", ("created_at", "created_by", "resource_subtype", "text")))
     list(client.status_updates("9", ("created_at", "created_by", "text"), created_since=SINCE))
 

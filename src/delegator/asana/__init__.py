@@ -21,7 +21,6 @@ from delegator.asana.errors import (
     RateLimited,
     RetryPolicy,
     ServerError,
-    SyncTokenExpired,
     TransportError,
     Unauthorized,
     UnexpectedAnswer,
@@ -30,8 +29,6 @@ from delegator.asana.errors import (
 from delegator.asana.http import DEFAULT_BASE_URL, Record, Timeouts
 from delegator.asana.lookups import CustomFieldDef, EnumOption, Lookups
 from delegator.asana.sources import (
-    EventBatch,
-    EventCursor,
     Source,
     SourceKind,
     SourceRead,
@@ -53,8 +50,6 @@ __all__ = [
     "CustomFieldDef",
     "Decision",
     "EnumOption",
-    "EventBatch",
-    "EventCursor",
     "Forbidden",
     "InvalidRequest",
     "Limits",
@@ -70,7 +65,6 @@ __all__ = [
     "SourceKind",
     "SourceRead",
     "SyncPosition",
-    "SyncTokenExpired",
     "Timeouts",
     "TransportError",
     "Unauthorized",

@@ -18,8 +18,6 @@ The shapes (``data`` is always required):
 * an empty answer (`empty`): ``data`` an object (``{}`` from addTag, removeTag, addProject,
   sections/addTask);
 * a user looked up (`user`): a record whose ``workspaces`` is a list of objects with gids;
-* events (`events`): ``data`` a list of objects, ``sync`` a non-empty string, ``has_more`` a
-  boolean when present;
 * a /batch (`batch`): ``data`` a list of exactly as many results as actions, each an object with
   an integer ``status_code`` and an object ``body`` (``headers`` an object when present).
 
@@ -48,13 +46,6 @@ Shape: TypeAlias = Callable[[Record], object]
 class Page:
     records: list[Record]
     next_offset: str | None  # None: the last page
-
-
-@dataclass(frozen=True, slots=True)
-class Events:
-    events: list[Record]
-    sync: str
-    has_more: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,23 +189,6 @@ def user(body: Record) -> Record:
             raise WrongShape(f"{where} is {kind(workspace)}, expected an object")
         _gid(workspace, where)
     return data
-
-
-def events(body: Record) -> Events:
-    """A batch of events: a list of objects (events have no gid), the next sync token."""
-    data = _data(body)
-    if not isinstance(data, list):
-        raise WrongShape(f"data is {kind(data)}, expected a list of events")
-    for index, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise WrongShape(f"data[{index}] is {kind(item)}, expected an object")
-    sync = body.get("sync")
-    if not isinstance(sync, str) or not sync:
-        raise WrongShape(f"sync is {kind(sync)}, expected a non-empty string")
-    has_more = body.get("has_more", False)
-    if not isinstance(has_more, bool):
-        raise WrongShape(f"has_more is {kind(has_more)}, expected a boolean")
-    return Events(list(data), sync, has_more)
 
 
 def batch(count: int) -> Callable[[Record], list[BatchItem]]:

@@ -38,10 +38,7 @@ from delegator.asana.http import (
     segment,
 )
 from delegator.asana.lookups import Lookups, UserCache
-from delegator.asana.reads import EVENT_FIELDS
 from delegator.asana.sources import (
-    EventBatch,
-    EventCursor,
     Source,
     SourceKind,
     SourceRead,
@@ -243,10 +240,6 @@ class AsanaClient:
 
     def get_task(self, task_gid: str, fields: Fields) -> Record:
         return dict(self.perform(writes.get_task(task_gid, fields)))
-
-    def events(self, cursor: EventCursor, fields: Fields = EVENT_FIELDS) -> EventBatch:
-        """New events on a project or task since `cursor` (see `reads.read_events`)."""
-        return reads.read_events(self.transport, cursor, fields)
 
     def stories(self, task_gid: str, fields: Fields) -> Iterator[Record]:
         return pagination.items(self.transport, f"/tasks/{segment(task_gid)}/stories", None, fields)

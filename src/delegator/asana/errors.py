@@ -9,7 +9,6 @@ The hierarchy::
     │   ├── PaymentRequired       402  a premium feature on a free workspace
     │   ├── Forbidden             403  no access to that object
     │   ├── NotFound              404  no such object, or not visible to the token
-    │   ├── SyncTokenExpired      412  events sync token too old; `sync` is the fresh one
     │   ├── RateLimited           429  `retry_after` seconds; the request was NOT executed
     │   └── ServerError           5xx  (and any unexpected status): it may have been executed
     │       └── UnexpectedAnswer  a 2xx whose body is not the shape asked for (answers.py)
@@ -95,16 +94,6 @@ class Forbidden(ApiError):
 
 class NotFound(ApiError):
     """404: the object does not exist or is not visible to the token's user."""
-
-
-class SyncTokenExpired(ApiError):
-    """412 from /events: the stored sync token is missing or too old; a full read must follow."""
-
-    def __init__(
-        self, method: str, path: str, status: int, messages: tuple[str, ...] = (), *, sync: str
-    ) -> None:
-        super().__init__(method, path, status, messages)
-        self.sync = sync
 
 
 class RateLimited(ApiError):
@@ -207,8 +196,6 @@ def from_status(
 ) -> ApiError:
     """The exception for an error status (also used for the per-action results of /batch)."""
     messages = tuple(redact(message) for message in error_messages(body))
-    if status == 412 and isinstance(body, Mapping) and isinstance(body.get("sync"), str):
-        return SyncTokenExpired(method, path, status, messages, sync=body["sync"])
     if status == 429:
         retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
         return RateLimited(method, path, status, messages, retry_after=retry_after)

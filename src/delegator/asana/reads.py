@@ -1,4 +1,4 @@
-"""Reading the watched sources: incremental by `modified_since`, whole for reconciling, or by events.
+"""Reading the watched sources: incremental by `modified_since`, whole for reconciling.
 
 Costs (requests, at 100 tasks a page):
 
@@ -16,7 +16,6 @@ Costs (requests, at 100 tasks a page):
   /users/{gid}/user_task_list`` per user, cached by the client): 1 per 100 tasks. Needed
   periodically because time-based conditions change without edits and a task that left a
   section or project does not show in the incremental read of it.
-* events (`read_events`): ``GET /events?resource=&sync=``: 1 request when idle.
 
 The high-water mark is Asana's own clock (the Date header of the first page) minus an
 overlap, because `modified_since` is compared with Asana's `modified_at`, not with ours.
@@ -31,25 +30,13 @@ from datetime import UTC, datetime, timedelta
 
 from delegator.asana import answers, pagination
 from delegator.asana.budget import Budget
-from delegator.asana.errors import PaymentRequired, SyncTokenExpired, UnexpectedAnswer
+from delegator.asana.errors import PaymentRequired, UnexpectedAnswer
 from delegator.asana.http import Fields, Record, Transport, field_names, join_fields, segment
 from delegator.asana.sources import (
-    EventBatch,
-    EventCursor,
     Source,
     SourceKind,
     SourceRead,
     SyncPosition,
-)
-
-#: Event fields asked for when the caller names none.
-EVENT_FIELDS: tuple[str, ...] = (
-    "action",
-    "created_at",
-    "resource",
-    "parent",
-    "user",
-    "change.field",
 )
 
 #: Looks up (and caches) the gid of a user's task list in a workspace.
@@ -335,60 +322,6 @@ def _search_tag(
     return SourceRead(
         tasks=fetched.tasks, position=new_position, full=False, requests=fetched.requests
     )
-
-
-def read_events(
-    transport: Transport,
-    cursor: EventCursor,
-    fields: Fields = EVENT_FIELDS,
-    *,
-    max_pages: int = 50,
-) -> EventBatch:
-    """New events on a resource since `cursor`, following `has_more`.
-
-    A missing or expired sync token gives a 412 whose body carries a fresh token: it is kept in
-    the returned cursor and `full_read_required` tells the caller that events were lost.
-    """
-    events: list[Record] = []
-    sync = cursor.sync
-    requests = 0
-    for _ in range(max_pages):
-        requests += 1
-        params: dict[str, str | int | bool | None] = {
-            "resource": cursor.resource_gid,
-            "sync": sync,
-            "opt_fields": join_fields(fields),
-        }
-        try:
-            response = transport.request("GET", "/events", params=params, shape=answers.events)
-        except SyncTokenExpired as expired:
-            return EventBatch(
-                events, EventCursor(cursor.resource_gid, expired.sync), True, requests
-            )
-        batch = response.parsed
-        assert isinstance(batch, answers.Events)
-        events.extend(batch.events)
-        sync = batch.sync
-        if not batch.has_more:
-            break
-    return EventBatch(events, EventCursor(cursor.resource_gid, sync), False, requests)
-
-
-def task_gids(events: list[Record]) -> set[str]:
-    """Gids of the tasks the events touched (a task itself, or the task of a story)."""
-    gids: set[str] = set()
-    for event in events:
-        resource, parent = event.get("resource"), event.get("parent")
-        for candidate in (resource, parent):
-            if (
-                isinstance(candidate, dict)
-                and candidate.get("resource_type") == "task"
-                and isinstance(candidate.get("gid"), str)
-                and candidate["gid"]
-            ):
-                gids.add(candidate["gid"])
-                break
-    return gids
 
 
 def _with(fields: Fields, listing: Listing) -> tuple[str, ...]:

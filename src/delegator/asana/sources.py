@@ -2,9 +2,8 @@
 
 A `Source` is a set of tasks (a project, a section, a user's My Tasks in a workspace, a tag).
 A `SyncPosition` is how far the worker has read one source: the high-water mark to pass as
-`modified_since` next time, and when it last read the whole source. An `EventCursor` is the
-stored sync token of an Events API stream. All are frozen dataclasses of strings and aware
-datetimes; `Source.key` / `Source.from_key` give a one-string form for a database column.
+`modified_since` next time, and when it last read the whole source. Both are frozen
+dataclasses of strings and aware datetimes; `Source.key` / `Source.from_key` give a one-string form for a database column.
 """
 
 from __future__ import annotations
@@ -83,17 +82,3 @@ class SourceRead:
     position: SyncPosition
     full: bool  # True: `tasks` is the whole (open) source; a task not in it has left the source
     requests: int  # HTTP requests the read made (pages)
-
-
-@dataclass(frozen=True)
-class EventCursor:
-    resource_gid: str  # a project or a task
-    sync: str | None = None  # None: the stream has not been opened yet
-
-
-@dataclass(frozen=True)
-class EventBatch:
-    events: list[Record]
-    cursor: EventCursor  # store this; pass it next time
-    full_read_required: bool  # the token was missing or expired: events were lost, read in full
-    requests: int

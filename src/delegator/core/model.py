@@ -145,17 +145,7 @@ class Task:
         """A custom field by gid or by name (case-insensitive)."""
         return self.fields_by_key.get(key) or self.fields_by_key.get(key.casefold())
 
-    def section_in(self, project_key: str) -> Ref | None:
-        for membership in self.memberships:
-            if _ref_matches(membership.project, project_key):
-                return membership.section
-        return None
-
-
-def _ref_matches(ref: Ref, key: str) -> bool:
-    return ref.gid == key or ref.name.casefold() == key.casefold()
-
 
 def ref_matches(ref: Ref, key: str) -> bool:
     """Whether a project, section or tag is the one a rule names (by gid, or name ignoring case)."""
-    return _ref_matches(ref, key)
+    return ref.gid == key or ref.name.casefold() == key.casefold()

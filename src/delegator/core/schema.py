@@ -98,12 +98,6 @@ def _check_timezone(name: str) -> str:
     return name
 
 
-def _not_empty(value: str) -> str:
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
 _TEXT_OR_NUMBER = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
 _ONE_OR_MANY = {
     "anyOf": [
