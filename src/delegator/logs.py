@@ -40,28 +40,14 @@ class _Current:
         return self._stream().isatty()
 
 
-# The attributes every stdlib LogRecord has; anything else was passed in ``extra``.
-_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+class _StdlibHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Standard-library records of delegator's modules (the Asana client's waits and retries),
+    rendered by structlog's ProcessorFormatter with the same processors as every other line."""
 
 
-class _ToStructlog(logging.Handler):
-    """Standard-library records of delegator's modules (the Asana client's waits and retries)
-    go through the same processors: bound fields, redaction, JSON or console."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # The sandbox is a stand-in for Asana, not the service: its lines stay its own.
-        return not record.name.startswith("delegator.sandbox")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            fields = {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
-            if record.exc_info:
-                fields["exc_info"] = record.exc_info
-            logger = structlog.get_logger(record.name)
-            method = getattr(logger, record.levelname.lower(), logger.info)
-            method(record.getMessage(), logger=record.name, **fields)
-        except Exception:  # a broken log line never breaks the service
-            self.handleError(record)
+def _not_the_sandbox(record: logging.LogRecord) -> bool:
+    # The sandbox is a stand-in for Asana, not the service: its lines stay its own.
+    return not record.name.startswith("delegator.sandbox")
 
 
 def configure(
@@ -78,23 +64,37 @@ def configure(
         if as_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # What every line gets, structlog's own and the standard library's.
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    # Exceptions become text before redaction, so their text is redacted too.
+    final: list[Any] = [redact_event, renderer]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_event,  # after exceptions become text, so their text is redacted too
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, *final],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    # A standard-library record's `extra` fields become the line's fields (ExtraAdder).
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            *shared,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),
+            structlog.processors.format_exc_info,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+    )
+    handler = _StdlibHandler(out)
+    handler.addFilter(_not_the_sandbox)
+    handler.setFormatter(formatter)
     stdlib = logging.getLogger("delegator")
-    for handler in [h for h in stdlib.handlers if isinstance(h, _ToStructlog)]:
-        stdlib.removeHandler(handler)
-    stdlib.addHandler(_ToStructlog())
+    for old in [h for h in stdlib.handlers if isinstance(h, _StdlibHandler)]:
+        stdlib.removeHandler(old)
+    stdlib.addHandler(handler)
     stdlib.setLevel(_LEVELS[level])
 
 

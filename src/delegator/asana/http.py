@@ -345,12 +345,15 @@ class Transport:
                     policy=self.policy,
                 )
                 if decision.outcome is Outcome.RETRY and isinstance(error, RateLimited):
-                    log.warning("asana_rate_limited path=%s wait=%.1f", path, decision.delay)
+                    log.warning(
+                        "asana_rate_limited", extra={"path": path, "wait": round(decision.delay, 1)}
+                    )
                     self.budget.rate_limited(decision.delay)  # the next take() waits it out
                     continue
                 if decision.outcome is Outcome.RETRY:
                     log.warning(
-                        "asana_retry path=%s error=%s wait=%.2f", path, error, decision.delay
+                        "asana_retry",
+                        extra={"path": path, "error": str(error), "wait": round(decision.delay, 2)},
                     )
                     self.sleep(decision.delay)
                     continue
@@ -359,7 +362,9 @@ class Transport:
                     since = first_sent - timedelta(seconds=self.policy.created_since_margin)
                     existing = find_existing(since)
                     if existing is not None:
-                        log.info("asana_create_found path=%s gid=%s", path, existing.get("gid"))
+                        log.info(
+                            "asana_create_found", extra={"path": path, "gid": existing.get("gid")}
+                        )
                         found = {"data": existing}
                         parsed = _parse(method, path, 201, found, shape)
                         return ApiResponse(201, found, recovered=True, parsed=parsed)
