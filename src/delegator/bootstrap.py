@@ -18,6 +18,7 @@ from delegator.destinations import Destinations
 from delegator.logs import bound, get_logger
 from delegator.metrics import Metrics
 from delegator.ports import StateStore
+from delegator.redact import SECRETS, SecretRegistry
 from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport, error_kind
 from delegator.settings import Settings
 from delegator.store import SqlStore
@@ -41,6 +42,9 @@ class Fleet:
     clock: Clock = field(default_factory=SystemClock)
     # Each token's budget, shared by every client this fleet builds with that token.
     budgets: BudgetRegistry = field(default_factory=BudgetRegistry)
+    # The secrets every log line and stored or sent text is redacted of: the process's one
+    # (redact.SECRETS), which the log processors also read; given to what the fleet builds.
+    secrets: SecretRegistry = field(default_factory=lambda: SECRETS)
     runtimes: dict[str, ClientRuntime] = field(default_factory=dict)
     # The running service's metrics (None for one-off commands).
     metrics: Metrics | None = None
@@ -190,7 +194,9 @@ class Fleet:
                 kind = outcome.destination.split(":", 1)[0]
                 metrics.summary_sent(outcome.client, outcome.kind, kind, outcome.status)
 
-        destinations = Destinations(self.settings, self.environ, self.runtime, self.clock)
+        destinations = Destinations(
+            self.settings, self.environ, self.runtime, self.clock, secrets=self.secrets
+        )
         return Summaries(
             self.store, self.settings, self.runtime, destinations, self.clock.now, on_send=on_send
         )

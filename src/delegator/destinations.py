@@ -10,7 +10,7 @@ secret-free, and the only name a destination has there (the adapters have none o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from delegator.asana import AsanaError
 from delegator.asana.backend import AsanaBackend
@@ -28,7 +28,7 @@ from delegator.notify import (
     webhook_url,
 )
 from delegator.ports import BackendError, DeliveryError, Destination
-from delegator.redact import register_secret
+from delegator.redact import SECRETS, SecretRegistry
 from delegator.service import ClientError, ClientRuntime
 from delegator.settings import Settings
 
@@ -64,6 +64,8 @@ class Destinations:
     environ: Mapping[str, str]
     runtime_for: Callable[[ClientEntry], ClientRuntime]
     clock: Clock
+    # The process's secrets (the fleet's): a webhook URL is registered once, when first built.
+    secrets: SecretRegistry = field(default_factory=lambda: SECRETS)
 
     def key(self, spec: DestinationSpec, recipient: str) -> str:
         """The ledger's key for the destination: ``destination_key``."""
@@ -77,7 +79,8 @@ class Destinations:
         assert head is not None
         if spec.webhook is not None:
             url = webhook_url(spec.webhook, self.environ)
-            register_secret(url)
+            if url not in self.secrets:
+                self.secrets.register(url)
             return Webhook(url, webhook_source(spec.webhook))
         if spec.email is not None:
             addresses = self._addresses(entry, spec, recipient)

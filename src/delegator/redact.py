@@ -12,7 +12,11 @@ error or a repr of some object can still carry one. So the last step before a li
   segments of URLs;
 * values under keys that name a secret (``token=``, ``password=``, ``authorization=`` ...).
 
-The registry is process-wide (logging is), thread-safe and only grows, except in tests.
+The registry (`SecretRegistry`) is thread-safe and only grows, except in tests. There is one
+per process, `SECRETS`: the log processors (structlog's and the standard library's, which
+libraries log through before any fleet exists) and the settings read at start-up need it without
+being handed it, so it is a module-level instance; the fleet holds it (`Fleet.secrets`) and gives
+it to what it builds (the destinations), and `register_secret` adds to it.
 """
 
 from __future__ import annotations
@@ -115,6 +119,40 @@ class SecretRegistry:
         with self._lock:
             return value in self._values
 
+    def register(self, value: str | None) -> None:
+        """Never show ``value`` in a log line; a URL's password and long path are secrets too."""
+        if not value:
+            return
+        self.add(value)
+        if "://" in value:
+            self.register_url_password(value)
+            try:
+                parts = urlsplit(value.strip())
+            except ValueError:
+                return
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if len(path) >= _MIN_SECRET_PATH:
+                self.add(path)
+
+    def register_url_password(self, url: str | None) -> None:
+        """Never show the password of ``url`` (in its credentials or a ``password=``
+        parameter); the rest of the URL may be shown, as a database URL is."""
+        if not url:
+            return
+        try:
+            parts = urlsplit(url.strip())
+            password = parts.password
+        except ValueError:
+            match = re.search(r"://[^\s:/@]*:([^\s@/]+)@", url)
+            password = match.group(1) if match else None
+            parts = None
+        if password:
+            self.add(password)
+        if parts is not None:
+            for key, value in parse_qsl(parts.query):
+                if key.lower() in {"password", "passwd", "pwd"}:
+                    self.add(value)
+
     def pattern(self) -> re.Pattern[str] | None:
         with self._lock:
             if self._pattern is None and self._values:
@@ -123,57 +161,32 @@ class SecretRegistry:
             return self._pattern
 
 
-_registry = SecretRegistry()
+SECRETS = SecretRegistry()
+"""The process's secrets: what every log line, stored error and sent message is redacted of."""
 
 
 def register_secret(value: str | None) -> None:
     """Never show ``value`` in a log line; a URL's password and long path are secrets too."""
-    if not value:
-        return
-    _registry.add(value)
-    if "://" in value:
-        register_url_password(value)
-        try:
-            parts = urlsplit(value.strip())
-        except ValueError:
-            return
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        if len(path) >= _MIN_SECRET_PATH:
-            _registry.add(path)
+    SECRETS.register(value)
 
 
 def register_url_password(url: str | None) -> None:
-    """Never show the password of ``url`` (in its credentials or a ``password=`` parameter);
-    the rest of the URL may be shown, as a database URL is."""
-    if not url:
-        return
-    try:
-        parts = urlsplit(url.strip())
-        password = parts.password
-    except ValueError:
-        match = re.search(r"://[^\s:/@]*:([^\s@/]+)@", url)
-        password = match.group(1) if match else None
-        parts = None
-    if password:
-        _registry.add(password)
-    if parts is not None:
-        for key, value in parse_qsl(parts.query):
-            if key.lower() in {"password", "passwd", "pwd"}:
-                _registry.add(value)
+    """Never show the password of ``url``; the rest of the URL may be shown."""
+    SECRETS.register_url_password(url)
 
 
 def forget_secrets() -> None:
     """Empty the registry (tests only: a running service never forgets a secret)."""
-    _registry.clear()
+    SECRETS.clear()
 
 
 def is_registered(value: str) -> bool:
-    return value.strip() in _registry
+    return value.strip() in SECRETS
 
 
 def redact_text(text: str) -> str:
     """``text`` with every registered secret and everything that looks like one replaced."""
-    exact = _registry.pattern()
+    exact = SECRETS.pattern()
     if exact is not None:
         text = exact.sub(REDACTED, text)
     for pattern, replacement in _PATTERNS:
