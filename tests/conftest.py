@@ -23,6 +23,24 @@ from delegator.store import SqlStore
 from delegator.store.database import parse_url
 
 DATABASE_URL_VARIABLE = "DELEGATOR_TEST_DATABASE_URL"
+# The tests `make test-fast` leaves out, measured (tools/slow_tests.py writes the list).
+SLOW_TESTS_LIST = Path(__file__).parent / "slow-tests.txt"
+
+
+def _slow_tests() -> frozenset[str]:
+    try:
+        lines = SLOW_TESTS_LIST.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return frozenset()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the measured slow tests ``slow`` (``make test-fast`` runs ``-m "not slow"``)."""
+    slow = _slow_tests()
+    for item in items:
+        if item.nodeid.split("[", 1)[0] in slow:
+            item.add_marker(pytest.mark.slow)
 
 
 def _in_ci() -> bool:
