@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ HEADER = """\
 
 def slow_tests(report: str, threshold: float) -> list[str]:
     """The tests of a durations report that took at least ``threshold`` seconds, sorted."""
-    seconds: Counter[str] = Counter()
+    seconds: defaultdict[str, float] = defaultdict(float)
     for line in report.splitlines():
         found = _LINE.match(line)
         if found:
