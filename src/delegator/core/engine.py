@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -71,11 +72,22 @@ class RuleOutcome:
         return self.mode == "shadow"
 
 
+class RuleStatus(StrEnum):
+    """What a rule did with a task, as ``explain`` shows it."""
+
+    ACTS = "acts"
+    ACTS_SHADOW = "acts (shadow)"  # planned and reported, nothing written
+    NOTHING_TO_DO = "nothing to do"  # matched, every action already in place (or done once)
+    NO_MATCH = "no match"
+    NOT_REACHED = "not reached"  # an earlier rule matched without continue
+    SKIPPED = "skipped"  # the task itself is skipped (completed, opted out, overridden)
+
+
 @dataclass(frozen=True, slots=True)
 class RuleTrace:
     index: int
     rule: str
-    status: str  # acts | nothing to do | no match | not reached | skipped
+    status: RuleStatus
     note: str
     when: ConditionTrace | None
 
@@ -168,13 +180,13 @@ class Engine:
             claimed_by: str | None = None
             for test, open_only, compiled in tracer.checks:
                 if open_only and completed:
-                    tracer.rule(compiled, "skipped", "the task is completed")
+                    tracer.rule(compiled, RuleStatus.SKIPPED, "the task is completed")
                     continue
                 if not test(task, ctx):  # a tracer's test notes the rules that do not match
                     continue
                 if claimed_by is not None:
                     note = f"rule '{claimed_by}' already took the task (continue: false)"
-                    tracer.rule(compiled, "not reached", note)
+                    tracer.rule(compiled, RuleStatus.NOT_REACHED, note)
                     continue
                 outcome = self._outcome(compiled, task, ctx, memory)
                 outcomes.append(outcome)
@@ -260,7 +272,7 @@ class Tracer:
     def skipped(self, rules: Sequence[CompiledRule], reason: str) -> None:
         """The task is left alone: no rule is tried."""
 
-    def rule(self, compiled: CompiledRule, status: str, note: str) -> None:
+    def rule(self, compiled: CompiledRule, status: RuleStatus, note: str) -> None:
         """A rule that does not act: skipped for this task, or not reached."""
 
     def acted(self, compiled: CompiledRule, outcome: RuleOutcome) -> None:
@@ -314,7 +326,7 @@ class TraceRecorder(Tracer):
     def _holds(self, compiled: CompiledRule, task: Task, ctx: EvalContext) -> bool:
         trace = self._last = explain(compiled.when, task, ctx)
         if not trace.matched:
-            self.rule_traces.append(RuleTrace(compiled.index, compiled.name, "no match", "", trace))
+            self.rule_traces.append(RuleTrace(compiled.index, compiled.name, RuleStatus.NO_MATCH, "", trace))
             top = _top_level(trace)
             failed = [c for c in top if not c.matched]
             if len(failed) == 1 and len(top) > 1:
@@ -323,22 +335,22 @@ class TraceRecorder(Tracer):
 
     def skipped(self, rules: Sequence[CompiledRule], reason: str) -> None:
         for compiled in rules:
-            self.rule(compiled, "skipped", reason)
+            self.rule(compiled, RuleStatus.SKIPPED, reason)
 
-    def rule(self, compiled: CompiledRule, status: str, note: str) -> None:
-        trace = self._last if status == "not reached" else None
+    def rule(self, compiled: CompiledRule, status: RuleStatus, note: str) -> None:
+        trace = self._last if status is RuleStatus.NOT_REACHED else None
         if trace is None:
             trace = explain(compiled.when, self.task, self.ctx)
         self.rule_traces.append(RuleTrace(compiled.index, compiled.name, status, note, trace))
 
     def acted(self, compiled: CompiledRule, outcome: RuleOutcome) -> None:
         if outcome.already_acted is not None and not outcome.intents:
-            status = "nothing to do"
+            status = RuleStatus.NOTHING_TO_DO
             note = f"already acted on {outcome.already_acted.date().isoformat()} (repeat: false)"
         elif not outcome.intents:
-            status, note = "nothing to do", "every action is already in place"
+            status, note = RuleStatus.NOTHING_TO_DO, "every action is already in place"
         else:
-            status = "acts" if not outcome.shadow else "acts (shadow)"
+            status = RuleStatus.ACTS if not outcome.shadow else RuleStatus.ACTS_SHADOW
             note = "shadow mode: planned and reported, nothing written" if outcome.shadow else ""
         self.rule_traces.append(RuleTrace(compiled.index, compiled.name, status, note, self._last))
 
