@@ -11,6 +11,12 @@ Secret values are registered with the log redactor as soon as they are read.
 Every error in the settings file is reported at once, each at its ``file:line:col``. Unknown
 ``DELEGATOR_*`` environment variables are warned about (with the likely intended name), since a
 mistyped variable would otherwise be ignored in silence.
+
+Written here rather than with pydantic-settings, which was weighed for it: that library merges
+its sources into one model and keeps neither where each value came from (``delegator config``
+shows it for every setting: the file, ``$DELEGATOR_X`` or ``$DELEGATOR_X_FILE``) nor the YAML
+line of a bad value, and it has no ``_FILE`` indirection for single settings. The checks
+themselves are small functions, one per kind of value (``_SETTINGS``).
 """
 
 from __future__ import annotations
