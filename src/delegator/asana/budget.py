@@ -17,6 +17,10 @@ the same `BudgetRegistry` (the fleet owns one and gives it to every client it bu
 `Budget`, keyed by (token identity, workspace). The token identity is a stable label the caller
 gives (a token file or variable name: it survives the secret being rotated) or else a SHA-256 of
 the token, so the token itself is never stored here.
+
+Written here rather than with a rate-limiting library (pyrate-limiter, limits): those count
+requests against fixed windows but know neither Asana's separate read and write caps, nor a
+/batch costing one unit per action, nor slowing everyone sharing a token after a 429.
 """
 
 from __future__ import annotations

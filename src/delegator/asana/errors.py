@@ -19,6 +19,11 @@ Every exception names the method and path, never the token or the query string, 
 ``from`` the ``requests`` exception that caused it (see ``http.py``). `decide` is the single
 function that turns an error into retry / verify / skip / fatal; the transport's retry loop and
 the worker both ask it, so the policy lives in one place.
+
+Why the retry decision is the project's own and not urllib3's `Retry` or tenacity: a POST that
+failed ambiguously (a 5xx or a timeout after it may have reached Asana) is neither retried
+blindly nor given up: the client first looks for what it created (`verify`), so a comment or a
+status update is never posted twice; neither library has that step.
 """
 
 # The names are the statuses Asana documents, as httpx names its own; an "Error" suffix adds nothing.

@@ -8,6 +8,10 @@ day of month and day of week are restricted (neither is ``*``), a day matching e
 
 Pure: no clock is read, ``at`` always comes from the caller. Searches step through matching days
 and then through the hours and minutes of the expression, never minute by minute.
+
+Written here, not taken from croniter or APScheduler's CronTrigger: neither fires a skipped wall
+time once after the gap and a repeated one once, and neither is pure (the core reads no clock).
+croniter stays the tests' independent oracle (tests/unit/test_cron.py).
 """
 
 from __future__ import annotations
