@@ -9,7 +9,6 @@ the next clean cycle must find (and delegate) the task that changed meanwhile.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import requests
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
 from delegator.cycles import Count
-from delegator.sandbox import Faults, ManualClock, SandboxServer
+from delegator.sandbox import ManualClock, SandboxServer
 from delegator.sandbox.faults import GARBAGE_KINDS
 from delegator.service import CycleReport
 from delegator.settings import Settings
@@ -30,18 +29,6 @@ ANNA = "anna@northwind.example"
 CLIENT = "small-agency"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
 NEW_TASK = "File the December receipts"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sandbox(clock: ManualClock) -> Iterator[SandboxServer]:
-    faults = Faults(monotonic=clock.monotonic)
-    with SandboxServer.demo(clock=clock, faults=faults) as server:
-        yield server
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ kind, whatever its message says.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import get_args
@@ -22,7 +21,7 @@ from delegator.clients import load_clients
 from delegator.core.intents import Intent
 from delegator.cycles import FAILED_PREFIX, Count, CycleCounts, ErrorKind
 from delegator.ports import TokenRefused
-from delegator.sandbox import Faults, ManualClock, SandboxServer
+from delegator.sandbox import ManualClock, SandboxServer
 from delegator.service import CycleReport
 from delegator.settings import Settings
 from delegator.store import SqlStore
@@ -33,17 +32,6 @@ EXAMPLES = Path("rules/examples")
 ANNA = "anna@northwind.example"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
 INTENT_KINDS = {str(cls.__dataclass_fields__["kind"].default) for cls in get_args(Intent)}
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sandbox(clock: ManualClock) -> Iterator[SandboxServer]:
-    with SandboxServer.demo(clock=clock, faults=Faults(monotonic=clock.monotonic)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from delegator.notify import (
     FindsPosted,
     Message,
 )
-from delegator.sandbox import Faults, ManualClock, SandboxServer
+from delegator.sandbox import ManualClock, SandboxServer
 
-START = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+START = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)  # the clock starts here (see conftest.py)
 ANNA = "anna@northwind.example"
 OPERATIONS = "1100000000000201"
 CLIENT_ADMIN = "1100000000000202"
@@ -41,18 +41,6 @@ SUMMARY = Message(
     ),
     status_type="at_risk",
 )
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sandbox(clock: ManualClock) -> Iterator[SandboxServer]:
-    faults = Faults(monotonic=clock.monotonic)
-    with SandboxServer.demo(clock=clock, faults=faults) as server:
-        yield server
 
 
 def connect(sandbox: SandboxServer, clock: ManualClock, user: str = ANNA) -> AsanaClient:

@@ -18,7 +18,7 @@ import pytest
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
 from delegator.cycles import Count
-from delegator.sandbox import Faults, ManualClock, SandboxServer
+from delegator.sandbox import ManualClock, SandboxServer
 from delegator.service import QUEUE_TAG, CycleReport
 from delegator.settings import Settings
 from delegator.store import SqlStore
@@ -26,18 +26,6 @@ from delegator.store import SqlStore
 EXAMPLES = Path("rules/examples")
 ANNA = "anna@northwind.example"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sandbox(clock: ManualClock) -> Iterator[SandboxServer]:
-    faults = Faults(monotonic=clock.monotonic)  # rate windows on the same clock
-    with SandboxServer.demo(clock=clock, faults=faults) as server:
-        yield server
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
 from delegator.cycles import Count
-from delegator.sandbox import Faults, ManualClock, SandboxServer
+from delegator.sandbox import ManualClock, SandboxServer
 from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries import LEASE, Period, SendOutcome, Summaries
@@ -70,17 +70,6 @@ class Mailbox:
         assert isinstance(parsed, email.message.EmailMessage)
         self.messages.append(parsed)
         return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def sandbox(clock: ManualClock) -> Iterator[SandboxServer]:
-    with SandboxServer.demo(clock=clock, faults=Faults(monotonic=clock.monotonic)) as server:
-        yield server
 
 
 @pytest.fixture
