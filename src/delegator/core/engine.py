@@ -326,7 +326,9 @@ class TraceRecorder(Tracer):
     def _holds(self, compiled: CompiledRule, task: Task, ctx: EvalContext) -> bool:
         trace = self._last = explain(compiled.when, task, ctx)
         if not trace.matched:
-            self.rule_traces.append(RuleTrace(compiled.index, compiled.name, RuleStatus.NO_MATCH, "", trace))
+            self.rule_traces.append(
+                RuleTrace(compiled.index, compiled.name, RuleStatus.NO_MATCH, "", trace)
+            )
             top = _top_level(trace)
             failed = [c for c in top if not c.matched]
             if len(failed) == 1 and len(top) > 1:
