@@ -780,6 +780,13 @@ class Cycle:
             self.store.finish_action(outcome.id, "skipped", self.now,
                                      result="the task was completed before the rest was done")  # fmt: skip
             return
+        assign = plan.assign_index
+        if (assign is None or assign not in progress.done) and not self._still_active(outcome.rule):
+            # Nothing was handed over yet and the client has since removed the rule or put it in
+            # shadow mode: what it wanted is no longer wanted.
+            self.store.finish_action(outcome.id, "skipped", self.now,
+                                     result="the rule was removed or is in shadow mode now")  # fmt: skip
+            return
         change = person_change(task, plan, progress)
         if change is not None:
             self._outcome_overridden(outcome, task, plan, progress, change)
@@ -799,6 +806,9 @@ class Cycle:
         report = TaskReport(task, Decision(task, "delegate", urgent=True, important=False))
         self.report.tasks.append(report)
         self._advance(report, outcome.id, outcome.created_at, outcome.rule, plan, progress, writer)
+
+    def _still_active(self, rule: str) -> bool:
+        return any(r.name == rule and r.rule.mode == "active" for r in self.runtime.engine.rules)
 
     def _outcome_overridden(
         self, outcome: ActionRecord, task: Task, plan: OutcomePlan, progress: Progress, change: str

@@ -322,3 +322,34 @@ def test_a_store_outage_mid_outcome_ends_as_a_clean_run(run: Callable[[], Run]) 
         recover(faulty)
         assert world_state(faulty.sandbox) == expected, f"store down from write {at}"
         assert faulty.store.overrides(CLIENT) == []
+
+
+def test_an_outcome_not_handed_over_yet_ends_when_its_rule_goes_to_shadow_mode(
+    run: Callable[[], Run],
+) -> None:
+    faulty = run()
+    fleet = faulty.fleet()
+    runtime = fleet.runtime(faulty.entry())
+    failing = FailingKind(runtime.backend, Assign)
+    runtime.backend = failing  # type: ignore[assignment]
+    faulty.cycle(fleet)
+    travel = [
+        a
+        for a in faulty.store.pending_actions(CLIENT)
+        if a.kind == "rule" and a.rule == "Travel to Sam"
+    ]
+    assert travel, "no travel outcome was left waiting for its assignment"
+    path = faulty.rules / "solo-consultant.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "  - name: Travel to Sam\n", "  - name: Travel to Sam\n    mode: shadow\n"
+        )
+    )
+    fleet = faulty.fleet()  # the changed file, as the running service picks it up
+    faulty.cycle(fleet)
+    world = faulty.sandbox.world
+    for outcome in travel:
+        [ended] = faulty.store.actions(client=CLIENT, task_gid=outcome.task_gid, kinds=("rule",))
+        assert ended.status == "skipped"
+        assert "shadow" in (ended.result or "")
+        assert world.task(outcome.task_gid).assignee.email == "lena@fischer-consulting.example"
