@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 import structlog
 
+from delegator.redact import SECRETS
 from delegator.sandbox import strict
 from delegator.store import SqlStore
 from delegator.store.database import parse_url
@@ -33,6 +34,16 @@ def _slow_tests() -> frozenset[str]:
     except FileNotFoundError:
         return frozenset()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_this_test_only() -> Iterator[None]:
+    """What a test registers as a secret is forgotten after it: the registry is process-wide, and
+    a secret that is an ordinary word (CI's database password is "delegator") would otherwise
+    redact that word in every later test's output."""
+    before = SECRETS.snapshot()
+    yield
+    SECRETS.restore(before)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

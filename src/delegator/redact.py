@@ -115,6 +115,16 @@ class SecretRegistry:
             self._values.clear()
             self._pattern = None
 
+    def snapshot(self) -> frozenset[str]:
+        """The values registered now (tests: to put the registry back as it was)."""
+        with self._lock:
+            return frozenset(self._values)
+
+    def restore(self, values: frozenset[str]) -> None:
+        with self._lock:
+            self._values = set(values)
+            self._pattern = None
+
     def __contains__(self, value: object) -> bool:
         with self._lock:
             return value in self._values
