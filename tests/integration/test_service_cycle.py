@@ -169,9 +169,8 @@ def test_removing_the_service_tag_is_an_override(
     assert "delegated" not in {t.name for t in world.task(task.gid).tags}
 
 
-def test_capacity_is_honoured_and_overflow_is_queued(
-    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
-) -> None:
+def assistants_with_room_for_one(rules_dir: Path) -> None:
+    """The agency's assistants take one task each: the rest overflows into the queue."""
     path = rules_dir / "small-agency.yaml"
     text = (
         path.read_text()
@@ -179,6 +178,12 @@ def test_capacity_is_honoured_and_overflow_is_queued(
         .replace("capacity: 10", "capacity: 1")
     )
     path.write_text(text)
+
+
+def test_capacity_is_honoured_and_overflow_is_queued(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path
+) -> None:
+    assistants_with_room_for_one(rules_dir)
     fleet = make_fleet(sandbox, store, rules_dir)
     report = cycle(fleet)
     load = store.assistant_load("small-agency")
@@ -368,13 +373,7 @@ def test_a_delegation_the_token_can_no_longer_see_is_closed_as_no_access(
 def test_a_queued_task_that_is_deleted_leaves_the_queue_with_its_reason(
     sandbox: SandboxServer, store: SqlStore, rules_dir: Path
 ) -> None:
-    path = rules_dir / "small-agency.yaml"
-    text = (
-        path.read_text()
-        .replace("capacity: 25", "capacity: 1")
-        .replace("capacity: 10", "capacity: 1")
-    )
-    path.write_text(text)
+    assistants_with_room_for_one(rules_dir)
     fleet = make_fleet(sandbox, store, rules_dir)
     report = cycle(fleet)
     queued = [t.task.gid for t in report.tasks if any(s.status == "queued" for s in t.steps)]
