@@ -279,6 +279,122 @@ class StateStore(Protocol):
     ) -> SendRecord | None: ...
 
 
+# ----------------------------------------------------------------------------- leases
+# Several replicas on one database share the clients: a replica runs a client's cycle only while
+# it holds that client's lease. A lease has a fencing token, raised by one each time it changes
+# hands; the store refuses the writes of a holder whose token is no longer the current one.
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaIdentity:
+    """One running delegator process, as the leases know it."""
+
+    key: str  # unique per process: the id and a random incarnation ("web-1#3fa9c2")
+    id: str  # the replica id an operator reads (DELEGATOR_REPLICA_ID; hostname-pid by default)
+    host: str
+    pid: int
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """A holder's hold on one client's lease; the store writes of a fenced store carry it."""
+
+    client: str
+    holder: str  # the holder's ReplicaIdentity.key
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A lease acquired in a round, and who held it before (None: it was never held, or was
+    handed back)."""
+
+    fence: Fence
+    previous: str | None  # the replica id that held it before, when it had expired
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRound:
+    """What one round of lease bookkeeping found, by the database's clock."""
+
+    replicas: tuple[str, ...]  # the ids of the live replicas (this one included when a member)
+    held: tuple[Fence, ...]  # the leases this holder still has, renewed
+    others: frozenset[str]  # clients whose lease another holder has and has not let expire
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRecord:
+    """One client's lease, for ``delegator status`` and ``/readyz``."""
+
+    client: str
+    holder: str | None  # the holder key; None when free
+    replica: str | None  # the holder's replica id
+    token: int
+    acquired_at: datetime | None
+    expires_at: datetime | None
+    live: bool  # held and not expired
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaRecord:
+    """One replica that took part in sharing, live or not yet forgotten."""
+
+    key: str
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    seen_at: datetime
+    expires_at: datetime
+    live: bool
+
+
+class LeaseLost(Exception):
+    """This replica no longer holds (or may soon lose) a client's lease: its cycle stops, and
+    nothing more is written to Asana or the store for that client."""
+
+    def __init__(self, client: str, detail: str) -> None:
+        super().__init__(f"{client}: {detail}")
+        self.client = client
+        self.detail = detail
+
+
+class LeaseStore(Protocol):
+    """The leases, in the database the replicas share. Times are the database's own, so replicas
+    whose clocks disagree still agree on when a lease expires."""
+
+    def lease_round(
+        self, me: ReplicaIdentity, *, period: float, member: bool = True
+    ) -> LeaseRound:
+        """One round trip's worth: this replica's heartbeat (when a ``member`` of the sharing),
+        every lease it holds renewed for ``period`` seconds, who else is live."""
+        ...
+
+    def acquire_leases(
+        self, me: ReplicaIdentity, clients: Sequence[str], *, period: float, at: datetime
+    ) -> list[Taken]:
+        """Take the leases of ``clients`` that are free or expired (the others are left); the
+        cycles a previous holder left unfinished are closed as interrupted (at ``at``)."""
+        ...
+
+    def release_leases(self, me: ReplicaIdentity, clients: Sequence[str] | None = None) -> None:
+        """Hand leases back at once (all of this holder's when ``clients`` is None)."""
+        ...
+
+    def leave(self, me: ReplicaIdentity) -> None:
+        """A replica stopping: all its leases handed back, its heartbeat removed."""
+        ...
+
+    def leases(self) -> list[LeaseRecord]: ...
+
+    def replicas(self) -> list[ReplicaRecord]: ...
+
+    def fenced(self, fence: Fence) -> StateStore:
+        """The store whose writes are refused (LeaseLost) unless ``fence`` is still current."""
+        ...
+
+
 # ----------------------------------------------------------------------------- the task backend
 # The names say what happened, as asana/errors.py's do; an "Error" suffix adds nothing.
 # ruff: noqa: N818

@@ -23,6 +23,8 @@ STORE_TABLES = {
     "overrides",
     "round_robin",
     "summary_sends",
+    "leases",
+    "replicas",
 }
 LATEST = latest_version()
 

@@ -194,6 +194,34 @@ def _v3_cycle_error_kinds(connection: Connection) -> None:
     connection.execute(sa.text("ALTER TABLE cycles ADD COLUMN error_kinds JSON"))
 
 
+def _v4_leases(connection: Connection) -> None:
+    connection.execute(sa.text("ALTER TABLE cycles ADD COLUMN replica TEXT"))
+    connection.execute(sa.text("ALTER TABLE cycles ADD COLUMN fence BIGINT"))
+    metadata = sa.MetaData()
+    sa.Table(
+        "leases",
+        metadata,
+        sa.Column("client", sa.Text, primary_key=True),
+        sa.Column("holder", sa.Text, nullable=True),
+        sa.Column("replica", sa.Text, nullable=True),
+        sa.Column("token", sa.BigInteger, nullable=False),
+        sa.Column("acquired_at", sa.Double(), nullable=True),
+        sa.Column("expires", sa.Double(), nullable=False),
+    )
+    sa.Table(
+        "replicas",
+        metadata,
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("id", sa.Text, nullable=False),
+        sa.Column("host", sa.Text, nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("started_at", UtcDateTime, nullable=False),
+        sa.Column("seen", sa.Double(), nullable=False),
+        sa.Column("expires", sa.Double(), nullable=False),
+    )
+    metadata.create_all(connection)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -206,6 +234,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         _v2_summary_sends_and_minutes,
     ),
     Migration(3, "the kind of each error a cycle reports", _v3_cycle_error_kinds),
+    Migration(4, "client leases shared by replicas, with fencing tokens", _v4_leases),
 )
 
 

@@ -36,6 +36,10 @@ cycles = sa.Table(
     sa.Column("errors", sa.JSON, nullable=False),
     # The kind of each error, in the same order (version 3); NULL in rows written before.
     sa.Column("error_kinds", sa.JSON, nullable=True),
+    # The replica that ran it and the fencing token of its lease (version 4); NULL when the cycle
+    # ran without a lease (a dry run, a delegator before leases).
+    sa.Column("replica", sa.Text, nullable=True),
+    sa.Column("fence", sa.BigInteger, nullable=True),
     sa.Index("ix_cycles_client_started", "client", "started_at"),
     sa.Index("ix_cycles_started", "started_at"),
 )
@@ -161,4 +165,31 @@ round_robin = sa.Table(
     sa.Column("client", sa.Text, primary_key=True),
     sa.Column("pool", sa.Text, primary_key=True),
     sa.Column("assistant", sa.Text, nullable=False),
+)
+
+# Epoch seconds by the database's clock (version 4): replicas compare expiries against the same
+# clock, whatever their own say.
+EpochSeconds: sa.Double[float] = sa.Double()
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("client", sa.Text, primary_key=True),
+    sa.Column("holder", sa.Text, nullable=True),  # the holder's key; NULL when handed back
+    sa.Column("replica", sa.Text, nullable=True),  # the holder's replica id, for people
+    sa.Column("token", sa.BigInteger, nullable=False),  # the fencing token: +1 at each new holder
+    sa.Column("acquired_at", EpochSeconds, nullable=True),
+    sa.Column("expires", EpochSeconds, nullable=False),
+)
+
+replicas = sa.Table(
+    "replicas",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),  # the id and a random incarnation
+    sa.Column("id", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("seen", EpochSeconds, nullable=False),
+    sa.Column("expires", EpochSeconds, nullable=False),
 )

@@ -7,6 +7,7 @@ in flight. Writes on SQLite take the write lock when they begin (see ``database.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import socket
@@ -34,15 +35,22 @@ from delegator.ports import (
     CycleRecord,
     Delegation,
     DelegationStatus,
+    Fence,
+    LeaseRecord,
+    LeaseStore,
+    LeaseRound,
     Override,
+    ReplicaIdentity,
+    ReplicaRecord,
     SendKind,
     SendRecord,
     SendStatus,
     StateStore,
     SyncPosition,
+    Taken,
 )
 from delegator.redact import redact_outgoing
-from delegator.store import records, schema
+from delegator.store import leasing, records, schema
 from delegator.store.database import (
     WRITE_OPTION,
     describe,
@@ -71,6 +79,14 @@ ABANDONED: Final = (
     "interrupted: the process running this cycle ended without finishing it (killed, crashed "
     "or the machine stopped); closed when the service started again"
 )
+
+
+def _lease_ended(replica: str | None, taker: str) -> str:
+    who = f"replica {replica}" if replica else "the replica running it"
+    return (
+        f"interrupted: {who} lost this client's lease before finishing the cycle (stopped, "
+        f"paused or cut off from the database); replica {taker} took the client over"
+    )
 
 
 def _process_start(pid: int) -> int:
@@ -133,6 +149,8 @@ class SqlStore:
     """
 
     def __init__(self, url: str) -> None:
+        # The lease every write of this store must still hold (see ``fenced``); None: unfenced.
+        self._fence: Fence | None = None
         parsed = parse_url(url)
         self.display_url: Final = mask_url(parsed)
         self._backend: Final = parsed.get_backend_name()
@@ -143,6 +161,8 @@ class SqlStore:
         )
 
     def __repr__(self) -> str:
+        if self._fence is not None:
+            return f"SqlStore({self.display_url!r}, fenced={self._fence.client}#{self._fence.token})"
         return f"SqlStore({self.display_url!r})"
 
     def __enter__(self) -> Self:
@@ -256,6 +276,8 @@ class SqlStore:
                     counts={} if dry_run else _owner(),
                     errors=[],
                     error_kinds=[],
+                    replica=self._fence_replica(),
+                    fence=self._fence.token if self._fence is not None else None,
                 )
                 .returning(schema.cycles.c.id)
             )
@@ -290,30 +312,89 @@ class SqlStore:
         of this machine that still runs (another ``delegator`` beside this one) are left alone.
         Call it at start-up, before the first cycle."""
         table = schema.cycles
+        # A cycle run under a lease is closed by the replica that takes the lease over (see
+        # ``acquire_leases``), never here: its process may run on another machine.
         query = sa.select(table.c.id, table.c.counts, table.c.errors, table.c.error_kinds).where(
-            table.c.finished_at.is_(None), table.c.started_at < before
+            table.c.finished_at.is_(None), table.c.started_at < before, table.c.fence.is_(None)
         )
         if clients is not None:
             query = query.where(table.c.client.in_(list(clients)))
-        closed = 0
         with self._transaction(write=True) as connection:
-            for row in connection.execute(query).all():
-                counts = dict(row.counts or {})
-                if _owner_alive(counts):
-                    continue
-                kept = {k: v for k, v in counts.items() if k not in OWNER_KEYS}
-                kept[Count.INTERRUPTED.value] = 1
-                errors = [*(row.errors or ()), ABANDONED]
-                kinds = None  # a row of an older delegator: its errors are read by their text
-                if isinstance(row.error_kinds, list) and len(row.error_kinds) == len(errors) - 1:
-                    kinds = [*row.error_kinds, ErrorKind.CYCLE.value]
-                connection.execute(
-                    table.update()
-                    .where(table.c.id == row.id, table.c.finished_at.is_(None))
-                    .values(finished_at=before, counts=kept, errors=errors, error_kinds=kinds)
-                )
-                closed += 1
-        return closed
+            rows = [row for row in connection.execute(query).all() if not _owner_alive(row.counts or {})]
+            return self._close_cycles(connection, rows, before, ABANDONED)
+
+    @staticmethod
+    def _close_cycles(connection: Connection, rows: Sequence[Any], at: datetime, why: str) -> int:
+        table = schema.cycles
+        for row in rows:
+            counts = dict(row.counts or {})
+            kept = {k: v for k, v in counts.items() if k not in OWNER_KEYS}
+            kept[Count.INTERRUPTED.value] = 1
+            errors = [*(row.errors or ()), why]
+            kinds = None  # a row of an older delegator: its errors are read by their text
+            if isinstance(row.error_kinds, list) and len(row.error_kinds) == len(errors) - 1:
+                kinds = [*row.error_kinds, ErrorKind.CYCLE.value]
+            connection.execute(
+                table.update()
+                .where(table.c.id == row.id, table.c.finished_at.is_(None))
+                .values(finished_at=at, counts=kept, errors=errors, error_kinds=kinds)
+            )
+        return len(rows)
+
+    # ------------------------------------------------------------------ leases
+
+    def lease_round(
+        self, me: ReplicaIdentity, *, period: float, member: bool = True
+    ) -> LeaseRound:
+        with self._transaction(write=True, fence=False) as connection:
+            return leasing.heartbeat_and_renew(connection, me, period, member=member)
+
+    def acquire_leases(
+        self, me: ReplicaIdentity, clients: Sequence[str], *, period: float, at: datetime
+    ) -> list[Taken]:
+        if not clients:
+            return []
+        with self._transaction(write=True, fence=False) as connection:
+            taken = leasing.acquire(connection, me, clients, period)
+            for lease in taken:  # what the previous holder left running, closed as interrupted
+                table = schema.cycles
+                rows = connection.execute(
+                    sa.select(table.c.id, table.c.counts, table.c.errors, table.c.error_kinds,
+                              table.c.replica)
+                    .where(table.c.client == lease.fence.client, table.c.finished_at.is_(None),
+                           table.c.fence.is_not(None), table.c.fence < lease.fence.token)
+                ).all()  # fmt: skip
+                for row in rows:
+                    self._close_cycles(connection, [row], at, _lease_ended(row.replica, me.id))
+            return taken
+
+    def release_leases(self, me: ReplicaIdentity, clients: Sequence[str] | None = None) -> None:
+        with self._transaction(write=True, fence=False) as connection:
+            leasing.release(connection, me, clients)
+
+    def leave(self, me: ReplicaIdentity) -> None:
+        with self._transaction(write=True, fence=False) as connection:
+            leasing.leave(connection, me)
+
+    def leases(self) -> list[LeaseRecord]:
+        with self._transaction() as connection:
+            return leasing.list_leases(connection)
+
+    def replicas(self) -> list[ReplicaRecord]:
+        with self._transaction() as connection:
+            return leasing.list_replicas(connection)
+
+    def fenced(self, fence: Fence) -> SqlStore:
+        """This store (the same engine and connections) with every write refused, as
+        ``LeaseLost``, unless ``fence`` is still the client's current lease."""
+        view = copy.copy(self)
+        view._fence = fence
+        return view
+
+    def _fence_replica(self) -> str | None:
+        if self._fence is None:
+            return None
+        return self._fence.holder.split("#", 1)[0]
 
     def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]:
         """The newest cycles first."""
@@ -770,13 +851,16 @@ class SqlStore:
     # ------------------------------------------------------------------ plumbing
 
     @contextmanager
-    def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
-        """One short transaction; database errors come out as StoreError."""
+    def _transaction(self, *, write: bool = False, fence: bool = True) -> Iterator[Connection]:
+        """One short transaction; database errors come out as StoreError. A write of a fenced
+        store first checks its lease, in the same transaction (LeaseLost when it is gone)."""
         try:
             with self._serial, self._engine.connect() as connection:
                 if write:
                     connection.execution_options(**{WRITE_OPTION: True})
                 with connection.begin():
+                    if write and fence and self._fence is not None:
+                        leasing.check(connection, self._fence)
                     yield connection
         except SQLAlchemyError as exc:
             original = getattr(exc, "orig", None)
@@ -862,3 +946,6 @@ if TYPE_CHECKING:
 
     def _implements_the_port(store: SqlStore) -> StateStore:
         return store  # mypy proves here that SqlStore is a StateStore
+
+    def _implements_the_leases(store: SqlStore) -> LeaseStore:
+        return store  # ... and a LeaseStore

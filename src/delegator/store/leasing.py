@@ -1,0 +1,226 @@
+"""Client leases and replica heartbeats in SQL: the statements behind ``SqlStore``'s ``LeaseStore``.
+
+A lease is a row per client with its holder, a fencing token and an expiry. Taking one is a
+compare-and-set: ``UPDATE ... WHERE holder IS NULL OR expires < now`` on rows first locked with
+``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite's write lock serialises the whole
+transaction), so two replicas racing for a client never both win, and one never waits on a row
+the other is changing: it looks again next round. Every expiry is computed by the database's
+clock (``clock_timestamp()``, ``julianday('now')``), so replicas whose clocks disagree agree on
+when a lease ends. Why a lease table and not advisory locks: a session lock lives as long as its
+connection, and a paused process (SIGSTOP, a long GC, a frozen VM) keeps its connection open, so
+its clients would never be taken over; a lease expires by time alone, and its token lets the
+store refuse the late writes of a holder that woke up after losing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from delegator.ports import (
+    Fence,
+    LeaseLost,
+    LeaseRecord,
+    LeaseRound,
+    ReplicaIdentity,
+    ReplicaRecord,
+    Taken,
+)
+from delegator.store import schema
+
+# Replica rows whose heartbeat stopped this long ago are deleted (seconds): kept a while so
+# `delegator status` can say which replica went away.
+FORGET_REPLICAS_AFTER: Final = 24 * 3600.0
+
+
+def now_expression(connection: Connection) -> sa.ColumnElement[float]:
+    """The database's time now, in epoch seconds."""
+    if connection.dialect.name == "postgresql":
+        return sa.cast(sa.extract("epoch", sa.func.clock_timestamp()), sa.Double())
+    return sa.cast((sa.func.julianday("now") - 2440587.5) * 86400.0, sa.Double())
+
+
+def database_now(connection: Connection) -> float:
+    return float(connection.execute(sa.select(now_expression(connection))).scalar_one())
+
+
+def _time(value: float | None) -> datetime | None:
+    if value is None or value <= 0:
+        return None
+    return datetime.fromtimestamp(value, UTC)
+
+
+def heartbeat_and_renew(
+    connection: Connection, me: ReplicaIdentity, period: float, *, member: bool
+) -> LeaseRound:
+    now = database_now(connection)
+    replicas, leases = schema.replicas, schema.leases
+    if member:
+        values: dict[str, Any] = {
+            "key": me.key, "id": me.id, "host": me.host, "pid": me.pid,
+            "started_at": me.started_at, "seen": now, "expires": now + period,
+        }  # fmt: skip
+        updated = connection.execute(
+            replicas.update()
+            .where(replicas.c.key == me.key)
+            .values(seen=now, expires=now + period)
+        )
+        if updated.rowcount == 0:
+            connection.execute(replicas.insert().values(**values))
+    renewed = connection.execute(
+        leases.update()
+        .where(leases.c.holder == me.key)
+        .values(expires=now + period)
+        .returning(leases.c.client, leases.c.token)
+    ).all()
+    live = connection.execute(
+        sa.select(replicas.c.id).where(replicas.c.expires > now).distinct().order_by(replicas.c.id)
+    ).scalars()
+    others = connection.execute(
+        sa.select(leases.c.client).where(
+            leases.c.holder.is_not(None), leases.c.holder != me.key, leases.c.expires > now
+        )
+    ).scalars()
+    return LeaseRound(
+        replicas=tuple(live),
+        held=tuple(
+            sorted((Fence(row.client, me.key, int(row.token)) for row in renewed),
+                   key=lambda fence: fence.client)
+        ),  # fmt: skip
+        others=frozenset(others),
+    )
+
+
+def acquire(
+    connection: Connection, me: ReplicaIdentity, clients: Sequence[str], period: float
+) -> list[Taken]:
+    """Take the free or expired leases among ``clients``; rows another replica is changing now
+    are skipped (SKIP LOCKED) and looked at next round."""
+    leases = schema.leases
+    wanted = sorted(set(clients))
+    if not wanted:
+        return []
+    now = database_now(connection)
+    existing = set(
+        connection.execute(sa.select(leases.c.client).where(leases.c.client.in_(wanted))).scalars()
+    )
+    missing = [client for client in wanted if client not in existing]
+    if missing:
+        _insert_free(connection, missing)
+    candidates = connection.execute(
+        sa.select(leases.c.client, leases.c.holder, leases.c.replica, leases.c.token)
+        .where(
+            leases.c.client.in_(wanted),
+            sa.or_(leases.c.holder.is_(None), leases.c.expires < now, leases.c.holder == me.key),
+        )
+        .order_by(leases.c.client)
+        .with_for_update(skip_locked=True)
+    ).all()
+    taken: list[Taken] = []
+    for row in candidates:
+        if row.holder == me.key:  # already this holder's: a renewal did it
+            continue
+        token = int(row.token) + 1
+        connection.execute(
+            leases.update()
+            .where(leases.c.client == row.client)
+            .values(holder=me.key, replica=me.id, token=token, acquired_at=now,
+                    expires=now + period)
+        )  # fmt: skip
+        previous = row.replica if row.holder is not None else None
+        taken.append(Taken(Fence(row.client, me.key, token), previous))
+    return taken
+
+
+def _insert_free(connection: Connection, clients: Sequence[str]) -> None:
+    """Rows for clients never leased, free; a row another replica inserts meanwhile is kept."""
+    leases = schema.leases
+    rows = [{"client": c, "holder": None, "replica": None, "token": 0, "acquired_at": None,
+             "expires": 0.0} for c in clients]  # fmt: skip
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        connection.execute(postgresql.insert(leases).values(rows).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        connection.execute(sqlite.insert(leases).values(rows).on_conflict_do_nothing())
+
+
+def release(connection: Connection, me: ReplicaIdentity, clients: Sequence[str] | None) -> None:
+    leases = schema.leases
+    query = leases.update().where(leases.c.holder == me.key)
+    if clients is not None:
+        if not clients:
+            return
+        query = query.where(leases.c.client.in_(list(clients)))
+    # The token stays: the next holder raises it, so a late write of this one is still refused.
+    connection.execute(query.values(holder=None, replica=None, acquired_at=None, expires=0.0))
+
+
+def leave(connection: Connection, me: ReplicaIdentity) -> None:
+    release(connection, me, None)
+    now = database_now(connection)
+    replicas = schema.replicas
+    connection.execute(replicas.delete().where(replicas.c.key == me.key))
+    connection.execute(replicas.delete().where(replicas.c.expires < now - FORGET_REPLICAS_AFTER))
+
+
+def check(connection: Connection, fence: Fence) -> None:
+    """Refuse a write whose fence is no longer current. On PostgreSQL the row is share-locked to
+    the end of the transaction: a takeover waits for this write to commit, or this write sees the
+    new token; either way the two never interleave."""
+    leases = schema.leases
+    row = connection.execute(
+        sa.select(leases.c.holder, leases.c.replica, leases.c.token)
+        .where(leases.c.client == fence.client)
+        .with_for_update(read=True)
+    ).first()
+    if row is None or row.holder != fence.holder or int(row.token) != fence.token:
+        held_by = "nobody" if row is None or row.holder is None else f"replica {row.replica}"
+        raise LeaseLost(
+            fence.client,
+            f"this replica's lease (token {fence.token}) is no longer current: it is held by "
+            f"{held_by}; the write was refused",
+        )
+
+
+def list_leases(connection: Connection) -> list[LeaseRecord]:
+    leases = schema.leases
+    now = database_now(connection)
+    rows = connection.execute(sa.select(leases).order_by(leases.c.client)).all()
+    return [
+        LeaseRecord(
+            client=row.client,
+            holder=row.holder,
+            replica=row.replica,
+            token=int(row.token),
+            acquired_at=_time(row.acquired_at),
+            expires_at=_time(row.expires),
+            live=row.holder is not None and row.expires > now,
+        )
+        for row in rows
+    ]
+
+
+def list_replicas(connection: Connection) -> list[ReplicaRecord]:
+    replicas = schema.replicas
+    now = database_now(connection)
+    rows = connection.execute(sa.select(replicas).order_by(replicas.c.id, replicas.c.key)).all()
+    return [
+        ReplicaRecord(
+            key=row.key,
+            id=row.id,
+            host=row.host,
+            pid=int(row.pid),
+            started_at=row.started_at,
+            seen_at=_time(row.seen) or datetime.fromtimestamp(0, UTC),
+            expires_at=_time(row.expires) or datetime.fromtimestamp(0, UTC),
+            live=row.expires > now,
+        )
+        for row in rows
+    ]
