@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from delegator.asana import AsanaClient, BudgetRegistry, Limits, Timeouts
 from delegator.asana.backend import AsanaBackend
@@ -15,9 +15,10 @@ from delegator.clients import ClientEntry, TokenError, read_token
 from delegator.clock import Clock, SystemClock
 from delegator.cycles import Count, ErrorKind
 from delegator.destinations import Destinations
+from delegator.leases import LeaseObserver, LeaseTimes, Ownership, identity
 from delegator.logs import bound, get_logger
 from delegator.metrics import Metrics
-from delegator.ports import StateStore
+from delegator.ports import LeaseRecord, StateStore
 from delegator.redact import SECRETS, SecretRegistry
 from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport, error_kind
 from delegator.settings import Settings
@@ -25,10 +26,29 @@ from delegator.store import SqlStore
 from delegator.summaries import SendOutcome, Summaries
 
 
-def open_store(settings: Settings) -> StateStore:
+def open_store(settings: Settings) -> SqlStore:
     store = SqlStore(settings.database_url)
     store.migrate()
     return store
+
+
+def lease_times(settings: Settings) -> LeaseTimes:
+    """A lease lasts ``replica.lease``; a write needs ``asana.request_deadline`` of it left."""
+    return LeaseTimes(settings.replica_lease, settings.asana_request_deadline)
+
+
+def service_ownership(
+    settings: Settings, store: SqlStore, *, observer: LeaseObserver | None = None
+) -> Ownership:
+    """The leases of a long-running replica, which shares the clients with the others."""
+    me = identity(settings.replica_id, datetime.now(UTC))
+    return Ownership(store, me, lease_times(settings), clock=SystemClock(), observer=observer)
+
+
+def one_off_ownership(settings: Settings, store: SqlStore) -> Ownership:
+    """The leases of a one-off command: only free ones, for the clients it runs."""
+    me = identity(settings.replica_id, datetime.now(UTC))
+    return Ownership(store, me, lease_times(settings), clock=SystemClock(), member=False)
 
 
 @dataclass
@@ -50,6 +70,9 @@ class Fleet:
     metrics: Metrics | None = None
     # Set when the service stops: running cycles end at their next safe point.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # This process's leases of clients (None: no leases, e.g. a dry run or a test): a cycle
+    # that writes runs only under its client's lease, fenced by it, its Asana writes guarded.
+    ownership: Ownership | None = None
 
     def runtime(self, entry: ClientEntry) -> ClientRuntime:
         """The runtime for a client file's current version (rebuilt when the file changed)."""
@@ -90,6 +113,7 @@ class Fleet:
             workspace_gid=head.client.workspace,
             clock=self.clock,
             budgets=self.budgets,
+            write_guard=self._guard(entry.key),
         )
         if current is not None:
             current.backend.close()
@@ -97,6 +121,13 @@ class Fleet:
         runtime = ClientRuntime(entry, backend, self.store)
         self.runtimes[entry.key] = runtime
         return runtime
+
+    def _guard(self, key: str) -> Callable[[], None] | None:
+        """The check before each Asana write of a client: its lease must leave room for it."""
+        ownership = self.ownership
+        if ownership is None:
+            return None
+        return lambda: ownership.check(key)
 
     def cycle(
         self,
@@ -137,10 +168,7 @@ class Fleet:
                 report.cycle_id = self.store.start_cycle(entry.key, now, False)
                 self.store.finish_cycle(report.cycle_id, now, report.counts, report.cycle_errors)
         else:
-            report = Cycle(
-                runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress,
-                should_stop=self.stopping.is_set,
-            ).run()  # fmt: skip
+            report = self._leased_cycle(runtime, now, dry_run, full, explain, progress)
         seconds = self._observe(report, now)
         if not keep_tasks:
             report.tasks.clear()
@@ -154,6 +182,54 @@ class Fleet:
             **report.counts.to_mapping(),
         )
         return report
+
+    def _leased_cycle(
+        self,
+        runtime: ClientRuntime,
+        now: datetime,
+        dry_run: bool,
+        full: bool,
+        explain: bool,
+        progress: Callable[[str, int], None] | None,
+    ) -> CycleReport:
+        """The cycle, under the client's lease when this fleet keeps leases (a dry run writes
+        nothing and needs none)."""
+        ownership = self.ownership
+        if ownership is None or dry_run:
+            return Cycle(
+                runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress,
+                should_stop=self.stopping.is_set,
+            ).run()  # fmt: skip
+        key = runtime.key
+        fence = ownership.fence(key)
+        if fence is None:
+            report = CycleReport(key, runtime.entry.name, now, dry_run)
+            report.add_error(ErrorKind.CYCLE, f"not run: {self.held_elsewhere(key)}")
+            report.counts[Count.CLIENT_FAILED] = 1
+            return report
+        return Cycle(
+            runtime, now=now, full=full, explain=explain, progress=progress,
+            should_stop=self.stopping.is_set, store=ownership.store_for(fence),
+            lease_check=lambda: ownership.check(key),
+        ).run()  # fmt: skip
+
+    def held_elsewhere(self, key: str) -> str:
+        """Why this process does not hold a client's lease, in words."""
+        try:
+            lease = next((x for x in self.leases() if x.client == key), None)
+        except Exception:  # StoreError: say what is known
+            lease = None
+        if lease is None or not lease.live or lease.expires_at is None:
+            return "this process does not hold the client's lease (the database did not grant it)"
+        return (
+            f"replica {lease.replica} holds the client's lease (until "
+            f"{lease.expires_at:%Y-%m-%d %H:%M:%S} UTC, renewed while it runs): it serves this "
+            "client"
+        )
+
+    def leases(self) -> list[LeaseRecord]:
+        ownership = self.ownership
+        return ownership.store.leases() if ownership is not None else []
 
     def _observe(self, report: CycleReport, started: datetime) -> float:
         """The cycle's duration, counted in the metrics (when the service keeps them)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from contextlib import AbstractContextManager
 from typing import Any, TextIO
 
@@ -50,6 +51,21 @@ def _not_the_sandbox(record: logging.LogRecord) -> bool:
     return not record.name.startswith("delegator.sandbox")
 
 
+# Fields every line of this process carries (the replica id): set once at start-up.
+_PROCESS_FIELDS: dict[str, Any] = {}
+
+
+def bind_process(**fields: Any) -> None:
+    """Add ``fields`` to every line this process logs, from any thread."""
+    _PROCESS_FIELDS.update(fields)
+
+
+def _process_fields(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+    for key, value in _PROCESS_FIELDS.items():
+        event.setdefault(key, value)
+    return event
+
+
 def configure(
     fmt: str = "auto", level: str = "info", stream: TextIO | None = None, *, to: str = "stderr"
 ) -> None:
@@ -67,6 +83,7 @@ def configure(
     # What every line gets, structlog's own and the standard library's.
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _process_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

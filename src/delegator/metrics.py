@@ -94,6 +94,24 @@ class Metrics:
             ["client", "kind", "destination", "result"],
             registry=r,
         )
+        self.leases_held_now = Gauge(
+            "delegator_leases_held",
+            "Clients whose lease this replica holds (it runs their cycles).",
+            registry=r,
+        )
+        self.leases_taken = Counter(
+            "delegator_leases_taken",
+            "Client leases this replica took, by how: 'free' (never held, or handed back) or "
+            "'over' (another replica's lease had expired: it died or was cut off).",
+            ["how"],
+            registry=r,
+        )
+        self.leases_lost = Counter(
+            "delegator_leases_lost",
+            "Client leases this replica found taken by another when it renewed them (it was "
+            "paused or cut off from the database past the lease).",
+            registry=r,
+        )
         self.build = Info("delegator_build", "The running version of delegator.", registry=r)
         self.build.info({"version": __version__})
 
@@ -139,6 +157,15 @@ class Metrics:
     def summary_sent(self, client: str, kind: str, destination: str, result: str) -> None:
         """One summary or digest delivery attempt (``destination`` is a kind, never a URL)."""
         self.summary_sends.labels(client, kind, destination, result).inc()
+
+    def leases_held(self, count: int) -> None:
+        self.leases_held_now.set(count)
+
+    def lease_taken(self, over: bool) -> None:
+        self.leases_taken.labels("over" if over else "free").inc()
+
+    def lease_lost(self) -> None:
+        self.leases_lost.inc()
 
     def forget_client(self, client: str) -> None:
         """A removed client's gauges go away, so no alert fires on a client that left."""

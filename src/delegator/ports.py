@@ -364,9 +364,7 @@ class LeaseStore(Protocol):
     """The leases, in the database the replicas share. Times are the database's own, so replicas
     whose clocks disagree still agree on when a lease expires."""
 
-    def lease_round(
-        self, me: ReplicaIdentity, *, period: float, member: bool = True
-    ) -> LeaseRound:
+    def lease_round(self, me: ReplicaIdentity, *, period: float, member: bool = True) -> LeaseRound:
         """One round trip's worth: this replica's heartbeat (when a ``member`` of the sharing),
         every lease it holds renewed for ``period`` seconds, who else is live."""
         ...
@@ -382,8 +380,9 @@ class LeaseStore(Protocol):
         """Hand leases back at once (all of this holder's when ``clients`` is None)."""
         ...
 
-    def leave(self, me: ReplicaIdentity) -> None:
-        """A replica stopping: all its leases handed back, its heartbeat removed."""
+    def leave(self, me: ReplicaIdentity, keep: Sequence[str] = ()) -> None:
+        """A replica stopping: its heartbeat removed, its leases handed back but those of
+        ``keep`` (clients whose cycle still runs: they expire instead)."""
         ...
 
     def leases(self) -> list[LeaseRecord]: ...

@@ -27,6 +27,7 @@ from delegator.clients import ClientEntry, disabled, load_clients, reload_client
 from delegator.clock import SystemClock
 from delegator.cycles import Count, ErrorKind
 from delegator.health import Readiness, Tracker, readiness
+from delegator.leases import Keeper
 from delegator.logs import get_logger
 from delegator.service import CycleReport
 
@@ -61,10 +62,17 @@ class Service:
         self.health = Tracker(fleet.clock.now)
         self._busy: Counter[str] = Counter()  # jobs running now, by id
         self._idle = threading.Condition()
+        self.keeper: Keeper | None = None  # the lease rounds, when the fleet keeps leases
 
     def start(self) -> None:
         for entry in load_clients(self.rules_dir):
             self._add(entry)
+        ownership = self.fleet.ownership
+        if ownership is not None:
+            # The first round before the first cycle, so cycles find their leases; then rounds on
+            # a thread of their own, never queued behind busy cycle workers.
+            self.keeper = Keeper(ownership, self._leasable, self._client_busy)
+            self.keeper.start()
         self.scheduler.add_job(
             self.reload, "interval", seconds=self.reload_seconds, id="reload-rules"
         )
@@ -72,7 +80,7 @@ class Service:
         summaries = self.fleet.summaries()
 
         def send_summaries() -> None:
-            summaries.tick(list(self.entries.values()))
+            summaries.tick([e for e in self.entries.values() if self._mine(e.key)])
 
         self.add_periodic_job(
             "summaries",
@@ -119,6 +127,19 @@ class Service:
                     del self._busy[job_id]
                 self._idle.notify_all()
 
+    def _leasable(self) -> list[str]:
+        """The clients this replica can run: those with a usable rule file."""
+        return [key for key, entry in self.entries.items() if entry.engine is not None]
+
+    def _client_busy(self, key: str) -> bool:
+        with self._idle:
+            return f"client:{key}" in self._busy
+
+    def _mine(self, key: str) -> bool:
+        """Whether this replica runs the client now (always, without leases)."""
+        ownership = self.fleet.ownership
+        return ownership is None or ownership.may_start(key)
+
     @property
     def running_jobs(self) -> list[str]:
         """The ids of the jobs running now ("client:KEY" for a cycle)."""
@@ -151,8 +172,8 @@ class Service:
 
     def _cycle(self, key: str) -> None:
         entry = self.entries.get(key)
-        if entry is None or self.stopped.is_set():
-            return
+        if entry is None or self.stopped.is_set() or not self._mine(key):
+            return  # another replica holds this client's lease: it runs the cycles
         with self._running(f"client:{key}"):
             started = self.fleet.clock.now()
             self.health.cycle_started(key, started)
@@ -224,10 +245,31 @@ class Service:
             self.scheduler.shutdown(wait=False)
         if wait and not self._wait_idle(grace):
             self.log.error("shutdown_grace_exceeded", grace=grace, running=self.running_jobs)
+            self._hand_back(everything=False)
             return False
+        self._hand_back(everything=True)
         self.fleet.close()
         self.log.info("service_stopped")
         return True
+
+    def _hand_back(self, *, everything: bool) -> None:
+        """Stop the lease rounds and hand the leases back, so the other replicas take these
+        clients at their next round instead of after the leases expire. A client whose cycle is
+        still running (``everything`` False) keeps its lease to expiry: a write in flight may
+        still land."""
+        ownership = self.fleet.ownership
+        if ownership is None:
+            return
+        if self.keeper is not None:
+            self.keeper.stop()
+        try:
+            ownership.leave(
+                keep=() if everything else [c for c in ownership.held() if self._client_busy(c)]
+            )
+        except Exception as exc:  # the database is gone: the leases expire by themselves
+            self.log.error("leases_not_handed_back", error=str(exc))
+        else:
+            self.log.info("leases_handed_back")
 
     def _wait_idle(self, grace: float | None) -> bool:
         deadline = None if grace is None else time.monotonic() + grace

@@ -45,6 +45,7 @@ from delegator.ports import (
     BackendError,
     Delegation,
     GoneReason,
+    LeaseLost,
     NotInWorkspace,
     Override,
     StateStore,
@@ -324,9 +325,14 @@ class Cycle:
         explain: bool = False,
         progress: Callable[[str, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        store: StateStore | None = None,
+        lease_check: Callable[[], None] | None = None,
     ) -> None:
         self.runtime = runtime
-        self.store = runtime.store
+        # The store this cycle writes through: fenced by the client's lease when replicas share.
+        self.store = store if store is not None else runtime.store
+        # Raises LeaseLost at a safe point when the lease no longer leaves room for a write.
+        self.lease_check = lease_check
         self.now = now
         self.dry_run = dry_run
         self.full = full
@@ -340,13 +346,23 @@ class Cycle:
         self._queued_entries: dict[str, ActionRecord] = {}
 
     def _checkpoint(self) -> None:
-        if not self.dry_run and self.should_stop is not None and self.should_stop():
+        if self.dry_run:
+            return
+        if self.should_stop is not None and self.should_stop():
             raise CycleInterrupted(INTERRUPTED)
+        if self.lease_check is not None:
+            self.lease_check()
 
     # ------------------------------------------------------------------ the cycle
     def run(self) -> CycleReport:
         runtime, report = self.runtime, self.report
-        cycle_id = None if self.dry_run else self.store.start_cycle(runtime.key, self.now, False)
+        try:
+            cycle_id = (
+                None if self.dry_run else self.store.start_cycle(runtime.key, self.now, False)
+            )
+        except LeaseLost as exc:
+            self._lease_lost(exc)
+            return report
         report.cycle_id = cycle_id
         with bound(cycle=cycle_id) if cycle_id is not None else nullcontext():
             self._run(cycle_id)
@@ -387,11 +403,26 @@ class Cycle:
             report.add_error(ErrorKind.CYCLE, str(exc))
             report.counts[Count.INTERRUPTED] = 1
             self.log.warning("cycle_interrupted", tasks_done=report.counts[Count.MATCHED])
+        except LeaseLost as exc:
+            self._lease_lost(exc)
         finally:
             report.requests = runtime.backend.requests_sent - requests_before
             report.counts[Count.REQUESTS] = report.requests
             if cycle_id is not None:
-                self.store.finish_cycle(cycle_id, self.now, report.counts, report.cycle_errors)
+                try:
+                    self.store.finish_cycle(cycle_id, self.now, report.counts, report.cycle_errors)
+                except LeaseLost as exc:  # the new holder closes this cycle as interrupted
+                    if not report.counts[Count.INTERRUPTED]:
+                        self._lease_lost(exc)
+
+    def _lease_lost(self, exc: LeaseLost) -> None:
+        """The client's lease is gone or running out: stop here. What was done is in Asana or
+        the journal; the replica that holds the lease next reconciles and carries on."""
+        report = self.report
+        report.add_error(ErrorKind.CYCLE, f"interrupted: {exc.detail}")
+        report.counts[Count.INTERRUPTED] = 1
+        self.log.warning("cycle_lease_lost", reason=exc.detail,
+                         tasks_done=report.counts[Count.MATCHED])  # fmt: skip
 
     def _read(self) -> tuple[list[Task], list[SyncPosition], bool]:
         """The changed tasks of every watched source, the positions to store, and whether any

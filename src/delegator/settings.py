@@ -77,6 +77,9 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = None  # a secret: from $DELEGATOR_SMTP_PASSWORD(_FILE)
     smtp_from: str | None = None
+    # replicas sharing one PostgreSQL: this one's id, and how long a client's lease lasts unrenewed
+    replica_id: str | None = None  # None: hostname-pid
+    replica_lease: timedelta = timedelta(minutes=2)
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
 
@@ -182,6 +185,8 @@ _SETTINGS: dict[str, Any] = {
     "smtp_username": _text,
     "smtp_password": _text,
     "smtp_from": _text,
+    "replica_id": _text,
+    "replica_lease": _interval,
 }
 
 # Settings that are secrets: masked wherever settings are shown.
@@ -214,6 +219,8 @@ _NESTED = {
     ("smtp", "username"): "smtp_username",
     ("smtp", "password"): "smtp_password",
     ("smtp", "from"): "smtp_from",
+    ("replica", "id"): "replica_id",
+    ("replica", "lease"): "replica_lease",
 }
 
 
@@ -367,6 +374,7 @@ def load_settings(
             errors.append(f"{written.get(name, origin[name])}: {name}: {exc}")
         except Exception as exc:  # a value of a kind no parser expects: still one message
             errors.append(f"{written.get(name, origin[name])}: {name}: invalid value ({exc})")
+    errors.extend(_lease_errors(values, written, origin))
     if errors:
         raise SettingsError(_together(errors))
     register_secret(values.get("smtp_password"))
@@ -377,6 +385,37 @@ def load_settings(
             values.get("database_url", DEFAULT_DATABASE), values["database_password"], origin
         )
     return Settings(**values, sources=origin)
+
+
+def _lease_errors(
+    values: Mapping[str, Any], written: Mapping[str, str], origin: Mapping[str, str]
+) -> list[str]:
+    """A lease must outlast the longest write plus a renewal or two: a write starts only with
+    ``asana.request_deadline`` of the lease left, so a lease shorter than twice that would stop
+    every cycle before its first write."""
+    defaults = Settings()
+    lease = values.get("replica_lease", defaults.replica_lease)
+    deadline = values.get("asana_request_deadline", defaults.asana_request_deadline)
+    if lease >= 2 * deadline:
+        return []
+    where = (
+        written.get("replica_lease")
+        or origin.get("replica_lease")
+        or (
+            written.get("asana_request_deadline")
+            or origin.get("asana_request_deadline", "defaults")
+        )
+    )
+    return [
+        f"{where}: replica_lease: {_seconds(lease)} is too short for asana.request_deadline "
+        f"{_seconds(deadline)}: a write starts only with request_deadline of the lease left, so "
+        f"the lease must be at least twice as long ({_seconds(2 * deadline)} or more), or the "
+        "deadline shorter"
+    ]
+
+
+def _seconds(value: timedelta) -> str:
+    return f"{value.total_seconds():g}s"
 
 
 _LOCATED = re.compile(r"^.*?:(\d+):(\d+): ")

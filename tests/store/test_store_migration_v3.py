@@ -14,9 +14,8 @@ from storekit import T0
 
 from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
 from delegator.store import MIGRATIONS, SqlStore
-from delegator.store.migrations import latest_version
 from delegator.store.database import open_engine, parse_url
-from delegator.store.migrations import upgrade
+from delegator.store.migrations import latest_version, upgrade
 from delegator.summaries.gather import cycle_problems
 from delegator.summaries.periods import Period
 

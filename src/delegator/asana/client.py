@@ -8,7 +8,7 @@ share one budget. See docs/asana-client.md for costs and policies.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -61,7 +61,8 @@ class AsanaClient:
     `clock` (and `sleep`, the clock's unless given) are injectable so tests take no real time;
     `budgets` is the registry the token's budget comes from: clients given the same registry
     (the fleet's) share a token's budget, and a client given none has its own; `observer` hears
-    of every HTTP attempt (the service's metrics).
+    of every HTTP attempt (the service's metrics); `write_guard` is called before every attempt
+    of a write and raises to stop it (a replica whose lease of the client is running out).
     """
 
     def __init__(
@@ -83,6 +84,7 @@ class AsanaClient:
         workspace_gid: str | None = None,
         search_overlap: timedelta = timedelta(seconds=60),
         user_cache_ttl: timedelta = timedelta(hours=1),
+        write_guard: Callable[[], None] | None = None,
     ) -> None:
         clock = clock if clock is not None else SystemClock()
         sleep = sleep if sleep is not None else clock.sleep
@@ -124,6 +126,7 @@ class AsanaClient:
             policy=retry,
             session=session,
             observer=observer,
+            write_guard=write_guard,
         )
         self._lock = threading.Lock()
         self._me: Record | None = None

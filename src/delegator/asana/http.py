@@ -226,12 +226,17 @@ class Transport:
         policy: RetryPolicy = DEFAULT_POLICY,
         session: requests.Session | None = None,
         observer: Observer | None = None,
+        write_guard: Callable[[], None] | None = None,
     ) -> None:
         self._provider: TokenProvider = _constant(token) if isinstance(token, str) else token
         self._token_lock = threading.Lock()
         self._known_tokens: list[str] = []
         self._token = self._read_token()
         self.observer = observer
+        # Called before every attempt of a request that may change something (not GET or
+        # HEAD), after any wait for the budget: it raises to stop the write (a replica whose
+        # lease of the client is running out). Its exception propagates as it is, never retried.
+        self.write_guard = write_guard
         self.base_url = base_url.rstrip("/")
         self.timeouts = timeouts
         self.policy = policy
@@ -403,6 +408,8 @@ class Transport:
     ) -> ApiResponse:
         query = _encode(params)
         with self.budget.spend(reads=units[0], writes=units[1]):
+            if self.write_guard is not None and method not in READ_METHODS:
+                self.write_guard()
             with self._count_lock:
                 self._sent += 1
             deadline = Deadline(self.timeouts.total)

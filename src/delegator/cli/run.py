@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from delegator.bootstrap import Fleet, open_store
+from delegator.bootstrap import Fleet, open_store, service_ownership
 from delegator.cli._common import Subparsers
 from delegator.cli.service import settings_from
 from delegator.health import (
@@ -25,13 +25,14 @@ from delegator.health import (
     min_free_bytes,
     with_store_checks,
 )
-from delegator.logs import configure, get_logger
+from delegator.logs import bind_process, configure, get_logger
 from delegator.metrics import Metrics
 from delegator.ports import StateStore
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
 from delegator.scheduler import Service
 from delegator.settings import Settings, SettingsError
 from delegator.store import SqlStore, StoreError
+from delegator.store.exclusive import ServiceLock
 from delegator.store.sqlstore import StoreHealth
 from delegator.web import OpsServer, WebError
 
@@ -75,16 +76,30 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
     """Start, serve until a signal, stop within the grace period. Start-up failures (the
     database, the endpoint's port) exit 2 before any work."""
     log = get_logger()
+    metrics = Metrics()
+    lock: ServiceLock | None = None
     try:
         store = open_store(settings)
+        database = store.database_file()
+        if database is not None:  # SQLite: one service per file
+            lock = ServiceLock(database)
+            lock.acquire()
+        ownership = service_ownership(settings, store, observer=metrics)
+        bind_process(replica=ownership.me.id)
         closed = store.close_abandoned_cycles(datetime.now(UTC))
+        ownership.join(exclusive=lock is not None)
     except StoreError as exc:
         print(f"delegator: {exc}", file=sys.stderr)
         return 2
     if closed:
         log.warning("abandoned_cycles_closed", cycles=closed, result="interrupted")
-    metrics = Metrics()
-    fleet = Fleet(settings, store, environ=environ, metrics=metrics)
+    log.info(
+        "replica_started",
+        replica=ownership.me.id,
+        store=store.backend,
+        lease=settings.replica_lease.total_seconds(),
+    )
+    fleet = Fleet(settings, store, environ=environ, metrics=metrics, ownership=ownership)
     service = Service(fleet, settings.rules_dir)
     web: OpsServer | None = None
     if settings.http_port:
@@ -133,6 +148,8 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
             service.stop(wait=False)  # an error on the way: no cycle waits for it
         if web is not None:
             web.stop()
+    if lock is not None:
+        lock.release()
     if not finished:
         _exit_now(1)  # cycles still running: the journal reconciles them at the next start
     return 0

@@ -10,12 +10,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from delegator.bootstrap import Fleet, open_store
+from delegator.bootstrap import Fleet, one_off_ownership, open_store
 from delegator.cli._common import Subparsers, read_settings
 from delegator.cli.plans import render_markdown, render_plan, render_summary, report_json
 from delegator.clients import ClientEntry, TokenError, UnsendableToken, load_clients, read_token
 from delegator.core.timeexpr import parse_duration
 from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
+from delegator.leases import Keeper
 from delegator.logs import configure
 from delegator.settings import Settings, SettingsError
 
@@ -160,10 +161,21 @@ def run_once(args: argparse.Namespace) -> int:
                 CycleCounts({Count.CLIENT_FAILED: 1}),
                 [CycleError(ErrorKind.TOKEN, HEADER_CHARACTER_PROBLEM)],
             )
-    fleet = Fleet(settings, store)
+    ownership = keeper = None
+    if not args.dry_run and entries:
+        # The leases of these clients, taken only where free: a client a running service holds
+        # is its to serve (its report says so); kept renewed while the cycles run.
+        ownership = one_off_ownership(settings, store)
+        ownership.claim([e.key for e in entries])
+        keeper = Keeper(ownership, lambda: [e.key for e in entries], lambda _: True)
+        keeper.start()
+    fleet = Fleet(settings, store, ownership=ownership)
     try:
         reports = fleet.cycle_all(entries, dry_run=args.dry_run) if entries else []
     finally:
+        if keeper is not None and ownership is not None:
+            keeper.stop()
+            ownership.leave()
         fleet.close()
     for report in reports:
         print(render_summary(report))

@@ -65,9 +65,7 @@ def heartbeat_and_renew(
             "started_at": me.started_at, "seen": now, "expires": now + period,
         }  # fmt: skip
         updated = connection.execute(
-            replicas.update()
-            .where(replicas.c.key == me.key)
-            .values(seen=now, expires=now + period)
+            replicas.update().where(replicas.c.key == me.key).values(seen=now, expires=now + period)
         )
         if updated.rowcount == 0:
             connection.execute(replicas.insert().values(**values))
@@ -85,12 +83,11 @@ def heartbeat_and_renew(
             leases.c.holder.is_not(None), leases.c.holder != me.key, leases.c.expires > now
         )
     ).scalars()
+    held = sorted((Fence(row.client, me.key, int(row.token)) for row in renewed),
+                  key=lambda fence: fence.client)  # fmt: skip
     return LeaseRound(
         replicas=tuple(live),
-        held=tuple(
-            sorted((Fence(row.client, me.key, int(row.token)) for row in renewed),
-                   key=lambda fence: fence.client)
-        ),  # fmt: skip
+        held=tuple(held),
         others=frozenset(others),
     )
 
@@ -162,8 +159,12 @@ def release(connection: Connection, me: ReplicaIdentity, clients: Sequence[str] 
     connection.execute(query.values(holder=None, replica=None, acquired_at=None, expires=0.0))
 
 
-def leave(connection: Connection, me: ReplicaIdentity) -> None:
-    release(connection, me, None)
+def leave(connection: Connection, me: ReplicaIdentity, keep: Sequence[str] = ()) -> None:
+    leases = schema.leases
+    query = leases.update().where(leases.c.holder == me.key)
+    if keep:
+        query = query.where(leases.c.client.not_in(list(keep)))
+    connection.execute(query.values(holder=None, replica=None, acquired_at=None, expires=0.0))
     now = database_now(connection)
     replicas = schema.replicas
     connection.execute(replicas.delete().where(replicas.c.key == me.key))

@@ -37,8 +37,8 @@ from delegator.ports import (
     DelegationStatus,
     Fence,
     LeaseRecord,
-    LeaseStore,
     LeaseRound,
+    LeaseStore,
     Override,
     ReplicaIdentity,
     ReplicaRecord,
@@ -160,9 +160,20 @@ class SqlStore:
             threading.RLock() if is_memory(parsed) else nullcontext()
         )
 
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return str(self._backend)
+
+    def database_file(self) -> Path | None:
+        """The SQLite file (None in memory and on PostgreSQL)."""
+        return self._database_file() if self._backend == "sqlite" else None
+
     def __repr__(self) -> str:
         if self._fence is not None:
-            return f"SqlStore({self.display_url!r}, fenced={self._fence.client}#{self._fence.token})"
+            return (
+                f"SqlStore({self.display_url!r}, fenced={self._fence.client}#{self._fence.token})"
+            )
         return f"SqlStore({self.display_url!r})"
 
     def __enter__(self) -> Self:
@@ -320,7 +331,9 @@ class SqlStore:
         if clients is not None:
             query = query.where(table.c.client.in_(list(clients)))
         with self._transaction(write=True) as connection:
-            rows = [row for row in connection.execute(query).all() if not _owner_alive(row.counts or {})]
+            rows = [
+                row for row in connection.execute(query).all() if not _owner_alive(row.counts or {})
+            ]
             return self._close_cycles(connection, rows, before, ABANDONED)
 
     @staticmethod
@@ -343,9 +356,7 @@ class SqlStore:
 
     # ------------------------------------------------------------------ leases
 
-    def lease_round(
-        self, me: ReplicaIdentity, *, period: float, member: bool = True
-    ) -> LeaseRound:
+    def lease_round(self, me: ReplicaIdentity, *, period: float, member: bool = True) -> LeaseRound:
         with self._transaction(write=True, fence=False) as connection:
             return leasing.heartbeat_and_renew(connection, me, period, member=member)
 
@@ -372,9 +383,9 @@ class SqlStore:
         with self._transaction(write=True, fence=False) as connection:
             leasing.release(connection, me, clients)
 
-    def leave(self, me: ReplicaIdentity) -> None:
+    def leave(self, me: ReplicaIdentity, keep: Sequence[str] = ()) -> None:
         with self._transaction(write=True, fence=False) as connection:
-            leasing.leave(connection, me)
+            leasing.leave(connection, me, keep)
 
     def leases(self) -> list[LeaseRecord]:
         with self._transaction() as connection:
