@@ -261,6 +261,22 @@ def test_compose_runs_delegator_after_a_healthy_pinned_postgresql() -> None:
     assert int(delegator["stop_grace_period"].removesuffix("s")) > grace
 
 
+def test_compose_runs_two_replicas_that_share_postgresql_and_expose_one_port_each() -> None:
+    """Scaling out is what compose shows: two replicas on the PostgreSQL (SQLite would refuse a
+    second), each with its own host port for its health endpoint, none fixing a replica id that
+    both would then share."""
+    delegator = services()["delegator"]
+    replicas = delegator["deploy"]["replicas"]
+    assert replicas >= 2
+    assert delegator["environment"]["DELEGATOR_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert "DELEGATOR_REPLICA_ID" not in delegator["environment"]
+    (mapping,) = delegator["ports"]
+    host, ports, container = mapping.rsplit(":", 2)
+    first, last = (int(port) for port in ports.split("-"))
+    assert last - first + 1 >= replicas
+    assert host == "127.0.0.1" and container == str(PORT)
+
+
 def test_compose_health_check_is_the_images() -> None:
     final = parse_dockerfile(TEXT)[-1]
     assert services()["delegator"]["healthcheck"]["test"] == ["CMD", *healthcheck_command(final)]
