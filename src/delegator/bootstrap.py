@@ -219,6 +219,12 @@ class Fleet:
             lease = next((x for x in self.leases() if x.client == key), None)
         except Exception:  # StoreError: say what is known
             lease = None
+        ownership = self.ownership
+        if ownership is not None and key in ownership.held():
+            return (
+                "this replica's lease of the client has less time left than a write may take "
+                "(its renewals are not going through: is the database reachable?)"
+            )
         if lease is None or not lease.live or lease.expires_at is None:
             return "this process does not hold the client's lease (the database did not grant it)"
         return (
