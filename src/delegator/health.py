@@ -22,6 +22,13 @@ database that cannot be written (a read-only file system, file or server) and to
 left (below ``health.min_free_space``, default 100 MiB: unhealthy; below five times that, a
 warning) make ``delegator status`` and ``/readyz`` unhealthy with the reason.
 
+Replicas share the clients by leases (``leases.py``): a replica is judged only on the clients
+it holds. A client whose lease another live replica holds is ``elsewhere``: served there, it
+counts as fine here, whatever this replica last saw of it. A client this replica has just taken
+over is ``starting`` until its first cycle here (within the same window). A replica whose lease
+rounds have not gone through for longer than a lease lasts (``replica.lease``: the database does
+not answer) is unready: its leases have run out, and the other replicas take its clients.
+
 The same assessment serves ``/readyz`` (from what the running service saw) and ``delegator
 status`` (from the store, whether or not the service runs).
 """
@@ -36,7 +43,8 @@ from typing import Any, Literal
 
 from delegator.clients import ClientEntry
 from delegator.cycles import Count, CycleCounts
-from delegator.ports import CycleRecord
+from delegator.leases import Ownership
+from delegator.ports import CycleRecord, LeaseRecord
 from delegator.service import CycleReport, CycleResult, cycle_result
 from delegator.store.sqlstore import StoreHealth
 
@@ -95,7 +103,133 @@ def store_checks(health: StoreHealth, min_free: int) -> tuple[dict[str, str], li
     return checks, warnings
 
 
-ClientStatus = Literal["ok", "degraded", "starting", "failing", "stale", "invalid", "never_run"]
+ClientStatus = Literal[
+    "ok", "degraded", "starting", "failing", "stale", "invalid", "never_run", "elsewhere"
+]
+
+# Who holds a client's lease. Seen by a replica (/readyz): "here", "elsewhere" (another holder,
+# not expired), "expired" (its holder stopped renewing it; nobody has taken it over yet), "free"
+# (never held, or handed back), "unknown" (the database did not answer). Seen from outside
+# (`delegator status`, which holds no lease): "held" instead of "here" and "elsewhere".
+LeaseHeld = Literal["here", "elsewhere", "held", "expired", "free", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """A client's lease as /readyz and `delegator status` show it."""
+
+    state: LeaseHeld
+    replica: str | None = None  # the holder's replica id (None: free, or not known)
+    since: datetime | None = None  # when that holder took it
+    expires: datetime | None = None  # when it runs out unless renewed
+    token: int | None = None  # its fencing token, raised each time it changes hands
+
+
+def stored_lease(record: LeaseRecord | None, *, me: str | None = None) -> LeaseState:
+    """A client's lease as the store has it (None: never leased). ``me``: the key of the replica
+    asking; None when asked from outside (`delegator status`)."""
+    if record is None:
+        return LeaseState("free")
+    if record.holder is None:
+        return LeaseState("free", token=record.token)
+    state: LeaseHeld
+    if not record.live:
+        state = "expired"
+    elif me is None:
+        state = "held"
+    else:
+        state = "here" if record.holder == me else "elsewhere"
+    return LeaseState(state, record.replica, record.acquired_at, record.expires_at, record.token)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaState:
+    """The replica answering /readyz: its id, the live replicas, its lease rounds."""
+
+    id: str
+    started_at: datetime
+    lease: timedelta  # how long a lease lasts unrenewed (replica.lease)
+    live: tuple[str, ...] = ()  # the live replicas' ids at its last good round
+    leases_held: int = 0
+    last_round_at: datetime | None = None  # when its last round began
+    last_renewed_at: datetime | None = None  # when its last round that went through began
+    last_error: str | None = None  # why its last round failed (None: it went through)
+
+
+def lease_rounds_check(replica: ReplicaState, now: datetime) -> tuple[str, list[str]]:
+    """The "leases" check ("ok" or what is wrong) and warnings, from the replica's rounds.
+
+    Rounds that have not gone through for longer than a lease lasts mean this replica's leases
+    have run out (its cycles stop before writing, others take its clients): not ready. A failed
+    round within that time is a warning: the leases still hold.
+    """
+    if replica.last_round_at is None:
+        return "no lease round yet: this replica does not know which clients it holds", []
+    good = replica.last_renewed_at or replica.started_at
+    silent = now - good
+    error = f": {replica.last_error}" if replica.last_error else ""
+    if silent > replica.lease:
+        what = (
+            "the lease rounds have failed"
+            if replica.last_error
+            else "no lease round has gone through"
+        )
+        return (
+            f"{what} for {span(silent)}, longer than a lease lasts ({span(replica.lease)}): this "
+            f"replica's leases have run out and other replicas take its clients{error}"
+        ), []
+    if replica.last_error:
+        left = span(replica.lease - silent)
+        return "ok", [f"the last lease round failed; the leases last {left} more unrenewed{error}"]
+    return "ok", []
+
+
+def lease_picture(
+    ownership: Ownership, clients: Iterable[str], now: datetime, *, read: bool = True
+) -> tuple[ReplicaState, dict[str, LeaseState]]:
+    """This replica and each client's lease, for /readyz. Held "here" by this replica's own
+    reckoning (a hold whose time ran out by its clock is not: "expired"); the others as the store
+    has them (``read``: the store answers), else as the last round saw them."""
+    records: dict[str, LeaseRecord] | None = None
+    if read:
+        try:
+            records = {record.client: record for record in ownership.store.leases()}
+        except Exception:  # StoreError: the store's check says why; what is known is shown
+            records = None
+    me = ownership.me
+    clock = ownership.monotonic()
+    held = {c: h for c, h in ownership.held().items() if h.valid_until > clock}
+    last = ownership.last_round
+    leases: dict[str, LeaseState] = {}
+    for key in clients:
+        hold = held.get(key)
+        record = records.get(key) if records is not None else None
+        if hold is not None:
+            if record is not None and record.holder == me.key and record.live:
+                expires = record.expires_at  # by the database's clock, which decides
+            else:
+                expires = now + timedelta(seconds=hold.valid_until - clock)
+            leases[key] = LeaseState("here", me.id, hold.since, expires, hold.fence.token)
+        elif records is not None:
+            lease = stored_lease(record, me=me.key)
+            if lease.state == "here":  # the store still has it; by this replica's clock, no
+                lease = replace(lease, state="expired")
+            leases[key] = lease
+        elif last is not None and key in last.others:
+            leases[key] = LeaseState("elsewhere")
+        else:
+            leases[key] = LeaseState("unknown")
+    replica = ReplicaState(
+        id=me.id,
+        started_at=me.started_at,
+        lease=ownership.times.period,
+        live=last.replicas if last is not None else (),
+        leases_held=len(held),
+        last_round_at=ownership.last_round_at,
+        last_renewed_at=ownership.last_renewed_at,
+        last_error=ownership.last_error,
+    )
+    return replica, leases
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +250,7 @@ class ClientState:
     last_success_at: datetime | None = None  # when the last successful cycle finished
     next_cycle_at: datetime | None = None
     queued: int | None = None  # tasks waiting for a free assistant, at the last good cycle
+    lease: LeaseState | None = None  # who holds its lease (None: no leases, e.g. a test)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +293,30 @@ def assess(
     """One client's health at ``now`` (see the module's docstring for the rules)."""
     if state.poll is None:
         return ClientHealth(state, "invalid", False, state.problem or "the rule file has errors")
+    lease = state.lease
+    if lease is not None and lease.state == "elsewhere":
+        holder = f"replica {lease.replica}" if lease.replica else "another replica"
+        held = f" (for {span(now - lease.since)})" if lease.since is not None else ""
+        return ClientHealth(
+            state, "elsewhere", True, f"{holder} holds its lease{held} and runs its cycles"
+        )
     window = state.poll * ready_polls
+    fresh = state.last_success_at is not None and now - state.last_success_at <= window
+    if (
+        lease is not None
+        and lease.state == "here"
+        and lease.since is not None
+        and now - lease.since <= window
+        and (state.last_cycle_at is None or state.last_cycle_at < lease.since)
+        and not fresh
+    ):
+        return ClientHealth(
+            state,
+            "starting",
+            True,
+            f"this replica took its lease {span(now - lease.since)} ago: waiting for its "
+            "first cycle here",
+        )
     errors = "; ".join(state.last_errors[:3])
     failed, kinds = failed_writes(state.last_counts)
     if failed_writes_at > 0 and failed >= failed_writes_at:
@@ -171,7 +329,7 @@ def assess(
             f"{failed} of {tried} changes to tasks failed in the last cycle{by_kind}"
             + (f": {errors}" if errors else ""),
         )
-    if state.last_success_at is not None and now - state.last_success_at <= window:
+    if fresh:
         if state.last_result in ("ok", None):
             return ClientHealth(state, "ok", True, "the last cycle went well")
         return ClientHealth(state, "degraded", True, f"last cycle {state.last_result}: {errors}")
@@ -199,12 +357,15 @@ class Readiness:
     checks: Mapping[str, str]  # check -> "ok" or what is wrong
     clients: Sequence[ClientHealth]
     warnings: Sequence[str] = ()  # not wrong yet, soon (little disk space left)
+    replica: ReplicaState | None = None  # the replica answering, when the service keeps leases
 
     @property
     def ready(self) -> bool:
+        """Every check ok, and a client it serves healthy (or none to serve): clients whose
+        rule file cannot be used and clients another replica serves are not judged here."""
         if any(value != "ok" for value in self.checks.values()):
             return False
-        usable = [c for c in self.clients if c.status != "invalid"]
+        usable = [c for c in self.clients if c.status not in ("invalid", "elsewhere")]
         return not usable or any(c.healthy for c in usable)
 
     def as_json(self) -> dict[str, Any]:
@@ -213,12 +374,38 @@ class Readiness:
             "checked_at": self.checked_at.isoformat(),
             "checks": dict(self.checks),
             "warnings": list(self.warnings),
+            "replica": replica_json(self.replica) if self.replica is not None else None,
             "clients": [client_json(c) for c in self.clients],
         }
 
 
 def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def replica_json(replica: ReplicaState) -> dict[str, Any]:
+    return {
+        "id": replica.id,
+        "started_at": _when(replica.started_at),
+        "live_replicas": list(replica.live),
+        "leases_held": replica.leases_held,
+        "lease_seconds": replica.lease.total_seconds(),
+        "last_round_at": _when(replica.last_round_at),
+        "last_good_round_at": _when(replica.last_renewed_at),
+        "last_round_error": replica.last_error,
+    }
+
+
+def lease_json(lease: LeaseState | None) -> dict[str, Any] | None:
+    if lease is None:
+        return None
+    return {
+        "state": lease.state,
+        "replica": lease.replica,
+        "since": _when(lease.since),
+        "expires": _when(lease.expires),
+        "token": lease.token,
+    }
 
 
 def client_json(health: ClientHealth) -> dict[str, Any]:
@@ -239,6 +426,7 @@ def client_json(health: ClientHealth) -> dict[str, Any]:
         "last_success_at": _when(state.last_success_at),
         "next_cycle_at": _when(state.next_cycle_at),
         "queued": state.queued,
+        "lease": lease_json(state.lease),
     }
 
 
@@ -347,10 +535,16 @@ def readiness(
     states: Iterable[ClientState],
     ready_polls: int,
     failed_writes_at: int = DEFAULT_FAILED_WRITES,
+    *,
+    replica: ReplicaState | None = None,
 ) -> Readiness:
-    return Readiness(
-        now, dict(checks), [assess(s, now, ready_polls, failed_writes_at) for s in states]
-    )
+    """The picture at ``now``; with ``replica``, its lease rounds are a check ("leases")."""
+    found = dict(checks)
+    warnings: list[str] = []
+    if replica is not None:
+        found["leases"], warnings = lease_rounds_check(replica, now)
+    clients = [assess(s, now, ready_polls, failed_writes_at) for s in states]
+    return Readiness(now, found, clients, tuple(warnings), replica)
 
 
 def with_store_checks(
@@ -375,4 +569,4 @@ def with_store_checks(
     clients = [
         assess(c.state, picture.checked_at, ready_polls, failed_writes_at) for c in picture.clients
     ]
-    return Readiness(picture.checked_at, checks, clients, tuple(warnings))
+    return Readiness(picture.checked_at, checks, clients, tuple(warnings), picture.replica)

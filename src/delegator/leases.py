@@ -128,6 +128,10 @@ class Ownership:
         self._leaving: set[str] = set()  # held, but another replica should run them now
         self.last_round: LeaseRound | None = None
         self.last_error: str | None = None
+        # By this replica's clock, for /readyz: when the last round began, and when the last
+        # one whose renewal went through did (the leases run out ``times.period`` after that).
+        self.last_round_at: datetime | None = None
+        self.last_renewed_at: datetime | None = None
 
     # ------------------------------------------------------------------ asked by cycles
     def fence(self, client: str) -> Fence | None:
@@ -200,9 +204,11 @@ class Ownership:
     ) -> None:
         """One round: renew, then take this replica's share and hand back what is not."""
         sent = self.monotonic()
+        began = self.last_round_at = self.clock.now()
         period = self.times.period.total_seconds()
         result = self.store.lease_round(self.me, period=period, member=self.member)
         self.last_round = result
+        self.last_renewed_at = began
         renewed = {fence.client: fence for fence in result.held}
         lost: list[str] = []
         with self._lock:

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +27,14 @@ from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, disabled, load_clients, reload_clients
 from delegator.clock import SystemClock
 from delegator.cycles import Count, ErrorKind
-from delegator.health import Readiness, Tracker, readiness
+from delegator.health import (
+    LeaseState,
+    Readiness,
+    ReplicaState,
+    Tracker,
+    lease_picture,
+    readiness,
+)
 from delegator.leases import Keeper
 from delegator.logs import get_logger
 from delegator.service import CycleReport
@@ -211,7 +219,8 @@ class Service:
         self.entries = dict(fresh)
 
     def readiness(self) -> Readiness:
-        """The service's checks and each client's health, for ``/readyz``."""
+        """The service's checks and each client's health, for ``/readyz``; with leases, each
+        client's holder, and this replica's lease rounds as a check."""
         checks = {"settings": "ok", "store": "ok", "scheduler": "ok"}
         if self.stopped.is_set():  # the store is being closed: do not open it again
             checks["store"] = "not checked while stopping"
@@ -229,8 +238,15 @@ class Service:
             for job in self.scheduler.get_jobs():
                 if job.id.startswith("client:"):
                     next_runs[job.id.removeprefix("client:")] = job.next_run_time
+        now = self.fleet.clock.now()
         states = self.health.states(next_runs)
-        return readiness(self.fleet.clock.now(), checks, states, self.fleet.settings.ready_polls)
+        replica: ReplicaState | None = None
+        if self.fleet.ownership is not None:
+            replica, leases = lease_picture(
+                self.fleet.ownership, list(self.entries), now, read=checks["store"] == "ok"
+            )
+            states = [replace(s, lease=leases.get(s.key, LeaseState("unknown"))) for s in states]
+        return readiness(now, checks, states, self.fleet.settings.ready_polls, replica=replica)
 
     def stop(self, *, wait: bool = True, grace: float | None = None) -> bool:
         """Stop scheduling and ask running cycles to end at their next safe point.

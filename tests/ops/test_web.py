@@ -1,12 +1,13 @@
 """The operations endpoint over real HTTP: liveness, readiness with its reasons, metrics; and the
-readiness the running service reports (its store, its scheduler, its clients)."""
+readiness the running service reports (its store, its scheduler, its clients, and with replicas,
+who holds each client and how its lease rounds go)."""
 
 from __future__ import annotations
 
 import shutil
 import socket
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,14 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from delegator.bootstrap import Fleet
+from delegator.clock import ManualClock
 from delegator.health import ClientHealth, ClientState, Readiness
+from delegator.leases import LeaseTimes, Ownership, identity
 from delegator.metrics import Metrics
+from delegator.ports import ReplicaIdentity
 from delegator.scheduler import Service
 from delegator.settings import Settings
-from delegator.store import SqlStore
+from delegator.store import SqlStore, StoreError
 from delegator.web import OpsServer, WebError
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -194,3 +198,89 @@ def test_an_unreachable_database_makes_the_service_unready_without_its_password(
     assert store.startswith("the database at postgresql+psycopg://delegator:***@127.0.0.1:")
     assert "s3cret-pw" not in response.text
     assert response.json()["checks"]["scheduler"] == "not running"
+
+
+def test_readyz_shows_who_holds_each_client_and_judges_the_replica_on_its_own(
+    rules: Path, database_url: str, serve: Callable[..., OpsServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clients: this replica (web-a) holds one, whose token is missing, so it fails; a one-off
+    `delegator once` elsewhere (web-b) holds the other. The other is fine here, but does not make
+    web-a ready: web-a is judged on what it holds. Then web-a's lease rounds fail for longer than
+    a lease lasts, and the "leases" check says so."""
+    shutil.copy(EXAMPLES / "solo-consultant.yaml", rules / "solo.yaml")
+    store = SqlStore(database_url)
+    store.migrate()
+    clock = ManualClock(datetime.now(UTC))
+    other = ReplicaIdentity("web-b#1", "web-b", "b.example", 4242, clock.now())
+    [taken] = store.acquire_leases(other, ["solo"], period=600, at=clock.now())
+    me = identity("web-a", clock.now())
+    times = LeaseTimes(timedelta(seconds=60), timedelta(seconds=10))
+    ownership = Ownership(store, me, times, clock=clock, monotonic=clock.monotonic)
+    fleet = Fleet(Settings(rules_dir=rules), store, environ={}, clock=clock, ownership=ownership)
+    service = Service(fleet, rules)
+    service.start()
+    keeper = service.keeper
+    assert keeper is not None
+    keeper.stop()  # the rounds in the test's hands from here
+    try:
+        server = serve(service.readiness)
+        service._cycle("agency")  # no token: it fails
+        response = get(server, "/readyz")
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert body["checks"]["leases"] == "ok"
+        assert body["replica"]["id"] == "web-a"
+        assert body["replica"]["live_replicas"] == ["web-a"]  # a one-off is no member
+        assert body["replica"]["leases_held"] == 1
+        assert body["replica"]["last_round_error"] is None
+        assert body["replica"]["last_round_at"] is not None
+        assert body["replica"]["last_good_round_at"] == body["replica"]["last_round_at"]
+        clients = {c["client"]: c for c in body["clients"]}
+        agency, solo = clients["agency"], clients["solo"]
+        assert agency["status"] == "failing"
+        assert agency["lease"]["state"] == "here"
+        assert agency["lease"]["replica"] == "web-a"
+        assert agency["lease"]["token"] == 1
+        assert solo["status"] == "elsewhere"
+        assert solo["healthy"] is True
+        assert solo["reason"].startswith("replica web-b holds its lease (for ")
+        [record] = [r for r in store.leases() if r.client == "solo"]
+        assert solo["lease"] == {
+            "state": "elsewhere",
+            "replica": "web-b",
+            "since": record.acquired_at.isoformat() if record.acquired_at else None,
+            "expires": record.expires_at.isoformat() if record.expires_at else None,
+            "token": taken.fence.token,
+        }
+
+        def no_database(*args: object, **kwargs: object) -> None:
+            raise StoreError("the database at sqlite:///x failed: connection refused")
+
+        monkeypatch.setattr(store, "lease_round", no_database)
+        clock.advance(seconds=30)
+        keeper.tick()  # failed, but the lease still has 30 s: a warning
+        body = get(server, "/readyz").json()
+        assert body["checks"]["leases"] == "ok"
+        assert body["warnings"] == [
+            "the last lease round failed; the leases last 30s more unrenewed: the database at "
+            "sqlite:///x failed: connection refused"
+        ]
+        clock.advance(seconds=35)
+        keeper.tick()
+        response = get(server, "/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["checks"]["leases"] == (
+            "the lease rounds have failed for 65s, longer than a lease lasts (60s): this "
+            "replica's leases have run out and other replicas take its clients: the database at "
+            "sqlite:///x failed: connection refused"
+        )
+        assert body["replica"]["leases_held"] == 0
+        assert body["replica"]["last_round_error"].endswith("connection refused")
+        # By its own clock its hold ran out; by the database's it has not yet: "expired" here.
+        agency = {c["client"]: c for c in body["clients"]}["agency"]
+        assert agency["lease"]["state"] == "expired"
+        assert agency["lease"]["replica"] == "web-a"
+    finally:
+        monkeypatch.undo()
+        service.stop()

@@ -2,7 +2,9 @@
 
 It reads the rule files and the store, not the running service, so it works whether the service
 runs or not (and tells, through stale cycles, when it does not). It never changes the database:
-no migration, no file created.
+no migration, no file created. With the leases (schema version 4), it shows which replica holds
+each client and since when, and the replicas the database knows: live, or gone within a day
+(two live ones with the same id are a warning: they count as one when sharing the clients).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from delegator.clients import ClientEntry, load_clients
 from delegator.cycles import Count
 from delegator.health import (
     ClientHealth,
+    LeaseState,
     assess,
     client_json,
     entry_state,
@@ -32,12 +35,15 @@ from delegator.health import (
     span,
     state_from_records,
     store_checks,
+    stored_lease,
 )
+from delegator.ports import LeaseRecord, ReplicaRecord
 from delegator.settings import SettingsError
 from delegator.store import SqlStore, StoreError, mask_url
 from delegator.store.database import is_memory, parse_url
 
 HISTORY = 50  # stored cycles read per client: enough to find the last good one after a bad spell
+LEASES_SINCE = 4  # the schema version that brought the leases and the replicas' heartbeats
 
 
 def register(subparsers: Subparsers) -> None:
@@ -47,10 +53,11 @@ def register(subparsers: Subparsers) -> None:
         description=(
             "The service's state per client, from the rule files and the store: the last cycle "
             "and how it went, the next one, errors, tasks waiting for a free assistant, and each "
-            "assistant's open tasks against their capacity. Exits 1 when the database cannot be "
-            "read or written, has a newer schema than this delegator knows, or is running out of "
-            "room, or when a client is unhealthy (the same rules as /readyz, per client: among "
-            "them, a last cycle with failed writes), else 0."
+            "assistant's open tasks against their capacity; which replica holds each client's "
+            "lease and since when, and the replicas, live or gone. Exits 1 when the database "
+            "cannot be read or written, has a newer schema than this delegator knows, or is "
+            "running out of room, or when a client is unhealthy (the same rules as /readyz, per "
+            "client: among them, a last cycle with failed writes), else 0."
         ),
     )
     status.add_argument(
@@ -75,6 +82,13 @@ class ClientStatus:
     assistants: list[Load]
 
 
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    database: str  # "ok" or what is wrong
+    clients: list[ClientStatus]
+    replicas: list[ReplicaRecord] | None = None  # None: not known (no database, or before leases)
+
+
 def run_status(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args)
@@ -94,19 +108,21 @@ def run_status(args: argparse.Namespace) -> int:
     )
     warnings: list[str] = []
     if _missing_file(url):
-        clients = _gather(None, entries, now, judge)[1]
-        database = "no database yet: the service has not run with these settings"
+        found = replace(
+            _gather(None, entries, now, judge),
+            database="no database yet: the service has not run with these settings",
+        )
     else:
         store = SqlStore(settings.database_url)
         try:
-            database, clients = _gather(store, entries, now, judge, warnings)
+            found = _gather(store, entries, now, judge, warnings)
         finally:
             store.close()
-    healthy = database == "ok" and all(c.health.healthy for c in clients)
+    healthy = found.database == "ok" and all(c.health.healthy for c in found.clients)
     if args.json:
-        print(json.dumps(_as_json(database, shown, clients, healthy, now, warnings), indent=2))
+        print(json.dumps(_as_json(found, shown, healthy, now, warnings), indent=2))
     else:
-        print(_render(database, shown, clients, now, str(settings.rules_dir), warnings))
+        print(_render(found, shown, now, str(settings.rules_dir), warnings))
     return 0 if healthy else 1
 
 
@@ -134,9 +150,9 @@ def _gather(
     now: datetime,
     judge: _Judge,
     warnings: list[str] | None = None,
-) -> tuple[str, list[ClientStatus]]:
-    """The database's state ("ok" or what is wrong) and each client's status."""
-    database, empty = "ok", True
+) -> Gathered:
+    """The database's state ("ok" or what is wrong), each client's status, the replicas."""
+    database, empty, leasing = "ok", True, False
     if store is not None:
         try:
             health = store.health()
@@ -144,6 +160,7 @@ def _gather(
             database = str(exc)
         else:
             empty = health.version == 0
+            leasing = LEASES_SINCE <= health.version <= health.known
             checks, warned = store_checks(health, judge.min_free)
             problems = [text for text in checks.values() if text != "ok"]
             if problems:
@@ -152,9 +169,19 @@ def _gather(
                 warnings.extend(warned)
             if health.version > health.known:
                 empty = True  # its tables may not be what this build reads
+    leases: dict[str, LeaseRecord] | None = None
+    replicas: list[ReplicaRecord] | None = None
+    if store is not None and leasing:
+        try:
+            leases = {record.client: record for record in store.leases()}
+            replicas = store.replicas()
+        except StoreError as exc:
+            database = str(exc)
     found: list[ClientStatus] = []
     for entry in entries:
         state = entry_state(entry)
+        if leases is not None:
+            state = replace(state, lease=stored_lease(leases.get(entry.key)))
         loads: dict[str, int] = {}
         if store is not None and not empty:
             try:
@@ -164,7 +191,24 @@ def _gather(
                 database = str(exc)
         health_now = assess(state, now, judge.ready_polls, judge.failed_writes)
         found.append(ClientStatus(health_now, _loads(entry, loads)))
-    return database, found
+    return Gathered(database, found, replicas)
+
+
+def replica_warnings(replicas: Sequence[ReplicaRecord]) -> list[str]:
+    """Live replicas sharing one id: sharing goes by id, so they count as one (they compete for
+    one share, and a predecessor check on one host may take one for the other's)."""
+    by_id: dict[str, list[ReplicaRecord]] = {}
+    for replica in replicas:
+        if replica.live:
+            by_id.setdefault(replica.id, []).append(replica)
+    return [
+        f"{len(same)} live replicas share the id {name} ("
+        + ", ".join(f"{r.host} pid {r.pid}" for r in same)
+        + "): they count as one when sharing the clients; give each its own replica.id "
+        "(DELEGATOR_REPLICA_ID)"
+        for name, same in sorted(by_id.items())
+        if len(same) > 1
+    ]
 
 
 def _loads(entry: ClientEntry, loads: dict[str, int]) -> list[Load]:
@@ -187,15 +231,17 @@ def _when(value: datetime, now: datetime) -> str:
 
 
 def _render(
-    database: str,
+    found: Gathered,
     url: str,
-    clients: list[ClientStatus],
     now: datetime,
     rules_dir: str,
     warnings: Sequence[str] = (),
 ) -> str:
+    database, clients = found.database, found.clients
     lines = [f"database  {url}: {'reachable' if database == 'ok' else database}"]
     lines.extend(f"warning   {text}" for text in warnings)
+    if found.replicas is not None:
+        lines.extend(_replica_lines(found.replicas, now))
     if not clients:
         lines.append(f"no client files in {rules_dir}")
     for client in clients:
@@ -212,11 +258,41 @@ def _render(
     return "\n".join(lines)
 
 
+def _replica_lines(replicas: list[ReplicaRecord], now: datetime) -> list[str]:
+    if not replicas:
+        return ["replicas  none running"]
+    lines = []
+    for index, replica in enumerate(replicas):
+        lead = "replicas  " if index == 0 else " " * 10
+        lines.append(
+            f"{lead}{replica.id} ({'live' if replica.live else 'gone'}): {replica.host} pid "
+            f"{replica.pid}, started {_when(replica.started_at, now)}, last seen "
+            f"{_when(replica.seen_at, now)}"
+        )
+    lines.extend(f"warning   {text}" for text in replica_warnings(replicas))
+    return lines
+
+
+def _lease_line(lease: LeaseState, now: datetime) -> str:
+    if lease.state == "free" or lease.replica is None:
+        return "  lease       free: no replica holds it"
+    since = f" since {_when(lease.since, now)}" if lease.since is not None else ""
+    if lease.state == "expired":
+        ended = f", expired {_when(lease.expires, now)}" if lease.expires is not None else ""
+        return (
+            f"  lease       was held by {lease.replica}{since}{ended}: no replica has taken it "
+            "over yet"
+        )
+    return f"  lease       held by {lease.replica}{since}"
+
+
 def _client_lines(client: ClientStatus, now: datetime) -> list[str]:
     health, state = client.health, client.health.state
     lines = [f"{state.name} ({state.key}): {health.status.replace('_', ' ')} - {health.reason}"]
     if state.poll is None:
         return lines
+    if state.lease is not None:
+        lines.append(_lease_line(state.lease, now))
     if state.running_since is not None:
         lines.append(f"  running     since {_when(state.running_since, now)}")
     if state.last_cycle_at is not None:
@@ -262,20 +338,35 @@ def _load_json(load: Load) -> dict[str, Any]:
     }
 
 
+def _replica_json(replica: ReplicaRecord) -> dict[str, Any]:
+    return {
+        "id": replica.id,
+        "key": replica.key,
+        "host": replica.host,
+        "pid": replica.pid,
+        "live": replica.live,
+        "started_at": replica.started_at.isoformat(),
+        "last_seen_at": replica.seen_at.isoformat(),
+        "expires_at": replica.expires_at.isoformat(),
+    }
+
+
 def _as_json(
-    database: str,
+    found: Gathered,
     url: str,
-    clients: list[ClientStatus],
     healthy: bool,
     now: datetime,
     warnings: list[str],
 ) -> dict[str, Any]:
+    replicas = found.replicas
     return {
         "healthy": healthy,
         "checked_at": now.isoformat(),
-        "database": {"url": url, "status": database, "warnings": warnings},
+        "database": {"url": url, "status": found.database, "warnings": warnings},
+        "replicas": [_replica_json(r) for r in replicas] if replicas is not None else None,
+        "replica_warnings": replica_warnings(replicas or []),
         "clients": [
             {**client_json(c.health), "assistants": [_load_json(a) for a in c.assistants]}
-            for c in clients
+            for c in found.clients
         ],
     }
