@@ -274,7 +274,8 @@ def test_compose_runs_two_replicas_that_share_postgresql_and_expose_one_port_eac
     host, ports, container = mapping.rsplit(":", 2)
     first, last = (int(port) for port in ports.split("-"))
     assert last - first + 1 >= replicas
-    assert host == "127.0.0.1" and container == str(PORT)
+    assert host == "127.0.0.1"
+    assert container == str(PORT)
 
 
 def test_compose_health_check_is_the_images() -> None:
