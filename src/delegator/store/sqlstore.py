@@ -408,8 +408,10 @@ class SqlStore:
         return self._fence.holder.split("#", 1)[0]
 
     def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]:
-        """The newest cycles first."""
-        query = sa.select(schema.cycles)
+        """The newest cycles first. Reads no column of version 4, so `delegator status` still
+        reads a database the service has not migrated yet."""
+        table = schema.cycles
+        query = sa.select(*(c for c in table.c if c.name not in ("replica", "fence")))
         if client is not None:
             query = query.where(schema.cycles.c.client == client)
         query = query.order_by(schema.cycles.c.started_at.desc(), schema.cycles.c.id.desc()).limit(
