@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 LOCK     := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: demo test test-fast lint typecheck imports unit unit-fast bench lock clean
+.PHONY: demo test test-fast lint typecheck imports unit unit-fast bench bench-replicas lock clean
 
 # The development environment: exactly the locked versions, then the project itself (editable,
 # its dependencies already there).
@@ -55,6 +55,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cycle.py
 	$(BIN)/python bench/summary.py
+
+## bench-replicas: 500 clients shared through leases by 1, 2 and 3 replica processes on one
+## PostgreSQL (DELEGATOR_BENCH_DATABASE_URL or DELEGATOR_TEST_DATABASE_URL, skipped without);
+## about 6 minutes on 2 cores, so not part of `make bench`; BENCH_REPLICAS=--quick: 30 s
+BENCH_REPLICAS ?=
+bench-replicas: $(STAMP)
+	$(BIN)/python bench/replicas.py $(BENCH_REPLICAS)
 
 ## lock: both lock files again from pyproject.toml, for every platform and Python 3.11+;
 ## versions already locked stay unless asked: make lock UPGRADE=--upgrade
