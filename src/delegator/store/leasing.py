@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -57,80 +57,82 @@ def _time(value: float | None) -> datetime | None:
 def heartbeat_and_renew(
     connection: Connection, me: ReplicaIdentity, period: float, *, member: bool
 ) -> LeaseRound:
-    now = database_now(connection)
+    """Three statements (four the first time): the heartbeat, the renewals, and in one query the
+    live replicas and the clients others hold."""
+    now = now_expression(connection)
     replicas, leases = schema.replicas, schema.leases
     if member:
-        values: dict[str, Any] = {
-            "key": me.key, "id": me.id, "host": me.host, "pid": me.pid,
-            "started_at": me.started_at, "seen": now, "expires": now + period,
-        }  # fmt: skip
         updated = connection.execute(
             replicas.update().where(replicas.c.key == me.key).values(seen=now, expires=now + period)
         )
         if updated.rowcount == 0:
-            connection.execute(replicas.insert().values(**values))
+            connection.execute(
+                replicas.insert().values(
+                    key=me.key, id=me.id, host=me.host, pid=me.pid, started_at=me.started_at,
+                    seen=now, expires=now + period,
+                )
+            )  # fmt: skip
     renewed = connection.execute(
         leases.update()
         .where(leases.c.holder == me.key)
         .values(expires=now + period)
         .returning(leases.c.client, leases.c.token)
     ).all()
-    live = connection.execute(
-        sa.select(replicas.c.id).where(replicas.c.expires > now).distinct().order_by(replicas.c.id)
-    ).scalars()
-    others = connection.execute(
-        sa.select(leases.c.client).where(
-            leases.c.holder.is_not(None), leases.c.holder != me.key, leases.c.expires > now
+    live_replicas = sa.select(sa.literal("replica").label("kind"), replicas.c.id.label("name"))
+    held_by_others = sa.select(sa.literal("lease").label("kind"), leases.c.client.label("name"))
+    rows = connection.execute(
+        sa.union_all(
+            live_replicas.where(replicas.c.expires > now),
+            held_by_others.where(
+                leases.c.holder.is_not(None), leases.c.holder != me.key, leases.c.expires > now
+            ),
         )
-    ).scalars()
+    ).all()
     held = sorted((Fence(row.client, me.key, int(row.token)) for row in renewed),
                   key=lambda fence: fence.client)  # fmt: skip
     return LeaseRound(
-        replicas=tuple(live),
+        replicas=tuple(sorted({row.name for row in rows if row.kind == "replica"})),
         held=tuple(held),
-        others=frozenset(others),
+        others=frozenset(row.name for row in rows if row.kind == "lease"),
     )
 
 
 def acquire(
     connection: Connection, me: ReplicaIdentity, clients: Sequence[str], period: float
 ) -> list[Taken]:
-    """Take the free or expired leases among ``clients``; rows another replica is changing now
-    are skipped (SKIP LOCKED) and looked at next round."""
+    """Take the free or expired leases among ``clients``, in three statements whatever their
+    number; rows another replica is changing now are skipped (SKIP LOCKED) and looked at next
+    round."""
     leases = schema.leases
     wanted = sorted(set(clients))
     if not wanted:
         return []
     now = database_now(connection)
-    existing = set(
-        connection.execute(sa.select(leases.c.client).where(leases.c.client.in_(wanted))).scalars()
-    )
-    missing = [client for client in wanted if client not in existing]
-    if missing:
-        _insert_free(connection, missing)
+    _insert_free(connection, wanted)
     candidates = connection.execute(
-        sa.select(leases.c.client, leases.c.holder, leases.c.replica, leases.c.token)
+        sa.select(leases.c.client, leases.c.holder, leases.c.replica)
         .where(
             leases.c.client.in_(wanted),
-            sa.or_(leases.c.holder.is_(None), leases.c.expires < now, leases.c.holder == me.key),
+            leases.c.holder.is_distinct_from(me.key),
+            sa.or_(leases.c.holder.is_(None), leases.c.expires < now),
         )
         .order_by(leases.c.client)
         .with_for_update(skip_locked=True)
     ).all()
-    taken: list[Taken] = []
-    for row in candidates:
-        if row.holder == me.key:  # already this holder's: a renewal did it
-            continue
-        token = int(row.token) + 1
-        connection.execute(
-            leases.update()
-            .where(leases.c.client == row.client)
-            .values(holder=me.key, replica=me.id, token=token, acquired_at=now,
-                    expires=now + period)
-        )  # fmt: skip
-        previous = row.replica if row.holder is not None else None
-        taken.append(Taken(Fence(row.client, me.key, token), previous))
-    return taken
+    if not candidates:
+        return []
+    previous = {row.client: (row.replica if row.holder is not None else None) for row in candidates}
+    tokens = connection.execute(
+        leases.update()
+        .where(leases.c.client.in_(list(previous)))
+        .values(holder=me.key, replica=me.id, token=leases.c.token + 1, acquired_at=now,
+                expires=now + period)
+        .returning(leases.c.client, leases.c.token)
+    ).all()  # fmt: skip
+    return [
+        Taken(Fence(row.client, me.key, int(row.token)), previous[row.client])
+        for row in sorted(tokens, key=lambda row: row.client)
+    ]
 
 
 def _insert_free(connection: Connection, clients: Sequence[str]) -> None:

@@ -367,16 +367,18 @@ class SqlStore:
             return []
         with self._transaction(write=True, fence=False) as connection:
             taken = leasing.acquire(connection, me, clients, period)
-            for lease in taken:  # what the previous holder left running, closed as interrupted
+            tokens = {lease.fence.client: lease.fence.token for lease in taken}
+            if tokens:  # what the previous holders left running, closed as interrupted
                 table = schema.cycles
                 rows = connection.execute(
-                    sa.select(table.c.id, table.c.counts, table.c.errors, table.c.error_kinds,
-                              table.c.replica)
-                    .where(table.c.client == lease.fence.client, table.c.finished_at.is_(None),
-                           table.c.fence.is_not(None), table.c.fence < lease.fence.token)
+                    sa.select(table.c.id, table.c.client, table.c.counts, table.c.errors,
+                              table.c.error_kinds, table.c.replica, table.c.fence)
+                    .where(table.c.client.in_(list(tokens)), table.c.finished_at.is_(None),
+                           table.c.fence.is_not(None))
                 ).all()  # fmt: skip
                 for row in rows:
-                    self._close_cycles(connection, [row], at, _lease_ended(row.replica, me.id))
+                    if row.fence < tokens[row.client]:
+                        self._close_cycles(connection, [row], at, _lease_ended(row.replica, me.id))
             return taken
 
     def release_leases(self, me: ReplicaIdentity, clients: Sequence[str] | None = None) -> None:
@@ -405,7 +407,7 @@ class SqlStore:
     def _fence_replica(self) -> str | None:
         if self._fence is None:
             return None
-        return self._fence.holder.split("#", 1)[0]
+        return self._fence.holder.rsplit("#", 1)[0]
 
     def cycles(self, client: str | None = None, limit: int = 20) -> list[CycleRecord]:
         """The newest cycles first. Reads no column of version 4, so `delegator status` still
