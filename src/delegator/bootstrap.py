@@ -198,7 +198,7 @@ class Fleet:
         if ownership is None or dry_run:
             return Cycle(
                 runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress,
-                should_stop=self.stopping.is_set,
+                should_stop=self.stopping.is_set, clock=self.clock.now,
             ).run()  # fmt: skip
         key = runtime.key
         fence = ownership.fence(key)
@@ -210,7 +210,7 @@ class Fleet:
         return Cycle(
             runtime, now=now, full=full, explain=explain, progress=progress,
             should_stop=self.stopping.is_set, store=ownership.store_for(fence),
-            lease_check=lambda: ownership.check(key),
+            lease_check=lambda: ownership.check(key), clock=self.clock.now,
         ).run()  # fmt: skip
 
     def held_elsewhere(self, key: str) -> str:

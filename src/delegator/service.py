@@ -327,8 +327,11 @@ class Cycle:
         should_stop: Callable[[], bool] | None = None,
         store: StateStore | None = None,
         lease_check: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.runtime = runtime
+        # The time the cycle ends is recorded by this clock (``now`` when none is given).
+        self.clock = clock
         # The store this cycle writes through: fenced by the client's lease when replicas share.
         self.store = store if store is not None else runtime.store
         # Raises LeaseLost at a safe point when the lease no longer leaves room for a write.
@@ -410,7 +413,8 @@ class Cycle:
             report.counts[Count.REQUESTS] = report.requests
             if cycle_id is not None:
                 try:
-                    self.store.finish_cycle(cycle_id, self.now, report.counts, report.cycle_errors)
+                    finished = self.clock() if self.clock is not None else self.now
+                    self.store.finish_cycle(cycle_id, finished, report.counts, report.cycle_errors)
                 except LeaseLost as exc:  # the new holder closes this cycle as interrupted
                     if not report.counts[Count.INTERRUPTED]:
                         self._lease_lost(exc)

@@ -228,3 +228,20 @@ def test_a_replica_whose_lease_was_taken_over_is_refused_its_next_write(
                 )
             ).one()
         assert tuple(row) == ("web-a", 1)
+
+
+def test_a_cycle_records_when_it_ended_not_when_it_began(run: Callable[[], Run]) -> None:
+    """`delegator status` shows a cycle's end: the time it ended, by the fleet's clock."""
+    clean = run()
+    ownership = clean.replica("web-a")
+    ownership.round([CLIENT])
+    fleet = clean.fleet(ownership)
+
+    def slow_asana(entry: LoggedRequest) -> None:
+        clean.clock.advance(seconds=1)
+
+    clean.sandbox.requests.subscribe(slow_asana)
+    report = clean.cycle(fleet)
+    [stored] = [c for c in clean.store.cycles(CLIENT) if c.id == report.cycle_id]
+    assert stored.finished_at is not None
+    assert (stored.finished_at - stored.started_at).total_seconds() >= report.requests >= 1
