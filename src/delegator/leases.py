@@ -227,6 +227,8 @@ class Ownership:
                 self.observer.lease_lost()
         if self.member:
             wanted = share(clients, result.replicas, self.me.id)
+            with self._lock:  # on its way out, but this replica's share again: it stays
+                self._leaving -= wanted
             self._acquire(sorted(wanted - mine - result.others))
             self._hand_back(sorted(mine - wanted), busy)
         else:
@@ -266,10 +268,14 @@ class Ownership:
 
     def _hand_back(self, clients: list[str], busy: Callable[[str], bool]) -> None:
         """Hand back leases another replica should hold; one whose cycle runs is kept until it
-        ends (no new cycle starts meanwhile)."""
-        now_free = [client for client in clients if not busy(client)]
+        ends (no new cycle starts meanwhile).
+
+        Each is marked leaving before ``busy`` is asked: a cycle marked running after that
+        answer is refused by ``may_start`` (the scheduler asks it once running), so no cycle
+        runs on a lease handed back."""
         with self._lock:
-            self._leaving.update(client for client in clients if client not in now_free)
+            self._leaving.update(clients)
+        now_free = [client for client in clients if not busy(client)]
         if not now_free:
             return
         self.release(now_free)

@@ -183,6 +183,10 @@ class Service:
         if entry is None or self.stopped.is_set() or not self._mine(key):
             return  # another replica holds this client's lease: it runs the cycles
         with self._running(f"client:{key}"):
+            # Asked again once marked running: a lease round that found it not running in
+            # between may be handing the lease back (Ownership._hand_back).
+            if not self._mine(key):
+                return
             started = self.fleet.clock.now()
             self.health.cycle_started(key, started)
             try:

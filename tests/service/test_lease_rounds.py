@@ -1,0 +1,93 @@
+"""Lease rounds as the service sees them: a lease on its way back to another replica
+(``Ownership``'s hand-back), what a cycle starting at that moment is told, and a client whose
+hand-back is called off because it is this replica's share again. Against a real store, SQLite
+and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from delegator.bootstrap import Fleet
+from delegator.clients import ClientEntry
+from delegator.clock import ManualClock
+from delegator.core.sharing import share
+from delegator.leases import LeaseTimes, Ownership, identity
+from delegator.scheduler import Service
+from delegator.settings import Settings
+from delegator.store import SqlStore
+
+CLIENTS = [f"client-{n}" for n in range(12)]
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def replica(store: SqlStore, name: str) -> Ownership:
+    times = LeaseTimes(timedelta(seconds=60), timedelta(seconds=10))
+    return Ownership(store, identity(name, T0), times, clock=ManualClock(T0))
+
+
+def test_a_client_kept_for_its_running_cycle_and_then_this_replicas_again_runs_here_again(
+    store: SqlStore,
+) -> None:
+    """Before: the client stayed "on its way out" for good: held and renewed by this replica,
+    which never ran it again, and never handed back, so no other replica ran it either."""
+    a, b = replica(store, "web-a"), replica(store, "web-b")
+    a.round(CLIENTS)
+    b.round(CLIENTS)  # joins: b's share is a's to hand back
+    client = sorted(share(CLIENTS, ["web-a", "web-b"], "web-b"))[0]
+    a.round(CLIENTS, busy=lambda c: c == client)  # its cycle runs: kept until it ends
+    assert not a.may_start(client)
+    b.leave()  # b goes away before that cycle ends: the client is a's share again
+    a.round(CLIENTS)
+    assert client in a.held()
+    assert a.may_start(client)
+    a.round(CLIENTS)
+    assert a.may_start(client)
+
+
+def test_a_cycle_asking_while_its_client_is_being_handed_back_is_told_not_to_start(
+    store: SqlStore,
+) -> None:
+    """The scheduler marks a cycle running, then asks ``may_start``; the lease round asks
+    whether a cycle runs, then hands the lease back. A cycle that is not running yet when the
+    round asks must be refused when it asks: otherwise it runs on a lease being handed back,
+    and its write can still be in flight when the next holder starts."""
+    a, b = replica(store, "web-a"), replica(store, "web-b")
+    a.round(CLIENTS)
+    b.round(CLIENTS)
+    theirs = share(CLIENTS, ["web-a", "web-b"], "web-b")
+    told: dict[str, bool] = {}
+
+    def busy(client: str) -> bool:  # a cycle of the client asks at this very moment
+        told[client] = a.may_start(client)
+        return False
+
+    a.round(CLIENTS, busy=busy)
+    assert set(told) == theirs
+    assert not any(told.values()), told
+    assert not set(a.held()) & theirs
+
+
+def test_the_scheduler_asks_again_once_the_cycle_is_marked_running(
+    store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other half: a lease handed back between the scheduler's first look and the cycle
+    being marked running. Before: the cycle ran."""
+    ownership = replica(store, "web-a")
+    service = Service(Fleet(Settings(rules_dir=tmp_path), store, ownership=ownership), tmp_path)
+    service.entries = {"acme": cast(ClientEntry, object())}
+    asked: list[bool] = []  # whether the cycle was marked running when may_start was asked
+
+    def may_start(client: str) -> bool:  # handed back right after the first look
+        asked.append(service._client_busy(client))
+        return len(asked) == 1
+
+    ran: list[object] = []
+    monkeypatch.setattr(ownership, "may_start", may_start)
+    monkeypatch.setattr(service.fleet, "cycle", lambda entry, **_: ran.append(entry))
+    service._cycle("acme")
+    assert asked == [False, True]
+    assert ran == []
