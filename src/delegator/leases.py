@@ -329,10 +329,13 @@ class Keeper:
         ownership: Ownership,
         clients: Callable[[], Collection[str]],
         busy: Callable[[str], bool],
+        acquired: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.ownership = ownership
         self.clients = clients
         self.busy = busy
+        # Told the clients a round took (a new fence each), so they can be run at once.
+        self.acquired = acquired
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
@@ -345,12 +348,23 @@ class Keeper:
     def tick(self) -> None:
         """One round; never raises (a database that does not answer: the leases run out, and
         with them the writes, until it answers again)."""
+        before = {client: held.fence for client, held in self.ownership.held().items()}
         try:
             self.ownership.round(self.clients(), self.busy)
         except Exception as exc:
             self.ownership.last_error = str(exc)
             self.ownership.log.error("lease_round_failed", error=str(exc))
         self.rounds += 1
+        taken = sorted(
+            client
+            for client, held in self.ownership.held().items()
+            if before.get(client) != held.fence
+        )
+        if taken and self.acquired is not None:
+            try:
+                self.acquired(taken)
+            except Exception as exc:  # the scheduler's: the clients run at their next poll
+                self.ownership.log.error("leases_acquired_not_scheduled", error=repr(exc))
 
     def _run(self) -> None:
         every = self.ownership.times.every

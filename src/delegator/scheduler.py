@@ -15,12 +15,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from delegator.bootstrap import Fleet
@@ -79,7 +80,9 @@ class Service:
         if ownership is not None:
             # The first round before the first cycle, so cycles find their leases; then rounds on
             # a thread of their own, never queued behind busy cycle workers.
-            self.keeper = Keeper(ownership, self._leasable, self._client_busy)
+            self.keeper = Keeper(
+                ownership, self._leasable, self._client_busy, acquired=self._run_now
+            )
             self.keeper.start()
         self.scheduler.add_job(
             self.reload, "interval", seconds=self.reload_seconds, id="reload-rules"
@@ -142,6 +145,16 @@ class Service:
     def _client_busy(self, key: str) -> bool:
         with self._idle:
             return f"client:{key}" in self._busy
+
+    def _run_now(self, clients: list[str]) -> None:
+        """Clients whose leases a round just took run now, not at their next poll (minutes away,
+        perhaps): the replica that ran them stopped, died or handed them over."""
+        if self.stopped.is_set() or not self.scheduler.running:
+            return  # starting: every client's first run is now already
+        now = SystemClock().now()
+        for key in clients:
+            with suppress(JobLookupError):  # its rule file was removed meanwhile
+                self.scheduler.modify_job(f"client:{key}", next_run_time=now)
 
     def _mine(self, key: str) -> bool:
         """Whether this replica runs the client now (always, without leases)."""

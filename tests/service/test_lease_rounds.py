@@ -1,7 +1,7 @@
 """Lease rounds as the service sees them: a lease on its way back to another replica
-(``Ownership``'s hand-back), what a cycle starting at that moment is told, and a client whose
-hand-back is called off because it is this replica's share again. Against a real store, SQLite
-and PostgreSQL."""
+(``Ownership``'s hand-back), what a cycle starting at that moment is told, a client whose
+hand-back is called off because it is this replica's share again; and the clients a round takes,
+run at once. Against a real store, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry
 from delegator.clock import ManualClock
 from delegator.core.sharing import share
-from delegator.leases import LeaseTimes, Ownership, identity
+from delegator.leases import Keeper, LeaseTimes, Ownership, identity
 from delegator.scheduler import Service
 from delegator.settings import Settings
 from delegator.store import SqlStore
@@ -91,3 +91,36 @@ def test_the_scheduler_asks_again_once_the_cycle_is_marked_running(
     service._cycle("acme")
     assert asked == [False, True]
     assert ran == []
+
+
+def test_a_round_tells_the_service_which_leases_it_took(store: SqlStore) -> None:
+    a, b = replica(store, "web-a"), replica(store, "web-b")
+    taken: list[list[str]] = []
+    keeper = Keeper(b, lambda: CLIENTS, lambda _: False, acquired=taken.append)
+    a.round(CLIENTS)
+    keeper.tick()  # joins: a holds them all
+    assert taken == []
+    a.leave()
+    keeper.tick()
+    assert taken == [sorted(CLIENTS)]
+    keeper.tick()  # renewed: not taken again
+    assert taken == [sorted(CLIENTS)]
+
+
+def test_the_service_runs_a_client_whose_lease_it_took_now_not_at_its_next_poll(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    """Before: a client taken over (from a replica killed or stopped) waited for its next poll,
+    minutes away, though its lease was taken within seconds."""
+    service = Service(Fleet(Settings(rules_dir=tmp_path), store), tmp_path)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    service.scheduler.add_job(
+        lambda: None, "interval", minutes=5, id="client:acme", next_run_time=later
+    )
+    service.scheduler.start(paused=True)
+    try:
+        service._run_now(["acme", "gone"])  # a client whose file was removed meanwhile: no error
+        job = service.scheduler.get_job("client:acme")
+        assert job.next_run_time <= datetime.now(UTC)
+    finally:
+        service.scheduler.shutdown(wait=False)
