@@ -259,10 +259,11 @@ class Ownership:
                     "lease_taken_over",
                     client=lease.fence.client,
                     previous=lease.previous,
-                    token=lease.fence.token,
+                    fence=lease.fence.token,
                 )
             else:
-                self.log.info("lease_acquired", client=lease.fence.client, token=lease.fence.token)
+                # "fence", not "token": the log processors redact a field named token.
+                self.log.info("lease_acquired", client=lease.fence.client, fence=lease.fence.token)
             if self.observer is not None:
                 self.observer.lease_taken(lease.previous is not None)
 
