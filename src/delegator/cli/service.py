@@ -16,9 +16,11 @@ from delegator.cli.plans import render_markdown, render_plan, render_summary, re
 from delegator.clients import ClientEntry, TokenError, UnsendableToken, load_clients, read_token
 from delegator.core.timeexpr import parse_duration
 from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
-from delegator.leases import Keeper
+from delegator.leases import Keeper, Ownership
 from delegator.logs import configure
 from delegator.settings import Settings, SettingsError
+from delegator.store import SqlStore, StoreError
+from delegator.store.exclusive import ServiceLock
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -166,6 +168,7 @@ def run_once(args: argparse.Namespace) -> int:
         # The leases of these clients, taken only where free: a client a running service holds
         # is its to serve (its report says so); kept renewed while the cycles run.
         ownership = one_off_ownership(settings, store)
+        _forget_a_service_that_is_gone(store, ownership)
         ownership.claim([e.key for e in entries])
         keeper = Keeper(ownership, lambda: [e.key for e in entries], lambda _: True)
         keeper.start()
@@ -181,6 +184,25 @@ def run_once(args: argparse.Namespace) -> int:
         print(render_summary(report))
     failed = any(r.counts[Count.CLIENT_FAILED] or r.counts[Count.ACTIONS_FAILED] for r in reports)
     return 1 if failed or unusable else 0
+
+
+def _forget_a_service_that_is_gone(store: SqlStore, ownership: Ownership) -> None:
+    """On SQLite, the leases of a service that is gone are handed back now, not after they
+    expire: a `delegator run` holds the file's service lock as long as it runs (the kernel lets
+    go of it however the process ends), so a free lock means no replica is alive. A running
+    service keeps its leases: the clients it holds are reported, not run."""
+    database = store.database_file()
+    if database is None:
+        return  # PostgreSQL: the replicas' leases expire by themselves
+    lock = ServiceLock(database)
+    try:
+        lock.acquire()
+    except StoreError:
+        return  # a service runs on this file
+    try:
+        ownership.join(exclusive=True)
+    finally:
+        lock.release()
 
 
 HEADER_CHARACTER_PROBLEM = (
