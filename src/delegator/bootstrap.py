@@ -122,6 +122,14 @@ class Fleet:
         self.runtimes[entry.key] = runtime
         return runtime
 
+    def forget_runtime(self, key: str) -> None:
+        """Build the client's runtime afresh at its next cycle: its names, people and sources
+        read again. For a client this replica just took over: what it remembers from when it
+        last ran the client (a tag list, say) may be older than what another replica did since,
+        and a tag missing from it would be created twice. A cycle still using the old runtime
+        finishes with it."""
+        self.runtimes.pop(key, None)
+
     def _guard(self, key: str) -> Callable[[], None] | None:
         """The check before each Asana write of a client: its lease must leave room for it."""
         ownership = self.ownership

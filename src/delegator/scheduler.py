@@ -149,6 +149,8 @@ class Service:
     def _run_now(self, clients: list[str]) -> None:
         """Clients whose leases a round just took run now, not at their next poll (minutes away,
         perhaps): the replica that ran them stopped, died or handed them over."""
+        for key in clients:  # what this replica remembers of them may be out of date
+            self.fleet.forget_runtime(key)
         if self.stopped.is_set() or not self.scheduler.running:
             return  # starting: every client's first run is now already
         now = SystemClock().now()

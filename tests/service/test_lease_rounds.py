@@ -124,3 +124,19 @@ def test_the_service_runs_a_client_whose_lease_it_took_now_not_at_its_next_poll(
         assert job.next_run_time <= datetime.now(UTC)
     finally:
         service.scheduler.shutdown(wait=False)
+
+
+def test_a_client_taken_over_is_served_with_what_it_is_now_not_what_this_replica_remembers(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    """A replica that ran a client before keeps its runtime (the workspace's tags, people,
+    sources); another replica may have changed them since (created the "delegated" tag, say),
+    and a tag list from before would have it created twice. Taking the lease back drops it."""
+    fleet = Fleet(Settings(rules_dir=tmp_path), store)
+    service = Service(fleet, tmp_path)
+    remembered = object()
+    fleet.runtimes["acme"] = remembered  # type: ignore[assignment]
+    fleet.runtimes["other"] = remembered  # type: ignore[assignment]
+    service._run_now(["acme"])
+    assert "acme" not in fleet.runtimes
+    assert fleet.runtimes["other"] is remembered
