@@ -264,6 +264,14 @@ class Ownership:
             else:
                 # "fence", not "token": the log processors redact a field named token.
                 self.log.info("lease_acquired", client=lease.fence.client, fence=lease.fence.token)
+            if lease.interrupted:
+                self.log.warning(
+                    "abandoned_cycles_closed",
+                    client=lease.fence.client,
+                    cycles=lease.interrupted,
+                    previous=lease.previous,
+                    result="interrupted",
+                )
             if self.observer is not None:
                 self.observer.lease_taken(lease.previous is not None)
 

@@ -312,6 +312,7 @@ class Taken:
 
     fence: Fence
     previous: str | None  # the replica id that held it before, when it had expired
+    interrupted: int = 0  # the previous holders' unfinished cycles, closed as interrupted
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,4 +129,4 @@ def test_run_sandbox_serves_until_sigterm_then_exits_cleanly(tmp_path: Path) -> 
                 process.kill()
     events = [json.loads(x)["event"] for x in lines if x.startswith("{")]
     assert code == 0
-    assert events[-2:] == ["stopping", "service_stopped"]
+    assert events[-3:] == ["stopping", "leases_handed_back", "service_stopped"]

@@ -1,5 +1,6 @@
 """A `delegator run` killed mid-cycle (SIGKILL: no chance to record anything) leaves its cycle
-unfinished; the next start closes it as interrupted, and `delegator status` says so."""
+unfinished; the next start takes the client's lease over, closes the cycle as interrupted, and
+`delegator status` says so."""
 
 from __future__ import annotations
 
@@ -61,17 +62,17 @@ def test_a_cycle_killed_mid_way_is_closed_as_interrupted_at_the_next_start(
     held.holding.clear()
     again = Delegator(tmp_path, "again", env, "run")  # its own cycles are held again
     processes.append(again)
-    wait_for(lambda: "abandoned_cycles_closed" in again.event_names(), "the start-up's closing")
+    wait_for(lambda: "abandoned_cycles_closed" in again.event_names(), "the takeover's closing")
     with SqlStore(database_url) as store:
         by_id = {c.id: c for c in store.cycles(AGENCY, limit=50)}
     closed = by_id[unfinished[0].id]
     assert closed.finished_at is not None
     assert closed.counts[Count.INTERRUPTED] == 1
-    assert "ended without finishing it" in closed.errors[-1]
+    assert "lost this client's lease before finishing the cycle (killed" in closed.errors[-1]
     after = status(env)
     assert "Traceback" not in after.stderr
     assert ", interrupted: " in after.stdout, after.stdout
-    assert "ended without finishing it" in after.stdout
+    assert "lost this client's lease before finishing the cycle" in after.stdout
     sandbox.faults.latency(ALL_TOKENS, 0)
     held.released.set()
     again.signal(signal.SIGTERM)

@@ -100,7 +100,7 @@ def heartbeat_and_renew(
 def acquire(
     connection: Connection, me: ReplicaIdentity, clients: Sequence[str], period: float
 ) -> list[Taken]:
-    """Take the free or expired leases among ``clients``, in three statements whatever their
+    """Take the free or expired leases among ``clients``, in four statements whatever their
     number; rows another replica is changing now are skipped (SKIP LOCKED) and looked at next
     round."""
     leases = schema.leases
@@ -108,7 +108,15 @@ def acquire(
     if not wanted:
         return []
     now = database_now(connection)
-    _insert_free(connection, wanted)
+    # Rows only for clients never leased: an INSERT ... ON CONFLICT over an existing row would
+    # wait (PostgreSQL) for any open transaction that updated it, such as another replica's
+    # round, paused before its COMMIT.
+    existing = set(
+        connection.execute(sa.select(leases.c.client).where(leases.c.client.in_(wanted))).scalars()
+    )
+    missing = [client for client in wanted if client not in existing]
+    if missing:
+        _insert_free(connection, missing)
     candidates = connection.execute(
         sa.select(leases.c.client, leases.c.holder, leases.c.replica)
         .where(

@@ -13,9 +13,10 @@ import shutil
 import socket
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -84,8 +85,8 @@ ABANDONED: Final = (
 def _lease_ended(replica: str | None, taker: str) -> str:
     who = f"replica {replica}" if replica else "the replica running it"
     return (
-        f"interrupted: {who} lost this client's lease before finishing the cycle (stopped, "
-        f"paused or cut off from the database); replica {taker} took the client over"
+        f"interrupted: {who} lost this client's lease before finishing the cycle (killed, "
+        f"stopped, paused or cut off from the database); replica {taker} took the client over"
     )
 
 
@@ -376,9 +377,12 @@ class SqlStore:
                     .where(table.c.client.in_(list(tokens)), table.c.finished_at.is_(None),
                            table.c.fence.is_not(None))
                 ).all()  # fmt: skip
+                closed: Counter[str] = Counter()
                 for row in rows:
                     if row.fence < tokens[row.client]:
                         self._close_cycles(connection, [row], at, _lease_ended(row.replica, me.id))
+                        closed[row.client] += 1
+                taken = [replace(t, interrupted=closed[t.fence.client]) for t in taken]
             return taken
 
     def release_leases(self, me: ReplicaIdentity, clients: Sequence[str] | None = None) -> None:
