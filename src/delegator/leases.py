@@ -220,7 +220,15 @@ class Ownership:
                     lost.append(client)
                 else:
                     self._held[client] = Held(held.fence, held.since, sent + period)
+            # Leases the database says are this process's that it did not know of: an acquire
+            # that committed but whose answer was lost (a connection cut after the COMMIT).
+            # Only this process holds its key, so they are adopted, then run or handed back.
+            adopted = [fence for client, fence in renewed.items() if client not in self._held]
+            for fence in adopted:
+                self._held[fence.client] = Held(fence, self.clock.now(), sent + period)
             mine = set(self._held)
+        for fence in adopted:  # the keeper sees a new fence: the client runs at once
+            self.log.warning("lease_adopted", client=fence.client, fence=fence.token)
         for client in lost:
             self.log.warning("lease_lost", client=client)
             if self.observer is not None:

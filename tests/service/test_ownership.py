@@ -193,3 +193,18 @@ def test_the_keeper_survives_a_failing_round_and_says_why(store: SqlStore) -> No
     del store.lease_round
     keeper.tick()
     assert a.last_error is None
+
+
+def test_a_lease_taken_whose_answer_was_lost_is_adopted_at_the_next_round(
+    store: SqlStore,
+) -> None:
+    """The acquire committed, its answer never came (a connection cut after the COMMIT): the
+    lease is this process's by its key, so the next round adopts it instead of renewing it for
+    ever without running the client."""
+    a = replica(store, "web-a")
+    a.round(["acme"])
+    store.acquire_leases(a.me, ["beta"], period=60, at=T0)  # behind Ownership's back
+    assert "beta" not in a.held()
+    a.round(["acme", "beta"])
+    assert set(a.held()) == {"acme", "beta"}
+    assert a.may_start("beta")
