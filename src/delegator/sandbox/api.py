@@ -22,6 +22,7 @@ from delegator.sandbox import (
     endpoints_directory,
     endpoints_search,
     endpoints_tasks,
+    webhooks,
 )
 from delegator.sandbox.errors import (
     ApiError,
@@ -46,6 +47,7 @@ ROUTES: Final = RouteTable(
     endpoints_tasks.routes,
     endpoints_activity.routes,
     endpoints_search.routes,
+    webhooks.routes,
 )
 SEARCH_ROUTE: Final = endpoints_search.SEARCH
 NO_ROUTE: Final = "No matching route for request"

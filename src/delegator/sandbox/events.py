@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -79,6 +79,13 @@ class EventLog:
         self._tokens: dict[str, _Token] = {}
         self._seq = 0
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` with each event as it is recorded (webhooks.py queues it; it must
+        be quick: it runs in the thread that changed the world, with the world locked)."""
+        with self._lock:
+            self._listeners.append(listener)
 
     def record(
         self,
@@ -104,7 +111,10 @@ class EventLog:
             )
             self._events.append(event)
             self._prune(event.created_at)
-            return event
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(event)
+        return event
 
     def new_token(self, resource_gid: str) -> str:
         """A token for "now" on this resource's stream."""

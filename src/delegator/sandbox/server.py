@@ -24,6 +24,7 @@ from delegator.sandbox.clock import Clock, system_clock
 from delegator.sandbox.faults import Faults
 from delegator.sandbox.fixtures import load_world
 from delegator.sandbox.requestlog import RequestLog
+from delegator.sandbox.webhooks import Webhooks
 from delegator.sandbox.world import World
 
 DEMO_WORLD: Final = "demo.yaml"
@@ -116,8 +117,12 @@ class SandboxServer:
         faults: Faults | None = None,
         sleep: Callable[[float], None] = time.sleep,
         lenient: Iterable[str] = (),
+        webhooks: Mapping[str, Any] | None = None,
     ) -> None:
         self.world = world
+        # Webhook timing (webhooks.Webhooks' keywords: batch_window, heartbeat_interval, timeout,
+        # retry_base, retry_max, deletion_after); sandbox.webhooks lists them and their deliveries.
+        self.webhooks = Webhooks(world, **(webhooks or {}))
         self.faults = faults or Faults()
         self.requests = RequestLog()
         self.api = Api(world, self.faults, self.requests, sleep=sleep, lenient=lenient)
@@ -166,6 +171,7 @@ class SandboxServer:
             return
         httpd.shutdown()
         httpd.server_close()
+        self.webhooks.stop()
         if thread is not None:
             thread.join()
         self._httpd = self._thread = None
