@@ -1,0 +1,166 @@
+"""The webhook receiver served by uvicorn on a background thread: `WebhookServer`.
+
+`start()` binds the socket itself (so a taken port is a `WebhookServerError` at once, and port 0
+picks a free port, reported by `port`), then runs uvicorn's ``Server`` on its own thread and
+event loop; `stop()` stops accepting, lets requests in flight finish (up to
+``graceful_timeout``) and joins the thread. uvicorn installs no signal handlers off the main
+thread, so the service's own handling of SIGTERM is untouched.
+
+Settings that matter for an endpoint on the internet:
+
+* ``limit_concurrency``: connections and tasks beyond it get 503 at once, not a queue;
+* ``timeout_keep_alive``: an idle keep-alive connection is closed after it;
+* ``h11_max_incomplete_event_size``: the request line and headers are capped (16 KiB);
+* the body is capped and timed by the receiver itself (`WebhookReceiver.max_body`);
+* no access log: its lines carry the path, and the path carries the webhook key; the receiver
+  logs each answer itself with the key's fingerprint. ``log_config=None`` leaves the process's
+  logging as ``delegator.logs`` set it (uvicorn would otherwise install its own);
+* no ``Server`` header, no proxy headers trusted (``proxy_headers=False``): nothing here depends
+  on the client's address.
+
+TLS is expected to end in front (a load balancer or reverse proxy): Asana only posts to HTTPS.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Self
+
+import uvicorn
+
+from delegator.logs import get_logger
+from delegator.webhooks.receiver import WebhookReceiver
+
+
+class WebhookServerError(Exception):
+    """The receiver cannot listen, or did not start; the message says where and why."""
+
+
+class WebhookServer:
+    """A `WebhookReceiver`'s app on ``host:port`` (0: any free port). A context manager."""
+
+    def __init__(
+        self,
+        receiver: WebhookReceiver,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limit_concurrency: int = 64,
+        timeout_keep_alive: int = 5,
+        graceful_timeout: int = 5,
+        start_timeout: float = 10.0,
+    ) -> None:
+        self.receiver = receiver
+        self.host = host
+        self._requested_port = port
+        self._limit_concurrency = limit_concurrency
+        self._timeout_keep_alive = timeout_keep_alive
+        self._graceful_timeout = graceful_timeout
+        self._start_timeout = start_timeout
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._port: int | None = None
+        self._failure: BaseException | None = None
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            sock = socket.create_server((self.host, self._requested_port), family=family)
+        except OSError as exc:
+            raise WebhookServerError(
+                f"cannot listen on {self.host}:{self._requested_port} for Asana webhooks: "
+                f"{exc.strerror or exc}"
+            ) from None
+        config = uvicorn.Config(
+            self.receiver.app,
+            host=self.host,
+            port=int(sock.getsockname()[1]),
+            http="h11",
+            loop="asyncio",
+            ws="none",
+            lifespan="off",
+            interface="asgi3",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=False,
+            limit_concurrency=self._limit_concurrency,
+            timeout_keep_alive=self._timeout_keep_alive,
+            timeout_graceful_shutdown=self._graceful_timeout,
+            h11_max_incomplete_event_size=16 * 1024,
+        )
+        server = uvicorn.Server(config)
+        self._failure = None
+
+        def serve() -> None:
+            try:
+                server.run(sockets=[sock])
+            except BaseException as exc:  # SystemExit from uvicorn included: reported by start
+                self._failure = exc
+                get_logger(component="webhooks").error("webhook_server_failed", error=repr(exc))
+
+        thread = threading.Thread(target=serve, name="webhooks-http", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + self._start_timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                thread.join(self._start_timeout)
+                sock.close()
+                raise WebhookServerError(
+                    f"the webhook receiver did not start on {self.host}: {self._failure!r}"
+                )
+            time.sleep(0.01)
+        self._server, self._thread, self._socket = server, thread, sock
+        self._port = int(sock.getsockname()[1])
+        get_logger(component="webhooks").info(
+            "webhook_receiver_listening", host=self.host, port=self._port
+        )
+        return self
+
+    def stop(self) -> None:
+        server, thread, sock = self._server, self._thread, self._socket
+        if server is None:
+            return
+        server.should_exit = True
+        if thread is not None:
+            thread.join(self._graceful_timeout + 5)
+            if thread.is_alive():  # still draining: stop waiting for connections
+                server.force_exit = True
+                thread.join(5)
+        if sock is not None:
+            sock.close()
+        self._server = self._thread = self._socket = None
+        self._port = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the receiver is not running: call start()")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Where this machine reaches the receiver (loopback when it listens everywhere)."""
+        everywhere = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104
+        host = everywhere.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
