@@ -54,6 +54,7 @@ class Target:
     received: list[Received] = field(default_factory=list)
     status: int = 200
     echo: bool = True
+    delay: float = 0.0  # seconds before answering a delivery
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -84,6 +85,8 @@ def target() -> Iterator[Target]:
             with state.lock:
                 state.received.append(Received(self.path, dict(self.headers.items()), body))
             secret = self.headers.get("X-Hook-Secret")
+            if not secret and state.delay:
+                time.sleep(state.delay)
             self.send_response(200 if secret else state.status)
             if secret and state.echo:
                 self.send_header("X-Hook-Secret", secret)
@@ -247,17 +250,38 @@ def test_fields_filter_a_changed_event_by_its_field(sandbox: SandboxServer, targ
 def test_events_close_together_come_in_one_batch(
     make_sandbox: Callable[..., SandboxServer], target: Target
 ) -> None:
-    sandbox = make_sandbox(batch_window=0.3)
+    sandbox = make_sandbox(batch_window=0.4)
     create(sandbox, target)
 
-    change(sandbox)
-    change(sandbox)
-    change(sandbox)
-    time.sleep(0.6)
+    for _ in range(3):  # 0.1 s apart: within the window of the first
+        change(sandbox)
+        time.sleep(0.1)
+    time.sleep(0.4)
+    change(sandbox)  # after the window closed: the next batch
+    sandbox.webhooks.flush()
 
-    deliveries = target.wait(1)
-    assert len(deliveries) == 1
-    assert len(deliveries[0].events) == 3
+    deliveries = target.wait(2)
+    assert [len(d.events) for d in deliveries] == [3, 1]
+
+
+def test_a_change_does_not_wait_for_its_delivery(sandbox: SandboxServer, target: Target) -> None:
+    create(sandbox, target)
+    target.delay = 0.5
+    world = sandbox.world
+    task = world.task(TASK).gid
+
+    started = time.monotonic()
+    answer = requests.post(
+        f"{sandbox.base_url}/tasks/{task}/stories",
+        json={"data": {"text": "Sent"}},
+        headers=sandbox.auth("anna@northwind.example"),
+        timeout=5,
+    )
+    elapsed = time.monotonic() - started
+
+    assert answer.status_code == 201
+    assert elapsed < 0.3
+    assert len(target.wait(1)) == 1
 
 
 def test_a_heartbeat_is_an_empty_signed_delivery(
