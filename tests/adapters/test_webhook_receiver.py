@@ -11,6 +11,7 @@ import io
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -425,6 +426,7 @@ def test_port_zero_picks_a_free_port_and_stop_closes_it(receiver: WebhookReceive
     assert port > 0
     assert requests.post(url(running), timeout=10).status_code == 401
     running.stop()
+    assert not [t for t in threading.enumerate() if t.name == "webhooks-http" and t.is_alive()]
     with pytest.raises(requests.ConnectionError):
         requests.post(f"http://127.0.0.1:{port}/webhooks/asana/{KEY}", timeout=2)
     with pytest.raises(RuntimeError):
@@ -446,6 +448,35 @@ def test_keep_alive_carries_several_deliveries(server: WebhookServer, calls: Cal
             }
             assert session.post(url(server), data=body, headers=headers, timeout=10).ok
     assert len(calls.calls) == 3
+
+
+def test_connections_beyond_the_limit_get_503_at_once(receiver: WebhookReceiver) -> None:
+    with (
+        WebhookServer(receiver, limit_concurrency=1) as running,
+        socket.create_connection(("127.0.0.1", running.port), timeout=5) as first,
+    ):
+        # The first connection holds the only place (open, its request half sent).
+        first.sendall(f"POST /webhooks/asana/{KEY} HTTP/1.1\r\nHost: x\r\n".encode())
+        time.sleep(0.2)
+        assert deliver(running, events(1)).status_code == 503
+
+
+def test_an_idle_keep_alive_connection_is_closed(receiver: WebhookReceiver) -> None:
+    with WebhookServer(receiver, timeout_keep_alive=1) as running:
+        body = events(1)
+        request = (
+            f"POST /webhooks/asana/{KEY} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            f"\r\nX-Hook-Signature: {signature(SECRET, body)}\r\nContent-Length: {len(body)}"
+            "\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock:
+            sock.sendall(request + body)
+            started = time.monotonic()
+            received = b""
+            while chunk := sock.recv(65536):  # until the server closes the idle connection
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200")
+            assert time.monotonic() - started < 4
 
 
 # ---------------------------------------------------------------- property: never a 500
