@@ -55,6 +55,7 @@ class Target:
     status: int = 200
     echo: bool = True
     delay: float = 0.0  # seconds before answering a delivery
+    stop: Callable[[], None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -101,12 +102,21 @@ def target() -> Iterator[Target]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/asana?client=7"
+    stopped = False
+
+    def stop() -> None:
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+    state.stop = stop
     try:
         yield state
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        stop()
 
 
 @pytest.fixture
@@ -319,6 +329,28 @@ def test_failures_are_retried_then_the_webhook_is_deleted(
     (deleted,) = sandbox.webhooks.deleted()
     assert deleted.active is False
     assert deleted.last_failure_content is not None
+
+
+@pytest.mark.parametrize("failure", ["refused", "timeout"])
+def test_a_refused_or_slow_target_fails_the_delivery(
+    make_sandbox: Callable[..., SandboxServer], target: Target, failure: str
+) -> None:
+    sandbox = make_sandbox(timeout=0.2, deletion_after=0.3)
+    create(sandbox, target)
+    if failure == "refused":
+        target.stop()
+    else:
+        target.delay = 0.5
+
+    change(sandbox)
+    deadline = time.monotonic() + 3
+    while sandbox.webhooks.all() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    attempts = sandbox.webhooks.deliveries(kind="events")
+    assert len(attempts) >= 2
+    assert all(d.status is None and d.error for d in attempts)
+    assert sandbox.webhooks.all() == []
 
 
 def test_a_failed_delivery_succeeds_on_retry(sandbox: SandboxServer, target: Target) -> None:
