@@ -433,3 +433,15 @@ def test_a_bad_signature(sandbox: SandboxServer, target: Target) -> None:
     bad, good = target.wait(2)
     assert not signed(bad, target.secret)
     assert signed(good, target.secret)
+
+
+def test_deliveries_resume_after_the_sandbox_restarts(
+    sandbox: SandboxServer, target: Target
+) -> None:
+    create(sandbox, target)
+    sandbox.stop()
+    sandbox.start()
+
+    change(sandbox)
+
+    assert len(target.wait(1)) == 1

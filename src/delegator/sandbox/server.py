@@ -163,6 +163,7 @@ class SandboxServer:
             daemon=True,
         )
         self._thread.start()
+        self.webhooks.start()
         return self
 
     def stop(self) -> None:

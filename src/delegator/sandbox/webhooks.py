@@ -360,6 +360,12 @@ class Webhooks:
             finally:
                 self._flushing -= 1
 
+    def start(self) -> None:
+        """Deliver again after :meth:`stop` (the thread starts by itself with the first webhook)."""
+        with self._cond:
+            if self._states:
+                self._start()
+
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
