@@ -2,9 +2,9 @@
 
 It speaks Asana's REST API (``/api/1.0``, the ``data`` / ``next_page`` / ``errors`` envelopes,
 ``opt_fields``, pagination, ``modified_since``, ``completed_since``, stories, status updates,
-``/batch``, ``/events`` with sync tokens) for everything delegator uses, over an in-memory world
-seeded from a YAML or JSON fixture, with faults injectable per token. docs/sandbox.md has the
-endpoint list and the fixture format.
+``/batch``, ``/events`` with sync tokens, webhooks with their handshake and signed deliveries)
+for everything delegator uses, over an in-memory world seeded from a YAML or JSON fixture, with
+faults injectable per token. docs/sandbox.md has the endpoint list and the fixture format.
 
 Python API::
 
@@ -35,6 +35,12 @@ Python API::
         sandbox.faults.latency(token, 0.05)
         sandbox.faults.revoke(token)
         sandbox.faults.clear()
+
+        # Webhooks (POST /webhooks does the handshake; deliveries are signed and batched):
+        sandbox.webhooks.all()  # Webhook records, with their secrets
+        sandbox.webhooks.deliveries()  # every POST to a target: body, signature, status
+        sandbox.webhooks.flush()  # send what is queued now; .heartbeat() sends an empty one
+        sandbox.webhooks.faults.lose(webhook_gid)  # duplicate, delay, reorder, bad_signature
 
         # What clients asked:
         sandbox.requests.count("GET", "/projects/{project_gid}/tasks")
