@@ -479,6 +479,50 @@ def test_an_idle_keep_alive_connection_is_closed(receiver: WebhookReceiver) -> N
             assert time.monotonic() - started < 4
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"POST /webhooks/asana/k HTTP/1.1\r\nHost: x\r\n"],
+    ids=["nothing", "half-a-head"],
+)
+def test_a_connection_whose_head_never_completes_is_closed(
+    receiver: WebhookReceiver, sent: bytes
+) -> None:
+    # Slowloris: without a deadline for the head, such connections fill limit_concurrency.
+    with (
+        WebhookServer(receiver, head_timeout=0.5) as running,
+        socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock,
+    ):
+        started = time.monotonic()
+        sock.sendall(sent)
+        time.sleep(0.2)
+        sock.sendall(b"X-Slow: 1\r\n" if sent else b"")
+        assert sock.recv(1024) == b""  # closed by the server, no answer
+        assert time.monotonic() - started < 3
+
+
+def test_the_head_deadline_does_not_cut_a_slow_body_or_a_kept_alive_connection(
+    receiver: WebhookReceiver, calls: Calls
+) -> None:
+    body = events(1)
+    head = (
+        f"POST /webhooks/asana/{KEY} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"X-Hook-Signature: {signature(SECRET, body)}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with (
+        WebhookServer(receiver, head_timeout=0.5, timeout_keep_alive=5) as running,
+        socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock,
+    ):
+        for _ in range(2):  # two requests on one connection, each past the head deadline
+            sock.sendall(head)
+            for piece in (body[:5], body[5:10], body[10:]):  # the body is allowed its 5 s
+                time.sleep(0.3)
+                sock.sendall(piece)
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            time.sleep(0.7)
+    assert len(calls.calls) == 2
+
+
 # ---------------------------------------------------------------- property: never a 500
 
 

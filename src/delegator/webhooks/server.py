@@ -10,6 +10,11 @@ Settings that matter for an endpoint on the internet:
 
 * ``limit_concurrency``: connections and tasks beyond it get 503 at once, not a queue;
 * ``timeout_keep_alive``: an idle keep-alive connection is closed after it;
+* ``head_timeout``: a connection whose request line and headers are not complete within it is
+  closed. uvicorn has no such timeout (its keep-alive timer only runs between requests), so a
+  client sending nothing, or headers a byte at a time (slowloris), would hold one of the
+  ``limit_concurrency`` places for ever, and enough of them would shut Asana out. The body has
+  its own deadline in the receiver (`WebhookReceiver`, 408);
 * ``h11_max_incomplete_event_size``: the request line and headers are capped (16 KiB);
 * the body is capped and timed by the receiver itself (`WebhookReceiver.max_body`);
 * no access log: its lines carry the path, and the path carries the webhook key; the receiver
@@ -23,13 +28,16 @@ TLS is expected to end in front (a load balancer or reverse proxy): Asana only p
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from types import TracebackType
 from typing import Self
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from delegator.logs import get_logger
 from delegator.webhooks.receiver import WebhookReceiver
@@ -37,6 +45,45 @@ from delegator.webhooks.receiver import WebhookReceiver
 
 class WebhookServerError(Exception):
     """The receiver cannot listen, or did not start; the message says where and why."""
+
+
+class _HeadTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request head is not complete within
+    ``head_timeout`` seconds of the connection or of the head's first bytes (a new request on a
+    kept-alive connection). tests/adapters/test_webhook_receiver.py holds this to uvicorn's
+    internals (``conn``, ``loop``, ``transport``) at each upgrade."""
+
+    head_timeout: float = 10.0
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:  # the head is still incomplete
+            if self._head_timer is None:
+                self._arm_head_timer()
+        else:
+            self._disarm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
 
 
 class WebhookServer:
@@ -50,6 +97,7 @@ class WebhookServer:
         *,
         limit_concurrency: int = 64,
         timeout_keep_alive: int = 5,
+        head_timeout: float = 10.0,
         graceful_timeout: int = 5,
         start_timeout: float = 10.0,
     ) -> None:
@@ -58,6 +106,7 @@ class WebhookServer:
         self._requested_port = port
         self._limit_concurrency = limit_concurrency
         self._timeout_keep_alive = timeout_keep_alive
+        self._head_timeout = head_timeout
         self._graceful_timeout = graceful_timeout
         self._start_timeout = start_timeout
         self._server: uvicorn.Server | None = None
@@ -77,11 +126,17 @@ class WebhookServer:
                 f"cannot listen on {self.host}:{self._requested_port} for Asana webhooks: "
                 f"{exc.strerror or exc}"
             ) from None
+        head_timeout = self._head_timeout
+
+        class Protocol(_HeadTimeoutProtocol):
+            pass
+
+        Protocol.head_timeout = head_timeout
         config = uvicorn.Config(
             self.receiver.app,
             host=self.host,
             port=int(sock.getsockname()[1]),
-            http="h11",
+            http=Protocol,
             loop="asyncio",
             ws="none",
             lifespan="off",
