@@ -368,6 +368,19 @@ def test_a_lying_content_length_cannot_carry_more_than_it_declares(
     assert calls.calls == []
 
 
+def test_a_body_that_stalls_is_408(subscriptions: Subscriptions, calls: Calls) -> None:
+    made = WebhookReceiver(subscriptions, calls, body_timeout=0.5)
+    head = (
+        f"POST /webhooks/asana/{KEY} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"X-Hook-Signature: {'0' * 64}\r\nContent-Length: 100\r\n\r\n"
+    ).encode()
+    with WebhookServer(made) as running:
+        started = time.monotonic()
+        assert status_of(raw(running, head + b'{"events"')) == 408  # 9 of the 100 bytes
+        assert time.monotonic() - started < 3
+    assert calls.calls == []
+
+
 # ---------------------------------------------------------------- heartbeats and repeats
 
 

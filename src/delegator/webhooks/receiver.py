@@ -67,7 +67,16 @@ PATH = "/webhooks/asana/{webhook_key}"
 
 
 class WebhookSecrets(Protocol):
-    """The service's webhook subscriptions, as the receiver sees them (the port it needs)."""
+    """The service's webhook subscriptions, as the receiver sees them (the port it needs).
+
+    What an implementation owes the receiver's safety: keys are unguessable (``secrets.
+    token_urlsafe(16)`` or more: a key is all a stranger needs to attempt a handshake); a key
+    expects a handshake only while its ``POST /webhooks`` is in flight, and `accept_handshake`
+    ends the expectation (the first handshake wins: a second one is 404); once the ``POST``
+    returns, the secret kept is checked against the ``X-Hook-Secret`` of its 201 answer, and the
+    subscription dropped when they differ or the ``POST`` failed (a stranger's handshake won).
+    Called on the receiver's event loop: each call must be quick (an in-memory map).
+    """
 
     def expecting_handshake(self, key: str) -> bool:
         """Whether a subscription with this key is being created and awaits Asana's handshake."""
