@@ -160,7 +160,9 @@ class WebhookServer:
                 self._failure = exc
                 get_logger(component="webhooks").error("webhook_server_failed", error=repr(exc))
 
-        thread = threading.Thread(target=serve, name="webhooks-http", daemon=True)
+        thread = threading.Thread(
+            target=serve, name=f"webhooks-http-{sock.getsockname()[1]}", daemon=True
+        )
         thread.start()
         deadline = time.monotonic() + self._start_timeout
         while not server.started:
