@@ -460,6 +460,13 @@ def test_no_secret_body_or_key_is_logged(server: Endpoint) -> None:
         assert leaked not in text
 
 
+def test_a_secret_looked_up_is_registered_with_the_redactor(server: Endpoint) -> None:
+    # After a restart the secrets come from the store, not from a handshake: registered at use.
+    assert not is_registered(SECRET)
+    assert deliver(server, events(1)).status_code == 200
+    assert is_registered(SECRET)
+
+
 # ---------------------------------------------------------------- the server
 
 
