@@ -22,6 +22,7 @@ from typing import Any, Self
 
 from delegator.health import Readiness
 from delegator.logs import get_logger
+from delegator.loopback import local_url
 from delegator.metrics import CONTENT_TYPE, Metrics
 
 
@@ -144,11 +145,7 @@ class OpsServer:
     @property
     def url(self) -> str:
         """Where this machine reaches the endpoint (loopback when it listens everywhere)."""
-        everywhere = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104
-        host = everywhere.get(self.host, self.host)
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return local_url(self.host, self.port)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from test_outcomes import world_state  # what a person sees of every task
 
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
@@ -105,21 +106,6 @@ def run(tmp_path: Path) -> Iterator[Callable[[], Run]]:
     for sandbox, store in opened:
         store.close()
         sandbox.stop()
-
-
-def world_state(sandbox: SandboxServer) -> dict[str, tuple[Any, ...]]:
-    state: dict[str, tuple[Any, ...]] = {}
-    for task in sandbox.world.all_tasks():
-        comments = tuple(s.text for s in task.stories if s.resource_subtype == "comment_added")
-        state[task.gid] = (
-            task.assignee.email if task.assignee else None,
-            tuple(sorted(t.name for t in task.tags)),
-            tuple(sorted(u.email for u in task.followers)),
-            task.due_on,
-            task.completed,
-            comments,
-        )
-    return state
 
 
 def settle(run: Run, fleet: Fleet) -> None:

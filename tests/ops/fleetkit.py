@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from test_run_process import wait_for as wait_for  # the tests' poll, re-exported
+
 from delegator.sandbox import SandboxServer
 from delegator.sandbox.requestlog import LoggedRequest
 from delegator.store import SqlStore
@@ -286,18 +288,6 @@ class Process:
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.text().splitlines()[-lines:])
-
-
-def wait_for(condition: Callable[[], Any], what: str, seconds: float = 30) -> Any:
-    """Poll until ``condition`` gives something true; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = condition()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
 
 
 # ---------------------------------------------------------------------------------- the leases

@@ -40,6 +40,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from delegator.logs import get_logger
+from delegator.loopback import local_url
 from delegator.webhooks.receiver import WebhookReceiver
 
 
@@ -205,11 +206,7 @@ class WebhookServer:
     @property
     def url(self) -> str:
         """Where this machine reaches the receiver (loopback when it listens everywhere)."""
-        everywhere = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104
-        host = everywhere.get(self.host, self.host)
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return local_url(self.host, self.port)
 
     def __enter__(self) -> Self:
         return self.start()
