@@ -140,7 +140,117 @@ class SendRecord:
     sent_at: datetime | None
 
 
-class StateStore(Protocol):
+# ----------------------------------------------------------------------------- webhooks
+# With a public URL, each client's watched projects get an Asana webhook: its deliveries mark the
+# client due for a cycle, and polling becomes the safety net. A subscription is one webhook, one
+# row in the store: created by the client's lease holder, its secret set by whichever replica's
+# receiver got the handshake, its signals (deliveries, heartbeats) recorded by any replica.
+
+
+class SubscriptionState(enum.StrEnum):
+    PENDING = "pending"  # POST /webhooks sent (or about to be): the handshake is awaited
+    ACTIVE = "active"  # created, its secret confirmed by the 201 answer
+    FAILED = "failed"  # creating it failed (``problem`` says why); tried again at ``retry_at``
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One webhook of one client on one Asana resource (a project)."""
+
+    key: str  # opaque and unguessable: the last segment of the target URL
+    client: str
+    resource: str  # the gid of the resource subscribed to
+    state: SubscriptionState
+    created_at: datetime  # when this key was made (the handshake is awaited from then)
+    webhook: str | None = None  # Asana's webhook gid, once the POST answered 201
+    sealed_secret: str | None = None  # the handshake's X-Hook-Secret, sealed: never in the clear
+    last_signal_at: datetime | None = None  # the handshake, a delivery or a heartbeat
+    last_event_at: datetime | None = None  # the last delivery with events
+    failures: int = 0  # attempts that failed in a row
+    retry_at: datetime | None = None  # FAILED: when to try again
+    problem: str | None = None  # FAILED: why, for people
+    dirty_at: datetime | None = None  # the first delivery not yet taken by a cycle
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """What a receiver saw of a subscription: a delivery (``events`` > 0) or a heartbeat."""
+
+    key: str
+    at: datetime
+    events: int
+
+
+class SubscriptionStore(Protocol):
+    """Webhook subscriptions in the store, shared by every replica."""
+
+    def subscriptions(self, client: str | None = None) -> list[Subscription]:
+        """Every subscription (of one client), oldest first."""
+        ...
+
+    def subscription(self, key: str) -> Subscription | None: ...
+
+    def save_subscription(self, subscription: Subscription) -> None:
+        """Insert it, or replace the row with its key (a fenced store checks the lease)."""
+        ...
+
+    def remove_subscription(self, key: str) -> None: ...
+
+    def accept_secret(self, key: str, sealed: str, at: datetime, *, since: datetime) -> bool:
+        """The first handshake wins: keep ``sealed`` (and ``at`` as the last signal) only when
+        the row is PENDING, has no secret yet and was created at or after ``since``; True when
+        this call kept it. Not fenced: any replica's receiver may get the handshake."""
+        ...
+
+    def record_signals(self, signals: Sequence[Signal]) -> None:
+        """In one transaction: each key's last signal (and, with events, last event) moved
+        forward to ``at``, and ``dirty_at`` set to ``at`` unless already set. Unknown keys are
+        ignored. Not fenced."""
+        ...
+
+    def take_dirty(self, clients: Sequence[str]) -> dict[str, datetime]:
+        """The earliest ``dirty_at`` of each of these clients' subscriptions, cleared in the same
+        transaction (clients with none are left out). Not fenced."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteWebhook:
+    """A webhook as Asana lists it."""
+
+    gid: str
+    resource: str  # the resource's gid
+    target: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """The answer to creating a webhook."""
+
+    webhook: str  # its gid
+    secret: str | None  # the X-Hook-Secret the 201 answer carries (None when it carries none)
+
+
+class WebhookBackend(Protocol):
+    """A client's webhooks in Asana. Failures are ``BackendError`` (``TokenRefused``...)."""
+
+    def subscribe(
+        self, resource: str, target: str, filters: Sequence[Mapping[str, Any]]
+    ) -> Subscribed:
+        """Create a webhook (Asana handshakes with ``target`` before this returns)."""
+        ...
+
+    def unsubscribe(self, webhook: str) -> None:
+        """Delete a webhook; one that is already gone is not an error."""
+        ...
+
+    def webhooks(self) -> list[RemoteWebhook]:
+        """Every webhook these credentials have in the client's workspace (all pages)."""
+        ...
+
+
+class StateStore(SubscriptionStore, Protocol):
     """What the service remembers between cycles and across restarts."""
 
     def migrate(self) -> None: ...
@@ -446,6 +556,9 @@ class WatchedSource:
 
     label: str  # e.g. "project Operations", "my tasks"
     key: str  # e.g. "project:1209876543210"
+    # The resource whose webhook reports this source's changes (a project's gid, also for its
+    # sections); None: not one Asana webhooks serve (tags, my tasks), the source is polled.
+    webhook_resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
