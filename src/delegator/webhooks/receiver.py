@@ -24,10 +24,11 @@ What Asana does (API-NOTES 2.6, Asana's webhooks guide):
   the bytes as received **before anything in the body is parsed**; an unsigned or forged
   delivery is 401 and never reaches JSON. A **heartbeat** is an empty ``events`` list (at the
   handshake and then every eight hours; unanswered for 24 hours, Asana deletes the webhook): it
-  is counted and answered, nothing else.
+  is counted, answered and handed on with 0 events (the service tells a live webhook by it).
 * **Asana's budget is 10 seconds**: an answer later than that is a failure, retried for up to 24
   hours and then the webhook is deleted. So the receiver never does slow work: ``on_delivery``
-  must only mark the client dirty (due for a cycle) and return. The cycle reads what changed
+  must only mark the client dirty (due for a cycle) and return. The port's calls may read the
+  store on a cache miss, so they run on a worker thread, never on the event loop. The cycle reads what changed
   through the Asana API, as it does on a timer, so a duplicate or reordered delivery is harmless
   by design: it marks dirty what may already be dirty. The receiver keeps nothing but counts.
 
@@ -54,6 +55,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -75,15 +77,16 @@ class WebhookSecrets(Protocol):
     ends the expectation (the first handshake wins: a second one is 404); once the ``POST``
     returns, the secret kept is checked against the ``X-Hook-Secret`` of its 201 answer, and the
     subscription dropped when they differ or the ``POST`` failed (a stranger's handshake won).
-    Called on the receiver's event loop: each call must be quick (an in-memory map).
+    Called on a worker thread (never the event loop): a call may read the store, briefly.
     """
 
     def expecting_handshake(self, key: str) -> bool:
         """Whether a subscription with this key is being created and awaits Asana's handshake."""
         ...
 
-    def accept_handshake(self, key: str, secret: str) -> None:
-        """Keep ``secret`` for ``key``: later deliveries are signed with it."""
+    def accept_handshake(self, key: str, secret: str) -> bool:
+        """Keep ``secret`` for ``key``: later deliveries are signed with it. False when another
+        handshake for the key won meanwhile (nothing kept: the answer is 404)."""
         ...
 
     def secret(self, key: str) -> str | None:
@@ -91,7 +94,8 @@ class WebhookSecrets(Protocol):
         ...
 
 
-# on_delivery(key, events_count, received_at): must only mark dirty and return (10 s budget).
+# on_delivery(key, events_count, received_at), 0 events for a heartbeat: must only mark dirty (or
+# note the heartbeat) and return, within Asana's 10 s budget. Called on the event loop.
 OnDelivery = Callable[[str, int, datetime], None]
 
 
@@ -213,18 +217,21 @@ class WebhookReceiver:
         await self._read_body(request)  # within the limit, and then dropped: nothing is in it
         # Registered with the redactor only once accepted: a stranger's header is no secret, and
         # registering it would let anyone grow the registry or blank out words in log lines.
-        if not secret or not self._secrets.expecting_handshake(key):
+        if (
+            not secret
+            or not await run_in_threadpool(self._secrets.expecting_handshake, key)
+            or not await run_in_threadpool(self._secrets.accept_handshake, key, secret)
+        ):
             self._count(unknown=1)
             self._log.warning("webhook_handshake_refused", key=fingerprint(key), status=404)
             return _json_answer(404, "no subscription awaits a handshake here")
         register_secret(secret)
-        self._secrets.accept_handshake(key, secret)
         self._count(handshakes=1)
         self._log.info("webhook_handshake_accepted", key=fingerprint(key))
         return Response(status_code=200, headers={"X-Hook-Secret": secret})
 
     async def _delivery(self, request: Request, key: str, hook_signature: str | None) -> Response:
-        secret = self._secrets.secret(key)
+        secret = await run_in_threadpool(self._secrets.secret, key)
         if not secret:
             self._count(unknown=1)
             self._log.warning("webhook_refused", key=fingerprint(key), status=404)
@@ -252,16 +259,16 @@ class WebhookReceiver:
             return _json_answer(400, 'expected {"events": [...]}')
         received_at = self._now()
         delivery = Delivery(key=key, events_count=len(events), received_at=received_at)
-        if delivery.heartbeat:
-            self._count(heartbeats=1, last_delivery=delivery)
-            self._log.info("webhook_heartbeat", key=fingerprint(key))
-            return Response(status_code=200)
         try:
             self._on_delivery(key, len(events), received_at)
         except Exception as exc:
             self._count(callback_failures=1)
             self._log.error("webhook_callback_failed", key=fingerprint(key), error=repr(exc))
             return _json_answer(503, "not taken: retry")
+        if delivery.heartbeat:
+            self._count(heartbeats=1, last_delivery=delivery)
+            self._log.info("webhook_heartbeat", key=fingerprint(key))
+            return Response(status_code=200)
         self._count(deliveries=1, events=len(events), last_delivery=delivery)
         self._log.info("webhook_delivery", key=fingerprint(key), events=len(events))
         return Response(status_code=200)
