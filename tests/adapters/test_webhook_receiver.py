@@ -239,7 +239,7 @@ def test_a_handshake_that_loses_the_race_is_refused(
             return False
 
     raced = Raced()
-    server.receiver._secrets = raced  # noqa: SLF001 - the port, swapped for this one test
+    server.receiver._secrets = raced  # the port, swapped for this test
     answer = requests.post(
         url(server, PENDING), headers={"X-Hook-Secret": "the-second-secret"}, timeout=10
     )
@@ -247,6 +247,23 @@ def test_a_handshake_that_loses_the_race_is_refused(
     assert "X-Hook-Secret" not in answer.headers
     assert not is_registered("the-second-secret")
     assert server.receiver.counts().handshakes == 0
+
+
+def test_a_failing_port_is_503_so_asana_retries(server: Endpoint) -> None:
+    """The subscriptions' store is unreachable: neither a 500 nor a 404, a retry."""
+
+    class Down(Subscriptions):
+        def secret(self, key: str) -> str | None:
+            raise OSError("the database is down")
+
+        def expecting_handshake(self, key: str) -> bool:
+            raise OSError("the database is down")
+
+    server.receiver._secrets = Down()  # the port, swapped for this test
+    assert deliver(server, events(1)).status_code == 503
+    handshake = requests.post(url(server, PENDING), headers={"X-Hook-Secret": "s"}, timeout=10)
+    assert handshake.status_code == 503
+    assert server.receiver.counts().callback_failures == 2
 
 
 # ---------------------------------------------------------------- signatures
@@ -437,9 +454,7 @@ def test_a_body_that_stalls_is_408(subscriptions: Subscriptions, calls: Calls) -
 # ---------------------------------------------------------------- heartbeats and repeats
 
 
-def test_a_heartbeat_is_counted_and_handed_on_as_no_events(
-    server: Endpoint, calls: Calls
-) -> None:
+def test_a_heartbeat_is_counted_and_handed_on_as_no_events(server: Endpoint, calls: Calls) -> None:
     assert deliver(server, b'{"events":[]}').status_code == 200
     counts = server.receiver.counts()
     assert (counts.heartbeats, counts.deliveries) == (1, 0)

@@ -212,6 +212,10 @@ class WebhookReceiver:
             return _json_answer(408, "the body did not arrive in time", connection="close")
         except ClientDisconnect:
             return Response(status_code=400)
+        except Exception as exc:  # the port failed (its store is unreachable): Asana retries
+            self._count(callback_failures=1)
+            self._log.error("webhook_port_failed", key=fingerprint(key), error=repr(exc))
+            return _json_answer(503, "not taken: retry")
 
     async def _handshake(self, request: Request, key: str, secret: str) -> Response:
         await self._read_body(request)  # within the limit, and then dropped: nothing is in it
