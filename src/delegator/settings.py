@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -36,6 +37,7 @@ from delegator.core.suggest import closest
 from delegator.core.timeexpr import parse_duration
 from delegator.core.yamlpos import Document, YamlSyntaxError, load
 from delegator.redact import register_secret, register_url_password
+from delegator.sealing import MIN_KEY_LENGTH
 
 DEFAULT_CONFIG = Path("config/delegator.yaml")
 DEFAULT_DATABASE = "sqlite:///.delegator/state.db"
@@ -80,6 +82,15 @@ class Settings:
     # replicas sharing one PostgreSQL: this one's id, and how long a client's lease lasts unrenewed
     replica_id: str | None = None  # None: hostname-pid
     replica_lease: timedelta = timedelta(minutes=2)
+    # Asana webhooks: with a public URL, deliveries trigger cycles and polling is the safety net
+    webhooks_public_url: str | None = None  # https://hooks.example.com: where Asana reaches us
+    webhooks_seal_key: str | None = None  # a secret: seals the webhooks' secrets in the store
+    webhooks_host: str = "0.0.0.0"  # noqa: S104 - the receiver listens on every interface
+    webhooks_port: int = 8090
+    webhooks_safety_poll: timedelta = timedelta(hours=1)  # a client with healthy webhooks
+    webhooks_debounce: timedelta = timedelta(seconds=2)  # a burst of deliveries: one cycle
+    # Asana sends a heartbeat every 8 hours: silent for longer than this, the client polls
+    webhooks_heartbeat_timeout: timedelta = timedelta(hours=9)
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
 
@@ -159,6 +170,18 @@ def _choice(*choices: str) -> Any:
     return parse
 
 
+def _public_url(value: Any) -> str:
+    """Where Asana posts: an absolute http(s) URL with a host, no query or fragment (the
+    receiver's path is appended to it)."""
+    text = _text(value)
+    parsed = urlsplit(text)
+    if parsed.scheme not in {"https", "http"} or not parsed.hostname:
+        raise ValueError(f"expected an https:// URL with a host, got {text!r}")
+    if parsed.query or parsed.fragment or parsed.username or parsed.password:
+        raise ValueError("expected a URL without query, fragment or credentials")
+    return text.rstrip("/")
+
+
 _SETTINGS: dict[str, Any] = {
     "rules_dir": _path,
     "database_url": _text,
@@ -187,10 +210,19 @@ _SETTINGS: dict[str, Any] = {
     "smtp_from": _text,
     "replica_id": _text,
     "replica_lease": _interval,
+    "webhooks_public_url": _public_url,
+    "webhooks_seal_key": _text,
+    "webhooks_host": _text,
+    "webhooks_port": _port,
+    "webhooks_safety_poll": _interval,
+    "webhooks_debounce": _interval,
+    "webhooks_heartbeat_timeout": _interval,
 }
 
 # Settings that are secrets: masked wherever settings are shown.
-SECRET_SETTINGS = frozenset({"smtp_password", "database_url", "database_password"})
+SECRET_SETTINGS = frozenset(
+    {"smtp_password", "database_url", "database_password", "webhooks_seal_key"}
+)
 
 # Nested keys in the YAML file, for people who prefer sections.
 _NESTED = {
@@ -221,6 +253,13 @@ _NESTED = {
     ("smtp", "from"): "smtp_from",
     ("replica", "id"): "replica_id",
     ("replica", "lease"): "replica_lease",
+    ("webhooks", "public_url"): "webhooks_public_url",
+    ("webhooks", "seal_key"): "webhooks_seal_key",
+    ("webhooks", "host"): "webhooks_host",
+    ("webhooks", "port"): "webhooks_port",
+    ("webhooks", "safety_poll"): "webhooks_safety_poll",
+    ("webhooks", "debounce"): "webhooks_debounce",
+    ("webhooks", "heartbeat_timeout"): "webhooks_heartbeat_timeout",
 }
 
 
@@ -375,10 +414,12 @@ def load_settings(
         except Exception as exc:  # a value of a kind no parser expects: still one message
             errors.append(f"{written.get(name, origin[name])}: {name}: invalid value ({exc})")
     errors.extend(_lease_errors(values, written, origin))
+    errors.extend(_webhook_errors(values, written, origin))
     if errors:
         raise SettingsError(_together(errors))
     register_secret(values.get("smtp_password"))
     register_secret(values.get("database_password"))
+    register_secret(values.get("webhooks_seal_key"))
     register_url_password(values.get("database_url"))
     if values.get("database_password"):
         values["database_url"] = _with_password(
@@ -412,6 +453,32 @@ def _lease_errors(
         f"the lease must be at least twice as long ({_seconds(2 * deadline)} or more), or the "
         "deadline shorter"
     ]
+
+
+def _webhook_errors(
+    values: Mapping[str, Any], written: Mapping[str, str], origin: Mapping[str, str]
+) -> list[str]:
+    """A public URL needs a seal key (the webhooks' secrets are sealed with it in the store)
+    and a port for the receiver; the key must be long enough to be one."""
+    url = values.get("webhooks_public_url")
+    key = values.get("webhooks_seal_key")
+    where = written.get("webhooks_public_url") or origin.get("webhooks_public_url", "")
+    errors: list[str] = []
+    if url is not None and key is None:
+        errors.append(
+            f"{where}: webhooks_public_url needs webhooks.seal_key ($DELEGATOR_WEBHOOKS_SEAL_KEY"
+            " or $DELEGATOR_WEBHOOKS_SEAL_KEY_FILE): the key the webhooks' secrets are sealed "
+            "with in the store, the same for every replica (make one: openssl rand -base64 32)"
+        )
+    if url is not None and values.get("webhooks_port", 8090) == 0:
+        errors.append(f"{where}: webhooks_public_url needs webhooks.port (0 turns it off)")
+    if key is not None and len(key) < MIN_KEY_LENGTH:
+        at = written.get("webhooks_seal_key") or origin.get("webhooks_seal_key", "")
+        errors.append(
+            f"{at}: webhooks_seal_key: must be at least {MIN_KEY_LENGTH} characters of random "
+            f"text (got {len(key)}; make one: openssl rand -base64 32)"
+        )
+    return errors
 
 
 def _seconds(value: timedelta) -> str:
