@@ -7,23 +7,28 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from delegator.asana import AsanaClient, BudgetRegistry, Limits, Timeouts
 from delegator.asana.backend import AsanaBackend
 from delegator.clients import ClientEntry, TokenError, read_token
 from delegator.clock import Clock, SystemClock
 from delegator.cycles import Count, ErrorKind
+from delegator.deliveries import Relay, StoredSecrets
 from delegator.destinations import Destinations
 from delegator.leases import LeaseObserver, LeaseTimes, Ownership, identity
 from delegator.logs import bound, get_logger
 from delegator.metrics import Metrics
-from delegator.ports import LeaseRecord, StateStore
+from delegator.ports import LeaseRecord, StateStore, WebhookBackend
 from delegator.redact import SECRETS, SecretRegistry
+from delegator.sealing import Sealer
 from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport, error_kind
 from delegator.settings import Settings
 from delegator.store import SqlStore
+from delegator.subscriptions import HooksPolicy, Subscriber
 from delegator.summaries import SendOutcome, Summaries
+from delegator.webhooks.receiver import WebhookReceiver
+from delegator.webhooks.server import WebhookServer
 
 
 def open_store(settings: Settings) -> SqlStore:
@@ -73,6 +78,10 @@ class Fleet:
     # This process's leases of clients (None: no leases, e.g. a dry run or a test): a cycle
     # that writes runs only under its client's lease, fenced by it, its Asana writes guarded.
     ownership: Ownership | None = None
+    # Keeps each client's webhooks in step after its cycles (None: webhooks off, one-off runs).
+    subscriber: Subscriber | None = None
+    # Each client's webhooks in Asana: the same adapter as its task backend.
+    hook_backends: dict[str, WebhookBackend] = field(default_factory=dict)
 
     def runtime(self, entry: ClientEntry) -> ClientRuntime:
         """The runtime for a client file's current version (rebuilt when the file changed)."""
@@ -120,6 +129,7 @@ class Fleet:
         backend = AsanaBackend(client, head.client.workspace)
         runtime = ClientRuntime(entry, backend, self.store)
         self.runtimes[entry.key] = runtime
+        self.hook_backends[entry.key] = backend
         return runtime
 
     def forget_runtime(self, key: str) -> None:
@@ -204,10 +214,13 @@ class Fleet:
         nothing and needs none)."""
         ownership = self.ownership
         if ownership is None or dry_run:
-            return Cycle(
+            report = Cycle(
                 runtime, now=now, dry_run=dry_run, full=full, explain=explain, progress=progress,
                 should_stop=self.stopping.is_set, clock=self.clock.now,
             ).run()  # fmt: skip
+            if not dry_run:
+                self._keep_hooks(runtime, self.store)
+            return report
         key = runtime.key
         fence = ownership.fence(key)
         if fence is None:
@@ -215,11 +228,58 @@ class Fleet:
             report.add_error(ErrorKind.CYCLE, f"not run: {self.held_elsewhere(key)}")
             report.counts[Count.CLIENT_FAILED] = 1
             return report
-        return Cycle(
+        store = ownership.store_for(fence)
+        report = Cycle(
             runtime, now=now, full=full, explain=explain, progress=progress,
-            should_stop=self.stopping.is_set, store=ownership.store_for(fence),
+            should_stop=self.stopping.is_set, store=store,
             lease_check=lambda: ownership.check(key), clock=self.clock.now,
         ).run()  # fmt: skip
+        self._keep_hooks(runtime, store)
+        return report
+
+    def _keep_hooks(self, runtime: ClientRuntime, store: StateStore) -> None:
+        """After a cycle, under its lease: the client's webhooks in step with its sources.
+        A failure here is logged and shown in its webhooks' health; the cycle's report stands."""
+        subscriber = self.subscriber
+        backend = self.hook_backends.get(runtime.key)
+        sources = runtime.resolved_sources
+        if subscriber is None or backend is None or sources is None or self.stopping.is_set():
+            return
+        head = runtime.head
+        healthy = subscriber.health(runtime.key)
+        check_every = (
+            self.settings.webhooks_safety_poll
+            if healthy is not None and healthy.healthy
+            else head.poll.timedelta()
+        )
+        try:
+            subscriber.keep_in_step(
+                runtime.key, backend, sources, store, self.clock.now(), check_every=check_every
+            )
+        except Exception as exc:  # the token, the store, the lease: the next cycle tries again
+            get_logger(client=runtime.key).error("webhooks_not_kept", error=str(exc))
+
+    def unsubscribe_client(self, key: str) -> None:
+        """A client's rule file was removed: delete its webhooks (when this process ran it)."""
+        subscriber, backend = self.subscriber, self.hook_backends.pop(key, None)
+        if subscriber is None:
+            return
+        if backend is None:
+            subscriber.forget_client(key)
+            return  # never ran here: its holder deletes them, or Asana after failed deliveries
+        ownership = self.ownership
+        store: StateStore = self.store
+        if ownership is not None:
+            fence = ownership.fence(key)
+            if fence is None:
+                return
+            store = ownership.store_for(fence)
+        try:
+            subscriber.keep_in_step(key, backend, [], store, self.clock.now(),
+                                    check_every=timedelta.max)  # fmt: skip
+        except Exception as exc:
+            get_logger(client=key).error("webhooks_not_deleted", error=str(exc))
+        subscriber.forget_client(key)
 
     def held_elsewhere(self, key: str) -> str:
         """Why this process does not hold a client's lease, in words."""
@@ -295,3 +355,76 @@ class Fleet:
         for runtime in self.runtimes.values():
             runtime.backend.close()
         self.store.close()
+
+
+@dataclass
+class Hooks:
+    """The webhook side of a running service: the receiver, its relay, the subscriber."""
+
+    server: WebhookServer
+    relay: Relay
+    secrets: StoredSecrets
+    subscriber: Subscriber
+
+    @property
+    def public_url(self) -> str:
+        return self.subscriber.policy.public_url
+
+    def totals(self) -> dict[str, int]:
+        """The receiver's running totals by result (for the metrics)."""
+        counts = self.server.receiver.counts()
+        return {
+            "delivery": counts.deliveries,
+            "heartbeat": counts.heartbeats,
+            "handshake": counts.handshakes,
+            "bad_signature": counts.bad_signatures,
+            "unknown": counts.unknown,
+            "too_large": counts.too_large,
+            "malformed": counts.malformed,
+            "failed": counts.callback_failures,
+        }
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.relay.stop()
+
+
+def webhooks_wanted(settings: Settings, *, loopback: bool = False) -> bool:
+    """Whether the service runs webhooks: a public URL is set, or the sandbox on loopback."""
+    return settings.webhooks_seal_key is not None and (
+        settings.webhooks_public_url is not None or loopback
+    )
+
+
+def start_hooks(
+    settings: Settings,
+    store: StateStore,
+    wake: Callable[[str, datetime], None],
+    *,
+    ownership: Ownership | None = None,
+    loopback: bool = False,
+) -> Hooks:
+    """Start the webhook receiver and its relay; the subscriber for the fleet. Without a public
+    URL (``loopback``: the sandbox) Asana is told the receiver's own loopback address. Raises
+    `WebhookServerError` when the receiver cannot listen."""
+    key = settings.webhooks_seal_key
+    assert key is not None, "webhooks_wanted() first"
+    sealer = Sealer(key)
+    secrets = StoredSecrets(store, sealer, lambda: datetime.now(UTC))
+
+    def held() -> list[str]:
+        return list(ownership.held()) if ownership is not None else []
+
+    def others_alive() -> bool:
+        last = ownership.last_round if ownership is not None else None
+        return last is not None and len(last.replicas) > 1
+
+    relay = Relay(store, secrets, wake, held=held, others_alive=others_alive)
+    server = WebhookServer(
+        WebhookReceiver(secrets, relay), settings.webhooks_host, settings.webhooks_port
+    ).start()
+    public_url = settings.webhooks_public_url or (server.url if loopback else None)
+    assert public_url is not None, "webhooks_wanted() first"
+    policy = HooksPolicy(public_url, settings.webhooks_heartbeat_timeout)
+    relay.start()
+    return Hooks(server, relay, secrets, Subscriber(policy, sealer, forget=secrets.forget))

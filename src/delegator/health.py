@@ -47,6 +47,7 @@ from delegator.leases import Ownership
 from delegator.ports import CycleRecord, LeaseRecord
 from delegator.service import CycleReport, CycleResult, cycle_result
 from delegator.store.sqlstore import StoreHealth
+from delegator.subscriptions import ClientHooks
 
 #: A client with this many failed writes in its last cycle is failing (0: never, for that).
 DEFAULT_FAILED_WRITES = 1
@@ -251,6 +252,15 @@ class ClientState:
     next_cycle_at: datetime | None = None
     queued: int | None = None  # tasks waiting for a free assistant, at the last good cycle
     lease: LeaseState | None = None  # who holds its lease (None: no leases, e.g. a test)
+    # Its webhooks (None: webhooks are off), and how often it is read while they stand so
+    # (``webhooks.safety_poll`` while healthy; None: at ``poll``).
+    hooks: ClientHooks | None = None
+    polling: timedelta | None = None
+
+    @property
+    def every(self) -> timedelta | None:
+        """How often a cycle is due: the safety poll while its webhooks are healthy."""
+        return self.polling or self.poll
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +310,8 @@ def assess(
         return ClientHealth(
             state, "elsewhere", True, f"{holder} holds its lease{held} and runs its cycles"
         )
-    window = state.poll * ready_polls
+    every = state.every or state.poll
+    window = every * ready_polls
     fresh = state.last_success_at is not None and now - state.last_success_at <= window
     if (
         lease is not None
@@ -340,9 +351,11 @@ def assess(
         return ClientHealth(state, "failing", False, errors or "the last cycle failed")
     if state.last_success_at is not None:
         since = span(now - state.last_success_at)
-        every = span(state.poll)
         return ClientHealth(
-            state, "stale", False, f"no successful cycle for {since} (one is due every {every})"
+            state,
+            "stale",
+            False,
+            f"no successful cycle for {since} (one is due every {span(every)})",
         )
     if state.last_result is not None:
         return ClientHealth(state, "failing", False, errors or f"last cycle {state.last_result}")
@@ -427,6 +440,21 @@ def client_json(health: ClientHealth) -> dict[str, Any]:
         "next_cycle_at": _when(state.next_cycle_at),
         "queued": state.queued,
         "lease": lease_json(state.lease),
+        "webhooks": hooks_json(state.hooks, state.polling),
+    }
+
+
+def hooks_json(hooks: ClientHooks | None, polling: timedelta | None) -> dict[str, Any] | None:
+    if hooks is None:
+        return None
+    return {
+        "mode": hooks.mode.value,
+        "reason": hooks.reason,
+        "active": hooks.active,
+        "wanted": hooks.wanted,
+        "last_signal_at": _when(hooks.last_signal_at),
+        "last_event_at": _when(hooks.last_event_at),
+        "polling_seconds": polling.total_seconds() if polling is not None else None,
     }
 
 
@@ -458,7 +486,7 @@ def state_from_records(state: ClientState, records: Iterable[CycleRecord]) -> Cl
             break
     if last is None:
         return replace(state, running_since=running)
-    due = (last.started_at + state.poll) if state.poll is not None else None
+    due = (last.started_at + state.every) if state.every is not None else None
     return replace(
         state,
         running_since=running,
@@ -496,6 +524,12 @@ class Tracker:
     def forget(self, key: str) -> None:
         with self._lock:
             self._states.pop(key, None)
+
+    def webhooks(self, key: str, hooks: ClientHooks, polling: timedelta | None) -> None:
+        """How a client's webhooks stand, and how often it is read because of it."""
+        with self._lock:
+            if key in self._states:
+                self._states[key] = replace(self._states[key], hooks=hooks, polling=polling)
 
     def cycle_started(self, key: str, at: datetime) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ a name or a token.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
@@ -25,6 +26,9 @@ from delegator.service import CycleReport, StepStatus
 #: read of a large workspace, or waits for a rate limit).
 CYCLE_BUCKETS: Final = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+#: Webhook reaction times: a debounce of about 2 s plus a cycle.
+REACTION_BUCKETS: Final = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+WEBHOOK_STATES: Final = ("off", "polled", "pending", "healthy", "degraded")
 
 
 class Metrics:
@@ -112,6 +116,28 @@ class Metrics:
             "paused or cut off from the database past the lease).",
             registry=r,
         )
+        self.webhook_requests = Counter(
+            "delegator_webhook_requests",
+            "Requests to the webhook receiver, by result: delivery, heartbeat, handshake, "
+            "bad_signature (missing or forged), unknown (no such subscription), too_large, "
+            "malformed, failed (answered 503 for a retry).",
+            ["result"],
+            registry=r,
+        )
+        self.webhook_reaction = Histogram(
+            "delegator_webhook_reaction_seconds",
+            "From a webhook delivery to the end of the cycle it woke.",
+            buckets=REACTION_BUCKETS,
+            registry=r,
+        )
+        self.webhooks_mode = Gauge(
+            "delegator_webhooks_state",
+            "1 for the state of each client's webhooks: healthy (polled only as a safety net), "
+            "pending, degraded or polled (the client polls at its poll).",
+            ["client", "state"],
+            registry=r,
+        )
+        self._webhook_seen: dict[str, int] = {}
         self.build = Info("delegator_build", "The running version of delegator.", registry=r)
         self.build.info({"version": __version__})
 
@@ -167,11 +193,31 @@ class Metrics:
     def lease_lost(self) -> None:
         self.leases_lost.inc()
 
+    def webhook_reaction_seconds(self, seconds: float) -> None:
+        self.webhook_reaction.observe(max(0.0, seconds))
+
+    def webhooks_state(self, client: str, state: str) -> None:
+        for mode in WEBHOOK_STATES:
+            self.webhooks_mode.labels(client, mode).set(1 if mode == state else 0)
+
+    def webhook_requests_seen(self, totals: Mapping[str, int]) -> None:
+        """The receiver's running totals, by result: the counters move by what is new."""
+        for result, total in totals.items():
+            new = total - self._webhook_seen.get(result, 0)
+            if new > 0:
+                self.webhook_requests.labels(result).inc(new)
+            self._webhook_seen[result] = total
+
     def forget_client(self, client: str) -> None:
         """A removed client's gauges go away, so no alert fires on a client that left."""
         for gauge in (self.queued_tasks, self.last_success):
             try:
                 gauge.remove(client)
+            except KeyError:
+                continue
+        for mode in WEBHOOK_STATES:
+            try:
+                self.webhooks_mode.remove(client, mode)
             except KeyError:
                 continue
 

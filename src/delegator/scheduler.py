@@ -42,6 +42,7 @@ from delegator.service import CycleReport
 
 RELOAD_SECONDS = 5
 SUMMARY_SECONDS = 60
+HOOKS_SECONDS = 10  # how often the webhooks' health is judged (one store read)
 
 
 class Service:
@@ -72,6 +73,9 @@ class Service:
         self._busy: Counter[str] = Counter()  # jobs running now, by id
         self._idle = threading.Condition()
         self.keeper: Keeper | None = None  # the lease rounds, when the fleet keeps leases
+        # Webhook deliveries not yet taken by a cycle: client -> when the first one came.
+        self._dirty: dict[str, datetime] = {}
+        self._every: dict[str, float] = {}  # each client job's interval now, in seconds
 
     def start(self) -> None:
         for entry in load_clients(self.rules_dir):
@@ -99,6 +103,8 @@ class Service:
             SUMMARY_SECONDS,
             first_run=self.fleet.clock.now() + timedelta(seconds=5),
         )
+        if self.fleet.subscriber is not None:
+            self.add_periodic_job("webhooks", self.judge_hooks, HOOKS_SECONDS)
         self.scheduler.start()
         self.log.info("service_started", clients=sorted(self.entries))
 
@@ -158,6 +164,77 @@ class Service:
             with suppress(JobLookupError):  # its rule file was removed meanwhile
                 self.scheduler.modify_job(f"client:{key}", next_run_time=now)
 
+    def wake(self, key: str, received_at: datetime) -> None:
+        """A webhook delivery for the client: run its cycle after ``webhooks.debounce`` (a
+        burst of deliveries is one cycle), or right after the one running now. Called from the
+        receiver's thread: only marks and reschedules, never runs anything."""
+        if key not in self.entries or self.stopped.is_set() or not self._mine(key):
+            return  # another replica holds it: that one's relay takes the store's mark
+        with self._idle:
+            first = key not in self._dirty
+            if first:
+                self._dirty[key] = received_at
+            running = f"client:{key}" in self._busy
+        if first and not running:
+            self._soon(key)
+
+    def _soon(self, key: str) -> None:
+        """Move the client's next cycle up to ``debounce`` from now (never later than it was)."""
+        if not self.scheduler.running:
+            return
+        due = SystemClock().now() + self.fleet.settings.webhooks_debounce
+        job = self.scheduler.get_job(f"client:{key}")
+        if job is None or (job.next_run_time is not None and job.next_run_time <= due):
+            return
+        with suppress(JobLookupError):
+            self.scheduler.modify_job(f"client:{key}", next_run_time=due)
+
+    def judge_hooks(self) -> None:
+        """Every client's webhooks' health from the store (one read); a client whose webhooks
+        turned healthy is polled at ``webhooks.safety_poll``, one whose did not at its poll."""
+        subscriber = self.fleet.subscriber
+        if subscriber is None:
+            return
+        now = self.fleet.clock.now()
+        judged = subscriber.judge(list(self.entries), self.fleet.store.subscriptions(), now)
+        metrics = self.fleet.metrics
+        for key, hooks in judged.items():
+            entry = self.entries.get(key)
+            if entry is None or entry.loaded.head is None:
+                continue
+            safety = self.fleet.settings.webhooks_safety_poll
+            self.health.webhooks(key, hooks, safety if hooks.healthy else None)
+            if metrics is not None:
+                metrics.webhooks_state(key, hooks.mode.value)
+            self._reschedule(entry, hooks.healthy)
+
+    def _reschedule(self, entry: ClientEntry, healthy: bool) -> None:
+        head = entry.loaded.head
+        if head is None:
+            return
+        seconds = self._interval(entry, healthy)
+        key = entry.key
+        if self._every.get(key) == seconds or self.scheduler.get_job(f"client:{key}") is None:
+            return
+        self._every[key] = seconds
+        self.log.info(
+            "polling_changed",
+            client=key,
+            every=seconds,
+            webhooks="healthy" if healthy else "not healthy",
+        )
+        with suppress(JobLookupError):
+            self.scheduler.reschedule_job(
+                f"client:{key}", trigger="interval", seconds=seconds, jitter=min(30.0, seconds / 10)
+            )
+
+    def _interval(self, entry: ClientEntry, healthy: bool) -> float:
+        assert entry.loaded.head is not None
+        poll = entry.loaded.head.poll.timedelta()
+        if healthy:
+            poll = max(poll, self.fleet.settings.webhooks_safety_poll)
+        return poll.total_seconds()
+
     def _mine(self, key: str) -> bool:
         """Whether this replica runs the client now (always, without leases)."""
         ownership = self.fleet.ownership
@@ -187,7 +264,9 @@ class Service:
                 "client_invalid", client=entry.key, errors=[str(e) for e in entry.errors[:10]]
             )
             return
-        seconds = entry.loaded.head.poll.timedelta().total_seconds()
+        hooks = self.fleet.subscriber.health(entry.key) if self.fleet.subscriber else None
+        seconds = self._interval(entry, hooks is not None and hooks.healthy)
+        self._every[entry.key] = seconds
         self.scheduler.add_job(
             self._cycle, "interval", seconds=seconds, args=[entry.key], id=f"client:{entry.key}",
             jitter=min(30.0, seconds / 10), replace_existing=True, next_run_time=SystemClock().now(),
@@ -202,6 +281,8 @@ class Service:
             # between may be handing the lease back (Ownership._hand_back).
             if not self._mine(key):
                 return
+            with self._idle:
+                woken = self._dirty.pop(key, None)
             started = self.fleet.clock.now()
             self.health.cycle_started(key, started)
             try:
@@ -211,7 +292,14 @@ class Service:
                 report = CycleReport(key, entry.name, started, False)
                 report.add_error(ErrorKind.CYCLE, f"the cycle crashed: {exc}")
                 report.counts[Count.CLIENT_FAILED] = 1
-            self.health.cycle_finished(report, self.fleet.clock.now())
+            finished = self.fleet.clock.now()
+            self.health.cycle_finished(report, finished)
+            if woken is not None and self.fleet.metrics is not None:
+                self.fleet.metrics.webhook_reaction_seconds((finished - woken).total_seconds())
+        with self._idle:
+            again = key in self._dirty  # deliveries came while it ran: once more, soon
+        if again:
+            self._soon(key)
         if self.on_cycle is not None:
             self.on_cycle(key)
 
@@ -229,8 +317,13 @@ class Service:
             if self.scheduler.get_job(f"client:{key}") is not None:
                 self.scheduler.remove_job(f"client:{key}")
             self.health.forget(key)
+            self._every.pop(key, None)
+            with self._idle:
+                self._dirty.pop(key, None)
             if self.fleet.metrics is not None:
                 self.fleet.metrics.forget_client(key)
+            if self.fleet.subscriber is not None and self._mine(key):
+                self.fleet.unsubscribe_client(key)
         for key, entry in fresh.items():
             if self.entries.get(key) is not entry:
                 self._add(entry)

@@ -283,6 +283,11 @@ class ClientRuntime:
         assert self._sources is not None, "refresh() first"
         return self._sources
 
+    @property
+    def resolved_sources(self) -> list[WatchedSource] | None:
+        """The sources as the last refresh resolved them (None: never resolved)."""
+        return self._sources
+
 
 def _template_context(
     task: Task, rule: RuleOutcome, assignee: Identity | None, runtime: ClientRuntime, now: datetime

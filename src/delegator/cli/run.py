@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -16,7 +17,14 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from delegator.bootstrap import Fleet, open_store, service_ownership
+from delegator.bootstrap import (
+    Fleet,
+    Hooks,
+    open_store,
+    service_ownership,
+    start_hooks,
+    webhooks_wanted,
+)
 from delegator.cli._common import Subparsers
 from delegator.cli.service import settings_from
 from delegator.health import (
@@ -35,6 +43,7 @@ from delegator.store import SqlStore, StoreError
 from delegator.store.exclusive import ServiceLock
 from delegator.store.sqlstore import StoreHealth
 from delegator.web import OpsServer, WebError
+from delegator.webhooks.server import WebhookServerError
 
 
 def register(subparsers: Subparsers) -> None:
@@ -69,10 +78,10 @@ def run_service(args: argparse.Namespace) -> int:
         return 2
     configure(settings.log_format, settings.log_level, to="stdout")
     with _world(args, settings) as (settings_in_use, environ):
-        return _serve(settings_in_use, environ)
+        return _serve(settings_in_use, environ, loopback=args.sandbox)
 
 
-def _serve(settings: Settings, environ: dict[str, str]) -> int:
+def _serve(settings: Settings, environ: dict[str, str], *, loopback: bool = False) -> int:
     """Start, serve until a signal, stop within the grace period. Start-up failures (the
     database, the endpoint's port) exit 2 before any work."""
     log = get_logger()
@@ -101,6 +110,29 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
     )
     fleet = Fleet(settings, store, environ=environ, metrics=metrics, ownership=ownership)
     service = Service(fleet, settings.rules_dir)
+    hooks: Hooks | None = None
+    if webhooks_wanted(settings, loopback=loopback):
+        try:
+            hooks = start_hooks(
+                settings, store, service.wake, ownership=ownership, loopback=loopback
+            )
+        except WebhookServerError as exc:
+            fleet.close()
+            print(f"delegator: {exc}", file=sys.stderr)
+            return 2
+        fleet.subscriber = hooks.subscriber
+        running = hooks
+        service.add_periodic_job(
+            "webhook-metrics", lambda: metrics.webhook_requests_seen(running.totals()), 10
+        )
+        log.info(
+            "webhooks_started",
+            receiver=hooks.server.url,
+            public_url=hooks.public_url,
+            safety_poll=settings.webhooks_safety_poll.total_seconds(),
+        )
+    else:
+        log.info("webhooks_off", reason="no webhooks.public_url: every client polls")
     web: OpsServer | None = None
     if settings.http_port:
         web = OpsServer(
@@ -112,6 +144,8 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
         try:
             web.start()
         except WebError as exc:
+            if hooks is not None:
+                hooks.stop()
             fleet.close()
             print(f"delegator: {exc}", file=sys.stderr)
             return 2
@@ -148,6 +182,8 @@ def _serve(settings: Settings, environ: dict[str, str]) -> int:
             service.stop(wait=False)  # an error on the way: no cycle waits for it
         if web is not None:
             web.stop()
+        if hooks is not None:
+            hooks.stop()
     if lock is not None:
         lock.release()
     if not finished:
@@ -199,6 +235,11 @@ def _world(
         yield settings, dict(os.environ)
         return
     rules = Path(args.rules) if args.rules else EXAMPLE_RULES
-    with sandboxed(rules, database_url=None, base=settings) as env:
+    hooks: dict[str, object] = {}
+    if settings.webhooks_public_url is None:  # Asana on loopback: the receiver's own address
+        hooks = {"webhooks_host": "127.0.0.1", "webhooks_port": 0}
+    if settings.webhooks_seal_key is None:  # the world is new each run: so may the key be
+        hooks["webhooks_seal_key"] = secrets.token_urlsafe(32)
+    with sandboxed(rules, database_url=None, base=settings, **hooks) as env:
         get_logger().info("sandbox_started", base_url=env.sandbox.base_url, rules=str(rules))
         yield env.settings, dict(env.environ)
