@@ -78,6 +78,10 @@ ENDPOINTS = {
     ("POST", "/tasks"),
     ("POST", "/status_updates"),
     ("POST", "/batch"),
+    ("GET", "/sections/{section_gid}"),
+    ("POST", "/webhooks"),
+    ("GET", "/webhooks"),
+    ("DELETE", "/webhooks/{webhook_gid}"),
 }
 
 
@@ -103,8 +107,15 @@ def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]
     ):
         gid = "880" if path.endswith("user_task_list") else "100"
         payload = {"data": {"gid": gid, "name": "x", "workspaces": [{"gid": "77"}]}}
+    elif method == "GET" and path == "/sections/5":
+        payload = {"data": {"gid": "5", "project": {"gid": "9"}}}
+    elif method == "GET" and path == "/webhooks":
+        hook = {"gid": "1", "resource": {"gid": "9"}, "target": "https://h.test/k", "active": True}
+        payload = {"data": [hook], "next_page": None}
     elif method == "GET":
         payload = {"data": [{"gid": "1", "name": "x"}], "next_page": None}
+    elif method == "POST" and path == "/webhooks":
+        status, payload = 201, {"data": {"gid": "950"}, "X-Hook-Secret": "s3cr3t"}
     elif path == "/batch":
         actions = json.loads(request.body or b"{}")["data"]["actions"]
         payload = {
@@ -153,6 +164,14 @@ def exercise(client: AsanaClient) -> None:
     lookups.section("9", "Delegated")
     lookups.custom_field("Priority", project_gid="9")
     lookups.custom_field("Stage", workspace_gid="77")
+    lookups.section_project("5")
+
+    target = "https://hooks.example.com/webhooks/asana/k3y"
+    client.create_webhook("9", target, [{"resource_type": "task", "action": "changed"}])
+    client.create_webhook("9", target)
+    list(client.webhooks("77"))
+    list(client.webhooks("77", resource="9"))
+    client.delete_webhook("950")
 
     for check in (
         StoryCheck("1", "hello"),
@@ -207,7 +226,7 @@ ALL_WRITES = [
 def sent() -> Iterator[list[requests.PreparedRequest]]:
     client = AsanaClient("contract-token", budgets=BudgetRegistry(), sleep=lambda _: None)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
-        for method in ("GET", "POST", "PUT"):
+        for method in ("GET", "POST", "PUT", "DELETE"):
             api.add_callback(method, re.compile(re.escape(HOST + PREFIX) + ".*"), callback=answer)
         exercise(client)
         yield [call.request for call in api.calls]

@@ -19,7 +19,11 @@ The shapes (``data`` is always required):
   sections/addTask);
 * a user looked up (`user`): a record whose ``workspaces`` is a list of objects with gids;
 * a /batch (`batch`): ``data`` a list of exactly as many results as actions, each an object with
-  an integer ``status_code`` and an object ``body`` (``headers`` an object when present).
+  an integer ``status_code`` and an object ``body`` (``headers`` an object when present);
+* a created webhook (`webhook_created`): a record, and the ``X-Hook-Secret`` that the 201 body
+  carries next to ``data`` (None when absent or not a non-empty string: the webhook exists);
+* a page of webhooks (`webhook_page`): each record with a ``resource`` object holding a gid, a
+  ``target`` string and a boolean ``active``.
 
 Messages name JSON types and keys only, never values: an answer may hold personal data.
 """
@@ -189,6 +193,34 @@ def user(body: Record) -> Record:
             raise WrongShape(f"{where} is {kind(workspace)}, expected an object")
         _gid(workspace, where)
     return data
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedWebhook:
+    record: Record
+    secret: str | None  # the 201 body's X-Hook-Secret, beside ``data``
+
+
+def webhook_created(body: Record) -> CreatedWebhook:
+    """``POST /webhooks``' 201: ``{"data": <webhook>, "X-Hook-Secret": "<secret>"}``."""
+    secret = body.get("X-Hook-Secret")
+    return CreatedWebhook(record(body), secret if isinstance(secret, str) and secret else None)
+
+
+def _webhook(record: Record, where: str) -> None:
+    resource = record.get("resource")
+    if not isinstance(resource, dict):
+        raise WrongShape(f"{where}.resource is {kind(resource)}, expected an object")
+    _gid(resource, f"{where}.resource")
+    if not isinstance(record.get("target"), str):
+        raise WrongShape(f"{where}.target is {kind(record.get('target'))}, expected a string")
+    if not isinstance(record.get("active"), bool):
+        raise WrongShape(f"{where}.active is {kind(record.get('active'))}, expected a boolean")
+
+
+def webhook_page(body: Record) -> Page:
+    """A page of ``GET /webhooks``: each webhook with its resource, target and active flag."""
+    return Page(_records(_data(body), what="webhooks", check=_webhook), _next_offset(body))
 
 
 def batch(count: int) -> Callable[[Record], list[BatchItem]]:

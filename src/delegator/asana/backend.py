@@ -3,18 +3,30 @@
 Everything Asana-shaped stops here: opt_fields and the JSON -> ``Task`` mapping (mapping.py),
 names resolved to gids (the per-client `Lookups` cache, refreshed hourly), Asana's exceptions
 turned into the port's (`BackendError`, `TaskGone` for 404/403 on a task, `NotInWorkspace` for a
-name the workspace lacks, `TokenRefused` for a refused token), and the cost of each call.
+name the workspace lacks, `TokenRefused` for a refused token), and the cost of each call. It is
+also the client's `WebhookBackend`: webhooks created, listed and deleted, their targets never
+shown beyond ``scheme://host/...`` (the path's last segment is a secret key).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from delegator.asana.client import AsanaClient
-from delegator.asana.errors import AsanaError, Forbidden, NotFound, Outcome, Unauthorized
+from delegator.asana.errors import (
+    ApiError,
+    AsanaError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Outcome,
+    Unauthorized,
+)
 from delegator.asana.lookups import Lookups
 from delegator.asana.mapping import TASK_OPT_FIELDS, Shared, SnapshotError, task_from_asana
 from delegator.asana.sources import Source
@@ -38,7 +50,9 @@ from delegator.ports import (
     BackendError,
     GoneReason,
     NotInWorkspace,
+    RemoteWebhook,
     SourceChanges,
+    Subscribed,
     SyncPosition,
     TaskGone,
     TaskState,
@@ -50,6 +64,8 @@ from delegator.ports import (
 BRIEF_FIELDS: tuple[str, ...] = ("name", "due_on", "completed", "completed_at", "permalink_url")
 _STORY_FIELDS = ("text", "resource_subtype", "created_by")
 _BATCH = 10  # Asana's most actions in one /batch
+
+log = logging.getLogger(__name__)
 
 
 def backend_error(exc: AsanaError, *, task_gid: str | None = None) -> BackendError:
@@ -128,27 +144,33 @@ class AsanaBackend:
         )
 
     def watched(self, watch: WatchSource, owner: Identity) -> WatchedSource:
-        label, source = self._source(watch, owner)
-        return WatchedSource(label, source.key)
+        label, source, resource = self._source(watch, owner)
+        return WatchedSource(label, source.key, resource)
 
-    def _source(self, watch: WatchSource, owner: Identity) -> tuple[str, Source]:
+    def _source(self, watch: WatchSource, owner: Identity) -> tuple[str, Source, str | None]:
+        """The source's label, its `Source`, and the project whose webhook reports it (None for
+        tags and my tasks: Asana's webhooks carry task events for projects and tasks only)."""
         workspace = self.workspace
         with _translated():
             if watch.my_tasks:
                 if not owner.gid:
                     raise NotInWorkspace("watch: my tasks needs the owner's Asana account")
-                return "my tasks", Source.user_tasks(owner.gid, workspace)
+                return "my tasks", Source.user_tasks(owner.gid, workspace), None
             if watch.project is not None:
                 if watch.project.gid:
-                    return f"project {watch.project.gid}", Source.project(watch.project.gid)
+                    gid = watch.project.gid
+                    return f"project {gid}", Source.project(gid), gid
                 assert watch.project.name is not None
-                return f"project {watch.project.name}", Source.project(
-                    self._project_gid(watch.project.name, "watch")
-                )
+                gid = self._project_gid(watch.project.name, "watch")
+                return f"project {watch.project.name}", Source.project(gid), gid
             if watch.section is not None:
                 section = watch.section
                 if section.name.isdigit():
-                    return f"section {section.name}", Source.section(section.name)
+                    project = section.project
+                    resource = project if project and project.isdigit() else None
+                    if resource is None:
+                        resource = self._section_project(section.name)
+                    return f"section {section.name}", Source.section(section.name), resource
                 if section.project is None:
                     raise NotInWorkspace(f"watch: section {section.name!r} needs its project")
                 project_gid = self._project_gid(section.project, "watch")
@@ -157,12 +179,26 @@ class AsanaBackend:
                     raise NotInWorkspace(
                         f"watch: no section {section.name!r} in {section.project!r}"
                     )
-                return f"section {section.name}", Source.section(str(found["gid"]))
+                return f"section {section.name}", Source.section(str(found["gid"])), project_gid
             assert watch.tag is not None
             tag = self.lookups.tag(workspace, watch.tag)
             if tag is None:
                 raise NotInWorkspace(f"watch: no tag called {watch.tag!r} in the workspace")
-            return f"tag {watch.tag}", Source.tag(str(tag["gid"]))
+            return f"tag {watch.tag}", Source.tag(str(tag["gid"])), None
+
+    def _section_project(self, section_gid: str) -> str | None:
+        """The project of a section given by gid, for its webhook; None when it cannot be read
+        (the source is then polled; a refused token is still raised)."""
+        try:
+            return self.lookups.section_project(section_gid)
+        except Unauthorized:
+            raise
+        except AsanaError as exc:
+            log.warning(
+                "asana_section_project_unread",
+                extra={"section": section_gid, "error": str(exc)},
+            )
+            return None
 
     def _project_gid(self, project: str, where: str) -> str:
         if project.isdigit():
@@ -171,6 +207,42 @@ class AsanaBackend:
         if found is None:
             raise NotInWorkspace(f"{where}: no project called {project!r} in the workspace")
         return str(found["gid"])
+
+    # ------------------------------------------------------------------ webhooks
+    def subscribe(
+        self, resource: str, target: str, filters: Sequence[Mapping[str, Any]]
+    ) -> Subscribed:
+        """``POST /webhooks``. A target that failed Asana's handshake (400) or that Asana refuses
+        (403, e.g. localhost) is a clear, non-fatal `BackendError`; a refused token is
+        `TokenRefused`. No message holds the target's path (its last segment is a secret key)."""
+        try:
+            created = self.client.create_webhook(resource, target, filters)
+        except AsanaError as exc:
+            raise _webhook_error(exc, resource, target) from None
+        return Subscribed(str(created.record["gid"]), created.secret)
+
+    def unsubscribe(self, webhook: str) -> None:
+        """``DELETE /webhooks/{gid}``; one already gone (404) is done."""
+        try:
+            self.client.delete_webhook(webhook)
+        except NotFound:
+            return
+        except AsanaError as exc:
+            raise backend_error(exc) from exc
+
+    def webhooks(self) -> list[RemoteWebhook]:
+        """The token's webhooks in the workspace, every page."""
+        with _translated():
+            records = list(self.client.webhooks(self.workspace))
+        return [
+            RemoteWebhook(
+                gid=str(record["gid"]),
+                resource=str(record["resource"]["gid"]),
+                target=str(record["target"]),
+                active=bool(record["active"]),
+            )
+            for record in records
+        ]
 
     # ------------------------------------------------------------------ reads
     def read(
@@ -367,6 +439,54 @@ class AsanaBackend:
         return found.gid
 
 
+def shown_target(target: str) -> str:
+    """A webhook target as people may see it: ``scheme://host/...``, never its path (whose last
+    segment is the subscription's secret key) nor its query or user info."""
+    parts = urlsplit(target)
+    host = parts.netloc.rpartition("@")[2]
+    if not parts.scheme or not host:
+        return "(a target that is not a URL)"
+    return f"{parts.scheme}://{host}/..."
+
+
+def _scrubbed(text: str, target: str) -> str:
+    """`text` with the target, its path and its key replaced (Asana may echo the target)."""
+    parts = urlsplit(target)
+    path_and_query = parts.path + (f"?{parts.query}" if parts.query else "")
+    key = parts.path.rstrip("/").rpartition("/")[2]
+    for secret in sorted({target, path_and_query, parts.path}, key=len, reverse=True):
+        if len(secret) > 1:
+            text = text.replace(secret, shown_target(target))
+    if len(key) >= 8:
+        text = text.replace(key, "...")
+    return text
+
+
+_FIELD_PREFIXES = ("filters:", "resource:", "data:")
+
+
+def _webhook_error(exc: AsanaError, resource: str, target: str) -> BackendError:
+    """A failed ``POST /webhooks`` for people: what went wrong, Asana's words, never the path."""
+    where = shown_target(target)
+    messages = exc.messages if isinstance(exc, ApiError) else ()
+    said = _scrubbed("; ".join(messages) if messages else exc.detail, target)
+    if isinstance(exc, InvalidRequest):
+        if messages and all(m.strip().startswith(_FIELD_PREFIXES) for m in messages):
+            return BackendError(f"Asana refused the webhook on resource {resource}: {said}")
+        return BackendError(
+            f"Asana could not complete the handshake with the webhook target {where} "
+            f"(resource {resource}): {said}"
+        )
+    if isinstance(exc, Forbidden):
+        return BackendError(
+            f"Asana refused the webhook target {where} (resource {resource}): {said}"
+        )
+    error = backend_error(exc)
+    if isinstance(error, TokenRefused):
+        return TokenRefused(_scrubbed(str(error), target))
+    return BackendError(_scrubbed(str(error), target), fatal=error.fatal)
+
+
 def _tasks(records: Sequence[Any], label: str) -> tuple[list[Task], list[str]]:
     """Asana's task records as snapshots; a record that is not a task is reported, not fatal."""
     shared = Shared()
@@ -381,4 +501,4 @@ def _tasks(records: Sequence[Any], label: str) -> tuple[list[Task], list[str]]:
     return tasks, problems
 
 
-__all__ = ["BRIEF_FIELDS", "AsanaBackend", "backend_error"]
+__all__ = ["BRIEF_FIELDS", "AsanaBackend", "backend_error", "shown_target"]

@@ -46,8 +46,11 @@ from delegator.asana.sources import (
 )
 from delegator.asana.writes import Action, CustomFieldValue
 from delegator.clock import Clock, Sleep, SystemClock
+from delegator.redact import register_secret
 
 _ME_FIELDS = ("name", "email")
+#: What `webhooks` asks of each webhook (gid comes anyway).
+WEBHOOK_FIELDS = ("resource", "target", "active")
 
 
 class AsanaClient:
@@ -381,6 +384,50 @@ class AsanaClient:
             parent_type=parent_type,
         )
         return str(self.perform(action)["gid"])
+
+    # ------------------------------------------------------------ webhooks
+    def create_webhook(
+        self, resource: str, target: str, filters: Sequence[Mapping[str, Any]] = ()
+    ) -> answers.CreatedWebhook:
+        """``POST /webhooks``: Asana handshakes with `target` before it answers 201. The result
+        holds the webhook and the ``X-Hook-Secret`` of the 201 body (None if it has none), which
+        is registered with the log redactor. Never sent twice: an ambiguous failure is raised
+        (the webhook may exist; `webhooks` lists it)."""
+        response = self.transport.request(
+            "POST",
+            "/webhooks",
+            body={
+                "data": {
+                    "resource": resource,
+                    "target": target,
+                    "filters": [dict(item) for item in filters],
+                }
+            },
+            shape=answers.webhook_created,
+        )
+        created: answers.CreatedWebhook = response.parsed
+        register_secret(created.secret)
+        return created
+
+    def delete_webhook(self, webhook_gid: str) -> None:
+        """``DELETE /webhooks/{gid}``; a 404 (already gone) is raised as `NotFound`."""
+        self.transport.request("DELETE", f"/webhooks/{segment(webhook_gid)}", shape=answers.empty)
+
+    def webhooks(
+        self, workspace_gid: str | None = None, *, resource: str | None = None
+    ) -> Iterator[Record]:
+        """The token's webhooks in a workspace (the client's, unless given), lazily, each with
+        its gid, ``resource`` (an object with a gid), ``target`` and ``active``."""
+        workspace = workspace_gid or self.workspace_gid
+        if not workspace:
+            raise ValueError("webhooks are listed per workspace: give its gid")
+        return pagination.items(
+            self.transport,
+            "/webhooks",
+            {"workspace": workspace, "resource": resource},
+            WEBHOOK_FIELDS,
+            shape=answers.webhook_page,
+        )
 
 
 def _constant(token: str) -> TokenProvider:

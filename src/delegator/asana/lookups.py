@@ -6,7 +6,8 @@ later question from memory. The worker makes a new one per cycle (`AsanaClient.l
 a renamed tag or a new user is seen at the next cycle, and an idle cycle asks for nothing.
 
 Costs: one paginated read per list (tags of a workspace, projects of a workspace, sections of a
-project, custom fields of a project or workspace); the token's user comes from the client, which
+project, custom fields of a project or workspace), and one ``GET /sections/{gid}`` per section
+whose project is asked for (`section_project`); the token's user comes from the client, which
 asks ``GET /users/me`` once in its lifetime.
 
 People are not listed: a workspace's directory can hold thousands. `user_by_email` and
@@ -153,6 +154,7 @@ class Lookups:
         self._lock = threading.RLock()
         self._lists: dict[tuple[str, str], list[Record]] = {}
         self._missing: set[tuple[str, str]] = set()
+        self._section_projects: dict[str, str | None] = {}
 
     def me(self) -> Record:
         """The token's user: ``{"gid", "name", "email"}``."""
@@ -244,6 +246,24 @@ class Lookups:
 
     def section(self, project_gid: str, name: str) -> Record | None:
         return _by_name(self.sections(project_gid), name)
+
+    def section_project(self, section_gid: str) -> str | None:
+        """The gid of the project a section (by gid) belongs to: ``GET /sections/{gid}`` with
+        ``opt_fields=project``, read once. None when the answer names no project."""
+        with self._lock:
+            if section_gid in self._section_projects:
+                return self._section_projects[section_gid]
+            response = self._transport.request(
+                "GET",
+                f"/sections/{segment(section_gid)}",
+                params={"opt_fields": "project"},
+                shape=answers.record,
+            )
+            project = response.parsed.get("project")
+            gid = project.get("gid") if isinstance(project, dict) else None
+            found = gid if isinstance(gid, str) and gid else None
+            self._section_projects[section_gid] = found
+            return found
 
     # ------------------------------------------------------------ custom fields
     def custom_fields(
