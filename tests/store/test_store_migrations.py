@@ -25,6 +25,7 @@ STORE_TABLES = {
     "summary_sends",
     "leases",
     "replicas",
+    "subscriptions",
 }
 LATEST = latest_version()
 

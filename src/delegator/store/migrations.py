@@ -222,6 +222,29 @@ def _v4_leases(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _v5_webhook_subscriptions(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "subscriptions",
+        metadata,
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("client", sa.Text, nullable=False),
+        sa.Column("resource", sa.Text, nullable=False),
+        sa.Column("state", sa.Text, nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("webhook", sa.Text, nullable=True),
+        sa.Column("sealed_secret", sa.Text, nullable=True),
+        sa.Column("last_signal_at", UtcDateTime, nullable=True),
+        sa.Column("last_event_at", UtcDateTime, nullable=True),
+        sa.Column("failures", sa.Integer, nullable=False, server_default=sa.text("0")),
+        sa.Column("retry_at", UtcDateTime, nullable=True),
+        sa.Column("problem", sa.Text, nullable=True),
+        sa.Column("dirty_at", UtcDateTime, nullable=True),
+        sa.Index("ix_subscriptions_client", "client"),
+    )
+    metadata.create_all(connection)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -235,6 +258,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     ),
     Migration(3, "the kind of each error a cycle reports", _v3_cycle_error_kinds),
     Migration(4, "client leases shared by replicas, with fencing tokens", _v4_leases),
+    Migration(5, "webhook subscriptions shared by replicas", _v5_webhook_subscriptions),
 )
 
 

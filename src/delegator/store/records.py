@@ -19,6 +19,8 @@ from delegator.ports import (
     SendKind,
     SendRecord,
     SendStatus,
+    Subscription,
+    SubscriptionState,
     SyncPosition,
 )
 
@@ -107,6 +109,24 @@ def send(row: Row[Any]) -> SendRecord:
         receipt=row.receipt,
         created_at=row.created_at,
         sent_at=row.sent_at,
+    )
+
+
+def subscription(row: Row[Any]) -> Subscription:
+    return Subscription(
+        key=row.key,
+        client=row.client,
+        resource=row.resource,
+        state=SubscriptionState(row.state),
+        created_at=row.created_at,
+        webhook=row.webhook,
+        sealed_secret=row.sealed_secret,
+        last_signal_at=row.last_signal_at,
+        last_event_at=row.last_event_at,
+        failures=int(row.failures),
+        retry_at=row.retry_at,
+        problem=row.problem,
+        dirty_at=row.dirty_at,
     )
 
 

@@ -193,3 +193,24 @@ replicas = sa.Table(
     sa.Column("seen", EpochSeconds, nullable=False),
     sa.Column("expires", EpochSeconds, nullable=False),
 )
+
+# Webhook subscriptions (version 5): one row per Asana webhook, shared by the replicas. The lease
+# holder creates and removes them; any replica's receiver records the handshake and the signals.
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),  # the last segment of the target URL
+    sa.Column("client", sa.Text, nullable=False),
+    sa.Column("resource", sa.Text, nullable=False),  # the gid of the resource subscribed to
+    sa.Column("state", sa.Text, nullable=False),  # pending | active | failed
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("webhook", sa.Text, nullable=True),  # Asana's webhook gid
+    sa.Column("sealed_secret", sa.Text, nullable=True),  # never the secret in the clear
+    sa.Column("last_signal_at", UtcDateTime, nullable=True),
+    sa.Column("last_event_at", UtcDateTime, nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("retry_at", UtcDateTime, nullable=True),
+    sa.Column("problem", sa.Text, nullable=True),
+    sa.Column("dirty_at", UtcDateTime, nullable=True),  # the first delivery no cycle took yet
+    sa.Index("ix_subscriptions_client", "client"),
+)

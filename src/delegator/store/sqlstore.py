@@ -46,7 +46,10 @@ from delegator.ports import (
     SendKind,
     SendRecord,
     SendStatus,
+    Signal,
     StateStore,
+    Subscription,
+    SubscriptionState,
     SyncPosition,
     Taken,
 )
@@ -62,7 +65,7 @@ from delegator.store.database import (
 )
 from delegator.store.errors import StoreError
 from delegator.store.migrations import latest_version, read_version, upgrade
-from delegator.store.types import NaiveDatetimeError
+from delegator.store.types import NaiveDatetimeError, UtcDateTime
 
 # Task gids per IN clause: far below SQLite's and PostgreSQL's limits on bound parameters.
 MEMORY_CHUNK: Final = 500
@@ -88,6 +91,22 @@ def _lease_ended(replica: str | None, taker: str) -> str:
         f"interrupted: {who} lost this client's lease before finishing the cycle (killed, "
         f"stopped, paused or cut off from the database); replica {taker} took the client over"
     )
+
+
+def _aware(at: datetime) -> datetime:
+    """``at``, refused when naive: the check a bound column makes, before Python compares it."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise NaiveDatetimeError(
+            f"naive datetime {at.isoformat()} given to the store: "
+            "times must be timezone-aware (e.g. datetime.now(UTC))"
+        )
+    return at
+
+
+def _later(column: sa.Column[Any], at: datetime) -> sa.ColumnElement[Any]:
+    """SET column = the later of itself and ``at`` (``at`` when the column is NULL)."""
+    value = sa.literal(at, UtcDateTime())
+    return sa.case((sa.or_(column.is_(None), column < value), value), else_=column)
 
 
 def _process_start(pid: int) -> int:
@@ -866,6 +885,132 @@ class SqlStore:
         with self._transaction() as connection:
             row = connection.execute(query).first()
         return records.send(row) if row is not None else None
+
+    # ------------------------------------------------------------------ webhook subscriptions
+
+    def subscriptions(self, client: str | None = None) -> list[Subscription]:
+        """Every subscription (of one client), oldest first."""
+        table = schema.subscriptions
+        query = sa.select(table)
+        if client is not None:
+            query = query.where(table.c.client == client)
+        query = query.order_by(table.c.created_at, table.c.key)
+        with self._transaction() as connection:
+            return [records.subscription(row) for row in connection.execute(query)]
+
+    def subscription(self, key: str) -> Subscription | None:
+        table = schema.subscriptions
+        with self._transaction() as connection:
+            row = connection.execute(sa.select(table).where(table.c.key == key)).first()
+        return records.subscription(row) if row is not None else None
+
+    def save_subscription(self, subscription: Subscription) -> None:
+        """Insert it, or replace the row with its key as a whole (a fenced store checks the
+        lease)."""
+        values = {
+            "key": subscription.key,
+            "client": subscription.client,
+            "resource": subscription.resource,
+            "state": subscription.state.value,
+            "created_at": subscription.created_at,
+            "webhook": subscription.webhook,
+            "sealed_secret": subscription.sealed_secret,
+            "last_signal_at": subscription.last_signal_at,
+            "last_event_at": subscription.last_event_at,
+            "failures": subscription.failures,
+            "retry_at": subscription.retry_at,
+            "problem": subscription.problem,
+            "dirty_at": subscription.dirty_at,
+        }
+        with self._transaction(write=True) as connection:
+            self._upsert(connection, schema.subscriptions, values, ("key",))
+
+    def remove_subscription(self, key: str) -> None:
+        """Delete the row with that key; nothing when there is none (a fenced store checks the
+        lease)."""
+        table = schema.subscriptions
+        with self._transaction(write=True) as connection:
+            connection.execute(table.delete().where(table.c.key == key))
+
+    def accept_secret(self, key: str, sealed: str, at: datetime, *, since: datetime) -> bool:
+        """The first handshake wins: keep ``sealed`` (and ``at`` as the last signal) only when
+        the row is PENDING, has no secret yet and was created at or after ``since``; True when
+        this call kept it. One conditional UPDATE decides, so of two receivers racing with the
+        same key exactly one wins. Not fenced: any replica's receiver may get the handshake."""
+        _aware(at)
+        _aware(since)
+        table = schema.subscriptions
+        with self._transaction(write=True, fence=False) as connection:
+            outcome = connection.execute(
+                table.update()
+                .where(
+                    table.c.key == key,
+                    table.c.state == SubscriptionState.PENDING.value,
+                    table.c.sealed_secret.is_(None),
+                    table.c.created_at >= since,
+                )
+                .values(sealed_secret=sealed, last_signal_at=at)
+            )
+            return bool(outcome.rowcount == 1)
+
+    def record_signals(self, signals: Sequence[Signal]) -> None:
+        """In one transaction: each key's last signal (and, with events, last event) moved
+        forward to ``at``, and ``dirty_at`` set to ``at`` unless already set. The signals of one
+        key are folded first (the latest signal, the latest and the earliest delivery); unknown
+        keys are ignored. Not fenced: any replica's receiver records what it saw."""
+        folded: dict[str, tuple[datetime, datetime | None, datetime | None]] = {}
+        for signal in signals:
+            at = _aware(signal.at)
+            last, last_event, first_event = folded.get(signal.key, (at, None, None))
+            last = max(last, at)
+            if signal.events > 0:
+                last_event = at if last_event is None else max(last_event, at)
+                first_event = at if first_event is None else min(first_event, at)
+            folded[signal.key] = (last, last_event, first_event)
+        if not folded:
+            return
+        table = schema.subscriptions
+        with self._transaction(write=True, fence=False) as connection:
+            for key in sorted(folded):  # one order for every replica: no deadlock between them
+                last, last_event, first_event = folded[key]
+                values: dict[str, Any] = {"last_signal_at": _later(table.c.last_signal_at, last)}
+                if last_event is not None and first_event is not None:
+                    values["last_event_at"] = _later(table.c.last_event_at, last_event)
+                    values["dirty_at"] = sa.func.coalesce(
+                        table.c.dirty_at, sa.literal(first_event, UtcDateTime())
+                    )
+                connection.execute(table.update().where(table.c.key == key).values(values))
+
+    def take_dirty(self, clients: Sequence[str]) -> dict[str, datetime]:
+        """The earliest ``dirty_at`` of each of these clients' subscriptions, cleared in the same
+        transaction (clients with none are left out). The rows are locked as they are read
+        (FOR UPDATE on PostgreSQL; SQLite serialises writers), so of two replicas taking at the
+        same time only one gets each mark, and a signal recorded meanwhile is never cleared
+        unseen. Not fenced."""
+        if not clients:
+            return {}
+        table = schema.subscriptions
+        query = (
+            sa.select(table.c.key, table.c.client, table.c.dirty_at)
+            .where(table.c.client.in_(list(clients)), table.c.dirty_at.is_not(None))
+            .order_by(table.c.key)
+            .with_for_update()
+        )
+        with self._transaction(write=True, fence=False) as connection:
+            rows = connection.execute(query).all()
+            if not rows:
+                return {}
+            connection.execute(
+                table.update()
+                .where(table.c.key.in_([row.key for row in rows]))
+                .values(dirty_at=None)
+            )
+        taken: dict[str, datetime] = {}
+        for row in rows:
+            earliest = taken.get(row.client)
+            if earliest is None or row.dirty_at < earliest:
+                taken[row.client] = row.dirty_at
+        return taken
 
     # ------------------------------------------------------------------ plumbing
 
