@@ -34,6 +34,8 @@ from delegator.ports import (
     LeaseRecord,
     Override,
     ReplicaIdentity,
+    Subscription,
+    SubscriptionState,
     SyncPosition,
     Taken,
 )
@@ -415,6 +417,10 @@ WRITES: dict[str, Write] = {
         t.send_id, at=T0 + timedelta(hours=1), until=T0 + timedelta(hours=2)
     ),
     "finish_send": lambda s, t: s.finish_send(t.send_id, "sent", T0, receipt="HTTP 200"),
+    "save_subscription": lambda s, t: s.save_subscription(
+        Subscription("key-1", "acme", "1201", SubscriptionState.PENDING, T0)
+    ),
+    "remove_subscription": lambda s, t: s.remove_subscription("key-1"),
 }
 # Every read: never refused, whatever the fence.
 READS: dict[str, Callable[[SqlStore, Targets], object]] = {
@@ -434,6 +440,8 @@ READS: dict[str, Callable[[SqlStore, Targets], object]] = {
     "last_send": lambda s, t: s.last_send("acme", "summary", "", SLACK),
     "leases": lambda s, t: s.leases(),
     "replicas": lambda s, t: s.replicas(),
+    "subscriptions": lambda s, t: s.subscriptions("acme"),
+    "subscription": lambda s, t: s.subscription("key-1"),
 }
 
 
