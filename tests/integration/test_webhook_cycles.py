@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -287,3 +288,21 @@ def test_no_webhook_secret_is_kept_in_the_clear(running: Running) -> None:
         assert hook.secret.encode() not in stored
     for row in running.store.subscriptions(CLIENT):
         assert row.sealed_secret is not None
+
+
+def test_status_shows_each_clients_webhooks_and_judges_it_by_the_safety_poll(
+    running: Running, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from delegator.cli import main
+
+    monkeypatch.setenv("DELEGATOR_DATABASE_URL", f"sqlite:///{running.database}")
+    monkeypatch.setenv("ASANA_TOKEN_NORTHWIND", running.sandbox.token(OWNER))
+    capsys.readouterr()
+    assert main(["status", "--rules", str(running.rules)]) == 0
+    text = capsys.readouterr().out
+    assert "webhooks    healthy: 2 of 2 live, last heard" in text, text
+    assert "every 60m" in text, text
+    assert main(["status", "--rules", str(running.rules), "--json"]) == 0
+    (client,) = json.loads(capsys.readouterr().out)["clients"]
+    assert client["webhooks"]["mode"] == "healthy"
+    assert client["webhooks"]["polling_seconds"] == 3600

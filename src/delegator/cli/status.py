@@ -37,13 +37,15 @@ from delegator.health import (
     store_checks,
     stored_lease,
 )
-from delegator.ports import LeaseRecord, ReplicaRecord
+from delegator.ports import LeaseRecord, ReplicaRecord, Subscription
 from delegator.settings import SettingsError
 from delegator.store import SqlStore, StoreError, mask_url
 from delegator.store.database import is_memory, parse_url
+from delegator.subscriptions import ClientHooks, Wanted, hooks_health
 
 HISTORY = 50  # stored cycles read per client: enough to find the last good one after a bad spell
 LEASES_SINCE = 4  # the schema version that brought the leases and the replicas' heartbeats
+WEBHOOKS_SINCE = 5  # the schema version that brought the webhook subscriptions
 
 
 def register(subparsers: Subparsers) -> None:
@@ -104,7 +106,11 @@ def run_status(args: argparse.Namespace) -> int:
         return 2
     shown = mask_url(url)
     judge = _Judge(
-        settings.ready_polls, failed_writes_threshold(settings), min_free_bytes(settings)
+        settings.ready_polls,
+        failed_writes_threshold(settings),
+        min_free_bytes(settings),
+        settings.webhooks_safety_poll,
+        settings.webhooks_heartbeat_timeout,
     )
     warnings: list[str] = []
     if _missing_file(url):
@@ -131,6 +137,8 @@ class _Judge:
     ready_polls: int
     failed_writes: int
     min_free: int
+    safety_poll: timedelta = timedelta(hours=1)
+    heartbeat_timeout: timedelta = timedelta(hours=9)
 
 
 def _missing_file(url: URL) -> bool:
@@ -152,7 +160,7 @@ def _gather(
     warnings: list[str] | None = None,
 ) -> Gathered:
     """The database's state ("ok" or what is wrong), each client's status, the replicas."""
-    database, empty, leasing = "ok", True, False
+    database, empty, leasing, hooked = "ok", True, False, False
     if store is not None:
         try:
             health = store.health()
@@ -161,6 +169,7 @@ def _gather(
         else:
             empty = health.version == 0
             leasing = LEASES_SINCE <= health.version <= health.known
+            hooked = WEBHOOKS_SINCE <= health.version <= health.known
             checks, warned = store_checks(health, judge.min_free)
             problems = [text for text in checks.values() if text != "ok"]
             if problems:
@@ -177,11 +186,25 @@ def _gather(
             replicas = store.replicas()
         except StoreError as exc:
             database = str(exc)
+    subscriptions: dict[str, list[Subscription]] = {}
+    if store is not None and hooked:
+        try:
+            for row in store.subscriptions():
+                subscriptions.setdefault(row.client, []).append(row)
+        except StoreError as exc:
+            database = str(exc)
     found: list[ClientStatus] = []
     for entry in entries:
         state = entry_state(entry)
         if leases is not None:
             state = replace(state, lease=stored_lease(leases.get(entry.key)))
+        rows = subscriptions.get(entry.key)
+        if rows:  # the resources subscribed stand for those wanted: status resolves no source
+            wanted = Wanted(tuple(dict.fromkeys(r.resource for r in rows)), ())
+            hooks = hooks_health(wanted, rows, now, judge.heartbeat_timeout)
+            state = replace(
+                state, hooks=hooks, polling=judge.safety_poll if hooks.healthy else None
+            )
         loads: dict[str, int] = {}
         if store is not None and not empty:
             try:
@@ -286,6 +309,17 @@ def _lease_line(lease: LeaseState, now: datetime) -> str:
     return f"  lease       held by {lease.replica}{since}"
 
 
+def _hooks_line(hooks: ClientHooks, now: datetime) -> str:
+    heard = (
+        f", last heard {_when(hooks.last_signal_at, now)}"
+        if hooks.last_signal_at is not None
+        else ""
+    )
+    if hooks.healthy:
+        return f"  webhooks    healthy: {hooks.active} of {hooks.wanted} live{heard}"
+    return f"  webhooks    {hooks.mode.value}: {hooks.reason}{heard}"
+
+
 def _client_lines(client: ClientStatus, now: datetime) -> list[str]:
     health, state = client.health, client.health.state
     lines = [f"{state.name} ({state.key}): {health.status.replace('_', ' ')} - {health.reason}"]
@@ -293,6 +327,8 @@ def _client_lines(client: ClientStatus, now: datetime) -> list[str]:
         return lines
     if state.lease is not None:
         lines.append(_lease_line(state.lease, now))
+    if state.hooks is not None:
+        lines.append(_hooks_line(state.hooks, now))
     if state.running_since is not None:
         lines.append(f"  running     since {_when(state.running_since, now)}")
     if state.last_cycle_at is not None:
@@ -306,10 +342,11 @@ def _client_lines(client: ClientStatus, now: datetime) -> list[str]:
         lines.append("  last cycle  none recorded")
     if state.last_success_at is not None and state.last_result in ("failed", "interrupted"):
         lines.append(f"  last good   {_when(state.last_success_at, now)}")
-    every = span(state.poll)
+    interval = state.every or state.poll
+    every = span(interval)
     if state.next_cycle_at is not None:
         due = state.next_cycle_at
-        late = " - overdue: is the service running?" if due < now - state.poll else ""
+        late = " - overdue: is the service running?" if due < now - interval else ""
         lines.append(f"  next cycle  {_when(due, now)}, every {every}{late}")
     else:
         lines.append(f"  next cycle  when the service starts, then every {every}")
