@@ -8,18 +8,30 @@ nothing twice, and that a person taking a task back is respected. No account, no
 from __future__ import annotations
 
 import argparse
+import secrets
+import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from delegator.bootstrap import Fleet, open_store
+from delegator.bootstrap import Fleet, open_store, start_hooks
 from delegator.cli._common import Subparsers
 from delegator.clients import ClientEntry, load_clients
 from delegator.cycles import Count
 from delegator.logs import configure
 from delegator.sandbox import SandboxServer
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
+from delegator.scheduler import Service
 from delegator.service import CycleReport, StepStatus, TaskReport
+from delegator.settings import Settings
+
+# The webhooks scene: a task one of the example rules delegates, created by its owner.
+DEMO_PROJECT = "Operations"
+DEMO_OWNER = "anna@northwind.example"
+DEMO_WORKSPACE = "Northwind Studio"
+DEMO_TASK = "Invoice 2026-142 for the print shop"
 
 
 def register(subparsers: Subparsers) -> None:
@@ -163,9 +175,72 @@ def run_demo(args: argparse.Namespace) -> int:
                     )
                 )
             show_summaries(env.sandbox, fleet, entries, first)
+            show_webhooks(env.sandbox, env.settings, env.environ, rules_dir)
             return 1 if any(r.counts[Count.CLIENT_FAILED] for r in first) else 0
         finally:
             fleet.close()
+
+
+def show_webhooks(
+    sandbox: SandboxServer, settings: Settings, environ: Mapping[str, str], rules_dir: Path
+) -> None:
+    """The service running with webhooks: a task created in Asana is delegated within seconds
+    (the sandbox delivers to the receiver on loopback), timed."""
+    _banner("Webhooks: a new task is delegated within seconds")
+    hooked = replace(
+        settings,
+        webhooks_seal_key=secrets.token_urlsafe(32),
+        webhooks_host="127.0.0.1",
+        webhooks_port=0,
+        http_port=0,
+    )
+    store = open_store(hooked)
+    fleet = Fleet(hooked, store, environ=environ)
+    service = Service(fleet, rules_dir)
+    hooks = start_hooks(hooked, store, service.wake, loopback=True)
+    fleet.subscriber = hooks.subscriber
+    try:
+        service.start()
+        world = sandbox.world
+        project = world.project(DEMO_PROJECT)
+        if not _wait(lambda: any(h.resource is project for h in sandbox.webhooks.all()), 20):
+            print("  The webhook was not set up in time; the poll would still find the task.")
+            return
+        print(
+            f"  {len(sandbox.webhooks.all())} webhooks subscribed (one per watched project); "
+            f"the receiver listens at {hooks.server.url}."
+        )
+        owner = world.user(DEMO_OWNER)
+        started = time.monotonic()
+        task = world.create_task(
+            world.workspace_of(project) or world.workspace(DEMO_WORKSPACE),
+            DEMO_TASK, by=owner, assignee=owner, memberships=[(project, None)],
+        )  # fmt: skip
+        print(f'  {owner.name} creates "{DEMO_TASK}" in {DEMO_PROJECT}.')
+        if _wait(lambda: task.assignee is not None and task.assignee is not owner, 30):
+            seconds = time.monotonic() - started
+            who = task.assignee.name if task.assignee is not None else "?"
+            poll = next((str(e.loaded.head.poll) for e in service.entries.values()
+                         if e.loaded.head is not None), "its poll")  # fmt: skip
+            print(
+                f"  Delegated to {who} {seconds:.1f} s later (the webhook's delivery woke the "
+                f"cycle after a {settings.webhooks_debounce.total_seconds():g} s debounce; "
+                f"polling alone would have waited up to {poll})."
+            )
+        else:
+            print("  Not delegated within 30 s: see `delegator status` for the webhooks.")
+    finally:
+        service.stop(grace=10)
+        hooks.stop()
+
+
+def _wait(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _take_one_back(
