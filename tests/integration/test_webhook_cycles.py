@@ -164,6 +164,7 @@ def test_a_new_task_is_delegated_within_seconds_not_at_the_next_poll(running: Ru
     before = len(running.cycles())
     task = running.new_task("Invoice 2026-118 for Acme")
     wait_for(lambda: running.delegated(task), "the task delegated", seconds=15)
+    wait_for(lambda: len(running.cycles()) > before, "its cycle finished")  # after its writes
     # One cycle (or two: the service's own writes come back as a delivery, read and let be)
     # where the poll (5 minutes) would have run none.
     assert 1 <= len(running.cycles()) - before <= 2
