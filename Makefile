@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/summary.py
 
 ## bench-replicas: 500 clients shared through leases by 1, 2 and 3 replica processes on one
