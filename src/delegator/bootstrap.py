@@ -319,7 +319,7 @@ class Fleet:
         *,
         dry_run: bool = False,
         full: bool = False,
-        workers: int = 4,
+        workers: int | None = None,
         keep_tasks: bool = True,
     ) -> list[CycleReport]:
         """One cycle for each client, several at a time: a slow or rate-limited client waits
@@ -327,7 +327,8 @@ class Fleet:
         items = list(entries)
         if not items:
             return []
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        at_once = workers if workers is not None else self.settings.worker_concurrency
+        with ThreadPoolExecutor(max_workers=max(1, min(at_once, len(items)))) as pool:
             return list(
                 pool.map(
                     lambda e: self.cycle(e, dry_run=dry_run, full=full, keep_tasks=keep_tasks),

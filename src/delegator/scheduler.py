@@ -42,6 +42,7 @@ from delegator.service import CycleReport
 
 RELOAD_SECONDS = 5
 SUMMARY_SECONDS = 60
+HOUSEKEEPING = 3  # threads beyond worker.concurrency for the jobs that are not cycles
 HOOKS_SECONDS = 10  # how often the webhooks' health is judged (one store read)
 
 
@@ -53,7 +54,7 @@ class Service:
         fleet: Fleet,
         rules_dir: Path,
         *,
-        workers: int = 4,
+        workers: int | None = None,
         reload_seconds: float = RELOAD_SECONDS,
         on_cycle: Callable[[str], None] | None = None,
     ) -> None:
@@ -63,7 +64,13 @@ class Service:
         self.on_cycle = on_cycle
         self.entries: dict[str, ClientEntry] = {}
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            # The cycles at once (worker.concurrency), and room for the housekeeping jobs
+            # (reload, webhooks' health, pruning) so a full house of cycles never delays them.
+            executors={
+                "default": ThreadPoolExecutor(
+                    max_workers=(workers or fleet.settings.worker_concurrency) + HOUSEKEEPING
+                )
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
             timezone="UTC",
         )

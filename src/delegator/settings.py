@@ -58,6 +58,13 @@ class Settings:
     asana_requests_per_minute: int = 1500
     reconcile_every: timedelta = timedelta(hours=1)
     asana_request_deadline: timedelta = timedelta(seconds=60)  # one attempt, first to last byte
+    # an HTTP(S) proxy for every Asana request; None: direct (the environment's *_PROXY variables
+    # are not read, so a proxy is a reviewed setting, not an accident of the container)
+    asana_proxy: str | None = None
+    # clients cycled at once by one process (each waits on Asana most of its cycle)
+    worker_concurrency: int = 32
+    # journal rows (the service's actions) older than this are pruned; 0 keeps them for ever
+    journal_retention: timedelta = timedelta(days=90)
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     # operations: the health and metrics endpoint, shutdown, readiness
@@ -182,6 +189,25 @@ def _public_url(value: Any) -> str:
     return text.rstrip("/")
 
 
+def _proxy_url(value: Any) -> str:
+    """An http(s) proxy's URL with a host; it may carry credentials (a secret setting)."""
+    text = _text(value)
+    parsed = urlsplit(text)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise ValueError("expected an http:// or https:// proxy URL with a host")
+    return text
+
+
+def _retention(value: Any) -> timedelta:
+    """How long journal rows are kept: a duration of a day or more, or 0 for ever."""
+    if str(value).strip() in {"0", "0d"}:
+        return timedelta(0)
+    kept = _interval(value)
+    if kept < timedelta(days=1):
+        raise ValueError("keep the journal at least 1d (or 0: for ever)")
+    return kept
+
+
 _SETTINGS: dict[str, Any] = {
     "rules_dir": _path,
     "database_url": _text,
@@ -190,6 +216,9 @@ _SETTINGS: dict[str, Any] = {
     "asana_requests_per_minute": _positive_int,
     "reconcile_every": _interval,
     "asana_request_deadline": _interval,
+    "asana_proxy": _proxy_url,
+    "worker_concurrency": _positive_int,
+    "journal_retention": _retention,
     "log_format": _choice("auto", "json", "console"),
     "log_level": _choice("debug", "info", "warning", "error"),
     "http_host": _text,
@@ -221,7 +250,7 @@ _SETTINGS: dict[str, Any] = {
 
 # Settings that are secrets: masked wherever settings are shown.
 SECRET_SETTINGS = frozenset(
-    {"smtp_password", "database_url", "database_password", "webhooks_seal_key"}
+    {"smtp_password", "database_url", "database_password", "webhooks_seal_key", "asana_proxy"}
 )
 
 # Nested keys in the YAML file, for people who prefer sections.
@@ -233,6 +262,9 @@ _NESTED = {
     ("asana", "requests_per_minute"): "asana_requests_per_minute",
     ("asana", "reconcile_every"): "reconcile_every",
     ("asana", "request_deadline"): "asana_request_deadline",
+    ("asana", "proxy"): "asana_proxy",
+    ("worker", "concurrency"): "worker_concurrency",
+    ("journal", "retention"): "journal_retention",
     ("log", "format"): "log_format",
     ("log", "level"): "log_level",
     ("http", "host"): "http_host",
