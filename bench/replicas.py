@@ -37,7 +37,6 @@ Needs PostgreSQL: DELEGATOR_BENCH_DATABASE_URL or DELEGATOR_TEST_DATABASE_URL (s
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import tempfile
@@ -55,7 +54,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cycle import LATENCY, RULES  # bench/cycle.py: the same rule file and request latency
 from delegator.bootstrap import Fleet, lease_times, service_ownership
 from delegator.clients import ClientEntry, load_clients
 from delegator.core.sharing import share
@@ -64,55 +62,11 @@ from delegator.logs import configure
 from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.store.database import parse_url
+from world import LATENCY, RULES, serve  # bench/world.py: the sandbox's process, its rule file
 
 URL_VARIABLES = ("DELEGATOR_BENCH_DATABASE_URL", "DELEGATOR_TEST_DATABASE_URL")
 POLL_SECONDS = 60.0  # the rule files' poll: 1m
 LEASE_CALLS = ("lease_round", "acquire_leases", "release_leases", "leave")
-
-
-# ---------------------------------------------------------------------- the sandbox's process
-def fixture(clients: int, projects: int, tasks: int) -> dict[str, Any]:
-    """``clients`` workspaces of ``projects`` x ``tasks`` tasks, each with its own people."""
-    from delegator.sandbox import synthetic_fixture
-
-    workspaces = []
-    for c in range(clients):
-        text = json.dumps(synthetic_fixture(projects, tasks, seed=c))
-        text = text.replace("synthetic.example", f"c{c}.synthetic.example")
-        text = text.replace("synthetic-token-", f"c{c}-synthetic-token-")
-        workspace = json.loads(text)["workspaces"][0]
-        workspace["name"] = f"Synthetic Co {c}"
-        workspaces.append(workspace)
-    return {"workspaces": workspaces}
-
-
-def serve(clients: int, projects: int, tasks: int, latency: float, pipe: Connection) -> None:
-    """The sandbox: a world of ``clients`` workspaces, answering the coordinator's commands."""
-    from delegator.sandbox import ALL_TOKENS, SandboxServer, touch_tasks
-
-    with SandboxServer.from_fixture(fixture(clients, projects, tasks)) as sandbox:
-        sandbox.faults.latency(ALL_TOKENS, latency)
-        world = sandbox.world
-        spaces = {
-            c: (
-                world.workspace(f"Synthetic Co {c}").gid,
-                sandbox.token(f"owner@c{c}.synthetic.example"),
-            )
-            for c in range(clients)
-        }
-        pipe.send((sandbox.base_url, spaces))
-        while True:
-            command, argument = pipe.recv()
-            if command == "stop":
-                break
-            if command == "mark":  # a cycle starts: requests counted from zero
-                sandbox.requests.reset()
-                pipe.send(time.process_time())
-            elif command == "count":
-                pipe.send((len(sandbox.requests.entries()), time.process_time()))
-            elif command == "touch":
-                touch_tasks(world, argument, seed=7)
-                pipe.send(True)
 
 
 # ---------------------------------------------------------------------- a replica's process
