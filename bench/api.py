@@ -21,17 +21,44 @@ the API allows: one request per watched source and per 100 tasks returned, and f
 unit per change actually needed (10 per request through /batch). The worker's cycles run a
 minute or more apart, so a minute is let pass on the budget's clock before each scenario (no
 real wait): a budget wait then means one cycle alone outran the quota. Figures, not assertions.
-Run with ``make bench`` or ``.venv/bin/python bench/api.py``.
+
+Then the CPU the client spends (``--cpu`` runs only this part), with the sandbox in a process of
+its own so that the client's process CPU (every thread of it, the deadline's included) is the
+client's alone, at no network latency:
+
+  * an idle request: one incremental read of an unchanged project (``GET /tasks`` with
+    `modified_since` and the task opt_fields, an empty page), per request, all told; goal: at
+    most 0.8 ms;
+  * a GET of a 100-task page (transport, JSON, the page's shape), per request;
+  * per task: the JSON parse and page shape of a 100-task answer (`Transport._interpret` on the
+    bytes), the mapping to the core's `Task` (`task_from_asana`, one `Shared` per page), and
+    fetch to decision: a whole read of 20 projects through the backend (`AsanaBackend.read`:
+    requests, JSON, mapping), everything the client does before the engine decides, per task
+    returned; goal: at most 25 µs.
+
+Each figure is the median of several runs. ``--profile`` also prints cProfile's top functions
+of the idle requests.
+Run with ``make bench`` or ``.venv/bin/python bench/api.py`` (``--cpu`` for the CPU part only).
 """
 
 from __future__ import annotations
 
+import argparse
+import cProfile
+import io
 import math
+import multiprocessing
+import pstats
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
+
+import requests
+from requests.structures import CaseInsensitiveDict
 
 from delegator.asana import (
     AsanaClient,
@@ -40,12 +67,16 @@ from delegator.asana import (
     Lookups,
     Source,
     SyncPosition,
+    answers,
+    pagination,
     writes,
 )
-from delegator.asana.mapping import TASK_OPT_FIELDS
+from delegator.asana.backend import AsanaBackend
+from delegator.asana.mapping import TASK_OPT_FIELDS, Shared, task_from_asana
 from delegator.asana.writes import Action
 from delegator.clock import SystemClock
-from delegator.sandbox import SandboxServer, synthetic_fixture, touch_tasks
+from delegator.ports import WatchedSource
+from delegator.sandbox import ALL_TOKENS, SandboxServer, synthetic_fixture, touch_tasks
 from delegator.sandbox.synthetic import OWNER_TOKEN
 
 PROJECTS = 20
@@ -375,5 +406,174 @@ def print_table(rows: list[Row]) -> None:
             print("  ".join("-" * width for width in widths))
 
 
+# ---------------------------------------------------------------- CPU per request and per task
+
+IDLE_GOAL_MS = 0.8  # an idle request, all told
+TASK_GOAL_US = 25.0  # fetch to decision, per task
+IDLE_REQUESTS = 200
+PAGE_REQUESTS = 40
+PARSES = 40
+RUNS = 5
+
+
+def serve(pipe: Connection) -> None:
+    """The sandbox's process for the CPU figures: the synthetic world, until told to stop."""
+    fixture = synthetic_fixture(projects=PROJECTS, tasks_per_project=TASKS_PER_PROJECT)
+    with SandboxServer.from_fixture(fixture) as sandbox:
+        sandbox.faults.no_limits(ALL_TOKENS)  # hundreds of requests a second: CPU, no quota
+        workspace = sandbox.world.workspaces[0]
+        pipe.send((sandbox.base_url, workspace.gid, [p.gid for p in workspace.projects]))
+        pipe.recv()
+
+
+def cpu_main(*, profile: bool = False) -> None:
+    mine, theirs = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(target=serve, args=(theirs,))
+    server.start()
+    try:
+        base_url, workspace, projects = mine.recv()
+        measure_cpu(base_url, workspace, projects, profile=profile)
+    finally:
+        mine.send("stop")
+        server.join(timeout=30)
+
+
+def cpu_of(work: Callable[[], int]) -> list[float]:
+    """The process CPU seconds per unit `work` returns (the units it did), for each of RUNS."""
+    figures = []
+    for _ in range(RUNS):
+        started = time.process_time()
+        units = work()
+        figures.append((time.process_time() - started) / units)
+    return figures
+
+
+def canned(content: bytes) -> requests.Response:
+    """A 200 answer holding `content`, as `requests` hands it to the transport."""
+    response = requests.Response()
+    response.status_code = 200
+    response._content = content
+    response.headers = CaseInsensitiveDict(
+        {"Content-Type": "application/json; charset=UTF-8", "Date": "Mon, 30 Nov 2026 09:00:00 GMT"}
+    )
+    return response
+
+
+def measure_cpu(base_url: str, workspace: str, projects: list[str], *, profile: bool) -> None:
+    clock = CycleClock()
+    client = AsanaClient(
+        OWNER_TOKEN,
+        base_url=base_url,
+        budgets=BudgetRegistry(),
+        clock=clock,
+        limits=Limits.for_plan("paid"),
+        workspace_gid=workspace,
+    )
+    client.me()
+    reads = [
+        client.read_source(SyncPosition(Source.project(gid)), TASK_OPT_FIELDS) for gid in projects
+    ]
+    positions = [read.position for read in reads]
+    records = [task for read in reads for task in read.tasks]
+
+    def idle() -> int:
+        sent = client.requests_sent
+        for index in range(IDLE_REQUESTS):
+            clock.let_pass(1.0)  # the budget never waits: CPU only
+            read = client.read_source(positions[index % len(positions)], TASK_OPT_FIELDS)
+            assert not read.tasks
+            assert not read.full
+        assert client.requests_sent - sent == IDLE_REQUESTS, "an idle read is one request"
+        return IDLE_REQUESTS
+
+    idle()  # warm: connections open, caches filled
+    idle_ms = statistics.median(cpu_of(idle)) * 1000
+
+    path = f"/projects/{projects[0]}/tasks"
+
+    def first_page() -> answers.Page:
+        clock.let_pass(1.0)
+        response = next(
+            pagination.pages(client.transport, path, {"completed_since": "now"}, TASK_OPT_FIELDS)
+        )
+        return pagination.page_of(response)
+
+    assert len(first_page().records) == 100, "the first project has 100 open tasks or more"
+
+    def page() -> int:
+        for _ in range(PAGE_REQUESTS):
+            first_page()
+        return PAGE_REQUESTS
+
+    page_ms = statistics.median(cpu_of(page)) * 1000
+
+    raw = requests.get(
+        base_url + path,
+        params={"completed_since": "now", "limit": 100, "opt_fields": ",".join(TASK_OPT_FIELDS)},
+        headers={"Authorization": f"Bearer {OWNER_TOKEN}"},
+        timeout=30,
+    ).content
+
+    def parse() -> int:
+        for _ in range(PARSES):
+            parsed = client.transport._interpret("GET", path, canned(raw), answers.page).parsed
+        return PARSES * len(parsed.records)
+
+    parse_us = statistics.median(cpu_of(parse)) * 1e6
+
+    def mapping() -> int:
+        for start in range(0, len(records), 100):
+            shared = Shared()
+            for record in records[start : start + 100]:
+                task_from_asana(record, shared)
+        return len(records)
+
+    mapping_us = statistics.median(cpu_of(mapping)) * 1e6
+
+    backend = AsanaBackend(client, workspace)
+    watched = [WatchedSource(f"project {gid}", f"project:{gid}") for gid in projects]
+
+    def fetch_to_decision() -> int:
+        tasks = 0
+        for source in watched:
+            clock.let_pass(60.0)
+            tasks += len(backend.read(source, None, whole=True).tasks)
+        return tasks
+
+    decision_us = statistics.median(cpu_of(fetch_to_decision)) * 1e6
+
+    def goal(value: float, limit: float, unit: str) -> str:
+        return f"goal <= {limit:g} {unit}: {'met' if value <= limit else 'NOT met'}"
+
+    print()
+    print(f"CPU of the client (sandbox in its own process, no latency; median of {RUNS} runs)")
+    rows = [
+        ("idle request (GET /tasks?modified_since=, empty page)", f"{idle_ms:.3f} ms",
+         goal(idle_ms, IDLE_GOAL_MS, "ms")),
+        ("GET of a 100-task page (request, JSON, page shape)", f"{page_ms:.3f} ms", ""),
+        ("per task: JSON parse and page shape", f"{parse_us:.1f} µs", ""),
+        ("per task: mapping to the core's Task", f"{mapping_us:.1f} µs", ""),
+        (f"per task: fetch to decision (whole read, {len(records)} tasks)", f"{decision_us:.1f} µs",
+         goal(decision_us, TASK_GOAL_US, "µs")),
+    ]  # fmt: skip
+    for label, value, note in rows:
+        print(f"  {label:<62}{value:>11}  {note}".rstrip())
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(idle)
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(25)
+        print(f"\nprofile of {IDLE_REQUESTS} idle requests (top 25 by own time):")
+        print(out.getvalue())
+    client.close()
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu", action="store_true", help="only the CPU figures")
+    parser.add_argument("--profile", action="store_true", help="and a profile of idle requests")
+    arguments = parser.parse_args()
+    if not arguments.cpu:
+        main()
+    cpu_main(profile=arguments.profile)

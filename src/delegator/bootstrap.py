@@ -123,6 +123,7 @@ class Fleet:
             clock=self.clock,
             budgets=self.budgets,
             write_guard=self._guard(entry.key),
+            proxy=self.settings.asana_proxy,
         )
         if current is not None:
             current.backend.close()

@@ -65,7 +65,9 @@ class AsanaClient:
     `budgets` is the registry the token's budget comes from: clients given the same registry
     (the fleet's) share a token's budget, and a client given none has its own; `observer` hears
     of every HTTP attempt (the service's metrics); `write_guard` is called before every attempt
-    of a write and raises to stop it (a replica whose lease of the client is running out).
+    of a write and raises to stop it (a replica whose lease of the client is running out);
+    `proxy` is the URL of an http(s) proxy for every request (None: direct; the environment's
+    proxy variables are not read), a secret never shown in logs, errors or reprs.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class AsanaClient:
         search_overlap: timedelta = timedelta(seconds=60),
         user_cache_ttl: timedelta = timedelta(hours=1),
         write_guard: Callable[[], None] | None = None,
+        proxy: str | None = None,
     ) -> None:
         clock = clock if clock is not None else SystemClock()
         sleep = sleep if sleep is not None else clock.sleep
@@ -130,6 +133,7 @@ class AsanaClient:
             session=session,
             observer=observer,
             write_guard=write_guard,
+            proxy=proxy,
         )
         self._lock = threading.Lock()
         self._me: Record | None = None
