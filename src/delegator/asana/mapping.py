@@ -14,15 +14,21 @@ from typing import Any
 
 from delegator.core.model import FieldValue, Membership, Ref, Task, UserRef
 
-# The task fields the engine reads: the opt_fields of every task read from Asana.
+# The task fields something reads (rules' conditions and actions, the comment templates, the
+# service's override and completion checks, summaries, health): the opt_fields of every task
+# read from Asana. Asked for nothing no code reads, as each field costs bytes on the wire, JSON
+# to parse and mapping here, for every task of every read:
+# - ``workspace.name``: the mapping never reads the task's workspace;
+# - ``followers.name``: a follower is matched by gid or email (`Identity.is_user`);
+# - ``completed_at``: read only by summaries, through `BRIEF_FIELDS` (backend.py), which keep it;
+# - ``resource_subtype``: only `Task.is_milestone` comes from it, and no code reads that.
+# (`parent.name` stays: the smallest way to have the parent's gid, which is_subtask needs.)
 TASK_OPT_FIELDS: tuple[str, ...] = (
     "name",
     "notes",
-    "resource_subtype",
     "assignee.name",
     "assignee.email",
     "completed",
-    "completed_at",
     "due_on",
     "due_at",
     "start_on",
@@ -33,11 +39,9 @@ TASK_OPT_FIELDS: tuple[str, ...] = (
     "projects.name",
     "memberships.project.name",
     "memberships.section.name",
-    "followers.name",
     "followers.email",
     "parent.name",
     "permalink_url",
-    "workspace.name",
     "custom_fields.name",
     "custom_fields.resource_subtype",
     "custom_fields.enum_value.name",
@@ -92,13 +96,21 @@ class Shared:
     """One instance of each project, section, tag, user and field value across many snapshots.
 
     Thousands of tasks name the same few projects, sections and people; sharing the objects
-    keeps a large workspace's snapshots small. Use one per read (it only grows).
+    keeps a large workspace's snapshots small, and finding one already made is cheaper than
+    making it again. Use one per read (it only grows).
     """
 
-    __slots__ = ("_objects",)
+    __slots__ = ("_objects", "days", "fields", "memberships", "refs", "users")
 
     def __init__(self) -> None:
         self._objects: dict[object, Any] = {}
+        # The fast path's caches, keyed by what the object is made of (so a hit is equal to
+        # what would have been made): refs by (gid, name), users by (gid, name, email), ...
+        self.refs: dict[tuple[str, str], Ref] = {}
+        self.users: dict[tuple[str, str, str], UserRef] = {}
+        self.memberships: dict[tuple[Ref, Ref | None], Membership] = {}
+        self.fields: dict[tuple[object, ...], FieldValue] = {}
+        self.days: dict[str, date] = {}  # due and start days repeat across tasks
 
     def one(self, value: Any) -> Any:
         return self._objects.setdefault(value, value)
@@ -157,6 +169,11 @@ def task_from_asana(data: Mapping[str, Any], shared: Shared | None = None) -> Ta
     Pass one ``Shared`` for a batch of tasks to share their common objects. Whatever the JSON
     holds, the only exception is ``SnapshotError`` (a wrong shape anywhere names the task).
     """
+    if type(data) is dict:
+        try:
+            return _fast(data, shared if shared is not None else Shared())
+        except Exception:  # noqa: S110 - _Unusual, or anything odd: the general mapping judges it
+            pass
     try:
         return _task(data, shared)
     except SnapshotError:
@@ -169,6 +186,7 @@ def task_from_asana(data: Mapping[str, Any], shared: Shared | None = None) -> Ta
 
 
 def _task(data: Mapping[str, Any], shared: Shared | None) -> Task:
+    """The general mapping: any JSON (or Mapping) at all, each odd value judged as it comes."""
     if not isinstance(data, Mapping):
         raise SnapshotError("a task must be a JSON object")
     if "data" in data and isinstance(data["data"], Mapping) and "gid" not in data:
@@ -207,5 +225,258 @@ def _task(data: Mapping[str, Any], shared: Shared | None) -> Task:
         ),
         parent=_ref(data.get("parent"), shared),
         permalink_url=_text(data, "permalink_url"),
+        is_milestone=data.get("resource_subtype") == "milestone",
+    )
+
+
+# ---------------------------------------------------------------- the fast path
+#
+# A task as Asana sends it (JSON objects as dicts, gids as strings, times parseable) is mapped
+# below with exact type tests, no copies, and the pieces found in `Shared` when already made.
+# Anything else (a value of an unexpected type, a bad time, an object that is a Mapping but not
+# a dict) raises `_Unusual`, and the task is mapped again by `_task`, the general mapping, which
+# then says what is wrong exactly as it always has: the fast path gives the same snapshot or
+# none (tests/adapters/test_asana_mapping_fast.py holds the former mapping as an oracle).
+
+
+class _Unusual(Exception):  # noqa: N818 - not an error: a signal to take the general path
+    """The task is not as Asana usually sends it: map it with the general mapping."""
+
+
+_UNUSUAL = _Unusual()
+
+
+def _fast_text(value: object) -> str:
+    return value if type(value) is str else ("" if value is None else _odd_text(value))
+
+
+def _odd_text(value: object) -> str:
+    if isinstance(value, str):  # a str subclass: what `_text` returns, as it is
+        return value
+    return ""
+
+
+def _fast_optional_text(value: object) -> str | None:
+    """A string, or None for anything else (as the general mapping reads text_value)."""
+    if type(value) is str or value is None:
+        return value
+    if isinstance(value, str):
+        raise _UNUSUAL  # a str subclass: as the general mapping keeps it
+    return None
+
+
+def _fast_ref(value: object, shared: Shared) -> Ref | None:
+    """`_ref`, for a dict with a string gid; None for no value."""
+    if value is None:
+        return None
+    if type(value) is not dict:
+        if isinstance(value, Mapping):
+            raise _UNUSUAL
+        return None
+    gid = value.get("gid")
+    if type(gid) is not str:
+        if gid is None:
+            return None
+        raise _UNUSUAL
+    name = value.get("name")
+    key = (gid, name if type(name) is str else _fast_text(name))
+    ref = shared.refs.get(key)
+    if ref is None:
+        ref = shared.refs[key] = Ref(*key)
+    return ref
+
+
+def _fast_refs(values: object, shared: Shared) -> tuple[Ref, ...]:
+    if values is None:
+        return ()
+    if type(values) is not list:
+        raise _UNUSUAL
+    refs = []
+    for value in values:
+        ref = _fast_ref(value, shared)
+        if ref is not None:
+            refs.append(ref)
+    return tuple(refs)
+
+
+def _fast_user(value: object, shared: Shared) -> UserRef | None:
+    if value is None:
+        return None
+    if type(value) is not dict:
+        if isinstance(value, Mapping):
+            raise _UNUSUAL
+        return None
+    gid = value.get("gid")
+    if type(gid) is not str:
+        if gid is None:
+            return None
+        raise _UNUSUAL
+    key = (gid, _fast_text(value.get("name")), _fast_text(value.get("email")))
+    user = shared.users.get(key)
+    if user is None:
+        user = shared.users[key] = UserRef(key[0], key[1], key[2].lower())
+    return user
+
+
+def _fast_users(values: object, shared: Shared) -> tuple[UserRef, ...]:
+    if not values:
+        return ()
+    if type(values) is not list:
+        raise _UNUSUAL
+    users = []
+    for value in values:
+        user = _fast_user(value, shared)
+        if user is not None:
+            users.append(user)
+    return tuple(users)
+
+
+def _fast_memberships(values: object, shared: Shared) -> tuple[Membership, ...]:
+    if not values:
+        return ()
+    if type(values) is not list:
+        raise _UNUSUAL
+    memberships = []
+    for item in values:
+        if type(item) is not dict:
+            if isinstance(item, Mapping):
+                raise _UNUSUAL
+            continue
+        project = _fast_ref(item.get("project"), shared)
+        if project is None:
+            continue
+        key = (project, _fast_ref(item.get("section"), shared))
+        membership = shared.memberships.get(key)
+        if membership is None:
+            membership = shared.memberships[key] = Membership(*key)
+        memberships.append(membership)
+    return tuple(memberships)
+
+
+def _fast_day(value: object, shared: Shared) -> date | None:
+    if value is None or value == "":
+        return None
+    if type(value) is not str:
+        raise _UNUSUAL
+    day = shared.days.get(value)
+    if day is None:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise _UNUSUAL from None
+        shared.days[value] = day
+    return day
+
+
+def _fast_moment(value: object) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if type(value) is not str:
+        raise _UNUSUAL
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _UNUSUAL from None
+    if moment.tzinfo is None:
+        raise _UNUSUAL
+    return moment
+
+
+def _fast_fields(values: object, shared: Shared) -> tuple[FieldValue, ...]:
+    if not values:
+        return ()
+    if type(values) is not list:
+        raise _UNUSUAL
+    fields = []
+    for data in values:
+        if type(data) is not dict:
+            if isinstance(data, Mapping):
+                raise _UNUSUAL
+            continue
+        gid = data.get("gid", "")
+        if type(gid) is not str:
+            raise _UNUSUAL
+        kind = _fast_text(data.get("resource_subtype")) or _fast_text(data.get("type"))
+        enum_value = data.get("enum_value")
+        if enum_value is None:
+            enum = None
+        elif type(enum_value) is dict:
+            enum = _fast_text(enum_value.get("name"))
+        elif isinstance(enum_value, Mapping):
+            raise _UNUSUAL
+        else:
+            enum = None
+        multi: tuple[str, ...] = ()
+        options = data.get("multi_enum_values")
+        if options:
+            if type(options) is not list:
+                raise _UNUSUAL
+            names = []
+            for option in options:
+                if type(option) is dict:
+                    names.append(_fast_text(option.get("name")))
+                elif isinstance(option, Mapping):
+                    raise _UNUSUAL
+            multi = tuple(names)
+        number = data.get("number_value")
+        if type(number) is float:
+            pass
+        elif type(number) is int and -(2**53) <= number <= 2**53:
+            number = float(number)
+        elif number is not None and isinstance(number, int | float):
+            raise _UNUSUAL  # a bool, a huge integer: as the general mapping takes them
+        else:
+            number = None
+        date_value = data.get("date_value")
+        if date_value is None:
+            day = None
+        elif type(date_value) is dict:
+            day = _fast_day(date_value.get("date"), shared)
+        elif isinstance(date_value, Mapping) or date_value:
+            raise _UNUSUAL
+        else:
+            day = None
+        name = _fast_text(data.get("name"))
+        text = _fast_optional_text(data.get("text_value"))
+        display = _fast_optional_text(data.get("display_value"))
+        key = (gid, name, kind, enum, multi, number, text, day, display)
+        value = shared.fields.get(key)
+        if value is None:
+            value = shared.fields[key] = FieldValue(
+                gid, name, kind, enum, multi, number, text, day, display
+            )
+        fields.append(value)
+    return tuple(fields)
+
+
+def _fast(data: dict[str, Any], shared: Shared) -> Task:
+    """The snapshot of a usual task, or `_Unusual`; the same as `_task` makes when it is one."""
+    if "data" in data and "gid" not in data:
+        raise _UNUSUAL  # an envelope: the general mapping unwraps it
+    gid = data.get("gid")
+    if type(gid) is not str or not gid:
+        raise _UNUSUAL
+    # The general mapping reads memberships first, then the rest in the Task's field order;
+    # here nothing is reported, so the order does not matter.
+    return Task(
+        gid=gid,
+        name=_fast_text(data.get("name")),
+        notes=_fast_text(data.get("notes")),
+        assignee=_fast_user(data.get("assignee"), shared),
+        completed=bool(data.get("completed", False)),
+        completed_at=_fast_moment(data.get("completed_at")),
+        due_on=_fast_day(data.get("due_on"), shared),
+        due_at=_fast_moment(data.get("due_at")),
+        start_on=_fast_day(data.get("start_on"), shared),
+        start_at=_fast_moment(data.get("start_at")),
+        created_at=_fast_moment(data.get("created_at")),
+        modified_at=_fast_moment(data.get("modified_at")),
+        tags=_fast_refs(data.get("tags"), shared),
+        projects=_fast_refs(data.get("projects"), shared),
+        memberships=_fast_memberships(data.get("memberships"), shared),
+        followers=_fast_users(data.get("followers"), shared),
+        custom_fields=_fast_fields(data.get("custom_fields"), shared),
+        parent=_fast_ref(data.get("parent"), shared),
+        permalink_url=_fast_text(data.get("permalink_url")),
         is_milestone=data.get("resource_subtype") == "milestone",
     )
