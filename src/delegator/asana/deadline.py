@@ -73,6 +73,7 @@ class Watchdog:
         # -inf while it is not waiting (it looks at the heap before it waits again).
         self._wakes_at = -math.inf
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()  # the current thread's
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -89,7 +90,10 @@ class Watchdog:
         with self._cond:
             heapq.heappush(self._heap, entry)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._stop = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name=self.name, daemon=True
+                )
                 self._thread.start()
             elif ends < self._wakes_at:
                 self._cond.notify()
@@ -107,11 +111,23 @@ class Watchdog:
                 heapq.heapify(self._heap)
                 self._done = 0
 
-    def _run(self) -> None:
+    def close(self) -> None:
+        """Stop the thread (tests; the process's watchdog runs as long as the process). Armed
+        deadlines are kept: the next `arm` starts a thread again, which expires them."""
+        with self._cond:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+            self._cond.notify_all()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _run(self, stop: threading.Event) -> None:
         cond, pop = self._cond, heapq.heappop
         while True:
             due: list[Deadline] = []
             with cond:
+                if stop.is_set():
+                    return
                 heap = self._heap
                 now = time.monotonic()
                 while heap and (heap[0].deadline is None or heap[0].ends <= now):
