@@ -2,12 +2,14 @@
 
 The journal entry is written as ``pending`` before the backend's call and completed (``done`` or
 ``failed``) after it, so a crash between the two is found on the next start and reconciled
-(see ``Cycle._reconcile_pending`` in service.py) without writing anything twice.
+(see ``Cycle._reconcile_pending`` in service.py) without writing anything twice. An outcome's
+steps are journaled together, in one transaction before its first write, and completed together
+in one after its last (``Settlement``), with the delegation and the pool's turn they imply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,8 +17,16 @@ from typing import Any
 from delegator.core.context import Directory, Identity
 from delegator.core.intents import Assign, Intent
 from delegator.core.model import Task
-from delegator.outcomes import intent_detail
-from delegator.ports import ActionMode, ActionStatus, BackendError, StateStore, TaskBackend
+from delegator.outcomes import OutcomePlan, intent_detail
+from delegator.ports import (
+    ActionMode,
+    ActionStatus,
+    BackendError,
+    Delegation,
+    Finished,
+    StateStore,
+    TaskBackend,
+)
 
 
 class WriteError(Exception):
@@ -69,6 +79,60 @@ class Writer:
             mode=mode, at=self.now, status=status,
         )  # fmt: skip
 
+    def intend(
+        self,
+        task: Task,
+        rule: str,
+        intent: Intent,
+        *,
+        assistant: str | None = None,
+        assignee: Identity | None = None,
+        text: str | None = None,
+        outcome: int | None = None,
+        step: int | None = None,
+    ) -> int:
+        """Journal one write as pending, before it is carried out; its entry's id."""
+        detail = intent_detail(intent)
+        if assignee is not None:
+            detail["assignee"] = assignee.gid or assignee.email
+        if text is not None:
+            detail["text"] = text
+        if outcome is not None:  # which outcome and which of its steps this write is
+            detail["outcome"] = outcome
+            detail["step"] = step
+        return self.journal(task, rule, intent.kind, detail, assistant, "active")
+
+    def intend_steps(
+        self, task: Task, rule: str, plan: OutcomePlan, outcome: int, steps: Iterable[int]
+    ) -> dict[int, int]:
+        """Journal the outcome's steps still to do as pending: step index -> entry id. Call it
+        inside ``store.together(write=True)`` so they are one transaction."""
+        intended: dict[int, int] = {}
+        for index in steps:
+            step = plan.steps[index]
+            intent = step.intent
+            intended[index] = self.intend(
+                task, rule, intent, assistant=plan.assistant,
+                assignee=plan.assignee if isinstance(intent, Assign) else None,
+                text=step.text, outcome=outcome, step=index,
+            )  # fmt: skip
+        return intended
+
+    def carry(
+        self,
+        task: Task,
+        intent: Intent,
+        *,
+        assignee: Identity | None = None,
+        text: str | None = None,
+    ) -> str | None:
+        """Carry out a write already journaled; the story it made, if any."""
+        if isinstance(intent, Assign) and (assignee is None or not assignee.known):
+            raise WriteError("no assistant was chosen")
+        return self.backend.write(
+            task, intent, assignee=assignee, text=text, directory=self.directory
+        )
+
     def write(
         self,
         task: Task,
@@ -81,24 +145,48 @@ class Writer:
         outcome: int | None = None,
         step: int | None = None,
     ) -> Written:
-        """Carry one intent out; BackendError propagates after the journal says it failed."""
-        detail = intent_detail(intent)
-        if assignee is not None:
-            detail["assignee"] = assignee.gid or assignee.email
-        if text is not None:
-            detail["text"] = text
-        if outcome is not None:  # which outcome and which of its steps this write is
-            detail["outcome"] = outcome
-            detail["step"] = step
-        action_id = self.journal(task, rule, intent.kind, detail, assistant, "active")
+        """Carry one intent out, journaled on its own; BackendError propagates after the
+        journal says it failed."""
+        action_id = self.intend(task, rule, intent, assistant=assistant, assignee=assignee,
+                                text=text, outcome=outcome, step=step)  # fmt: skip
         try:
-            if isinstance(intent, Assign) and (assignee is None or not assignee.known):
-                raise WriteError("no assistant was chosen")
-            story_gid = self.backend.write(
-                task, intent, assignee=assignee, text=text, directory=self.directory
-            )
+            story_gid = self.carry(task, intent, assignee=assignee, text=text)
         except (BackendError, WriteError) as exc:
             self.store.finish_action(action_id, "failed", self.now, result=str(exc))
             raise
         self.store.finish_action(action_id, "done", self.now, story_gid=story_gid)
         return Written(intent.kind, intent.describe(), "done", None, story_gid)
+
+
+class Settlement:
+    """What an outcome's writes came to, kept in memory and saved in one transaction at its end:
+    the steps done or failed, the intents never reached (removed), the pool's turn, the
+    delegation and the outcome itself. Until then a crash leaves the steps pending in the
+    journal, and the next cycle reconciles them as before."""
+
+    def __init__(self, store: StateStore, now: datetime) -> None:
+        self.store = store
+        self.now = now
+        self.finished: dict[int, Finished] = {}
+        self.turns: dict[str, str] = {}  # pool -> assistant
+        self.delegation: Delegation | None = None
+
+    def finish(
+        self,
+        action_id: int,
+        status: ActionStatus,
+        *,
+        result: str | None = None,
+        story_gid: str | None = None,
+    ) -> None:
+        self.finished[action_id] = Finished(action_id, status, self.now, result, story_gid)
+
+    def save(self, client: str, unreached: Iterable[int]) -> None:
+        forget = [action for action in unreached if action not in self.finished]
+        with self.store.together(write=True):
+            self.store.finish_actions(list(self.finished.values()))
+            self.store.forget_actions(forget)
+            for pool, assistant in self.turns.items():
+                self.store.save_round_robin(client, pool, assistant)
+            if self.delegation is not None:
+                self.store.record_delegation(self.delegation)

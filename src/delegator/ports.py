@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -82,6 +83,32 @@ class ActionRecord:
     completed_at: datetime | None = None
     result: str | None = None  # what happened, for people (an error message, "already in place")
     story_gid: str | None = None  # the Asana story created by a comment
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A journal entry's completion, for ``finish_actions``."""
+
+    action_id: int
+    status: ActionStatus
+    at: datetime
+    result: str | None = None
+    story_gid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What a prune removed (or would remove). Kept whatever their age: pending intents, the
+    entries the rules remember a task by (a rule's completed outcome, a posted comment), the
+    override ledger, the summaries and digests sent, and cycles still running."""
+
+    actions: int = 0
+    cycles: int = 0
+    delegations: int = 0  # closed ones; open delegations are never pruned
+
+    @property
+    def total(self) -> int:
+        return self.actions + self.cycles + self.delegations
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,10 +308,25 @@ class StateStore(SubscriptionStore, Protocol):
         kill, a crash); how many. Called at start-up."""
         ...
 
+    def together(self, *, write: bool = False) -> AbstractContextManager[None]:
+        """The store calls this thread makes inside the block share one transaction: all of them
+        are kept or none. ``write`` takes the write lock, and checks a fenced store's lease, once
+        at the start. A cycle's bookkeeping is a handful of these, never one per row; an Asana
+        call never happens inside one."""
+        ...
+
     # sync positions
     def sync_position(self, client: str, source: str) -> SyncPosition | None: ...
 
+    def sync_positions(self, client: str) -> dict[str, SyncPosition]:
+        """Every source's position for the client, by source key (one read)."""
+        ...
+
     def save_sync_position(self, client: str, position: SyncPosition) -> None: ...
+
+    def save_sync_positions(self, client: str, positions: Sequence[SyncPosition]) -> None:
+        """Replace these positions as wholes (one statement)."""
+        ...
 
     # the action journal
     def begin_action(
@@ -321,15 +363,36 @@ class StateStore(SubscriptionStore, Protocol):
         since: datetime | None = None,
         limit: int | None = None,
         kinds: Sequence[str] | None = None,
+        task_gids: Iterable[str] | None = None,
     ) -> list[ActionRecord]: ...
 
+    def finish_actions(self, finished: Sequence[Finished]) -> None:
+        """``finish_action`` for several entries, in one statement."""
+        ...
+
+    def forget_actions(self, action_ids: Sequence[int]) -> None:
+        """Remove pending intents that were never carried out (nothing happened)."""
+        ...
+
+    def shadow_plans(self, client: str, task_gids: Iterable[str]) -> set[tuple[str, str, str]]:
+        """(task gid, rule, rule version) of the shadow plans journaled for these tasks."""
+        ...
+
     def memories(self, client: str, task_gids: Iterable[str]) -> dict[str, TaskMemory]: ...
+
+    def prune(self, before: datetime, *, dry_run: bool = False) -> Pruned:
+        """Delete the history older than ``before`` that nothing reads any more (see
+        ``Pruned``); how many rows of each kind (would have) gone."""
+        ...
 
     # delegations, overrides, load and fairness
     def record_delegation(self, delegation: Delegation) -> None: ...
 
     def delegations(
-        self, client: str, status: DelegationStatus | None = "open"
+        self,
+        client: str,
+        status: DelegationStatus | None = "open",
+        task_gids: Iterable[str] | None = None,
     ) -> list[Delegation]: ...
 
     def close_delegation(

@@ -43,7 +43,10 @@ from delegator.service import CycleReport
 RELOAD_SECONDS = 5
 SUMMARY_SECONDS = 60
 HOUSEKEEPING = 3  # threads beyond worker.concurrency for the jobs that are not cycles
-HOOKS_SECONDS = 10  # how often the webhooks' health is judged (one store read)
+HOOKS_SECONDS = 10
+PRUNE_SECONDS = (
+    24 * 3600
+)  # the history past journal.retention, pruned daily  # how often the webhooks' health is judged (one store read)
 
 
 class Service:
@@ -112,8 +115,30 @@ class Service:
         )
         if self.fleet.subscriber is not None:
             self.add_periodic_job("webhooks", self.judge_hooks, HOOKS_SECONDS)
+        if self.fleet.settings.journal_retention:
+            # The history past journal.retention, pruned a few minutes after start and daily.
+            self.add_periodic_job(
+                "prune",
+                self.prune,
+                PRUNE_SECONDS,
+                first_run=self.fleet.clock.now() + timedelta(minutes=5),
+                jitter=600,
+            )
         self.scheduler.start()
         self.log.info("service_started", clients=sorted(self.entries))
+
+    def prune(self) -> None:
+        """Delete the history older than journal.retention (see ``StateStore.prune``); any
+        replica may, the deletes are the same whoever does them."""
+        before = self.fleet.clock.now() - self.fleet.settings.journal_retention
+        try:
+            pruned = self.fleet.store.prune(before)
+        except Exception as exc:  # StoreError: tried again tomorrow
+            self.log.warning("prune_failed", error=str(exc))
+            return
+        if pruned.total:
+            self.log.info("pruned", before=before.isoformat(), actions=pruned.actions,
+                          cycles=pruned.cycles, delegations=pruned.delegations)  # fmt: skip
 
     def add_periodic_job(
         self,

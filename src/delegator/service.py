@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from delegator.core.overrides import override_reason
 from delegator.core.schema import FileHead
 from delegator.core.templates import compile_template
 from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
-from delegator.effects import WriteError, Writer
+from delegator.effects import Settlement, WriteError, Writer
 from delegator.logs import bound, get_logger
 from delegator.outcomes import (
     MAX_ATTEMPTS,
@@ -44,6 +45,7 @@ from delegator.ports import (
     ActionRecord,
     BackendError,
     Delegation,
+    DelegationStatus,
     GoneReason,
     LeaseLost,
     NotInWorkspace,
@@ -69,7 +71,16 @@ def still_queued(store: StateStore, client: str, now: datetime) -> dict[str, Act
     latest queue entry (its reason and when)."""
     queued: dict[str, ActionRecord] = {}
     settled: set[str] = set()  # assigned, or dropped from the queue, after the queueing
-    recent = store.actions(client=client, since=now - QUEUE_MEMORY, kinds=("assign", "queue"))
+    since = now - QUEUE_MEMORY
+    with store.together():
+        # Only the queued tasks' entries are read: the cost is the queue's, not the journal's.
+        entered = store.actions(client=client, since=since, kinds=("queue",))
+        gids = {action.task_gid for action in entered}
+        recent = (
+            store.actions(client=client, since=since, kinds=("assign", "queue"), task_gids=gids)
+            if gids
+            else []
+        )
     for action in recent:  # newest first: an assignment or a drop after the queueing wins
         gid = action.task_gid
         if gid in settled:
@@ -91,6 +102,16 @@ def created_by_service(store: StateStore, client: str) -> set[str]:
         for send in store.sends(client, statuses=("sent",))
         if send.destination.startswith("asana_task:") and send.receipt and send.receipt.isdigit()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Bookkeeping:
+    """What a cycle reads from the store before it reads Asana (one transaction)."""
+
+    pending: list[ActionRecord]  # intents begun and not finished (a crash, a lost settlement)
+    positions: dict[str, SyncPosition]  # by source key
+    own: set[str]  # tasks the service created itself
+    queued: dict[str, ActionRecord]  # tasks waiting for a free assistant
 
 
 class ClientError(Exception):
@@ -352,6 +373,11 @@ class Cycle:
         self.report = CycleReport(runtime.key, runtime.entry.name, now, dry_run)
         self.log = get_logger()
         self._queued_entries: dict[str, ActionRecord] = {}
+        self._positions: list[SyncPosition] = []  # saved with the cycle's end
+        # shadow plans: journaled already (task, rule, version), and to journal this cycle
+        self._shadow_seen: set[tuple[str, str, str]] = set()
+        self._shadow_plans: list[tuple[Task, str, Intent, str | None, str]] = []
+        self._versions: dict[str, str] = {}
 
     def _checkpoint(self) -> None:
         if self.dry_run:
@@ -382,26 +408,27 @@ class Cycle:
         try:
             runtime.refresh(self.now, force=self.full)
             report.cycle_errors.extend(runtime.problems)
+            book = self._bookkeeping()
             if not self.dry_run:
-                self._reconcile_pending()
-            tasks, positions, whole = self._read()
+                self._reconcile_pending(book.pending)
+            tasks, positions, whole = self._read(book)
             if whole:
                 tasks.extend(self._delegated_elsewhere({t.gid for t in tasks}))
             resumed: set[str] = set()
             if not self.dry_run:
-                resumed = self._resume_outcomes({t.gid: t for t in tasks})
+                resumed = self._resume_outcomes({t.gid: t for t in tasks}, book.pending)
             # A resumed outcome's task was read before its steps were done: it was judged
             # against the outcome's own journal above, not against that older snapshot.
             untouched = [t for t in tasks if t.gid not in resumed]
             self._notice_overrides(untouched)
             deferred = self._decide_and_apply(untouched, cycle_id)
             if not self.dry_run:
-                for position in positions:
-                    if deferred:
-                        # Tasks held back by a rule's limit are not changed, so an incremental
-                        # read would not show them again: read whole next cycle until drained.
-                        position = dataclasses.replace(position, last_full_read=None)
-                    self.store.save_sync_position(runtime.key, position)
+                if deferred:
+                    # Tasks held back by a rule's limit are not changed, so an incremental
+                    # read would not show them again: read whole next cycle until drained.
+                    positions = [dataclasses.replace(p, last_full_read=None) for p in positions]
+                # Saved with the cycle's end, and only those that moved.
+                self._positions = [p for p in positions if book.positions.get(p.source) != p]
         except (BackendError, ClientError, WriteError) as exc:
             report.add_error(error_kind(exc), str(exc))
             report.counts[Count.CLIENT_FAILED] = 1
@@ -419,7 +446,11 @@ class Cycle:
             if cycle_id is not None:
                 try:
                     finished = self.clock() if self.clock is not None else self.now
-                    self.store.finish_cycle(cycle_id, finished, report.counts, report.cycle_errors)
+                    with self.store.together(write=True):
+                        self.store.save_sync_positions(runtime.key, self._positions)
+                        self.store.finish_cycle(
+                            cycle_id, finished, report.counts, report.cycle_errors
+                        )
                 except LeaseLost as exc:  # the new holder closes this cycle as interrupted
                     if not report.counts[Count.INTERRUPTED]:
                         self._lease_lost(exc)
@@ -433,17 +464,29 @@ class Cycle:
         self.log.warning("cycle_lease_lost", reason=exc.detail,
                          tasks_done=report.counts[Count.MATCHED])  # fmt: skip
 
-    def _read(self) -> tuple[list[Task], list[SyncPosition], bool]:
+    def _bookkeeping(self) -> Bookkeeping:
+        """What the cycle needs from the store before it reads Asana, in one transaction."""
+        key = self.runtime.key
+        with self.store.together():
+            return Bookkeeping(
+                pending=[] if self.dry_run else self.store.pending_actions(key),
+                positions=self.store.sync_positions(key),
+                own=created_by_service(self.store, key),
+                queued={} if self.dry_run else still_queued(self.store, key, self.now),
+            )
+
+    def _read(self, book: Bookkeeping) -> tuple[list[Task], list[SyncPosition], bool]:
         """The changed tasks of every watched source, the positions to store, and whether any
         source was read whole (the periodic reconcile)."""
         runtime = self.runtime
         seen: dict[str, Task] = {}
         positions: list[SyncPosition] = []
         whole = False
-        own = created_by_service(self.store, runtime.key)
+        own = book.own
+        self._queued_entries = book.queued
         for source in runtime.sources:
             self._checkpoint()
-            stored = self.store.sync_position(runtime.key, source.key)
+            stored = book.positions.get(source.key)
             try:
                 read = runtime.backend.read(source, stored, whole=self.full or self.dry_run)
             except BackendError as exc:
@@ -463,7 +506,7 @@ class Cycle:
                 self.progress(source.label, len(seen))
             positions.append(read.position)
         # Tasks waiting for a free assistant are looked at again every cycle.
-        waiting = sorted(self._queued().keys() - set(seen))
+        waiting = sorted(book.queued.keys() - set(seen))
         if waiting:
             self._checkpoint()
             for state in runtime.backend.read_tasks(waiting):
@@ -541,24 +584,21 @@ class Cycle:
             directory=runtime.directory, cycle_id=self.report.cycle_id, now=self.now,
         )  # fmt: skip
 
-    def _queued(self) -> dict[str, ActionRecord]:
-        if self.dry_run:
-            return {}
-        self._queued_entries = still_queued(self.store, self.runtime.key, self.now)
-        return self._queued_entries
-
     # ------------------------------------------------------------------ overrides
     def _notice_overrides(self, tasks: Iterable[Task]) -> None:
         runtime = self.runtime
         by_gid = {t.gid: t for t in tasks}
+        if not by_gid:
+            return
         respect = runtime.head.client.overrides == "respect"
-        for delegation in self.store.delegations(runtime.key, status="open"):
+        closes: list[tuple[str, DelegationStatus]] = []
+        overrides: list[Override] = []
+        for delegation in self.store.delegations(runtime.key, "open", task_gids=by_gid):
             task = by_gid.get(delegation.task_gid)
             if task is None:
                 continue
             if task.completed:
-                if not self.dry_run:
-                    self.store.close_delegation(runtime.key, task.gid, "done", self.now)
+                closes.append((task.gid, "done"))
                 self.report.counts[Count.DELEGATIONS_DONE] += 1
                 continue
             assistant = runtime.directory.assistants.get(delegation.assistant, Identity())
@@ -570,27 +610,34 @@ class Cycle:
             override = Override(runtime.key, task.gid, task.name, delegation.rule, reason, self.now)
             self.report.overrides.append(override)
             self.report.counts[Count.OVERRIDES] += 1
-            if not self.dry_run:
-                self.store.close_delegation(runtime.key, task.gid, "overridden", self.now)
-                if respect:
-                    self.store.record_override(override)
+            closes.append((task.gid, "overridden"))
+            if respect:
+                overrides.append(override)
+        if self.dry_run or not closes:
+            return
+        with self.store.together(write=True):
+            for gid, status in closes:
+                self.store.close_delegation(runtime.key, gid, status, self.now)
+            for override in overrides:
+                self.store.record_override(override)
 
     # ------------------------------------------------------------------ decisions
     def _decide_and_apply(self, tasks: list[Task], cycle_id: int | None) -> int:
         """Decide every task and carry the decisions out; the number held back by limits."""
         runtime, store = self.runtime, self.store
         engine = runtime.engine
+        if not tasks:
+            return 0
         ctx = engine.context(self.now, runtime.directory)
-        memories = store.memories(runtime.key, [t.gid for t in tasks])
+        with store.together():
+            memories = store.memories(runtime.key, [t.gid for t in tasks])
+            load = dict(store.assistant_load(runtime.key))
+            turns = dict(store.round_robin(runtime.key))
         plan = engine.plan(tasks, ctx, memories, explain=self.explain)
         deferred = {d.task.gid: rule for d, rule in plan.deferred}
-        roster = Roster(
-            runtime.head.assistants,
-            engine.tz,
-            dict(store.assistant_load(runtime.key)),
-            dict(store.round_robin(runtime.key)),
-        )
+        roster = Roster(runtime.head.assistants, engine.tz, load, turns)
         writer = self._writer()
+        self._shadow_seen = self._shadow_journaled(plan.decisions)
         for decision in plan.decisions:
             report = TaskReport(decision.task, decision, deferred=deferred.get(decision.task.gid))
             # A plan shows every task; a running service keeps only those a rule took, so a
@@ -615,8 +662,41 @@ class Cycle:
                 except WriteError as exc:
                     self.report.add_error(ErrorKind.WRITE, f"task {decision.task.gid}: {exc}")
                     self.report.counts[Count.TASKS_FAILED] += 1
+        self._journal_shadows()
         self.report.counts[Count.HELD_BACK] = len(deferred)
         return len(deferred)
+
+    def _shadow_journaled(self, decisions: Sequence[Decision]) -> set[tuple[str, str, str]]:
+        """The shadow plans already journaled for the tasks a shadow rule takes this cycle."""
+        gids = [d.task.gid for d in decisions if any(o.shadow for o in d.outcomes)]
+        if not gids or self.dry_run:
+            return set()
+        return self.store.shadow_plans(self.runtime.key, gids)
+
+    def _journal_shadows(self) -> None:
+        """A shadow rule's plans, journaled once per task and version of the rule (never again
+        at each whole read), together."""
+        planned, self._shadow_plans = self._shadow_plans, []
+        if not planned:
+            return
+        with self.store.together(write=True):
+            for task, rule, intent, assistant, version in planned:
+                detail = {**intent_detail(intent), "version": version}
+                self.store.begin_action(
+                    cycle_id=self.report.cycle_id, client=self.runtime.key, task_gid=task.gid,
+                    task_name=task.name, rule=rule, kind=intent.kind, detail=detail,
+                    assistant=assistant, mode="shadow", at=self.now, status="planned",
+                )  # fmt: skip
+
+    def _rule_version(self, name: str) -> str:
+        """A short digest of the rule as written: a changed rule is a new version."""
+        version = self._versions.get(name)
+        if version is None:
+            rule = next((r.rule for r in self.runtime.engine.rules if r.name == name), None)
+            text = rule.model_dump_json(by_alias=True, warnings=False) if rule is not None else name
+            version = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+            self._versions[name] = version
+        return version
 
     def _carry_out(
         self, report: TaskReport, outcome: RuleOutcome, roster: Roster, writer: Writer
@@ -646,15 +726,19 @@ class Cycle:
                 intents.append(RemoveTag(QUEUE_TAG))
         mode = "shadow" if outcome.shadow else ("dry_run" if self.dry_run else "active")
         if mode != "active":
+            version = self._rule_version(outcome.rule) if mode == "shadow" else ""
+            journal = (
+                mode == "shadow"
+                and not self.dry_run
+                and (task.gid, outcome.rule, version) not in self._shadow_seen
+            )
             for intent in intents:
                 report.steps.append(
                     Step(intent.kind, self._describe(intent, choice), StepStatus.PLANNED)
                 )
-                if mode == "shadow" and not self.dry_run:
-                    writer.journal(
-                        task, outcome.rule, intent.kind, intent_detail(intent),
-                        choice.assistant if choice else None, "shadow", "planned",
-                    )  # fmt: skip
+                if journal:
+                    assistant = choice.assistant if choice else None
+                    self._shadow_plans.append((task, outcome.rule, intent, assistant, version))
             self.report.counts[Count.SHADOW if mode == "shadow" else Count.PLANNED] += len(intents)
             return
         # Everything is decided now, comments rendered included, and journaled before the first
@@ -678,11 +762,15 @@ class Cycle:
             before_assignee=task.assignee.gid if task.assignee is not None else None,
             before_tags=task.tag_names,
         )
-        rule_action = writer.journal(
-            task, outcome.rule, "rule", plan.to_detail(), plan.assistant, "active"
-        )
+        # The outcome and its steps, journaled in one transaction before the first write.
+        with self.store.together(write=True):
+            rule_action = writer.journal(
+                task, outcome.rule, "rule", plan.to_detail(), plan.assistant, "active"
+            )
+            intended = writer.intend_steps(task, outcome.rule, plan, rule_action,
+                                           range(len(plan.steps)))  # fmt: skip
         self._advance(report, rule_action, self.now, outcome.rule, plan, Progress(frozenset(), {}),
-                      writer, choice)  # fmt: skip
+                      writer, choice, intended)  # fmt: skip
 
     def _advance(
         self,
@@ -694,88 +782,104 @@ class Cycle:
         progress: Progress,
         writer: Writer,
         choice: Choice | None = None,
+        intended: dict[int, int] | None = None,
     ) -> None:
         """Carry an outcome's remaining steps out; finish it when every step is done.
 
         A step that fails leaves the outcome pending (retried at the next cycle); after a failed
-        assignment the rest waits, since it only makes sense once the task is delegated."""
+        assignment the rest waits, since it only makes sense once the task is delegated. The
+        steps are journaled as pending before the first write (``intended``, or here) and
+        settled together after the last."""
         task = report.task
         done = set(progress.done)
         assign_index = plan.assign_index
-        for index in progress.remaining(plan):
-            step = plan.steps[index]
-            intent = step.intent
-            if assign_index is not None and index != assign_index and assign_index not in done:
-                break
-            if isinstance(intent, Comment) and index in progress.failures and step.text:
-                # A comment whose answer was lost may have been posted: look before posting.
-                story = self.runtime.backend.find_comment(task.gid, step.text)
-                if story is not None:
-                    found = writer.journal(
-                        task, rule, intent.kind,
-                        {**intent_detail(intent), "text": step.text, "outcome": outcome_id,
-                         "step": index},
-                        plan.assistant, "active",
-                    )  # fmt: skip
-                    self.store.finish_action(found, "done", self.now, story_gid=story,
-                                             result="found posted after a failed answer")  # fmt: skip
-                    done.add(index)
-                    continue
-            try:
-                written = writer.write(
-                    task, rule, intent, assistant=plan.assistant,
-                    assignee=plan.assignee if isinstance(intent, Assign) else None,
-                    text=step.text, outcome=outcome_id, step=index,
-                )  # fmt: skip
-            except (BackendError, WriteError) as exc:
-                report.steps.append(
-                    Step(intent.kind, intent.describe(), StepStatus.FAILED, str(exc))
-                )
-                self.report.counts.failed_write(intent.kind)
-                self.report.add_error(
-                    ErrorKind.WRITE,
-                    f"task {task.gid}: {intent.kind} failed (retried next cycle): {exc}",
-                )
-                self.log.warning("action_failed", kind=intent.kind, error=str(exc))
-                if isinstance(exc, BackendError) and exc.fatal:
-                    raise
-                if isinstance(exc, TaskGone):
-                    self.store.finish_action(outcome_id, "skipped", self.now, result=str(exc))
-                    return
-                if isinstance(intent, Assign):
+        remaining = progress.remaining(plan)
+        if intended is None:
+            with self.store.together(write=True):
+                intended = writer.intend_steps(task, rule, plan, outcome_id, remaining)
+        settlement = Settlement(self.store, self.now)
+        in_flight: int | None = None  # a write whose end is unknown when something escapes it
+        try:
+            for index in remaining:
+                step = plan.steps[index]
+                intent = step.intent
+                if assign_index is not None and index != assign_index and assign_index not in done:
                     break
-                continue
-            done.add(index)
-            shown = (
-                f'comment "{_clip(step.text)}"'
-                if step.text is not None
-                else self._describe(intent, choice)
+                if isinstance(intent, Comment) and index in progress.failures and step.text:
+                    # A comment whose answer was lost may have been posted: look before posting.
+                    story = self.runtime.backend.find_comment(task.gid, step.text)
+                    if story is not None:
+                        settlement.finish(intended[index], "done", story_gid=story,
+                                          result="found posted after a failed answer")  # fmt: skip
+                        done.add(index)
+                        continue
+                try:
+                    in_flight = intended[index]
+                    story = writer.carry(
+                        task, intent, text=step.text,
+                        assignee=plan.assignee if isinstance(intent, Assign) else None,
+                    )  # fmt: skip
+                    in_flight = None
+                except (BackendError, WriteError) as exc:
+                    in_flight = None
+                    settlement.finish(intended[index], "failed", result=str(exc))
+                    report.steps.append(
+                        Step(intent.kind, intent.describe(), StepStatus.FAILED, str(exc))
+                    )
+                    self.report.counts.failed_write(intent.kind)
+                    self.report.add_error(
+                        ErrorKind.WRITE,
+                        f"task {task.gid}: {intent.kind} failed (retried next cycle): {exc}",
+                    )
+                    self.log.warning("action_failed", kind=intent.kind, error=str(exc))
+                    if isinstance(exc, BackendError) and exc.fatal:
+                        raise
+                    if isinstance(exc, TaskGone):
+                        settlement.finish(outcome_id, "skipped", result=str(exc))
+                        return
+                    if isinstance(intent, Assign):
+                        break
+                    continue
+                settlement.finish(intended[index], "done", story_gid=story)
+                done.add(index)
+                shown = (
+                    f'comment "{_clip(step.text)}"'
+                    if step.text is not None
+                    else self._describe(intent, choice)
+                )
+                report.steps.append(Step(intent.kind, shown, StepStatus.DONE))
+                self.report.counts[Count.ACTIONS_DONE] += 1
+                if plan.assistant is not None and plan.assignee is not None:
+                    if isinstance(intent, Assign):
+                        # The turn and the delegation are saved with the assignment itself.
+                        if plan.pool:
+                            settlement.turns[plan.pool] = plan.assistant
+                        settlement.delegation = self._delegation(
+                            task, rule, plan, began, tagged=False
+                        )
+                    elif isinstance(intent, AddTag) and assign_index in done:
+                        settlement.delegation = self._delegation(
+                            task, rule, plan, began, tagged=True
+                        )
+            self.log.info(
+                "rule_applied",
+                assistant=plan.assistant,
+                steps=[f"{step.kind}:{step.status}" for step in report.steps],
             )
-            report.steps.append(Step(written.kind, shown, StepStatus.DONE))
-            self.report.counts[Count.ACTIONS_DONE] += 1
-            if plan.assistant is not None and plan.assignee is not None:
-                if isinstance(intent, Assign):
-                    # The turn and the delegation are saved with the assignment itself.
-                    if plan.pool:
-                        self.store.save_round_robin(self.runtime.key, plan.pool, plan.assistant)
-                    self._remember_delegation(task, rule, plan, began, tagged=False)
-                elif isinstance(intent, AddTag) and assign_index in done:
-                    self._remember_delegation(task, rule, plan, began, tagged=True)
-        self.log.info(
-            "rule_applied",
-            assistant=plan.assistant,
-            steps=[f"{step.kind}:{step.status}" for step in report.steps],
-        )
-        if len(done) == len(plan.steps):
-            self.store.finish_action(outcome_id, "done", self.now)
-        # Otherwise the outcome stays pending: its remaining steps are done at the next cycle.
+            if len(done) == len(plan.steps):
+                settlement.finish(outcome_id, "done")
+            # Otherwise the outcome stays pending: its remaining steps are done at the next cycle.
+        finally:
+            # The steps not reached are forgotten; one cut short by anything but the backend's
+            # answer (a crash, a stop) stays pending for the next cycle to reconcile.
+            settlement.save(self.runtime.key, [i for i in intended.values() if i != in_flight])
 
     # ------------------------------------------------------------------ unfinished outcomes
-    def _resume_outcomes(self, seen: dict[str, Task]) -> set[str]:
+    def _resume_outcomes(self, seen: dict[str, Task], pending: Sequence[ActionRecord]) -> set[str]:
         """Carry the outcomes left unfinished (a crash, a failed write, a refused token) to the
         end from the journal; the tasks they concern are not planned again this cycle."""
         runtime = self.runtime
-        outcomes = open_outcomes(self.store.pending_actions(runtime.key))
+        outcomes = open_outcomes(pending)
         if not outcomes:
             return set()
         touched = {o.task_gid for o in outcomes}
@@ -859,7 +963,7 @@ class Cycle:
         assign = plan.assign_index
         if assign is None or assign not in progress.done:
             return
-        open_ = {d.task_gid for d in self.store.delegations(self.runtime.key, status="open")}
+        open_ = {d.task_gid for d in self.store.delegations(self.runtime.key, "open", [task.gid])}
         if task.gid not in open_:
             return  # already closed (noticed as an override, completed or gone)
         override = Override(self.runtime.key, task.gid, task.name, outcome.rule, change, self.now)
@@ -897,9 +1001,9 @@ class Cycle:
             raise
         self.store.finish_action(action, "queued", self.now, result=choice.reason)
 
-    def _remember_delegation(
+    def _delegation(
         self, task: Task, rule_name: str, plan: OutcomePlan, began: datetime, *, tagged: bool
-    ) -> None:
+    ) -> Delegation:
         """The delegation, recorded with the assignment; its tag only once the tag is on the
         task, so a tag the service failed to add is never taken for a person's removal."""
         assert plan.assistant is not None
@@ -910,24 +1014,34 @@ class Cycle:
             summary.time_field if summary is not None else DEFAULT_TIME_FIELD,
             rule.minutes if rule is not None else None,
         )
-        self.store.record_delegation(
-            Delegation(
-                client=self.runtime.key, task_gid=task.gid, task_name=task.name,
-                rule=rule_name, assistant=plan.assistant,
-                assignee_gid=plan.assignee.gid if plan.assignee else "", delegated_at=began,
-                tag=plan.tag if tagged else None,
-                permalink_url=task.permalink_url, due_on=task.due_on,
-                minutes=minutes, minutes_from=minutes_from,
-            )
+        return Delegation(
+            client=self.runtime.key, task_gid=task.gid, task_name=task.name,
+            rule=rule_name, assistant=plan.assistant,
+            assignee_gid=plan.assignee.gid if plan.assignee else "", delegated_at=began,
+            tag=plan.tag if tagged else None,
+            permalink_url=task.permalink_url, due_on=task.due_on,
+            minutes=minutes, minutes_from=minutes_from,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ crash recovery
-    def _reconcile_pending(self) -> None:
-        """Complete the journal entries a crash left pending, without writing twice."""
-        runtime = self.runtime
-        for action in self.store.pending_actions(runtime.key):
-            if action.kind == "rule":
-                continue  # an unfinished outcome: carried to the end by _resume_outcomes
+    def _reconcile_pending(self, pending: Sequence[ActionRecord]) -> None:
+        """Complete the journal entries a crash left pending, without writing twice.
+
+        An outcome's steps are journaled together before its first write and carried out in
+        order, so of its pending steps only the first can have been in flight: that one is an
+        interrupted attempt; the later ones were never tried, unless the settlement after them
+        was lost (the store failing at the end of the outcome). A pending comment may have been
+        posted either way, so each is looked for; any other later step is simply forgotten, and
+        done again from the outcome's journal."""
+        first: dict[object, int] = {}  # outcome -> its lowest pending step
+        steps = [a for a in pending if a.kind != "rule"]  # outcomes: _resume_outcomes
+        for action in steps:
+            outcome, step = action.detail.get("outcome"), action.detail.get("step")
+            if outcome is not None and isinstance(step, int):
+                first[outcome] = min(first.get(outcome, step), step)
+        forget: list[int] = []
+        for action in steps:
+            outcome, step = action.detail.get("outcome"), action.detail.get("step")
             if action.kind == "comment":
                 text = str(action.detail.get("text", ""))
                 story = self._find_comment(action.task_gid, text)
@@ -935,11 +1049,15 @@ class Cycle:
                     self.store.finish_action(action.id, "done", self.now, story_gid=story,
                                              result="found after a restart")  # fmt: skip
                     continue
+            if outcome is not None and isinstance(step, int) and step > first[outcome]:
+                forget.append(action.id)
+                continue
             self.store.finish_action(
                 action.id, "failed", self.now,
                 result="interrupted; done again from the outcome's journal",
             )  # fmt: skip
             self.report.counts[Count.RECONCILED] += 1
+        self.store.forget_actions(forget)
 
     def _find_comment(self, task_gid: str, text: str) -> str | None:
         return self.runtime.backend.find_comment(task_gid, text)

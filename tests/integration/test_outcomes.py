@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
@@ -287,7 +288,10 @@ def test_a_person_taking_the_task_mid_outcome_is_one_override_and_the_rest_is_no
 class FailingStore:
     """The real store, whose writes fail from the n-th on (the database went away) until healed."""
 
-    WRITES = ("begin_action", "finish_action", "record_delegation", "save_round_robin")
+    WRITES = (
+        "begin_action", "finish_action", "finish_actions", "forget_actions", "record_delegation",
+        "save_round_robin",
+    )  # fmt: skip
 
     def __init__(self, inner: SqlStore, at: int) -> None:
         self.inner = inner
@@ -353,3 +357,87 @@ def test_an_outcome_not_handed_over_yet_ends_when_its_rule_goes_to_shadow_mode(
         assert ended.status == "skipped"
         assert "shadow" in (ended.result or "")
         assert world.task(outcome.task_gid).assignee.email == "lena@fischer-consulting.example"
+
+
+class Transactions:
+    """The store's transactions and statements, counted on its engine."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.commits = 0
+        self.statements: list[str] = []
+        engine = store._engine
+        sa.event.listen(engine, "commit", self._commit)
+        sa.event.listen(engine, "before_cursor_execute", self._execute)
+
+    def _commit(self, connection: Any) -> None:
+        self.commits += 1
+        self.statements.append("COMMIT")
+
+    def _execute(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    def reset(self) -> None:
+        self.commits = 0
+        self.statements.clear()
+
+
+def test_an_idle_cycle_is_three_store_transactions_whatever_the_client_has_done(
+    run: Callable[[], Run],
+) -> None:
+    """Start, what the cycle needs before reading Asana, end: however many delegations and
+    journal entries the client has, an idle cycle reads none of them."""
+    faulty = run()
+    fleet = faulty.fleet()
+    counted = Transactions(faulty.store)
+    faulty.cycle(fleet)  # the first cycle delegates
+    assert faulty.store.delegations(CLIENT), "the example client delegates nothing"
+    faulty.cycle(fleet)  # its own writes, read back
+    counted.reset()
+    report = faulty.cycle(fleet)
+    assert report.counts[Count.TASKS_SEEN] == 0, "not an idle cycle"
+    assert counted.commits == 3, counted.statements
+    touched = [s for s in counted.statements if "delegations" in s or "kind IN" in s]
+    assert not any("delegations" in s for s in touched), touched
+    assert not any("'assign'" in s or "assign" in s.split("kind IN")[-1][:40] for s in touched)
+
+
+def test_each_outcome_is_journaled_in_one_transaction_before_its_writes_and_one_after(
+    run: Callable[[], Run],
+) -> None:
+    faulty = run()
+    fleet = faulty.fleet()
+    counted = Transactions(faulty.store)
+    fleet.runtime(faulty.entry())  # names and people read before counting
+    counted.reset()
+    report = faulty.cycle(fleet)
+    commits, shown = counted.commits, "\n".join(s[:60] for s in counted.statements)
+    outcomes = len(faulty.store.actions(CLIENT, kinds=("rule",)))
+    assert outcomes >= 3 and report.counts[Count.ACTIONS_DONE] > outcomes
+    # start, what is read before Asana, the open delegations (a whole read) and those of the
+    # tasks seen, what the rules remember, the end; two per outcome
+    assert commits == 6 + 2 * outcomes, shown
+
+
+class LostSettlement(FailingStore):
+    """The store fails at an outcome's settlement, after Asana applied its writes."""
+
+    WRITES = ("finish_actions",)
+
+
+@pytest.mark.parametrize("at", [1, 2, 3])
+def test_a_settlement_lost_after_the_writes_ends_as_a_clean_run_with_no_comment_twice(
+    run: Callable[[], Run], at: int
+) -> None:
+    expected, _ = clean_state(run)
+    faulty = run()
+    failing = LostSettlement(faulty.store, at)
+    fleet = faulty.fleet()
+    fleet.store = failing  # type: ignore[assignment]
+    with pytest.raises(StoreError):
+        faulty.cycle(fleet)
+    assert faulty.store.pending_actions(CLIENT), "nothing was left pending"
+    failing.healed = True
+    recover(faulty)
+    assert world_state(faulty.sandbox) == expected, f"settlement {at} lost"
+    assert faulty.store.overrides(CLIENT) == []
+    assert faulty.store.pending_actions(CLIENT) == []

@@ -48,7 +48,7 @@ def test_the_cycles_of_a_version_3_database_read_before_and_after_the_migration(
         assert store.schema_version() == 3
         before = store.cycles("acme")  # not migrated: no replica or fence column yet
         store.migrate()
-        assert store.schema_version() == 5
+        assert store.schema_version() == MIGRATIONS[-1].version
         assert store.cycles("acme") == before
         assert [c.counts["tasks_seen"] for c in before] == [4, 4]
         me = ReplicaIdentity("web-a#1", "web-a", "host", 1, T0)

@@ -48,7 +48,7 @@ def test_a_version_4_database_keeps_its_data_and_gains_the_subscriptions(
     with SqlStore(database_url) as store:
         assert store.schema_version() == 4
         store.migrate()
-        assert store.schema_version() == 5
+        assert store.schema_version() == MIGRATIONS[-1].version
         after = (
             store.cycles("acme"),
             store.actions("acme"),

@@ -245,6 +245,12 @@ def _v5_webhook_subscriptions(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _v6_actions_by_kind(connection: Connection) -> None:
+    connection.execute(
+        sa.text("CREATE INDEX ix_actions_client_kind ON actions (client, kind, created_at)")
+    )
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -259,6 +265,9 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(3, "the kind of each error a cycle reports", _v3_cycle_error_kinds),
     Migration(4, "client leases shared by replicas, with fencing tokens", _v4_leases),
     Migration(5, "webhook subscriptions shared by replicas", _v5_webhook_subscriptions),
+    Migration(
+        6, "the journal indexed by kind, for the queue read every cycle", _v6_actions_by_kind
+    ),
 )
 
 

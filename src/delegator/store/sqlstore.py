@@ -2,7 +2,9 @@
 
 One engine per store, shared by the worker threads; every method is one short transaction, so a
 command reading the history never waits long for the service, and a crash loses at most the call
-in flight. Writes on SQLite take the write lock when they begin (see ``database.py``).
+in flight. Calls made inside ``together()`` share one transaction instead: a cycle's bookkeeping
+is a few transactions, not one per row. Writes on SQLite take the write lock when they begin
+(see ``database.py``).
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from delegator.ports import (
     Delegation,
     DelegationStatus,
     Fence,
+    Finished,
     LeaseRecord,
     LeaseRound,
     LeaseStore,
     Override,
+    Pruned,
     ReplicaIdentity,
     ReplicaRecord,
     SendKind,
@@ -69,6 +73,7 @@ from delegator.store.types import NaiveDatetimeError, UtcDateTime
 
 # Task gids per IN clause: far below SQLite's and PostgreSQL's limits on bound parameters.
 MEMORY_CHUNK: Final = 500
+PRUNE_BATCH: Final = 2000  # rows deleted per transaction by prune
 
 # The journal entry of a whole rule outcome (see ``memories``), and of a posted comment.
 RULE_KIND: Final = "rule"
@@ -179,6 +184,8 @@ class SqlStore:
         self._serial: AbstractContextManager[Any] = (
             threading.RLock() if is_memory(parsed) else nullcontext()
         )
+        # The transaction ``together()`` opened on each thread (shared with fenced views).
+        self._shared = threading.local()
 
     @property
     def backend(self) -> str:
@@ -455,17 +462,31 @@ class SqlStore:
             row = connection.execute(query).first()
         return records.sync_position(row) if row is not None else None
 
+    def sync_positions(self, client: str) -> dict[str, SyncPosition]:
+        query = sa.select(schema.sync_positions).where(schema.sync_positions.c.client == client)
+        with self._transaction() as connection:
+            found = [records.sync_position(row) for row in connection.execute(query)]
+        return {position.source: position for position in found}
+
     def save_sync_position(self, client: str, position: SyncPosition) -> None:
         """Replace the position of (client, position.source) as a whole."""
-        values = {
-            "client": client,
-            "source": position.source,
-            "high_water": position.high_water,
-            "sync_token": position.sync_token,
-            "last_full_read": position.last_full_read,
-        }
+        self.save_sync_positions(client, [position])
+
+    def save_sync_positions(self, client: str, positions: Sequence[SyncPosition]) -> None:
+        if not positions:
+            return
+        rows = [
+            {
+                "client": client,
+                "source": position.source,
+                "high_water": position.high_water,
+                "sync_token": position.sync_token,
+                "last_full_read": position.last_full_read,
+            }
+            for position in positions
+        ]
         with self._transaction(write=True) as connection:
-            self._upsert(connection, schema.sync_positions, values, ("client", "source"))
+            self._upsert_many(connection, schema.sync_positions, rows, ("client", "source"))
 
     # ------------------------------------------------------------------ the action journal
 
@@ -546,9 +567,10 @@ class SqlStore:
         since: datetime | None = None,
         limit: int | None = None,
         kinds: Sequence[str] | None = None,
+        task_gids: Iterable[str] | None = None,
     ) -> list[ActionRecord]:
         """The journal, newest first; ``since`` includes actions created at that instant;
-        ``kinds`` keeps only those kinds of entry."""
+        ``kinds`` keeps only those kinds of entry, ``task_gids`` those tasks'."""
         query = sa.select(schema.actions)
         if kinds is not None:
             query = query.where(schema.actions.c.kind.in_(list(kinds)))
@@ -556,6 +578,20 @@ class SqlStore:
             query = query.where(schema.actions.c.client == client)
         if task_gid is not None:
             query = query.where(schema.actions.c.task_gid == task_gid)
+        if task_gids is not None:
+            gids = list(dict.fromkeys(task_gids))
+            if not gids:
+                return []
+            if len(gids) > MEMORY_CHUNK:  # a long list: each chunk, then newest first again
+                found = [
+                    action
+                    for start in range(0, len(gids), MEMORY_CHUNK)
+                    for action in self.actions(client, task_gid, since, None, kinds,
+                                               gids[start : start + MEMORY_CHUNK])
+                ]  # fmt: skip
+                found.sort(key=lambda a: (a.created_at, a.id), reverse=True)
+                return found[:limit] if limit is not None else found
+            query = query.where(schema.actions.c.task_gid.in_(gids))
         if since is not None:
             query = query.where(schema.actions.c.created_at >= since)
         query = query.order_by(schema.actions.c.created_at.desc(), schema.actions.c.id.desc())
@@ -563,6 +599,62 @@ class SqlStore:
             query = query.limit(limit)
         with self._transaction() as connection:
             return [records.action(row) for row in connection.execute(query)]
+
+    def forget_actions(self, action_ids: Sequence[int]) -> None:
+        """Remove intents journaled as pending and never carried out (an outcome's later steps
+        after its assignment failed): they record nothing that happened."""
+        if not action_ids:
+            return
+        table = schema.actions
+        with self._transaction(write=True) as connection:
+            connection.execute(
+                table.delete().where(table.c.id.in_(list(action_ids)), table.c.status == "pending")
+            )
+
+    def finish_actions(self, finished: Sequence[Finished]) -> None:
+        """Complete several journal entries at once (one statement, executed for each)."""
+        if not finished:
+            return
+        table = schema.actions
+        statement = (
+            table.update()
+            .where(table.c.id == sa.bindparam("action_id"))
+            .values(
+                status=sa.bindparam("new_status"),
+                completed_at=sa.bindparam("at"),
+                result=sa.bindparam("new_result"),
+                story_gid=sa.bindparam("story"),
+            )
+        )
+        rows = [
+            {"action_id": f.action_id, "new_status": f.status, "at": f.at,
+             "new_result": redact_outgoing(f.result), "story": f.story_gid}
+            for f in finished
+        ]  # fmt: skip
+        with self._transaction(write=True) as connection:
+            outcome = connection.execute(statement, rows)
+            if outcome.rowcount is not None and 0 <= outcome.rowcount < len(rows):
+                raise StoreError(f"an action to finish is missing in the database at "
+                                 f"{self.display_url}")  # fmt: skip
+
+    def shadow_plans(self, client: str, task_gids: Iterable[str]) -> set[tuple[str, str, str]]:
+        """(task gid, rule, rule version) of the shadow plans already journaled for these
+        tasks: a shadow rule's plan is journaled once per task and version of the rule."""
+        table = schema.actions
+        gids = list(dict.fromkeys(task_gids))
+        found: set[tuple[str, str, str]] = set()
+        with self._transaction() as connection:
+            for start in range(0, len(gids), MEMORY_CHUNK):
+                query = sa.select(table.c.task_gid, table.c.rule, table.c.detail).where(
+                    table.c.client == client,
+                    table.c.task_gid.in_(gids[start : start + MEMORY_CHUNK]),
+                    table.c.mode == "shadow",
+                )
+                for row in connection.execute(query):
+                    version = row.detail.get("version") if isinstance(row.detail, dict) else None
+                    if isinstance(version, str):
+                        found.add((row.task_gid, row.rule, version))
+        return found
 
     def memories(self, client: str, task_gids: Iterable[str]) -> dict[str, TaskMemory]:
         """What the engine must know about each task: an entry for every gid asked for.
@@ -661,15 +753,29 @@ class SqlStore:
                 connection.execute(schema.delegations.insert().values(**values))
 
     def delegations(
-        self, client: str, status: DelegationStatus | None = "open"
+        self,
+        client: str,
+        status: DelegationStatus | None = "open",
+        task_gids: Iterable[str] | None = None,
     ) -> list[Delegation]:
-        """The client's delegations with that status (all of them for None), oldest first."""
-        query = sa.select(schema.delegations).where(schema.delegations.c.client == client)
+        """The client's delegations with that status (all of them for None), oldest first;
+        ``task_gids``: only those tasks' (looked up by index, however many the client has)."""
+        table = schema.delegations
+        base = sa.select(table).where(table.c.client == client)
         if status is not None:
-            query = query.where(schema.delegations.c.status == status)
-        query = query.order_by(schema.delegations.c.delegated_at, schema.delegations.c.id)
+            base = base.where(table.c.status == status)
+        order = (table.c.delegated_at, table.c.id)
         with self._transaction() as connection:
-            return [records.delegation(row) for row in connection.execute(query)]
+            if task_gids is None:
+                rows = list(connection.execute(base.order_by(*order)))
+            else:
+                gids = list(dict.fromkeys(task_gids))
+                rows = []
+                for start in range(0, len(gids), MEMORY_CHUNK):
+                    chunk = gids[start : start + MEMORY_CHUNK]
+                    rows.extend(connection.execute(base.where(table.c.task_gid.in_(chunk))))
+                rows.sort(key=lambda row: (row.delegated_at, row.id))
+            return [records.delegation(row) for row in rows]
 
     def close_delegation(
         self, client: str, task_gid: str, status: DelegationStatus, at: datetime
@@ -1012,12 +1118,57 @@ class SqlStore:
                 taken[row.client] = row.dirty_at
         return taken
 
+    # ------------------------------------------------------------------ retention
+
+    def prune(self, before: datetime, *, dry_run: bool = False) -> Pruned:
+        """Delete the history older than ``before`` (see ``Pruned`` for what stays), in
+        batches of ``PRUNE_BATCH`` rows, each its own short transaction, so the service's own
+        writes never wait long behind a large prune."""
+        actions, cycles, delegations = schema.actions, schema.cycles, schema.delegations
+        remembered = sa.and_(
+            actions.c.mode == "active",
+            actions.c.status == "done",
+            actions.c.kind.in_([RULE_KIND, COMMENT_KIND]),
+        )
+        old_actions = sa.and_(
+            actions.c.created_at < before, actions.c.status != "pending", sa.not_(remembered)
+        )
+        old_cycles = sa.and_(cycles.c.started_at < before, cycles.c.finished_at.is_not(None))
+        old_delegations = sa.and_(delegations.c.status != "open", delegations.c.closed_at < before)
+        targets = ((actions, old_actions), (cycles, old_cycles), (delegations, old_delegations))
+        counts: list[int] = []
+        for table, old in targets:
+            if dry_run:
+                with self._transaction() as connection:
+                    count = sa.select(sa.func.count()).select_from(table).where(old)
+                    counts.append(int(connection.execute(count).scalar_one()))
+                continue
+            gone = 0
+            while True:
+                with self._transaction(write=True) as connection:
+                    batch = sa.select(table.c.id).where(old).limit(PRUNE_BATCH)
+                    ids = [row.id for row in connection.execute(batch)]
+                    if ids:
+                        connection.execute(table.delete().where(table.c.id.in_(ids)))
+                gone += len(ids)
+                if len(ids) < PRUNE_BATCH:
+                    break
+            counts.append(gone)
+        return Pruned(actions=counts[0], cycles=counts[1], delegations=counts[2])
+
     # ------------------------------------------------------------------ plumbing
 
     @contextmanager
     def _transaction(self, *, write: bool = False, fence: bool = True) -> Iterator[Connection]:
         """One short transaction; database errors come out as StoreError. A write of a fenced
-        store first checks its lease, in the same transaction (LeaseLost when it is gone)."""
+        store first checks its lease, in the same transaction (LeaseLost when it is gone).
+        Inside ``together()`` the call joins the thread's open transaction."""
+        shared: _Shared | None = getattr(self._shared, "open", None)
+        if shared is not None:
+            if write and not shared.write:
+                raise RuntimeError("a write inside a store.together() opened for reading")
+            yield shared.connection
+            return
         try:
             with self._serial, self._engine.connect() as connection:
                 if write:
@@ -1033,6 +1184,21 @@ class SqlStore:
             raise StoreError(
                 f"the database at {self.display_url} failed: {describe(exc)}{self._hint()}"
             ) from exc
+
+    @contextmanager
+    def together(self, *, write: bool = False) -> Iterator[None]:
+        """The calls this thread makes inside the block, one transaction (see the port). A
+        block inside another joins it."""
+        if getattr(self._shared, "open", None) is not None:
+            with self._transaction(write=write):
+                yield
+            return
+        with self._transaction(write=write) as connection:
+            self._shared.open = _Shared(connection, write)
+            try:
+                yield
+            finally:
+                self._shared.open = None
 
     def _hint(self) -> str:
         """Why a SQLite file may fail, when its folder says: a read-only or full file system
@@ -1051,6 +1217,22 @@ class SqlStore:
         if stats.f_bavail * stats.f_frsize < 64 * 1024:
             return f" (no space left in {name.parent})"
         return ""
+
+    def _upsert_many(
+        self,
+        connection: Connection,
+        table: sa.Table,
+        rows: Sequence[Mapping[str, Any]],
+        keys: Sequence[str],
+    ) -> None:
+        """Insert the rows, or on a conflict over ``keys`` update their other columns: one
+        statement, executed for every row."""
+        changed = [name for name in rows[0] if name not in keys]
+        insert = (postgresql if self._backend == "postgresql" else sqlite).insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=list(keys), set_={name: insert.excluded[name] for name in changed}
+        )
+        connection.execute(statement, [dict(row) for row in rows])
 
     def _upsert(
         self,
@@ -1104,6 +1286,14 @@ class SqlStore:
             )
             .values(status=status, closed_at=at)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """The transaction of a ``together()`` block."""
+
+    connection: Connection
+    write: bool
 
 
 if TYPE_CHECKING:
