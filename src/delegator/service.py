@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from delegator.clients import ClientEntry
+from delegator.core.actions import in_place
 from delegator.core.assignment import Choice, Roster, choose
 from delegator.core.context import Directory, Identity, identity_of
 from delegator.core.engine import Decision, Engine, RuleOutcome
@@ -794,6 +795,9 @@ class Cycle:
         done = set(progress.done)
         assign_index = plan.assign_index
         remaining = progress.remaining(plan)
+        # Resumed, the steps are judged against the task as read this cycle: one the task already
+        # shows (done before a crash or a lost lease, its settlement lost) is not written again.
+        resumed = intended is None
         if intended is None:
             with self.store.together(write=True):
                 intended = writer.intend_steps(task, rule, plan, outcome_id, remaining)
@@ -815,10 +819,14 @@ class Cycle:
                         continue
                 try:
                     in_flight = intended[index]
-                    story = writer.carry(
-                        task, intent, text=step.text,
-                        assignee=plan.assignee if isinstance(intent, Assign) else None,
-                    )  # fmt: skip
+                    if resumed and in_place(intent, task, self.runtime.directory, plan.assignee):
+                        story = None
+                    else:
+                        story = writer.carry(
+                            task, intent, text=step.text,
+                            assignee=plan.assignee if isinstance(intent, Assign) else None,
+                        )  # fmt: skip
+                        self.report.counts[Count.ACTIONS_DONE] += 1
                     in_flight = None
                 except (BackendError, WriteError) as exc:
                     in_flight = None
@@ -848,7 +856,6 @@ class Cycle:
                     else self._describe(intent, choice)
                 )
                 report.steps.append(Step(intent.kind, shown, StepStatus.DONE))
-                self.report.counts[Count.ACTIONS_DONE] += 1
                 if plan.assistant is not None and plan.assignee is not None:
                     if isinstance(intent, Assign):
                         # The turn and the delegation are saved with the assignment itself.

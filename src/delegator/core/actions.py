@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import assert_never
 
 from delegator.core.conditions import field_holds
-from delegator.core.context import EvalContext
+from delegator.core.context import Directory, EvalContext, Identity
 from delegator.core.intents import (
     AddTag,
     Assign,
@@ -68,33 +68,12 @@ def compile_action(action: Action, rule_name: str) -> Planner:
             ]
         case MoveAction(move=placement):
             project, section = placement.project, placement.section
-
-            def move(t: Task, c: EvalContext, _: frozenset[str]) -> list[Intent]:
-                for m in t.memberships:
-                    if ref_matches(m.project, project) and (
-                        section is None
-                        or (m.section is not None and ref_matches(m.section, section))
-                    ):
-                        return []
-                if section is None and any(ref_matches(p, project) for p in t.projects):
-                    return []
-                return [Move(project, section)]
-
-            return move
+            return lambda t, c, _: [] if _placed(t, project, section) else [Move(project, section)]
         case SetAction(set_=setting):
             field_key, value = setting.custom_field, setting.value
-
-            def set_field(t: Task, c: EvalContext, _: frozenset[str]) -> list[Intent]:
-                current = t.field(field_key)
-                if value is None:
-                    return (
-                        [] if current is None or not current.is_set else [SetField(field_key, None)]
-                    )
-                if current is not None and field_holds(current, value):
-                    return []
-                return [SetField(field_key, value)]
-
-            return set_field
+            return lambda t, c, _: (
+                [] if _field_set(t, field_key, value) else [SetField(field_key, value)]
+            )
         case DueAction(due=default):
             span = default.in_
 
@@ -111,3 +90,45 @@ def compile_action(action: Action, rule_name: str) -> Planner:
             return lambda t, c, commented: [] if rule_name in commented else [intent_comment]
         case _:
             assert_never(action)
+
+
+def _placed(task: Task, project: str, section: str | None) -> bool:
+    for m in task.memberships:
+        if ref_matches(m.project, project) and (
+            section is None or (m.section is not None and ref_matches(m.section, section))
+        ):
+            return True
+    return section is None and any(ref_matches(p, project) for p in task.projects)
+
+
+def _field_set(task: Task, key: str, value: object) -> bool:
+    current = task.field(key)
+    if value is None:
+        return current is None or not current.is_set
+    return current is not None and field_holds(current, value)
+
+
+def in_place(
+    intent: Intent, task: Task, directory: Directory, assignee: Identity | None = None
+) -> bool:
+    """Whether the task already shows what the intent would write (``assignee``: whom an
+    ``Assign`` chose). A comment is never judged from the task: it is looked for instead."""
+    match intent:
+        case Assign():
+            return assignee is not None and assignee.is_user(task.assignee)
+        case AddTag(name=name):
+            return name.casefold() in task.tag_names
+        case RemoveTag(name=name):
+            return name.casefold() not in task.tag_names
+        case Follow(who=who):
+            return any(directory.resolve(who).is_user(f) for f in task.followers)
+        case Move(project=project, section=section):
+            return _placed(task, project, section)
+        case SetField(field=key, value=value):
+            return _field_set(task, key, value)
+        case SetDue(due_on=due_on):
+            return task.due_on == due_on
+        case Comment():
+            return False
+        case _:
+            assert_never(intent)
