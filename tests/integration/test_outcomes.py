@@ -454,3 +454,37 @@ def test_a_settlement_lost_after_the_writes_ends_as_a_clean_run_with_no_comment_
     assert world_state(faulty.sandbox) == expected, f"settlement {at} lost"
     assert faulty.store.overrides(CLIENT) == []
     assert faulty.store.pending_actions(CLIENT) == []
+
+
+def test_a_shadow_rule_journals_its_plan_once_per_task_and_version_of_the_rule(
+    run: Callable[[], Run],
+) -> None:
+    faulty = run()
+    fleet = faulty.fleet()
+    client = "small-agency"
+
+    def cycle() -> Any:
+        faulty.clock.advance(minutes=1)
+        return fleet.cycle(next(e for e in load_clients(faulty.rules) if e.key == client),
+                           full=True)  # fmt: skip
+
+    def planned() -> list[tuple[str, str]]:
+        shadows = [a for a in faulty.store.actions(client) if a.mode == "shadow"]
+        return sorted((a.task_gid, a.kind) for a in shadows)
+
+    first = cycle()
+    once = planned()
+    assert once, "the example's shadow rule planned nothing"
+    assert first.counts[Count.SHADOW] == len(once)
+    for _ in range(3):  # whole reads again: the same plans, not journaled again
+        again = cycle()
+        assert again.counts[Count.SHADOW] == len(once)  # still reported each time
+    assert planned() == once
+    # The client edits the rule: a new version, whose plans are journaled once more.
+    path = faulty.rules / f"{client}.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("Trying it out in shadow mode", "Still trying it out"))
+    fleet = faulty.fleet()
+    cycle()
+    cycle()
+    assert planned() == sorted(once + once)
