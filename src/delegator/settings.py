@@ -452,6 +452,7 @@ def load_settings(
     register_secret(values.get("smtp_password"))
     register_secret(values.get("database_password"))
     register_secret(values.get("webhooks_seal_key"))
+    register_url_password(values.get("asana_proxy"))  # a proxy's host may show, never its password
     register_url_password(values.get("database_url"))
     if values.get("database_password"):
         values["database_url"] = _with_password(

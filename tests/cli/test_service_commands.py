@@ -130,3 +130,20 @@ def test_run_sandbox_serves_until_sigterm_then_exits_cleanly(tmp_path: Path) -> 
     events = [json.loads(x)["event"] for x in lines if x.startswith("{")]
     assert code == 0
     assert events[-3:] == ["stopping", "leases_handed_back", "service_stopped"]
+
+
+def test_prune_deletes_the_history_past_the_retention_and_says_how_much(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["once"]) == 0
+    capsys.readouterr()
+    assert main(["prune", "--older-than", "1d", "--json"]) == 0  # everything is from today
+    assert json.loads(capsys.readouterr().out)["actions"] == 0
+    monkeypatch.setenv("DELEGATOR_JOURNAL_RETENTION", "0")
+    assert main(["prune"]) == 0
+    assert "kept for ever" in capsys.readouterr().out
+    assert main(["prune", "--older-than", "1d", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("would delete 0 journal entries, 0 cycles and 0 closed delegations")
+    assert main(["prune", "--older-than", "soon"]) == 2
+    assert "soon" in capsys.readouterr().err

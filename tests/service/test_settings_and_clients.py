@@ -11,6 +11,7 @@ import pytest
 
 from delegator.clients import TokenError, load_clients, read_token, reload_clients
 from delegator.core.schema import TokenSource
+from delegator.redact import is_registered
 from delegator.settings import SettingsError, load_settings
 
 EXAMPLES = Path("rules/examples")
@@ -60,6 +61,9 @@ def test_no_file_means_defaults(tmp_path: Path) -> None:
             "reconcile_every: use minutes, hours or days",
         ),
         ("[1, 2]\n", {}, "expected a mapping of settings"),
+        ("worker: {concurrency: 0}\n", {}, "worker_concurrency: must be more than 0"),
+        ("journal: {retention: 2h}\n", {}, "journal_retention: keep the journal at least 1d"),
+        ("asana: {proxy: 'socks5://p:1080'}\n", {}, "asana_proxy: expected an http:// or"),
     ],
 )
 def test_bad_settings_say_which_and_where(
@@ -173,3 +177,22 @@ def test_a_token_no_http_header_can_carry_is_refused_when_read_without_showing_i
     secret.write_text("1/1200:abc\u20acdef\n", encoding="utf-8")
     with pytest.raises(UnsendableToken, match=r"the file .*token.*EURO SIGN"):
         read_token(TokenSource(file=str(secret)), {})
+
+
+def test_concurrency_retention_and_proxy_are_settings(tmp_path: Path) -> None:
+    config = tmp_path / "delegator.yaml"
+    config.write_text(
+        "worker: {concurrency: 64}\n"
+        "journal: {retention: 30d}\n"
+        "asana: {proxy: 'http://ops:proxy-pw-9@proxy.internal:3128'}\n"
+    )
+    settings = load_settings(config, {})
+    assert settings.worker_concurrency == 64
+    assert settings.journal_retention == timedelta(days=30)
+    assert settings.asana_proxy == "http://ops:proxy-pw-9@proxy.internal:3128"
+    assert is_registered("proxy-pw-9")  # the proxy's password never shows in a log line
+    forever = load_settings(None, {"DELEGATOR_JOURNAL_RETENTION": "0"})
+    assert forever.journal_retention == timedelta(0)
+    defaults = load_settings(None, {"DELEGATOR_CONFIG": str(tmp_path / "absent.yaml")})
+    assert (defaults.worker_concurrency, defaults.journal_retention) == (32, timedelta(days=90))
+    assert defaults.asana_proxy is None
