@@ -20,10 +20,14 @@ from delegator.store import SqlStore, StoreError
 
 
 def test_the_calls_of_a_together_block_are_kept_together_or_not_at_all(store: SqlStore) -> None:
-    with pytest.raises(RuntimeError), store.together(write=True):
-        begin(store, task="1")
-        store.save_sync_position("acme", SyncPosition("project:1", high_water=T0))
-        raise RuntimeError("the cycle stops here")
+    def stopped() -> None:
+        with store.together(write=True):
+            begin(store, task="1")
+            store.save_sync_position("acme", SyncPosition("project:1", high_water=T0))
+            raise RuntimeError("the cycle stops here")
+
+    with pytest.raises(RuntimeError):
+        stopped()
     assert store.actions("acme") == []
     assert store.sync_positions("acme") == {}
 
@@ -43,9 +47,13 @@ def test_a_write_inside_a_block_opened_for_reading_is_refused(store: SqlStore) -
 
 
 def test_a_failing_call_inside_a_block_fails_the_whole_block(store: SqlStore) -> None:
-    with pytest.raises(StoreError), store.together(write=True):
-        begin(store, task="1")
-        store.finish_cycle(999_999, T0, CycleCounts())  # no such cycle
+    def failing() -> None:
+        with store.together(write=True):
+            begin(store, task="1")
+            store.finish_cycle(999_999, T0, CycleCounts())  # no such cycle
+
+    with pytest.raises(StoreError):
+        failing()
     assert store.actions("acme") == []
 
 
@@ -105,8 +113,9 @@ def test_the_journal_and_delegations_are_read_for_the_tasks_asked_only(store: Sq
 def test_shadow_plans_are_known_by_task_rule_and_version(store: SqlStore) -> None:
     begin(store, task="1", rule="r", kind="tag", mode="shadow", status="planned",
           detail={"tag": "x", "version": "v1"})  # fmt: skip
-    begin(store, task="2", rule="r", kind="tag", mode="shadow", status="planned",
-          detail={"tag": "x"})  # fmt: skip  (journaled before versions: no version)
+    begin(
+        store, task="2", rule="r", kind="tag", mode="shadow", status="planned", detail={"tag": "x"}
+    )  # fmt: skip  (journaled before versions: no version)
     begin(store, task="3", rule="r", kind="tag", mode="active", detail={"version": "v1"})
     assert store.shadow_plans("acme", ["1", "2", "3", "4"]) == {("1", "r", "v1")}
 
