@@ -54,7 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cycle.py
-	$(BIN)/python bench/cycle.py --clients 500 --tasks 20 --idle-at 200
+	$(BIN)/python bench/cycle.py --clients 500 --tasks 10 --idle-at 200
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/summary.py
 
