@@ -32,9 +32,10 @@ client's alone, at no network latency:
   * a GET of a 100-task page (transport, JSON, the page's shape), per request;
   * per task: the JSON parse and page shape of a 100-task answer (`Transport._interpret` on the
     bytes), the mapping to the core's `Task` (`task_from_asana`, one `Shared` per page), and
-    fetch to decision: a whole read of 20 projects through the backend (`AsanaBackend.read`:
+    fetch to Task: a whole read of 20 projects through the backend (`AsanaBackend.read`:
     requests, JSON, mapping), everything the client does before the engine decides, per task
-    returned; goal: at most 25 µs.
+    returned. It is the client's share of fetch to decision, whose goal (at most 25 µs a task,
+    the engine's decision included) is shown beside it; bench/cycle.py measures the whole.
 
 Each figure is the median of several runs. ``--profile`` also prints cProfile's top functions
 of the idle requests.
@@ -409,7 +410,7 @@ def print_table(rows: list[Row]) -> None:
 # ---------------------------------------------------------------- CPU per request and per task
 
 IDLE_GOAL_MS = 0.8  # an idle request, all told
-TASK_GOAL_US = 25.0  # fetch to decision, per task
+TASK_GOAL_US = 25.0  # fetch to decision, per task (the client's share is measured here)
 IDLE_REQUESTS = 200
 PAGE_REQUESTS = 40
 PARSES = 40
@@ -553,8 +554,8 @@ def measure_cpu(base_url: str, workspace: str, projects: list[str], *, profile: 
         ("GET of a 100-task page (request, JSON, page shape)", f"{page_ms:.3f} ms", ""),
         ("per task: JSON parse and page shape", f"{parse_us:.1f} µs", ""),
         ("per task: mapping to the core's Task", f"{mapping_us:.1f} µs", ""),
-        (f"per task: fetch to decision (whole read, {len(records)} tasks)", f"{decision_us:.1f} µs",
-         goal(decision_us, TASK_GOAL_US, "µs")),
+        (f"per task: fetch to Task (whole read, {len(records)} tasks)", f"{decision_us:.1f} µs",
+         "the client's share of fetch to decision, " + goal(decision_us, TASK_GOAL_US, "µs")),
     ]  # fmt: skip
     for label, value, note in rows:
         print(f"  {label:<62}{value:>11}  {note}".rstrip())
