@@ -392,24 +392,26 @@ class Cycle:
     def run(self) -> CycleReport:
         runtime, report = self.runtime, self.report
         try:
-            cycle_id = (
-                None if self.dry_run else self.store.start_cycle(runtime.key, self.now, False)
-            )
+            # The cycle's start and what it needs from the store, in one transaction.
+            with self.store.together(write=not self.dry_run):
+                cycle_id = (
+                    None if self.dry_run else self.store.start_cycle(runtime.key, self.now, False)
+                )
+                book = self._bookkeeping()
         except LeaseLost as exc:
             self._lease_lost(exc)
             return report
         report.cycle_id = cycle_id
         with bound(cycle=cycle_id) if cycle_id is not None else nullcontext():
-            self._run(cycle_id)
+            self._run(cycle_id, book)
         return report
 
-    def _run(self, cycle_id: int | None) -> None:
+    def _run(self, cycle_id: int | None, book: Bookkeeping) -> None:
         runtime, report = self.runtime, self.report
         requests_before = runtime.backend.requests_sent
         try:
             runtime.refresh(self.now, force=self.full)
             report.cycle_errors.extend(runtime.problems)
-            book = self._bookkeeping()
             if not self.dry_run:
                 self._reconcile_pending(book.pending)
             tasks, positions, whole = self._read(book)
@@ -468,7 +470,7 @@ class Cycle:
     def _bookkeeping(self) -> Bookkeeping:
         """What the cycle needs from the store before it reads Asana, in one transaction."""
         key = self.runtime.key
-        with self.store.together():
+        with self.store.together():  # joins the cycle's start, when there is one
             return Bookkeeping(
                 pending=[] if self.dry_run else self.store.pending_actions(key),
                 positions=self.store.sync_positions(key),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import secrets
@@ -169,6 +170,10 @@ def _serve(settings: Settings, environ: dict[str, str], *, loopback: bool = Fals
     finished = False
     try:
         service.start()
+        # What start-up built (modules, rule engines, settings) lives as long as the process:
+        # out of the collector's sight, so each collection during a cycle looks at the cycle's
+        # own objects only.
+        gc.freeze()
         while not stop.is_set():  # is_set takes no lock; Event.wait would (see on_signal)
             time.sleep(0.2)
         log.info(
