@@ -24,6 +24,7 @@ from delegator.ports import (
     BackendError,
     Delegation,
     Finished,
+    JournalEntry,
     StateStore,
     TaskBackend,
 )
@@ -79,6 +80,30 @@ class Writer:
             mode=mode, at=self.now, status=status,
         )  # fmt: skip
 
+    def entry(
+        self,
+        task: Task,
+        rule: str,
+        intent: Intent,
+        *,
+        assistant: str | None = None,
+        assignee: Identity | None = None,
+        text: str | None = None,
+        outcome: int | None = None,
+        step: int | None = None,
+    ) -> JournalEntry:
+        """The pending journal entry of one write."""
+        detail = intent_detail(intent)
+        if assignee is not None:
+            detail["assignee"] = assignee.gid or assignee.email
+        if text is not None:
+            detail["text"] = text
+        if outcome is not None:  # which outcome and which of its steps this write is
+            detail["outcome"] = outcome
+            detail["step"] = step
+        return JournalEntry(self.cycle_id, self.client_key, task.gid, task.name, rule,
+                            intent.kind, detail, assistant, "active", self.now)  # fmt: skip
+
     def intend(
         self,
         task: Task,
@@ -92,31 +117,26 @@ class Writer:
         step: int | None = None,
     ) -> int:
         """Journal one write as pending, before it is carried out; its entry's id."""
-        detail = intent_detail(intent)
-        if assignee is not None:
-            detail["assignee"] = assignee.gid or assignee.email
-        if text is not None:
-            detail["text"] = text
-        if outcome is not None:  # which outcome and which of its steps this write is
-            detail["outcome"] = outcome
-            detail["step"] = step
-        return self.journal(task, rule, intent.kind, detail, assistant, "active")
+        entry = self.entry(task, rule, intent, assistant=assistant, assignee=assignee,
+                           text=text, outcome=outcome, step=step)  # fmt: skip
+        [action_id] = self.store.begin_actions([entry])
+        return action_id
 
     def intend_steps(
         self, task: Task, rule: str, plan: OutcomePlan, outcome: int, steps: Iterable[int]
     ) -> dict[int, int]:
-        """Journal the outcome's steps still to do as pending: step index -> entry id. Call it
-        inside ``store.together(write=True)`` so they are one transaction."""
-        intended: dict[int, int] = {}
-        for index in steps:
-            step = plan.steps[index]
-            intent = step.intent
-            intended[index] = self.intend(
-                task, rule, intent, assistant=plan.assistant,
-                assignee=plan.assignee if isinstance(intent, Assign) else None,
-                text=step.text, outcome=outcome, step=index,
-            )  # fmt: skip
-        return intended
+        """Journal the outcome's steps still to do as pending, in one statement: step index ->
+        entry id. Inside ``store.together(write=True)`` with the outcome's own entry."""
+        indexes = list(steps)
+        entries = [
+            self.entry(
+                task, rule, plan.steps[index].intent, assistant=plan.assistant,
+                assignee=plan.assignee if isinstance(plan.steps[index].intent, Assign) else None,
+                text=plan.steps[index].text, outcome=outcome, step=index,
+            )
+            for index in indexes
+        ]  # fmt: skip
+        return dict(zip(indexes, self.store.begin_actions(entries), strict=True))
 
     def carry(
         self,

@@ -86,6 +86,23 @@ class ActionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """An entry for ``begin_actions``: what ``begin_action`` takes."""
+
+    cycle_id: int | None
+    client: str
+    task_gid: str
+    task_name: str
+    rule: str
+    kind: str
+    detail: Mapping[str, Any]
+    assistant: str | None
+    mode: ActionMode
+    at: datetime
+    status: ActionStatus = "pending"
+
+
+@dataclass(frozen=True, slots=True)
 class Finished:
     """A journal entry's completion, for ``finish_actions``."""
 
@@ -365,6 +382,10 @@ class StateStore(SubscriptionStore, Protocol):
         kinds: Sequence[str] | None = None,
         task_gids: Iterable[str] | None = None,
     ) -> list[ActionRecord]: ...
+
+    def begin_actions(self, entries: Sequence[JournalEntry]) -> list[int]:
+        """``begin_action`` for several entries, in one statement; their ids in order."""
+        ...
 
     def finish_actions(self, finished: Sequence[Finished]) -> None:
         """``finish_action`` for several entries, in one statement."""

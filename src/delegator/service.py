@@ -48,6 +48,7 @@ from delegator.ports import (
     Delegation,
     DelegationStatus,
     GoneReason,
+    JournalEntry,
     LeaseLost,
     NotInWorkspace,
     Override,
@@ -682,14 +683,12 @@ class Cycle:
         planned, self._shadow_plans = self._shadow_plans, []
         if not planned:
             return
-        with self.store.together(write=True):
-            for task, rule, intent, assistant, version in planned:
-                detail = {**intent_detail(intent), "version": version}
-                self.store.begin_action(
-                    cycle_id=self.report.cycle_id, client=self.runtime.key, task_gid=task.gid,
-                    task_name=task.name, rule=rule, kind=intent.kind, detail=detail,
-                    assistant=assistant, mode="shadow", at=self.now, status="planned",
-                )  # fmt: skip
+        self.store.begin_actions([
+            JournalEntry(self.report.cycle_id, self.runtime.key, task.gid, task.name, rule,
+                         intent.kind, {**intent_detail(intent), "version": version}, assistant,
+                         "shadow", self.now, "planned")
+            for task, rule, intent, assistant, version in planned
+        ])  # fmt: skip
 
     def _rule_version(self, name: str) -> str:
         """A short digest of the rule as written: a changed rule is a new version."""

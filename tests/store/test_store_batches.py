@@ -89,7 +89,7 @@ def test_completions_are_saved_at_once_and_intents_never_carried_out_are_forgott
     assert set(by_task) == {"1", "2", "4"}
     assert (by_task["1"].status, by_task["1"].story_gid) == ("done", "77")
     assert (by_task["2"].status, by_task["2"].result) == ("failed", "502 Bad Gateway")
-    with pytest.raises(StoreError, match="missing"):
+    with pytest.raises(StoreError, match="no action 123456"):
         store.finish_actions([Finished(123_456, "done", T0)])
 
 

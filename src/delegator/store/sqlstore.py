@@ -40,6 +40,7 @@ from delegator.ports import (
     DelegationStatus,
     Fence,
     Finished,
+    JournalEntry,
     LeaseRecord,
     LeaseRound,
     LeaseStore,
@@ -507,26 +508,30 @@ class SqlStore:
     ) -> int:
         """Journal an intent before the call that carries it out. Any status but "pending"
         (planned, queued, skipped ...) records an action that is complete as written."""
+        entry = JournalEntry(cycle_id, client, task_gid, task_name, rule, kind, detail,
+                             assistant, mode, at, status)  # fmt: skip
+        [action_id] = self.begin_actions([entry])
+        return action_id
+
+    def begin_actions(self, entries: Sequence[JournalEntry]) -> list[int]:
+        """Journal several entries in one statement; their ids, in the same order."""
+        if not entries:
+            return []
+        rows = [
+            {
+                "cycle_id": e.cycle_id, "client": e.client, "task_gid": e.task_gid,
+                "task_name": e.task_name, "rule": e.rule, "kind": e.kind,
+                "detail": redact_outgoing(dict(e.detail)), "assistant": e.assistant,
+                "mode": e.mode, "status": e.status, "created_at": e.at,
+                "completed_at": None if e.status == "pending" else e.at,
+            }
+            for e in entries
+        ]  # fmt: skip
         with self._transaction(write=True) as connection:
-            result = connection.execute(
-                schema.actions.insert()
-                .values(
-                    cycle_id=cycle_id,
-                    client=client,
-                    task_gid=task_gid,
-                    task_name=task_name,
-                    rule=rule,
-                    kind=kind,
-                    detail=redact_outgoing(dict(detail)),
-                    assistant=assistant,
-                    mode=mode,
-                    status=status,
-                    created_at=at,
-                    completed_at=None if status == "pending" else at,
-                )
-                .returning(schema.actions.c.id)
-            )
-            return int(result.scalar_one())
+            if len(rows) == 1:
+                return [int(connection.execute(_INSERT_ACTION, rows[0]).scalar_one())]
+            result = connection.execute(_INSERT_ACTIONS, rows)
+            return [int(row[0]) for row in result]
 
     def finish_action(
         self,
@@ -536,19 +541,7 @@ class SqlStore:
         result: str | None = None,
         story_gid: str | None = None,
     ) -> None:
-        with self._transaction(write=True) as connection:
-            outcome = connection.execute(
-                schema.actions.update()
-                .where(schema.actions.c.id == action_id)
-                .values(
-                    status=status,
-                    completed_at=at,
-                    result=redact_outgoing(result),
-                    story_gid=story_gid,
-                )
-            )
-            if outcome.rowcount == 0:
-                raise StoreError(f"no action {action_id} in the database at {self.display_url}")
+        self.finish_actions([Finished(action_id, status, at, result, story_gid)])
 
     def pending_actions(self, client: str) -> list[ActionRecord]:
         """Intents begun and never finished (a crash between the two), oldest first."""
@@ -615,27 +608,16 @@ class SqlStore:
         """Complete several journal entries at once (one statement, executed for each)."""
         if not finished:
             return
-        table = schema.actions
-        statement = (
-            table.update()
-            .where(table.c.id == sa.bindparam("action_id"))
-            .values(
-                status=sa.bindparam("new_status"),
-                completed_at=sa.bindparam("at"),
-                result=sa.bindparam("new_result"),
-                story_gid=sa.bindparam("story"),
-            )
-        )
         rows = [
             {"action_id": f.action_id, "new_status": f.status, "at": f.at,
              "new_result": redact_outgoing(f.result), "story": f.story_gid}
             for f in finished
         ]  # fmt: skip
         with self._transaction(write=True) as connection:
-            outcome = connection.execute(statement, rows)
+            outcome = connection.execute(_FINISH_ACTION, rows)
             if outcome.rowcount is not None and 0 <= outcome.rowcount < len(rows):
-                raise StoreError(f"an action to finish is missing in the database at "
-                                 f"{self.display_url}")  # fmt: skip
+                missing = rows[0]["action_id"] if len(rows) == 1 else "of several"
+                raise StoreError(f"no action {missing} in the database at {self.display_url}")
 
     def shadow_plans(self, client: str, task_gids: Iterable[str]) -> set[tuple[str, str, str]]:
         """(task gid, rule, rule version) of the shadow plans already journaled for these
@@ -1286,6 +1268,24 @@ class SqlStore:
             )
             .values(status=status, closed_at=at)
         )
+
+
+# Statements built once: the journal's hot path skips building and caching them per call.
+_INSERT_ACTION: Final = schema.actions.insert().returning(schema.actions.c.id)
+_INSERT_ACTIONS: Final = schema.actions.insert().returning(
+    schema.actions.c.id, sort_by_parameter_order=True
+)
+
+_FINISH_ACTION: Final = (
+    schema.actions.update()
+    .where(schema.actions.c.id == sa.bindparam("action_id"))
+    .values(
+        status=sa.bindparam("new_status"),
+        completed_at=sa.bindparam("at"),
+        result=sa.bindparam("new_result"),
+        story_gid=sa.bindparam("story"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
