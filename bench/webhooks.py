@@ -7,7 +7,7 @@ two projects, its assistants' capacities raised to 1,000 so that no task waits f
 and the default debounce (2 s). Once the webhooks are healthy the client is polled only at the
 safety poll (1 h).
 
-1. Reaction time: 200 tasks the invoice rule delegates ("Invoice NNN for ...") are created one
+1. Reaction time: 50 tasks the invoice rule delegates ("Invoice NNN for ...") are created one
    at a time, each once the one before it was delegated. A change's time is taken just before
    ``create_task`` (time.monotonic), its delegation's when the sandbox's world shows an
    assistant as the assignee (polled every 10 ms). p50, p95 and max are printed beside the
@@ -254,10 +254,10 @@ def reaction(running: Running, changes: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20 changes instead of 200")
+    parser.add_argument("--quick", action="store_true", help="20 changes instead of 50")
     parser.add_argument("--changes", type=int, default=None)
     args = parser.parse_args()
-    changes = args.changes or (20 if args.quick else 200)
+    changes = args.changes or (20 if args.quick else 50)
     configure("json", "error")
     sources = len(PROJECTS)
     with tempfile.TemporaryDirectory() as tmp:
