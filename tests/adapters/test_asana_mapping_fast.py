@@ -472,6 +472,40 @@ def test_odd_tasks_are_mapped_as_before(raw: dict[str, Any]) -> None:
     _same(_outcome(task_from_asana, raw, Shared()), _outcome(old_task_from_asana, raw, OldShared()))
 
 
+ZERO = {"gid": "4", "name": "Estimate", "number_value": 0.0}
+MINUS_ZERO = {"gid": "4", "name": "Estimate", "number_value": -0.0}
+
+
+@pytest.mark.parametrize(
+    "raws",
+    [
+        # Equal values (0.0 == -0.0) shared: the first one seen stays, whichever path made it.
+        [{"gid": "1", "custom_fields": [ZERO, MINUS_ZERO]}],
+        [{"gid": "1", "custom_fields": [MINUS_ZERO]}, {"gid": "2", "custom_fields": [ZERO]}],
+        [
+            {"gid": "1", "tags": 5, "custom_fields": [ZERO]},
+            {"gid": "2", "custom_fields": [MINUS_ZERO]},
+        ],
+        [
+            {"gid": "1", "custom_fields": [ZERO]},
+            {"gid": "2", "tags": 5, "custom_fields": [MINUS_ZERO]},
+        ],
+        [
+            {"gid": "1", "assignee": {"gid": "7", "email": "Anna@X.example"}},
+            {"gid": "2", "assignee": {"gid": "7", "email": "anna@x.example"}},
+        ],
+    ],
+)
+def test_equal_pieces_are_shared_as_before(raws: list[dict[str, Any]]) -> None:
+    new_shared, old_shared = Shared(), OldShared()
+    for raw in raws:
+        _same(
+            _outcome(task_from_asana, raw, new_shared),
+            _outcome(old_task_from_asana, raw, old_shared),
+        )
+        _same(_outcome(task_from_asana, raw, None), _outcome(old_task_from_asana, raw, None))
+
+
 def test_a_task_from_asana_with_everything() -> None:
     raw = {
         "gid": "9001", "name": "Pay invoice", "notes": "n", "completed": False,

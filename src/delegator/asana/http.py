@@ -188,8 +188,7 @@ def field_names(fields: Fields) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=256)
 def _field_names(fields: tuple[str, ...]) -> tuple[str, ...]:
-    names = [part for name in fields for part in name.split(",")]
-    return tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+    return tuple(dict.fromkeys(name.strip() for name in fields if name.strip()))
 
 
 def join_fields(fields: Fields) -> str:
@@ -493,7 +492,9 @@ class Transport:
         make that a good part of an idle request's CPU). The request is prepared here from the
         session's own values instead (its headers, cookies, proxies, verify, cert) and sent with
         `Session.send`: the same adapters (so `responses` and the deadline's connections work as
-        before), the same cookie handling, no redirects followed."""
+        before), the same cookie handling, no redirects followed. (A session given to the
+        transport is used for its adapters, headers, cookies, proxies, verify and cert; its
+        params, auth and hooks, which nothing here sets, are not applied.)"""
         session = self._session
         headers = dict(session.headers)
         headers.update(self._headers())

@@ -106,6 +106,8 @@ class Shared:
         self._objects: dict[object, Any] = {}
         # The fast path's caches, keyed by what the object is made of (so a hit is equal to
         # what would have been made): refs by (gid, name), users by (gid, name, email), ...
+        # Each object made is also passed through `one`: equal objects are one object whichever
+        # path made them first (a -0.0 and a 0.0 are equal: the first one seen stays, as ever).
         self.refs: dict[tuple[str, str], Ref] = {}
         self.users: dict[tuple[str, str, str], UserRef] = {}
         self.memberships: dict[tuple[Ref, Ref | None], Membership] = {}
@@ -114,6 +116,26 @@ class Shared:
 
     def one(self, value: Any) -> Any:
         return self._objects.setdefault(value, value)
+
+
+class _NoCache(dict[Any, Any]):
+    """A cache that keeps nothing."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+class _Unshared(Shared):
+    """No sharing at all, as when no `Shared` is given: every piece made anew."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs = self.users = self.memberships = self.fields = self.days = _NoCache()
+
+    def one(self, value: Any) -> Any:
+        return value
 
 
 _UNSHARED = None
@@ -171,7 +193,7 @@ def task_from_asana(data: Mapping[str, Any], shared: Shared | None = None) -> Ta
     """
     if type(data) is dict:
         try:
-            return _fast(data, shared if shared is not None else Shared())
+            return _fast(data, shared if shared is not None else _Unshared())
         except Exception:  # noqa: S110 - _Unusual, or anything odd: the general mapping judges it
             pass
     try:
@@ -282,7 +304,7 @@ def _fast_ref(value: object, shared: Shared) -> Ref | None:
     key = (gid, name if type(name) is str else _fast_text(name))
     ref = shared.refs.get(key)
     if ref is None:
-        ref = shared.refs[key] = Ref(*key)
+        ref = shared.refs[key] = shared.one(Ref(*key))
     return ref
 
 
@@ -314,7 +336,7 @@ def _fast_user(value: object, shared: Shared) -> UserRef | None:
     key = (gid, _fast_text(value.get("name")), _fast_text(value.get("email")))
     user = shared.users.get(key)
     if user is None:
-        user = shared.users[key] = UserRef(key[0], key[1], key[2].lower())
+        user = shared.users[key] = shared.one(UserRef(key[0], key[1], key[2].lower()))
     return user
 
 
@@ -348,7 +370,7 @@ def _fast_memberships(values: object, shared: Shared) -> tuple[Membership, ...]:
         key = (project, _fast_ref(item.get("section"), shared))
         membership = shared.memberships.get(key)
         if membership is None:
-            membership = shared.memberships[key] = Membership(*key)
+            membership = shared.memberships[key] = shared.one(Membership(*key))
         memberships.append(membership)
     return tuple(memberships)
 
@@ -442,8 +464,8 @@ def _fast_fields(values: object, shared: Shared) -> tuple[FieldValue, ...]:
         key = (gid, name, kind, enum, multi, number, text, day, display)
         value = shared.fields.get(key)
         if value is None:
-            value = shared.fields[key] = FieldValue(
-                gid, name, kind, enum, multi, number, text, day, display
+            value = shared.fields[key] = shared.one(
+                FieldValue(gid, name, kind, enum, multi, number, text, day, display)
             )
         fields.append(value)
     return tuple(fields)
