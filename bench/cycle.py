@@ -250,18 +250,20 @@ def main() -> int:
         dry_fleet.close()
         fleet = Fleet(settings, store, environ=environ)
         first = run("first (whole reads)", fleet, entries)
-        run("settle (own writes)", fleet, entries)
-        # An incremental read asks for the changes since its last one less an overlap (5 s, for
-        # Asana's clock): past it, the first cycles' writes are not read again, as in service,
-        # where cycles are a poll interval apart.
+        # An incremental read asks for the changes since the start of the one before less an
+        # overlap (5 s, for Asana's clock): the settle cycle, past it, reads the first cycle's
+        # writes back and the idle cycle nothing, as in service, where cycles are a poll apart.
         time.sleep(SYNC_OVERLAP)
+        run("settle (own writes)", fleet, entries)
         idle = run("idle", fleet, entries)
         idle_delegating = run("idle, delegating clients", fleet, delegating)
         idle_nothing = run("idle, matching nothing", fleet, nothing)
         sandbox.ask("touch", clients * PROJECTS * args.tasks // 100)
         run("after 1% changed", fleet, entries)
         idle_walls = [(args.latency, idle.wall)]
-        time.sleep(SYNC_OVERLAP)
+        if args.idle_at:
+            time.sleep(SYNC_OVERLAP)
+            run("settle (the changes)", fleet, entries)
         for ms in args.idle_at:
             sandbox.ask("latency", ms / 1000)
             idle_walls.append((ms, run(f"idle at {ms:.0f} ms", fleet, entries).wall))
