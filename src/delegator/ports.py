@@ -466,6 +466,7 @@ class StateStore(SubscriptionStore, Protocol):
         statuses: Sequence[SendStatus] | None = None,
         due_by: datetime | None = None,
         limit: int | None = None,
+        receipts: Iterable[str] | None = None,
     ) -> list[SendRecord]: ...
 
     def last_send(

@@ -96,12 +96,12 @@ def still_queued(store: StateStore, client: str, now: datetime) -> dict[str, Act
     return queued
 
 
-def created_by_service(store: StateStore, client: str) -> set[str]:
-    """The tasks the service itself created (summaries and digests posted as tasks): never
-    read as work, whatever the client's rules say of them."""
+def created_by_service(store: StateStore, client: str, gids: Iterable[str]) -> set[str]:
+    """Of these tasks, those the service itself created (summaries and digests posted as
+    tasks): never read as work, whatever the client's rules say of them."""
     return {
         send.receipt
-        for send in store.sends(client, statuses=("sent",))
+        for send in store.sends(client, statuses=("sent",), receipts=gids)
         if send.destination.startswith("asana_task:") and send.receipt and send.receipt.isdigit()
     }
 
@@ -112,7 +112,6 @@ class Bookkeeping:
 
     pending: list[ActionRecord]  # intents begun and not finished (a crash, a lost settlement)
     positions: dict[str, SyncPosition]  # by source key
-    own: set[str]  # tasks the service created itself
     queued: dict[str, ActionRecord]  # tasks waiting for a free assistant
 
 
@@ -475,7 +474,6 @@ class Cycle:
             return Bookkeeping(
                 pending=[] if self.dry_run else self.store.pending_actions(key),
                 positions=self.store.sync_positions(key),
-                own=created_by_service(self.store, key),
                 queued={} if self.dry_run else still_queued(self.store, key, self.now),
             )
 
@@ -486,7 +484,6 @@ class Cycle:
         seen: dict[str, Task] = {}
         positions: list[SyncPosition] = []
         whole = False
-        own = book.own
         self._queued_entries = book.queued
         for source in runtime.sources:
             self._checkpoint()
@@ -502,13 +499,14 @@ class Cycle:
             for problem in read.problems:  # a task of the source could not be read
                 self.report.add_error(ErrorKind.SOURCE, problem)
             for task in read.tasks:
-                if task.gid in own:
-                    self.report.counts[Count.OWN_TASKS_SKIPPED] += 1
-                    continue
                 seen[task.gid] = task
             if self.progress is not None:
                 self.progress(source.label, len(seen))
             positions.append(read.position)
+        if seen:  # the summaries and digests the service posted as tasks are not work
+            for gid in created_by_service(self.store, runtime.key, seen):
+                del seen[gid]
+                self.report.counts[Count.OWN_TASKS_SKIPPED] += 1
         # Tasks waiting for a free assistant are looked at again every cycle.
         waiting = sorted(book.queued.keys() - set(seen))
         if waiting:

@@ -935,11 +935,27 @@ class SqlStore:
         statuses: Sequence[SendStatus] | None = None,
         due_by: datetime | None = None,
         limit: int | None = None,
+        receipts: Iterable[str] | None = None,
     ) -> list[SendRecord]:
         """What was sent (or claimed, or given up), newest period first; ``due_by`` keeps the
-        sends whose next attempt is at or before that time."""
+        sends whose next attempt is at or before that time, ``receipts`` those whose receipt
+        (a story's or task's gid) is one of these."""
         table = schema.summary_sends
         query = sa.select(table)
+        if receipts is not None:
+            wanted = list(dict.fromkeys(receipts))
+            if not wanted:
+                return []
+            if len(wanted) > MEMORY_CHUNK:
+                found = [
+                    send
+                    for start in range(0, len(wanted), MEMORY_CHUNK)
+                    for send in self.sends(client, kind=kind, statuses=statuses, due_by=due_by,
+                                           receipts=wanted[start : start + MEMORY_CHUNK])
+                ]  # fmt: skip
+                found.sort(key=lambda send: (send.period, send.id), reverse=True)
+                return found[:limit] if limit is not None else found
+            query = query.where(table.c.receipt.in_(wanted))
         if client is not None:
             query = query.where(table.c.client == client)
         if kind is not None:
