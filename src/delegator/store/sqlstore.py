@@ -187,6 +187,7 @@ class SqlStore:
         )
         # The transaction ``together()`` opened on each thread (shared with fenced views).
         self._shared = threading.local()
+        self._save_positions: sa.Insert | None = None
 
     @property
     def backend(self) -> str:
@@ -305,22 +306,18 @@ class SqlStore:
     # ------------------------------------------------------------------ cycles
 
     def start_cycle(self, client: str, started_at: datetime, dry_run: bool) -> int:
+        values = {
+            "client": client,
+            "started_at": started_at,
+            "dry_run": dry_run,
+            "counts": {} if dry_run else _owner(),
+            "errors": [],
+            "error_kinds": [],
+            "replica": self._fence_replica(),
+            "fence": self._fence.token if self._fence is not None else None,
+        }
         with self._transaction(write=True) as connection:
-            result = connection.execute(
-                schema.cycles.insert()
-                .values(
-                    client=client,
-                    started_at=started_at,
-                    dry_run=dry_run,
-                    counts={} if dry_run else _owner(),
-                    errors=[],
-                    error_kinds=[],
-                    replica=self._fence_replica(),
-                    fence=self._fence.token if self._fence is not None else None,
-                )
-                .returning(schema.cycles.c.id)
-            )
-            return int(result.scalar_one())
+            return int(connection.execute(_START_CYCLE, values).scalar_one())
 
     def finish_cycle(
         self,
@@ -329,17 +326,15 @@ class SqlStore:
         counts: CycleCounts,
         errors: Sequence[CycleError] = (),
     ) -> None:
+        values = {
+            "cycle": cycle_id,
+            "at": finished_at,
+            "new_counts": counts.to_mapping(),
+            "new_errors": [redact_outgoing(error.text) for error in errors],
+            "kinds": [error.kind.value for error in errors],
+        }
         with self._transaction(write=True) as connection:
-            result = connection.execute(
-                schema.cycles.update()
-                .where(schema.cycles.c.id == cycle_id)
-                .values(
-                    finished_at=finished_at,
-                    counts=counts.to_mapping(),
-                    errors=[redact_outgoing(error.text) for error in errors],
-                    error_kinds=[error.kind.value for error in errors],
-                )
-            )
+            result = connection.execute(_FINISH_CYCLE, values)
             if result.rowcount == 0:
                 raise StoreError(f"no cycle {cycle_id} in the database at {self.display_url}")
 
@@ -464,9 +459,9 @@ class SqlStore:
         return records.sync_position(row) if row is not None else None
 
     def sync_positions(self, client: str) -> dict[str, SyncPosition]:
-        query = sa.select(schema.sync_positions).where(schema.sync_positions.c.client == client)
         with self._transaction() as connection:
-            found = [records.sync_position(row) for row in connection.execute(query)]
+            rows = connection.execute(_POSITIONS, {"c": client})
+            found = [records.sync_position(row) for row in rows]
         return {position.source: position for position in found}
 
     def save_sync_position(self, client: str, position: SyncPosition) -> None:
@@ -487,7 +482,11 @@ class SqlStore:
             for position in positions
         ]
         with self._transaction(write=True) as connection:
-            self._upsert_many(connection, schema.sync_positions, rows, ("client", "source"))
+            if self._save_positions is None:  # built once: the cycle's end runs it every time
+                self._save_positions = self._upsert_statement(
+                    schema.sync_positions, rows[0], ("client", "source")
+                )
+            connection.execute(self._save_positions, rows)
 
     # ------------------------------------------------------------------ the action journal
 
@@ -545,13 +544,8 @@ class SqlStore:
 
     def pending_actions(self, client: str) -> list[ActionRecord]:
         """Intents begun and never finished (a crash between the two), oldest first."""
-        query = (
-            sa.select(schema.actions)
-            .where(schema.actions.c.client == client, schema.actions.c.status == "pending")
-            .order_by(schema.actions.c.id)
-        )
         with self._transaction() as connection:
-            return [records.action(row) for row in connection.execute(query)]
+            return [records.action(row) for row in connection.execute(_PENDING, {"c": client})]
 
     def actions(
         self,
@@ -1216,21 +1210,17 @@ class SqlStore:
             return f" (no space left in {name.parent})"
         return ""
 
-    def _upsert_many(
-        self,
-        connection: Connection,
-        table: sa.Table,
-        rows: Sequence[Mapping[str, Any]],
-        keys: Sequence[str],
-    ) -> None:
-        """Insert the rows, or on a conflict over ``keys`` update their other columns: one
-        statement, executed for every row."""
-        changed = [name for name in rows[0] if name not in keys]
+    def _upsert_statement(
+        self, table: sa.Table, row: Mapping[str, Any], keys: Sequence[str]
+    ) -> sa.Insert:
+        """Insert a row, or on a conflict over ``keys`` update its other columns: a statement
+        to execute with one row or many."""
+        changed = [name for name in row if name not in keys]
         insert = (postgresql if self._backend == "postgresql" else sqlite).insert(table)
-        statement = insert.on_conflict_do_update(
+        statement: sa.Insert = insert.on_conflict_do_update(
             index_elements=list(keys), set_={name: insert.excluded[name] for name in changed}
         )
-        connection.execute(statement, [dict(row) for row in rows])
+        return statement
 
     def _upsert(
         self,
@@ -1291,7 +1281,25 @@ _INSERT_ACTION: Final = schema.actions.insert().returning(schema.actions.c.id)
 _INSERT_ACTIONS: Final = schema.actions.insert().returning(
     schema.actions.c.id, sort_by_parameter_order=True
 )
-
+_START_CYCLE: Final = schema.cycles.insert().returning(schema.cycles.c.id)
+_FINISH_CYCLE: Final = (
+    schema.cycles.update()
+    .where(schema.cycles.c.id == sa.bindparam("cycle"))
+    .values(
+        finished_at=sa.bindparam("at"),
+        counts=sa.bindparam("new_counts"),
+        errors=sa.bindparam("new_errors"),
+        error_kinds=sa.bindparam("kinds"),
+    )
+)
+_PENDING: Final = (
+    sa.select(schema.actions)
+    .where(schema.actions.c.client == sa.bindparam("c"), schema.actions.c.status == "pending")
+    .order_by(schema.actions.c.id)
+)
+_POSITIONS: Final = sa.select(schema.sync_positions).where(
+    schema.sync_positions.c.client == sa.bindparam("c")
+)
 _FINISH_ACTION: Final = (
     schema.actions.update()
     .where(schema.actions.c.id == sa.bindparam("action_id"))
