@@ -187,7 +187,7 @@ class SqlStore:
         )
         # The transaction ``together()`` opened on each thread (shared with fenced views).
         self._shared = threading.local()
-        self._save_positions: sa.Insert | None = None
+        self._upserts: dict[tuple[object, ...], sa.Insert] = {}  # built once each (_upsert)
 
     @property
     def backend(self) -> str:
@@ -482,11 +482,7 @@ class SqlStore:
             for position in positions
         ]
         with self._transaction(write=True) as connection:
-            if self._save_positions is None:  # built once: the cycle's end runs it every time
-                self._save_positions = self._upsert_statement(
-                    schema.sync_positions, rows[0], ("client", "source")
-                )
-            connection.execute(self._save_positions, rows)
+            self._upsert(connection, schema.sync_positions, rows, ("client", "source"))
 
     # ------------------------------------------------------------------ the action journal
 
@@ -1210,52 +1206,37 @@ class SqlStore:
             return f" (no space left in {name.parent})"
         return ""
 
-    def _upsert_statement(
-        self, table: sa.Table, row: Mapping[str, Any], keys: Sequence[str]
-    ) -> sa.Insert:
-        """Insert a row, or on a conflict over ``keys`` update its other columns: a statement
-        to execute with one row or many."""
-        changed = [name for name in row if name not in keys]
-        insert = (postgresql if self._backend == "postgresql" else sqlite).insert(table)
-        statement: sa.Insert = insert.on_conflict_do_update(
-            index_elements=list(keys), set_={name: insert.excluded[name] for name in changed}
-        )
-        return statement
-
     def _upsert(
         self,
         connection: Connection,
         table: sa.Table,
-        values: Mapping[str, Any],
+        values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
         keys: Sequence[str],
         *,
         update: bool = True,
         index_where: sa.TextClause | None = None,
     ) -> None:
-        """Insert, or on a conflict over ``keys`` update the other columns (or keep the row)."""
-        changed = [name for name in values if name not in keys]
-        if self._backend == "postgresql":
-            pg = postgresql.insert(table).values(**values)
+        """Insert, or on a conflict over ``keys`` update the other columns (or keep the row);
+        one row or many (executed once per row). The statement is built once per table and
+        columns, then only executed."""
+        rows = [dict(values)] if isinstance(values, Mapping) else [dict(v) for v in values]
+        key = (table.name, tuple(rows[0]), tuple(keys), update, str(index_where))
+        statement = self._upserts.get(key)
+        if statement is None:
+            changed = [name for name in rows[0] if name not in keys]
+            insert = (postgresql if self._backend == "postgresql" else sqlite).insert(table)
             if update:
-                pg = pg.on_conflict_do_update(
+                statement = insert.on_conflict_do_update(
                     index_elements=list(keys),
                     index_where=index_where,
-                    set_={name: pg.excluded[name] for name in changed},
+                    set_={name: insert.excluded[name] for name in changed},
                 )
             else:
-                pg = pg.on_conflict_do_nothing(index_elements=list(keys), index_where=index_where)
-            connection.execute(pg)
-            return
-        lite = sqlite.insert(table).values(**values)
-        if update:
-            lite = lite.on_conflict_do_update(
-                index_elements=list(keys),
-                index_where=index_where,
-                set_={name: lite.excluded[name] for name in changed},
-            )
-        else:
-            lite = lite.on_conflict_do_nothing(index_elements=list(keys), index_where=index_where)
-        connection.execute(lite)
+                statement = insert.on_conflict_do_nothing(
+                    index_elements=list(keys), index_where=index_where
+                )
+            self._upserts[key] = statement
+        connection.execute(statement, rows if len(rows) > 1 else rows[0])
 
     @staticmethod
     def _close(
