@@ -52,6 +52,7 @@ import sqlalchemy as sa
 from delegator.asana import AsanaClient, Limits
 from delegator.bootstrap import Fleet
 from delegator.clients import ClientEntry, load_clients
+from delegator.collector import tune_for_cycles
 from delegator.logs import configure
 from delegator.settings import Settings
 from delegator.store import SqlStore
@@ -245,6 +246,7 @@ def main() -> int:
                 print("  errors: " + "; ".join(e for r in reports for e in r.errors)[:500])
             return result
 
+        tune_for_cycles()  # as `delegator run` does once started
         dry_fleet = Fleet(settings, store, environ=environ)
         dry = run("dry run (whole reads)", dry_fleet, entries, dry_run=True, full=True)
         dry_fleet.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import os
 import secrets
@@ -28,6 +27,7 @@ from delegator.bootstrap import (
 )
 from delegator.cli._common import Subparsers
 from delegator.cli.service import settings_from
+from delegator.collector import tune_for_cycles
 from delegator.health import (
     Readiness,
     failed_writes_threshold,
@@ -170,10 +170,7 @@ def _serve(settings: Settings, environ: dict[str, str], *, loopback: bool = Fals
     finished = False
     try:
         service.start()
-        # What start-up built (modules, rule engines, settings) lives as long as the process:
-        # out of the collector's sight, so each collection during a cycle looks at the cycle's
-        # own objects only.
-        gc.freeze()
+        tune_for_cycles()  # what start-up built is frozen out of the collector's sight
         while not stop.is_set():  # is_set takes no lock; Event.wait would (see on_signal)
             time.sleep(0.2)
         log.info(
