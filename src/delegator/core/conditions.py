@@ -1,19 +1,22 @@
-"""Conditions compiled once into fast checks, each able to say what it saw and what it wanted.
+"""Conditions compiled once into checks, each able to say what it saw and what it wanted.
 
-A compiled ``Check`` has a ``test`` (a plain function of task and context, used on the hot path)
-and an ``observe`` (the actual value, used only when explaining). Compound checks (all, any, not)
-short-circuit when testing and evaluate every child when explaining, so a trace shows them all.
+A compiled ``Check`` has a ``test`` (a plain function of task and context) and an ``observe``
+(the actual value, used only when explaining), and keeps the ``condition`` it was compiled from.
+Compound checks (all, any, not) short-circuit when testing and evaluate every child when
+explaining, so a trace shows them all. ``explain`` (and a plan with traces) walks these checks;
+``decide`` runs the same conditions compiled to Python source (``core.compiled``), which calls a
+check's ``test`` for what it does not inline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, assert_never
 
 from delegator.core.context import EvalContext, identity_of
-from delegator.core.model import FieldValue, Task, ref_matches
+from delegator.core.model import FieldValue, Membership, Ref, Task
 from delegator.core.regex import compile_pattern
 from delegator.core.schema import (
     Age,
@@ -58,6 +61,7 @@ class Check:
     wanted: Any
     children: tuple[Check, ...] = ()
     durations: tuple[Duration, ...] = field(default=())
+    condition: Condition | None = None  # what the check was compiled from (core.compiled reads it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,10 @@ def explain(check: Check, task: Task, ctx: EvalContext) -> ConditionTrace:
 
 
 def compile_condition(condition: Condition, path: Path) -> Check:
+    return replace(_compile(condition, path), condition=condition)
+
+
+def _compile(condition: Condition, path: Path) -> Check:
     key = trace_key(path)
     match condition:
         case AllCondition(all=children):
@@ -298,26 +306,58 @@ def _project(keys: list[str], key: str) -> Check:
     wanted_keys = frozenset(k.casefold() for k in keys)
 
     def test(t: Task, c: EvalContext) -> bool:
-        for p in t.projects:  # noqa: SIM110 - a plain loop beats any() with a generator here
-            if p.gid in wanted_keys or p.name.casefold() in wanted_keys:
-                return True
-        return False
+        return any_ref(t.projects, wanted_keys)
 
     wanted = keys[0] if len(keys) == 1 else f"any of {_list(keys)}"
     return Check(key, "project", f"project is {wanted}", test,
                  lambda t, c: [p.name or p.gid for p in t.projects], wanted)  # fmt: skip
 
 
+def any_ref(refs: Sequence[Ref], folded_keys: frozenset[str]) -> bool:
+    """Whether one of ``refs`` has its gid or its folded name among ``folded_keys``."""
+    for ref in refs:  # noqa: SIM110 - a plain loop beats any() with a generator here
+        if ref.gid in folded_keys or ref.folded in folded_keys:
+            return True
+    return False
+
+
+def in_section(memberships: Sequence[Membership], name: str, name_key: str) -> bool:
+    """Whether the task is in a section named ``name`` (``name_key`` folded), in any project."""
+    for m in memberships:
+        section = m.section
+        if section is not None and (section.gid == name or section.folded == name_key):
+            return True
+    return False
+
+
+def in_section_of(
+    memberships: Sequence[Membership], name: str, name_key: str, project: str, project_key: str
+) -> bool:
+    """Whether the task is in the section ``name`` of the project ``project`` (keys folded)."""
+    for m in memberships:
+        section = m.section
+        if (
+            section is not None
+            and (section.gid == name or section.folded == name_key)
+            and (m.project.gid == project or m.project.folded == project_key)
+        ):
+            return True
+    return False
+
+
 def _section(name: str, project: str | None, key: str) -> Check:
-    def test(t: Task, c: EvalContext) -> bool:
-        for m in t.memberships:
-            if (
-                m.section is not None
-                and ref_matches(m.section, name)
-                and (project is None or ref_matches(m.project, project))
-            ):
-                return True
-        return False
+    # ref_matches, with the rule's side folded once here and the task's once per task (Ref)
+    name_key = name.casefold()
+    if project is None:
+
+        def test(t: Task, c: EvalContext) -> bool:
+            return in_section(t.memberships, name, name_key)
+
+    else:
+        within, project_key = project, project.casefold()
+
+        def test(t: Task, c: EvalContext) -> bool:
+            return in_section_of(t.memberships, name, name_key, within, project_key)
 
     wanted = f"{name} in {project}" if project else name
     return Check(
@@ -362,7 +402,7 @@ def _assignee(specs: list[str], key: str) -> Check:
     return Check(key, "assignee", f"assignee is {wanted}", test, observe, wanted)
 
 
-def _as_written(expected: object) -> str:
+def as_written(expected: object) -> str:
     """A value as the person wrote it: YAML's 1 (read as 1.0) is "1", a date is YYYY-MM-DD."""
     if isinstance(expected, float) and expected.is_integer():
         return str(int(expected))
@@ -374,12 +414,12 @@ def _as_written(expected: object) -> str:
 def field_holds(value: FieldValue, expected: object) -> bool:
     """Whether a custom field holds ``expected`` (option names compare ignoring case)."""
     if value.type == "enum":
-        return value.enum is not None and value.enum.casefold() == _as_written(expected).casefold()
+        return value.enum is not None and value.enum.casefold() == as_written(expected).casefold()
     if value.type == "multi_enum":
         options = {v.casefold() for v in value.multi_enum}
         if isinstance(expected, list):
-            return options == {_as_written(e).casefold() for e in expected}
-        return _as_written(expected).casefold() in options
+            return options == {as_written(e).casefold() for e in expected}
+        return as_written(expected).casefold() in options
     if value.type == "number":
         if isinstance(expected, str):
             try:
@@ -397,9 +437,7 @@ def field_holds(value: FieldValue, expected: object) -> bool:
                 return False
         return value.date is not None and value.date == expected
     shown = value.text if value.text is not None else value.display
-    return (
-        shown is not None and shown.strip().casefold() == _as_written(expected).strip().casefold()
-    )
+    return shown is not None and shown.strip().casefold() == as_written(expected).strip().casefold()
 
 
 def _order(value: FieldValue) -> float | date | None:
@@ -421,7 +459,7 @@ def _custom_field(match: FieldMatch, key: str) -> Check:
         checks.append((f"equals {expected}", lambda v: v is not None and field_holds(v, expected)))
     if match.in_ is not None:
         options = match.in_
-        option_keys = frozenset(_as_written(o).casefold() for o in options)
+        option_keys = frozenset(as_written(o).casefold() for o in options)
 
         def is_in(v: FieldValue | None) -> bool:
             if v is None:

@@ -1,15 +1,17 @@
 """The engine: (rules, task snapshot, memory of past actions, now) -> decision, with its reasons.
 
-Pure: no I/O, no clock, no logging. ``decide`` and ``explain`` are one walk over the matrix and
-the rules (``Engine._walk``), so they always agree; a tracer watches it. ``decide`` is the hot
-path: its tracer records nothing and its tests are the compiled checks. ``explain``'s tracer
-records every condition of the matrix and of every rule, and the near misses: rules that failed
-by exactly one of their top-level conditions.
+Pure: no I/O, no clock, no logging. ``decide`` is the hot path: it runs the matrix and the rules
+compiled, when the engine is built, into one generated Python function (``core.compiled``).
+``explain`` walks the compiled checks instead (``Engine._walk``, ``core.conditions``), with a
+tracer that records every condition of the matrix and of every rule, and the near misses: rules
+that failed by exactly one of their top-level conditions. ``interpret`` is that walk with a
+tracer that records nothing: the reference the compiled path is held to (the tests compare
+``decide``, ``interpret`` and ``explain`` on random tasks and rule trees).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +19,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from delegator.core.actions import Planner, compile_action
+from delegator.core.compiled import Decide, Program, RuleCode, compile_program
 from delegator.core.conditions import Check, ConditionTrace, Test, compile_condition, explain
 from delegator.core.context import Directory, EvalContext
 from delegator.core.intents import Intent
@@ -47,6 +50,7 @@ class CompiledRule:
     conjuncts: tuple[Check, ...]  # the top-level conditions, for near misses
     planners: tuple[Planner, ...]
     open_only: bool  # acts on incomplete tasks only, unless the rule mentions `completed`
+    outcome: Callable[[Task, EvalContext, TaskMemory], RuleOutcome]  # once the rule matched
 
     @property
     def name(self) -> str:
@@ -146,17 +150,53 @@ class Engine:
             a.due.in_ for r in self.rules for a in r.rule.then if isinstance(a, DueAction)
         )
         self._durations = tuple(dict.fromkeys(durations))
-        # The hot path reads these instead of walking attributes for every task and rule.
-        self._urgent = self.matrix.urgent.test
-        self._important = self.matrix.important.test
         self._checks = tuple((r.when.test, r.open_only, r) for r in self.rules)
         self._untraced = Tracer(self)
+        self.program = self._compile()
+        # The decide function bound to the last context seen (one is built per cycle).
+        self._bound: tuple[EvalContext | None, Decide] = (None, _unbound)
+
+    def _compile(self) -> Program | None:
+        """The matrix and the rules as generated code; None, and decide interprets, if it fails."""
+        rules = [
+            RuleCode(r.when, r.open_only, not (r.rule.continue_ or r.rule.mode == "shadow"),
+                     r.outcome)
+            for r in self.rules
+        ]  # fmt: skip
+        try:
+            return compile_program(
+                self.matrix.urgent, self.matrix.important, rules,
+                opt_out_tag=self.opt_out_tag, respect_overrides=self.respect_overrides,
+                decision=Decision, skip_reason=self._skip_reason,
+            )  # fmt: skip
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # pragma: no cover
+            return None  # a safety net: the tests hold every file they make to a program
 
     def context(self, now: datetime, directory: Directory) -> EvalContext:
         """The evaluation context for a cycle starting at ``now``."""
         return EvalContext(now, self.tz, directory, self.holidays, self._durations)
 
     def decide(self, task: Task, ctx: EvalContext, memory: TaskMemory = NO_MEMORY) -> Decision:
+        bound, run = self._bound
+        if bound is not ctx:
+            run = self._bind(ctx)
+        decision: Decision = run(task, memory)
+        return decision
+
+    def interpret(self, task: Task, ctx: EvalContext, memory: TaskMemory = NO_MEMORY) -> Decision:
+        """``decide`` on the checks instead of the generated code: the same verdict, slower."""
+        return self._walk(task, ctx, memory, self._untraced)
+
+    def _bind(self, ctx: EvalContext) -> Decide:
+        """The program's decide for ``ctx`` (its values read once), kept for the next task."""
+        if self.program is not None:
+            run = self.program.bind(ctx)
+        else:  # pragma: no cover - the program could not be compiled
+            run = partial(self._interpret_in, ctx)
+        self._bound = (ctx, run)
+        return run
+
+    def _interpret_in(self, ctx: EvalContext, task: Task, memory: TaskMemory) -> Decision:
         return self._walk(task, ctx, memory, self._untraced)
 
     def explain(self, task: Task, ctx: EvalContext, memory: TaskMemory = NO_MEMORY) -> Decision:
@@ -188,7 +228,7 @@ class Engine:
                     note = f"rule '{claimed_by}' already took the task (continue: false)"
                     tracer.rule(compiled, RuleStatus.NOT_REACHED, note)
                     continue
-                outcome = self._outcome(compiled, task, ctx, memory)
+                outcome = compiled.outcome(task, ctx, memory)
                 outcomes.append(outcome)
                 tracer.acted(compiled, outcome)
                 if not (compiled.rule.continue_ or compiled.rule.mode == "shadow"):
@@ -203,18 +243,6 @@ class Engine:
         if memory.override is not None and self.respect_overrides:
             return f"taken back by a person: {memory.override}"
         return None
-
-    def _outcome(
-        self, compiled: CompiledRule, task: Task, ctx: EvalContext, memory: TaskMemory
-    ) -> RuleOutcome:
-        rule = compiled.rule
-        acted = memory.acted.get(rule.name)
-        if acted is not None and not rule.repeat:
-            return RuleOutcome(rule.name, compiled.index, rule.mode, (), acted)
-        intents: list[Intent] = []
-        for planner in compiled.planners:
-            intents.extend(planner(task, ctx, memory.commented))
-        return RuleOutcome(rule.name, compiled.index, rule.mode, tuple(intents), acted)
 
     def plan(
         self,
@@ -388,6 +416,10 @@ _QUADRANT = {
 }
 
 
+def _unbound(task: Task, memory: TaskMemory) -> Decision:  # pragma: no cover - never called
+    raise AssertionError("decide before a context was bound")
+
+
 def _top_level(trace: ConditionTrace) -> Sequence[ConditionTrace]:
     return trace.children if trace.kind == "all" else (trace,)
 
@@ -404,4 +436,23 @@ def _compile_rule(index: int, rule: Rule) -> CompiledRule:
         isinstance(c, CompletedCondition) for c, _ in walk_conditions(rule.when, path)
     )
     planners = tuple(compile_action(action, rule.name) for action in rule.then)
-    return CompiledRule(index, rule, when, conjuncts, planners, not mentions_completed)
+    outcome = _outcome(index, rule, planners)
+    return CompiledRule(index, rule, when, conjuncts, planners, not mentions_completed, outcome)
+
+
+def _outcome(
+    index: int, rule: Rule, planners: tuple[Planner, ...]
+) -> Callable[[Task, EvalContext, TaskMemory], RuleOutcome]:
+    """What a rule that matched a task wants done to it, given what was done before."""
+    name, mode, repeat = rule.name, rule.mode, rule.repeat
+
+    def outcome(task: Task, ctx: EvalContext, memory: TaskMemory) -> RuleOutcome:
+        acted = memory.acted.get(name)
+        if acted is not None and not repeat:
+            return RuleOutcome(name, index, mode, (), acted)
+        intents: list[Intent] = []
+        for planner in planners:
+            intents.extend(planner(task, ctx, memory.commented))
+        return RuleOutcome(name, index, mode, tuple(intents), acted)
+
+    return outcome

@@ -17,6 +17,11 @@ class Ref:
 
     gid: str
     name: str = ""
+    # The name folded for comparison with a rule's words, derived once (``ref_matches``).
+    folded: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folded", self.name.casefold())
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,5 +152,9 @@ class Task:
 
 
 def ref_matches(ref: Ref, key: str) -> bool:
-    """Whether a project, section or tag is the one a rule names (by gid, or name ignoring case)."""
-    return ref.gid == key or ref.name.casefold() == key.casefold()
+    """Whether a project, section or tag is the one a rule names (by gid, or name ignoring case).
+
+    A rule's side is folded here; code that compares many refs to one key folds it once and
+    compares ``ref.folded`` (the compiled rules do).
+    """
+    return ref.gid == key or ref.folded == key.casefold()

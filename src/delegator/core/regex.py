@@ -19,31 +19,47 @@ class _Compiled(Protocol):
 
 
 class Pattern:
-    """A compiled client pattern; ``holds(text)`` says whether it occurs anywhere in ``text``."""
+    """A compiled client pattern; ``holds(text)`` says whether it occurs anywhere in ``text``.
 
-    __slots__ = ("holds", "source")
+    ``matcher``, when the binding's matcher is reachable, is what ``holds`` calls once the text
+    is UTF-8: ``(match, anchor, no_match)``, where ``match(anchor, data, 0, len(data))[0]`` is
+    ``no_match`` when the pattern does not occur in ``data``. The compiled rules call it
+    directly, with each task's text encoded once however many patterns read it.
+    """
+
+    __slots__ = ("holds", "matcher", "source")
 
     def __init__(self, compiled: _Compiled, source: str) -> None:
         self.source = source
-        self.holds = _fast_search(compiled)
+        self.matcher = _matcher(compiled)
+        self.holds = _fast_search(compiled, self.matcher)
 
 
-def _fast_search(compiled: _Compiled) -> Callable[[str], bool]:
+Matcher = tuple[Callable[[Any, bytes, int, int], Any], Any, Any]
+
+
+def _matcher(compiled: _Compiled) -> Matcher | None:
     # The google-re2 wrapper's search() builds a match object and offset tables in Python,
-    # which costs more than RE2 itself on short task names. When the binding's matcher is
-    # reachable, call it directly; otherwise fall back to the public API.
+    # which costs more than RE2 itself on short task names: reach for the binding's matcher.
     raw = getattr(compiled, "_regexp", None)
     anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
     null = getattr(re2, "_NULL_SPAN", None)
     match = getattr(raw, "Match", None)
-    if match is not None and anchor is not None and null is not None:
+    if match is None or anchor is None or null is None:
+        return None
+    return match, anchor, null
+
+
+def _fast_search(compiled: _Compiled, matcher: Matcher | None) -> Callable[[str], bool]:
+    if matcher is not None:
+        match, anchor, null = matcher
 
         def holds(text: str) -> bool:
-            encoded = text.encode("utf-8")
+            encoded = text.encode()
             return bool(match(anchor, encoded, 0, len(encoded))[0] != null)
 
         return holds
-    search = compiled.search
+    search = compiled.search  # the public API, where the binding's internals are not reachable
     return lambda text: search(text) is not None
 
 

@@ -2,14 +2,20 @@
 
 Templates are checked when the file is loaded: a syntax error or an unknown variable is reported
 at the comment's line. Rendering is pure: everything a template may read is passed in.
+
+Both steps are cached, bounded: a template checked once is not parsed again for the same
+variables and environment, and its Jinja2 code is generated once, at its first render (or
+when checking it needs the code), however many comments it writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+import jinja2
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
@@ -74,7 +80,16 @@ class Template:
     environment: SandboxedEnvironment = field(default=_ENV, compare=False, repr=False)
 
     def render(self, context: Mapping[str, Any]) -> str:
-        return self.environment.from_string(self.source).render(**context).strip()
+        return _loaded(self.source, self.environment).render(**context).strip()
+
+
+CACHED_TEMPLATES = 512  # distinct templates kept checked, and compiled, per process
+
+
+@lru_cache(maxsize=CACHED_TEMPLATES)
+def _loaded(source: str, environment: SandboxedEnvironment) -> jinja2.Template:
+    """The template's Jinja2 code: parsed and generated once per text and environment."""
+    return environment.from_string(source)
 
 
 # Nodes of a template that only prints text and variables' attributes: compiling it cannot fail,
@@ -100,11 +115,22 @@ def compile_template(
     *,
     environment: SandboxedEnvironment = _ENV,
 ) -> Template:
-    """Check a template; raise TemplateError with the template line that is wrong."""
+    """Check a template; raise TemplateError with the template line that is wrong.
+
+    A template that passed is remembered (by its text, the variables in their order and the
+    environment): checking it again costs a lookup. One that failed is checked again each time.
+    """
+    return _checked(source, tuple(variables), environment)
+
+
+@lru_cache(maxsize=CACHED_TEMPLATES)
+def _checked(
+    source: str, variables: tuple[str, ...], environment: SandboxedEnvironment
+) -> Template:
     try:
         tree: nodes.Template = environment.parse(source)
         if not _plain(tree):
-            environment.compile(tree)  # finds unknown filters and tests
+            _loaded(source, environment)  # finds unknown filters and tests; render reuses it
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template error: {exc.message}", exc.lineno or 1) from None
     loaded = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
