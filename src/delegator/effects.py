@@ -104,24 +104,6 @@ class Writer:
         return JournalEntry(self.cycle_id, self.client_key, task.gid, task.name, rule,
                             intent.kind, detail, assistant, "active", self.now)  # fmt: skip
 
-    def intend(
-        self,
-        task: Task,
-        rule: str,
-        intent: Intent,
-        *,
-        assistant: str | None = None,
-        assignee: Identity | None = None,
-        text: str | None = None,
-        outcome: int | None = None,
-        step: int | None = None,
-    ) -> int:
-        """Journal one write as pending, before it is carried out; its entry's id."""
-        entry = self.entry(task, rule, intent, assistant=assistant, assignee=assignee,
-                           text=text, outcome=outcome, step=step)  # fmt: skip
-        [action_id] = self.store.begin_actions([entry])
-        return action_id
-
     def intend_steps(
         self, task: Task, rule: str, plan: OutcomePlan, outcome: int, steps: Iterable[int]
     ) -> dict[int, int]:
@@ -153,24 +135,12 @@ class Writer:
             task, intent, assignee=assignee, text=text, directory=self.directory
         )
 
-    def write(
-        self,
-        task: Task,
-        rule: str,
-        intent: Intent,
-        *,
-        assistant: str | None = None,
-        assignee: Identity | None = None,
-        text: str | None = None,
-        outcome: int | None = None,
-        step: int | None = None,
-    ) -> Written:
-        """Carry one intent out, journaled on its own; BackendError propagates after the
-        journal says it failed."""
-        action_id = self.intend(task, rule, intent, assistant=assistant, assignee=assignee,
-                                text=text, outcome=outcome, step=step)  # fmt: skip
+    def write(self, task: Task, rule: str, intent: Intent) -> Written:
+        """Carry one intent out that needs no assignee or text (a tag), journaled on its own;
+        BackendError propagates after the journal says it failed."""
+        [action_id] = self.store.begin_actions([self.entry(task, rule, intent)])
         try:
-            story_gid = self.carry(task, intent, assignee=assignee, text=text)
+            story_gid = self.carry(task, intent)
         except (BackendError, WriteError) as exc:
             self.store.finish_action(action_id, "failed", self.now, result=str(exc))
             raise
