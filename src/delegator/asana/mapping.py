@@ -287,8 +287,9 @@ def _fast_optional_text(value: object) -> str | None:
     return None
 
 
-def _fast_ref(value: object, shared: Shared) -> Ref | None:
-    """`_ref`, for a dict with a string gid; None for no value."""
+def _fast_compact(value: object) -> tuple[dict[str, Any], str] | None:
+    """A compact record as Asana sends it: the dict and its string gid; None for no value (or
+    no gid); _UNUSUAL for anything the general mapping must judge."""
     if value is None:
         return None
     if type(value) is not dict:
@@ -300,6 +301,15 @@ def _fast_ref(value: object, shared: Shared) -> Ref | None:
         if gid is None:
             return None
         raise _UNUSUAL
+    return value, gid
+
+
+def _fast_ref(value: object, shared: Shared) -> Ref | None:
+    """`_ref`, for a dict with a string gid; None for no value."""
+    compact = _fast_compact(value)
+    if compact is None:
+        return None
+    value, gid = compact
     name = value.get("name")
     key = (gid, name if type(name) is str else _fast_text(name))
     ref = shared.refs.get(key)
@@ -322,17 +332,10 @@ def _fast_refs(values: object, shared: Shared) -> tuple[Ref, ...]:
 
 
 def _fast_user(value: object, shared: Shared) -> UserRef | None:
-    if value is None:
+    compact = _fast_compact(value)
+    if compact is None:
         return None
-    if type(value) is not dict:
-        if isinstance(value, Mapping):
-            raise _UNUSUAL
-        return None
-    gid = value.get("gid")
-    if type(gid) is not str:
-        if gid is None:
-            return None
-        raise _UNUSUAL
+    value, gid = compact
     key = (gid, _fast_text(value.get("name")), _fast_text(value.get("email")))
     user = shared.users.get(key)
     if user is None:
