@@ -2,7 +2,7 @@
 
 The real service (Fleet, Service, the webhook receiver on loopback as ``start_hooks`` runs it)
 against ``SandboxServer.demo`` delivering webhooks with Asana's timing (events batched over
-0.5 s), the example agency's client file (rules/examples/small-agency.yaml) watching only its
+0.5 s), the example agency's client file (examples/small-agency.yaml) watching only its
 two projects, its assistants' capacities raised to 1,000 so that no task waits for a free one,
 and the default debounce (2 s). Once the webhooks are healthy the client is polled only at the
 safety poll (1 h).
@@ -63,7 +63,7 @@ CUSTOMERS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli")
 
 def client_file() -> str:
     """The example agency's file, watching only its projects, capacities raised to 1,000."""
-    text = (ROOT / "rules" / "examples" / "small-agency.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "examples" / "small-agency.yaml").read_text(encoding="utf-8")
     watch = "".join(f"  - project: {{ name: {name} }}\n" for name in PROJECTS)
     start = text.index("watch:\n") + len("watch:\n")
     end = text.index("\npoll:")

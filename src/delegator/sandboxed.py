@@ -17,7 +17,7 @@ from pathlib import Path
 from delegator.sandbox import SandboxServer
 from delegator.settings import Settings
 
-EXAMPLE_RULES = Path("rules/examples")
+EXAMPLE_RULES = Path("examples")
 # The example clients' token variables, and whose sandbox token each one holds.
 EXAMPLE_TOKENS = {
     "ASANA_TOKEN_NORTHWIND": "anna@northwind.example",

@@ -10,7 +10,7 @@ from delegator.asana.mapping import SnapshotError, task_from_asana
 
 
 def test_a_task_as_asana_returns_it() -> None:
-    raw = json.loads(Path("rules/examples/tasks/invoice.json").read_text())
+    raw = json.loads(Path("examples/tasks/invoice.json").read_text())
     task = task_from_asana(raw)
     assert task.gid == "1100000000001001"
     assert task.assignee is not None

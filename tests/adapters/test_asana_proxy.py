@@ -33,7 +33,7 @@ from delegator.sandbox import SandboxServer
 from delegator.settings import Settings
 
 PASSWORD = "pr0xy-s3cret-Hh7Kk2"
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 
 
 def closed_port() -> int:

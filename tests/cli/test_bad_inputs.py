@@ -11,7 +11,7 @@ import pytest
 from delegator.cli import main
 
 CORPUS = Path(__file__).parent.parent / "unit" / "corpus"
-GOOD = Path("rules/examples/solo-consultant.yaml")
+GOOD = Path("examples/solo-consultant.yaml")
 YAML_CORPUS = sorted(p.name for p in CORPUS.glob("*.yaml") if not p.name.endswith(".test.yaml"))
 
 

@@ -12,7 +12,7 @@ import pytest
 from delegator import __version__
 from delegator.cli import build_parser, main
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 BROKEN = """\
 version: 1
 client:
@@ -64,9 +64,9 @@ def test_check_passes_on_the_examples(capsys: pytest.CaptureFixture[str]) -> Non
     code, out, _ = run(capsys, "check", str(EXAMPLES))
     assert code == 0
     assert (
-        "rules/examples/small-agency.yaml: ok: Northwind Studio, 4 rules (1 in shadow mode)" in out
+        "examples/small-agency.yaml: ok: Northwind Studio, 4 rules (1 in shadow mode)" in out
     )
-    assert "rules/examples/small-agency.test.yaml: ok: rule tests" in out
+    assert "examples/small-agency.test.yaml: ok: rule tests" in out
     assert (
         "summary every Friday at 17:00 (Europe/Rome) to asana_status, email; "
         "digests weekdays at 08:00 (each assistant's time) to email"
@@ -162,7 +162,7 @@ def test_rule_tests_pass_on_the_examples(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run(capsys, "test", str(EXAMPLES))
     assert code == 0
     assert (
-        "PASS rules/examples/small-agency.test.yaml:6 an invoice due Monday goes to an admin assistant"
+        "PASS examples/small-agency.test.yaml:6 an invoice due Monday goes to an admin assistant"
         in out
     )
     assert out.splitlines()[-1] == "16 passed, 0 failed"
@@ -244,4 +244,4 @@ def test_check_on_a_test_file_validates_it_as_a_test_file(
 ) -> None:
     code, out, _ = run(capsys, "check", str(EXAMPLES / "small-agency.test.yaml"))
     assert code == 0
-    assert out.strip() == "rules/examples/small-agency.test.yaml: ok: rule tests"
+    assert out.strip() == "examples/small-agency.test.yaml: ok: rule tests"

@@ -17,7 +17,7 @@ import pytest
 from delegator.cli import main
 from delegator.sandbox import SandboxServer
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from delegator.store import SqlStore
 from delegator.summaries.gather import _text_kind, cycle_problems
 from delegator.summaries.periods import Period
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 ANNA = "anna@northwind.example"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
 INTENT_KINDS = {str(cls.__dataclass_fields__["kind"].default) for cls in get_args(Intent)}

@@ -33,7 +33,7 @@ from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.store import schema as tables
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
 CLIENT = "solo-consultant"
 TOKENS = {

@@ -30,7 +30,7 @@ from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries import LEASE, Period, SendOutcome, Summaries
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 ANNA = "anna@northwind.example"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome
 FIRST_RUN = datetime(2026, 12, 1, 16, 1, tzinfo=UTC)  # 17:01 in Rome: the daily 17:00 is due

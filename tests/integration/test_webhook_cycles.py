@@ -43,7 +43,7 @@ def client_file(*, my_tasks: bool = False, projects: tuple[str, ...] = ("Operati
                 "Client Admin")) -> str:  # fmt: skip
     """The example agency's file, watching only projects (unless ``my_tasks``), polled every
     5 minutes: what happens within seconds is the webhooks' doing."""
-    text = (ROOT / "rules" / "examples" / "small-agency.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "examples" / "small-agency.yaml").read_text(encoding="utf-8")
     watch = "".join(f"  - project: {{ name: {name} }}\n" for name in projects)
     if my_tasks:
         watch = "  - my_tasks\n" + watch

@@ -17,7 +17,7 @@ from delegator.sandbox import SandboxServer
 from delegator.settings import Settings
 from delegator.store import SqlStore
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:

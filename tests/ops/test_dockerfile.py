@@ -203,7 +203,7 @@ BUILD_CONTEXT = {
     "tests/conftest.py": True,
     "bench/cycle.py": True,
     "docs/rules.md": True,
-    "rules/examples/small-agency.yaml": True,
+    "examples/small-agency.yaml": True,
     "config/delegator.yaml": True,
     ".delegator/state.db": True,
     "secrets/postgres_password": True,

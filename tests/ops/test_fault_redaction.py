@@ -23,7 +23,7 @@ from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries import Period
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 ANNA = "anna@northwind.example"
 SECRET = "hunter2-Smtp-Password-42"  # registered, as the SMTP password is when it is read
 BLOCK = """\

@@ -31,7 +31,7 @@ from delegator.store import SqlStore
 from delegator.store.sqlstore import StoreHealth
 from delegator.summaries import Period, Summaries
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FAILED = {"tasks_seen": 30, "actions_done": 0, "actions_failed": 30, "actions_failed_tag": 30}
 

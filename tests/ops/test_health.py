@@ -30,7 +30,7 @@ from delegator.service import CycleReport
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 POLL = timedelta(minutes=2)
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 
 
 def state(**changes: object) -> ClientState:

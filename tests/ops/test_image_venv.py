@@ -226,7 +226,7 @@ def test_the_image_starts_the_service_until_healthy_and_stops_on_sigterm(
     image: Image, sandbox: str, tmp_path: Path
 ) -> None:
     rules = Path(image.env["DELEGATOR_RULES_DIR"])
-    for client in (ROOT / "rules" / "examples").glob("*.yaml"):
+    for client in (ROOT / "examples").glob("*.yaml"):
         if not client.name.endswith(".test.yaml"):
             shutil.copy2(client, rules / client.name)
     env = dict(image.env)

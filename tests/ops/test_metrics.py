@@ -30,7 +30,7 @@ from delegator.store import SqlStore
 
 BASE = "https://asana.test/api/1.0"
 TOKEN = "0/metrics-secret-token-77aa"
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 FINISHED = datetime(2026, 11, 27, 9, 0, 5, tzinfo=UTC)
 
 

@@ -40,7 +40,7 @@ from delegator.settings import Settings, load_settings
 # An Asana personal access token's shape, and one no pattern knows: only registration hides it.
 PAT = "2/1209876543210987/1209876543210999:4f2a9c0d8e7b6a5f4e3d2c1b0a998877"
 PLAIN_TOKEN = "zq-plain-token-Hh7Kk2Mm9"
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 # The test's own servers (the sandbox, the fake mail server) log what they receive: not the service.
 TEST_WORLD_LOGGERS = ("mail.log", "delegator.sandbox")
 

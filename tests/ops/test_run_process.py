@@ -31,7 +31,7 @@ from delegator.store import SqlStore
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "rules" / "examples"
+EXAMPLES = REPO / "examples"
 ANNA = "anna@northwind.example"
 LENA = "lena@fischer-consulting.example"
 AGENCY = "small-agency"

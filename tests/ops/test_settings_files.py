@@ -175,7 +175,7 @@ def _clean_environment(tmp_path: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     env["DELEGATOR_CONFIG"] = str(tmp_path / "absent.yaml")
     env["DELEGATOR_DATABASE_URL"] = f"sqlite:///{tmp_path / 'state' / 'state.db'}"
-    env["DELEGATOR_RULES_DIR"] = str(Path("rules/examples").resolve())
+    env["DELEGATOR_RULES_DIR"] = str(Path("examples").resolve())
     return env
 
 

@@ -22,7 +22,7 @@ from delegator.sandbox import SandboxServer
 from delegator.store import SqlStore, schema
 from delegator.store.database import WRITE_OPTION
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from delegator.store import SqlStore, StoreError
 from delegator.web import OpsServer, WebError
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 OK = {"settings": "ok", "store": "ok", "scheduler": "ok"}
 
 

@@ -23,7 +23,7 @@ from delegator.scheduler import Service
 from delegator.settings import Settings
 from delegator.store import SqlStore
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 ANNA = "anna@northwind.example"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rome: Giulia is working
 

@@ -16,7 +16,7 @@ from delegator.scheduler import Service
 from delegator.settings import Settings
 from delegator.store import SqlStore
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 
 
 def _touch(path: Path) -> None:

@@ -13,7 +13,7 @@ from delegator.scheduler import HOUSEKEEPING, Service
 from delegator.settings import Settings
 from delegator.store import SqlStore
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 
 
 def test_clients_get_jobs_and_rule_files_are_reloaded(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from delegator.core.schema import TokenSource
 from delegator.redact import is_registered
 from delegator.settings import SettingsError, load_settings
 
-EXAMPLES = Path("rules/examples")
+EXAMPLES = Path("examples")
 
 
 def test_settings_come_from_the_file_and_the_environment_wins(tmp_path: Path) -> None:

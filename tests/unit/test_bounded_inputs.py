@@ -15,7 +15,7 @@ from delegator.core.yamlpos import Limits, Position, YamlSyntaxError, load
 from delegator.rulesource import read_client_file
 
 CORPUS = Path(__file__).parent / "corpus"
-EXAMPLE = Path("rules/examples/solo-consultant.yaml")
+EXAMPLE = Path("examples/solo-consultant.yaml")
 
 
 def billion_laughs(levels: int = 9) -> str:

@@ -26,7 +26,7 @@ from delegator.core.ruletests import CaseTask, build_task, directory_for, owner_
 
 EXAMPLES = sorted(
     p
-    for p in (Path(__file__).resolve().parents[2] / "rules" / "examples").glob("*.yaml")
+    for p in (Path(__file__).resolve().parents[2] / "examples").glob("*.yaml")
     if not p.name.endswith(".test.yaml")
 )
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

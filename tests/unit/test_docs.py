@@ -1,6 +1,6 @@
 """The rules reference stays true: its examples, its schema file and the example rule files.
 
-Every ```yaml block of docs/rules.md and every file under rules/examples goes through the real
+Every ```yaml block of docs/rules.md and every file under examples goes through the real
 validator. What a block is decides how it is validated: a whole file (it has ``version``), part of
 a file (only top-level keys: merged into a minimal file), a rule (``when``/``then``), a condition,
 an action (both checked alone and inside a minimal file, which catches unknown assistants and
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 REFERENCE = DOCS / "rules.md"
 SCHEMA_FILE = DOCS / "rules.schema.json"
-EXAMPLES = ROOT / "rules" / "examples"
+EXAMPLES = ROOT / "examples"
 REGENERATE = "run `delegator schema > docs/rules.schema.json` and commit the result"
 
 _CONDITION = TypeAdapter(Condition)

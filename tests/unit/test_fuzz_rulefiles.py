@@ -21,7 +21,7 @@ from delegator.core.ruletests import parse_test_file
 from delegator.settings import SettingsError, load_settings
 
 CORPUS = Path(__file__).parent / "corpus"
-EXAMPLE = Path("rules/examples/solo-consultant.yaml").read_text()
+EXAMPLE = Path("examples/solo-consultant.yaml").read_text()
 FAST = settings(
     max_examples=60,
     deadline=2000,  # ms per example: a slow input is a failure

@@ -240,7 +240,7 @@ def test_the_matrix_cannot_use_quadrants() -> None:
 def test_the_examples_validate() -> None:
     from pathlib import Path
 
-    for path in sorted(Path("rules/examples").glob("*.yaml")):
+    for path in sorted(Path("examples").glob("*.yaml")):
         if path.name.endswith(".test.yaml"):
             continue
         loaded = parse_client_file(path.read_text(), str(path))
