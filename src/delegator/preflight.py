@@ -725,8 +725,7 @@ class _Preflight:
         except (Forbidden, NotFound) as exc:
             return _Problem(
                 FindingCode.NO_ACCESS,
-                f"project {gid}: the token cannot read it ({exc.status} "
-                f"{'Forbidden' if isinstance(exc, Forbidden) else 'Not Found'}): it does not "
+                f"project {gid}: the token cannot read it ({_status(exc)}): it does not "
                 "exist, or it is private and the token's user is not a member (the {what})",
             )
         except ApiError as exc:
@@ -811,7 +810,7 @@ class _Preflight:
             section.where,
             FindingCode.NO_ACCESS,
             Severity.ERROR,
-            f"{what}: the token cannot read it ({exc.status}): it does not exist, or its "
+            f"{what}: the token cannot read it ({_status(exc)}): it does not exist, or its "
             f"project is private and the token's user is not a member (the {section.what})",
         )
 
@@ -961,6 +960,11 @@ def _local(exc: ApiError) -> None:
     """Re-raise what ends the whole check (a refused token, no answer); keep the rest local."""
     if isinstance(exc, Unauthorized | ServerError | RateLimited):
         raise exc
+
+
+def _status(exc: ApiError) -> str:
+    """``403 Forbidden``: the status and its phrase, without Asana's message."""
+    return exc.detail.split(":", 1)[0]
 
 
 def _duration(seconds: float) -> str:
