@@ -25,7 +25,8 @@ creates it the first time it adds it (`Lookups.ensure_tag`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,10 +180,13 @@ def check_online(
         text = read_text(path)
     except UnreadableFileError:
         return []
-    loaded = parse_client_file(text, str(path))
+    try:
+        loaded = parse_client_file(text, str(path))
+        document = load(text)  # parsed above already: it loads
+    except Exception:  # a fault in checking the file: `delegator check` reports it
+        return []
     if loaded.head is None:
         return []
-    document = load(text)  # parsed above already: it loads
     places = _Places(str(path), document)
     head = loaded.head
     token_path = ("client", "token", "env" if head.client.token.env is not None else "file")
@@ -625,15 +629,44 @@ class _Preflight:
         names = _names(self.loaded, self.head, self.places)
         self._list_projects = any(not project.spec.isdigit() for project in names.projects)
         for where, spec in names.people:
-            self._person(where, spec)
+            with self._refusals(where):
+                self._person(where, spec)
         for project in names.projects:
-            self._project_gid(project)
+            with self._refusals(project.where):
+                self._project_gid(project)
         for section in names.sections:
-            self._section(section)
-        tag_gids = self._tags(names)
+            with self._refusals(section.where):
+                self._section(section)
+        tag_gids: dict[str, str] = {}
+        for tag in names.tags:
+            with self._refusals(tag.where):
+                self._tag(tag, names.added_tags, tag_gids)
         for field_ref in names.fields:
-            self._field(field_ref, names)
-        self._plan(names, tag_gids)
+            with self._refusals(field_ref.where):
+                self._field(field_ref, names)
+        with self._refusals(
+            names.tag_sources[0][0] if names.tag_sources else _Where.of(("watch",))
+        ):
+            self._plan(names, tag_gids)
+
+    @contextmanager
+    def _refusals(self, where: _Where) -> Iterator[None]:
+        """A request about one name that Asana refuses (a 4xx other than 401 and 429): a
+        finding at that name, and the check goes on with the others."""
+        try:
+            yield
+        except ApiError as exc:
+            _local(exc)
+            if isinstance(exc, PaymentRequired):
+                code, said = FindingCode.PLAN_FEATURE, "a premium feature the plan lacks"
+            else:
+                code, said = FindingCode.NO_ACCESS, "the token may not read it"
+            self.add(
+                where,
+                code,
+                Severity.ERROR,
+                f"Asana answered {exc.method} {exc.path} with {exc.detail}: {said}",
+            )
 
     # ------------------------------------------------------------------ the workspace
     def _member(self) -> bool:
@@ -815,25 +848,22 @@ class _Preflight:
         )
 
     # ------------------------------------------------------------------ tags
-    def _tags(self, names: _Names) -> dict[str, str]:
-        """Each tag named checked; the gids of the tags found, by the name written."""
-        gids: dict[str, str] = {}
-        for tag in names.tags:
-            found = self.lookups.tag(self.workspace, tag.name)
-            if found is not None:
-                gids[tag.name] = str(found["gid"])
-                continue
-            if tag.severity is Severity.WARNING and tag.name.casefold() in names.added_tags:
-                continue  # a tag: action of this file creates it
-            known = [str(t.get("name", "")) for t in self.lookups.tags(self.workspace)]
-            hint = did_you_mean(tag.name, known)
-            self.add(
-                tag.where,
-                FindingCode.UNKNOWN_TAG,
-                tag.severity,
-                f"no tag called '{tag.name}' {self.in_workspace}: {tag.why}{hint}",
-            )
-        return gids
+    def _tag(self, tag: _Tag, added: set[str], gids: dict[str, str]) -> None:
+        """Whether the tag is in the workspace (its gid kept in `gids` by the name written)."""
+        found = self.lookups.tag(self.workspace, tag.name)
+        if found is not None:
+            gids[tag.name] = str(found["gid"])
+            return
+        if tag.severity is Severity.WARNING and tag.name.casefold() in added:
+            return  # a tag: action of this file creates it
+        known = [str(t.get("name", "")) for t in self.lookups.tags(self.workspace)]
+        hint = did_you_mean(tag.name, known)
+        self.add(
+            tag.where,
+            FindingCode.UNKNOWN_TAG,
+            tag.severity,
+            f"no tag called '{tag.name}' {self.in_workspace}: {tag.why}{hint}",
+        )
 
     # ------------------------------------------------------------------ custom fields
     def _field(self, ref: _Field, names: _Names) -> None:

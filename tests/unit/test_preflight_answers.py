@@ -129,6 +129,32 @@ def test_a_project_of_another_workspace_is_unknown_here(
     assert "is in workspace 1200000000000001" in finding.message
 
 
+def test_a_list_refused_with_403_is_no_access_and_the_check_goes_on(
+    asana: responses.RequestsMock, tmp_path: Path
+) -> None:
+    answer_me(asana)
+    asana.add(
+        responses.GET,
+        f"{BASE}/workspaces/{WORKSPACE}/tags",
+        status=403,
+        json={"errors": [{"message": "Forbidden"}]},
+    )
+    asana.add(
+        responses.GET,
+        f"{BASE}/workspaces/{WORKSPACE}/projects",
+        json=page({"gid": "1100000000000201", "name": "Operations"}),
+    )
+    path = write(tmp_path, "watch:\n  - tag: waiting\n  - project: Operatons\n")
+
+    findings = check_online(path, Settings(), ENVIRON)
+
+    assert [(f.line, f.column, f.code) for f in findings] == [
+        (8, 10, FindingCode.NO_ACCESS),
+        (9, 14, FindingCode.UNKNOWN_PROJECT),
+    ]
+    assert "403 Forbidden" in findings[0].message
+
+
 def test_rate_limited_past_the_retries_is_unreachable(
     asana: responses.RequestsMock, tmp_path: Path
 ) -> None:
