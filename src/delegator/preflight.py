@@ -619,8 +619,8 @@ class _Preflight:
             (("client",),),
             FindingCode.UNREACHABLE,
             Severity.ERROR,
-            f"Asana at {self.client.transport.base_url} did not answer {exc.method} {exc.path}: "
-            f"{why}; what follows it in the file was not checked online",
+            f"Asana at {self.client.transport.base_url} could not be reached ({why}, on "
+            f"{exc.method} {exc.path}): nothing more was checked online",
         )
 
     def _run(self) -> None:

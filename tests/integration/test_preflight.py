@@ -534,6 +534,27 @@ def test_plan_free_written_leaves_only_the_tag_source_warning(
     assert [(f.key_path, f.code) for f in findings] == [("watch[1].tag", FindingCode.PLAN_FEATURE)]
 
 
+def test_setting_a_field_on_a_free_workspace_is_a_plan_warning(
+    free_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    environ = {"ASANA_TOKEN_CORNER": free_sandbox.token("ada@corner.example")}
+    text = changed("  timezone: Europe/London", "  timezone: Europe/London\n  plan: free", CORNER)
+    text = changed("  - tag: for-the-va\n", "", text) + (
+        "rules:\n"
+        "  - name: Stock\n"
+        "    when: { name: { contains: stock } }\n"
+        "    then: [{ set: { custom_field: Priority, value: High } }]\n"
+    )
+
+    findings = check(free_sandbox, write(tmp_path, text), environ=environ)
+
+    assert [(at(f), f.code, f.severity) for f in findings] == [
+        ((13, 19), FindingCode.PLAN_FEATURE, Severity.WARNING),
+        ((13, 35), FindingCode.UNKNOWN_FIELD, Severity.ERROR),
+    ]
+    assert "402" in findings[0].message
+
+
 def test_a_tag_source_on_a_paid_workspace_costs_one_search(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
