@@ -578,6 +578,7 @@ class _Preflight:
         self._projects: dict[str, str | _Problem] = {}  # as written -> gid, or what is wrong
         self._list_projects = False  # whether the file names a project by name
         self._fields: list[CustomFieldDef] | None = None
+        self._fields_refused: PaymentRequired | None = None
 
     # ------------------------------------------------------------------ findings
     def add(self, where: _Where, code: FindingCode, severity: Severity, message: str) -> None:
@@ -927,8 +928,15 @@ class _Preflight:
         return matches[0] if matches else None
 
     def _workspace_fields(self) -> list[CustomFieldDef]:
+        """The workspace's custom fields, read once; a 402 is kept and raised again."""
+        if self._fields_refused is not None:
+            raise self._fields_refused
         if self._fields is None:
-            self._fields = self.lookups.custom_fields(workspace_gid=self.workspace)
+            try:
+                self._fields = self.lookups.custom_fields(workspace_gid=self.workspace)
+            except PaymentRequired as exc:
+                self._fields_refused = exc
+                raise
         return self._fields
 
     def _project_fields(self, names: _Names) -> list[CustomFieldDef]:

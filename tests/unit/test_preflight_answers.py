@@ -75,14 +75,17 @@ def test_custom_fields_refused_with_402_are_a_plan_feature(
         "rules:\n"
         "  - name: Low priority\n"
         "    when: { custom_field: { name: Priority, equals: Low } }\n"
-        "    then: [{ tag: later }]\n",
+        "    then: [{ set: { custom_field: Estimate, value: 5 } }]\n",
     )
 
-    [finding] = check_online(path, Settings(), ENVIRON)
+    findings = check_online(path, Settings(), ENVIRON)
 
-    assert (finding.code, finding.severity) == (FindingCode.PLAN_FEATURE, Severity.ERROR)
-    assert (finding.line, finding.column) == (10, 35)
-    assert "402 Payment Required" in finding.message
+    assert [(f.line, f.column, f.code, f.severity) for f in findings] == [
+        (10, 35, FindingCode.PLAN_FEATURE, Severity.ERROR),
+        (11, 35, FindingCode.PLAN_FEATURE, Severity.ERROR),
+    ]
+    assert all("custom fields are a premium feature" in f.message for f in findings)
+    assert len(asana.calls) == 2  # /users/me, and the fields' 402 once
 
 
 def test_a_project_gid_answered_404_is_no_access(
