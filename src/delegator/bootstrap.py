@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from delegator.asana import AsanaClient, BudgetRegistry, Limits, Timeouts
 from delegator.asana.backend import AsanaBackend
-from delegator.clients import ClientEntry, TokenError, read_token
+from delegator.asana.http import TokenProvider
+from delegator.asana.oauth import OAuthApp, OAuthError, RefreshingToken, token_url_for
+from delegator.clients import (
+    ClientEntry,
+    NoOAuthApp,
+    TokenError,
+    check_token,
+    read_refresh_token,
+    read_token,
+    refresh_token_label,
+    token_id,
+)
 from delegator.clock import Clock, SystemClock
+from delegator.core.schema import Client as ClientSettings
+from delegator.core.schema import TokenSource
 from delegator.cycles import Count, ErrorKind
 from delegator.deliveries import Relay, StoredSecrets
 from delegator.destinations import Destinations
@@ -56,6 +69,65 @@ def one_off_ownership(settings: Settings, store: SqlStore) -> Ownership:
     return Ownership(store, me, lease_times(settings), clock=SystemClock(), member=False)
 
 
+def oauth_app(settings: Settings) -> OAuthApp | None:
+    """The agency's Asana app from the settings (None when not set up); its token endpoint,
+    unless set, is the one beside ``asana.base_url`` (Asana's, or a sandbox's)."""
+    client_id, secret = settings.asana_oauth_client_id, settings.asana_oauth_client_secret
+    if client_id is None or secret is None:
+        return None
+    url = settings.asana_oauth_token_url or token_url_for(settings.asana_base_url)
+    return OAuthApp(client_id, secret, url)
+
+
+def token_provider(
+    source: TokenSource,
+    environ: Mapping[str, str],
+    oauth: OAuthApp | None,
+    *,
+    clock: Clock,
+    shared: MutableMapping[str, RefreshingToken] | None = None,
+    proxy: str | None = None,
+) -> TokenProvider:
+    """The provider of a client's current token, for its `AsanaClient`.
+
+    A variable or a file is read again each time it is asked (after a 401, on a reload), its
+    failures a ValueError. An OAuth refresh token gives a `RefreshingToken`'s provider (its
+    failures an `OAuthError`, a ValueError too): `shared` keeps one `RefreshingToken` per
+    refresh token, so the clients and runtimes using it wait for one exchange and share its
+    access token. Raises `NoOAuthApp` for an OAuth source without ``asana.oauth_*`` settings;
+    reads nothing yet."""
+    if source.oauth is None:
+
+        def token() -> str:
+            try:
+                return read_token(source, environ)
+            except TokenError as exc:
+                raise ValueError(str(exc)) from None
+
+        return token
+    if oauth is None:
+        raise NoOAuthApp(
+            "the client's token is an OAuth refresh token, and the agency's Asana app is not "
+            "set: set asana.oauth_client_id and asana.oauth_client_secret"
+        )
+    key = token_id(source)
+    tokens = shared.get(key) if shared is not None else None
+    if tokens is None or tokens.app != oauth:
+
+        def refresh_token() -> str:
+            try:
+                return read_refresh_token(source, environ)
+            except TokenError as exc:
+                raise OAuthError(str(exc)) from None
+
+        tokens = RefreshingToken(
+            oauth, refresh_token, label=refresh_token_label(source), clock=clock, proxy=proxy
+        )
+        if shared is not None:
+            shared[key] = tokens
+    return tokens.provider()
+
+
 @dataclass
 class Fleet:
     """Every client's runtime, built lazily; a client that cannot start is reported, not fatal."""
@@ -82,6 +154,12 @@ class Fleet:
     subscriber: Subscriber | None = None
     # Each client's webhooks in Asana: the same adapter as its task backend.
     hook_backends: dict[str, WebhookBackend] = field(default_factory=dict)
+    # Each OAuth refresh token's access token, by its token id: shared by the clients using it.
+    oauth_tokens: dict[str, RefreshingToken] = field(default_factory=dict)
+    # Each client's token source and Asana client, for renewing an OAuth token before a cycle.
+    _clients: dict[str, tuple[TokenSource, AsanaClient]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def runtime(self, entry: ClientEntry) -> ClientRuntime:
         """The runtime for a client file's current version (rebuilt when the file changed)."""
@@ -90,48 +168,67 @@ class Fleet:
             entry.path,
             entry.mtime,
         ):
+            self._renew_if_due(entry.key)
             return current
         if entry.engine is None or entry.loaded.head is None:
             problems = "; ".join(str(e) for e in entry.errors[:5])
             raise ClientError(f"the rule file has errors: {problems}")
         head = entry.loaded.head
         source = head.client.token
-        environ = self.environ
         try:
-            read_token(source, environ)
+            check_token(source, self.environ)
+            token = token_provider(
+                source, self.environ, oauth_app(self.settings), clock=self.clock,
+                shared=self.oauth_tokens, proxy=self.settings.asana_proxy,
+            )  # fmt: skip
         except TokenError as exc:
             raise ClientError(str(exc), kind=ErrorKind.TOKEN) from None
-
-        def token() -> str:
-            """The secret as it is now: a rotated file is read again after a 401 and hourly."""
-            try:
-                return read_token(source, environ)
-            except TokenError as exc:
-                raise ValueError(str(exc)) from None
-
-        plan = Limits.for_plan(head.client.plan)
-        rate = min(plan.requests_per_minute, float(self.settings.asana_requests_per_minute))
-        client = AsanaClient(
-            token,
-            base_url=self.settings.asana_base_url,
-            limits=replace(plan, requests_per_minute=rate),
-            reconcile_every=self.settings.reconcile_every,
-            timeouts=Timeouts(total=self.settings.asana_request_deadline.total_seconds()),
-            observer=self.metrics.observe_request if self.metrics is not None else None,
-            token_id=f"env:{source.env}" if source.env is not None else f"file:{source.file}",
-            workspace_gid=head.client.workspace,
-            clock=self.clock,
-            budgets=self.budgets,
-            write_guard=self._guard(entry.key),
-            proxy=self.settings.asana_proxy,
-        )
+        try:
+            client = self._client(head.client, token, entry.key)
+        except OAuthError as exc:  # no access token for the client's refresh token
+            raise ClientError(str(exc), kind=ErrorKind.TOKEN) from None
         if current is not None:
             current.backend.close()
         backend = AsanaBackend(client, head.client.workspace)
         runtime = ClientRuntime(entry, backend, self.store)
         self.runtimes[entry.key] = runtime
         self.hook_backends[entry.key] = backend
+        self._clients[entry.key] = (source, client)
         return runtime
+
+    def _renew_if_due(self, key: str) -> None:
+        """Before a client's cycle: an OAuth access token with less than its margin left is
+        renewed now, not by a 401 in the middle of the cycle; a revoked authorisation is the
+        client's error."""
+        source, client = self._clients.get(key, (None, None))
+        if source is None or client is None or source.oauth is None:
+            return
+        tokens = self.oauth_tokens.get(token_id(source))
+        if tokens is None or not tokens.due():
+            return
+        try:
+            client.reload()
+        except OAuthError as exc:
+            raise ClientError(str(exc), kind=ErrorKind.TOKEN) from None
+
+    def _client(self, head: ClientSettings, token: TokenProvider, key: str) -> AsanaClient:
+        """The Asana client of a client file's head and token provider."""
+        plan = Limits.for_plan(head.plan)
+        rate = min(plan.requests_per_minute, float(self.settings.asana_requests_per_minute))
+        return AsanaClient(
+            token,
+            base_url=self.settings.asana_base_url,
+            limits=replace(plan, requests_per_minute=rate),
+            reconcile_every=self.settings.reconcile_every,
+            timeouts=Timeouts(total=self.settings.asana_request_deadline.total_seconds()),
+            observer=self.metrics.observe_request if self.metrics is not None else None,
+            token_id=token_id(head.token),
+            workspace_gid=head.workspace,
+            clock=self.clock,
+            budgets=self.budgets,
+            write_guard=self._guard(key),
+            proxy=self.settings.asana_proxy,
+        )
 
     def forget_runtime(self, key: str) -> None:
         """Build the client's runtime afresh at its next cycle: its names, people and sources

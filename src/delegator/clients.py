@@ -29,39 +29,94 @@ class UnsendableToken(TokenError):  # noqa: N818 - says what the token is, as To
     """The token has a character no HTTP header can carry."""
 
 
+class ExchangedToken(TokenError):  # noqa: N818 - says what the token is, as TokenError does
+    """The source is an OAuth refresh token: the access token comes from `token_provider`."""
+
+
+class NoOAuthApp(TokenError):  # noqa: N818 - says what is missing
+    """A client file names an OAuth refresh token, and the agency's app is not set up."""
+
+
 def read_token(source: TokenSource, environ: Mapping[str, str]) -> str:
-    """The token, registered with the log redactor before anything can log it."""
-    if source.env is not None:
-        value = environ.get(source.env, "").strip()
+    """The token, registered with the log redactor before anything can log it.
+
+    An OAuth source has no token to read (its access token is exchanged over the network):
+    `ExchangedToken`. `check_token` checks any source without the network."""
+    if source.oauth is not None:
+        raise ExchangedToken(
+            "the client's token is an OAuth refresh token: its access token comes from "
+            "bootstrap.token_provider()"
+        )
+    return _read_secret(source.env, source.file, environ, "token")
+
+
+def check_token(source: TokenSource, environ: Mapping[str, str]) -> None:
+    """Raise `TokenError` (`UnsendableToken` for a bad character) when the client's token, or
+    its OAuth refresh token, cannot be read; nothing is sent anywhere."""
+    if source.oauth is None:
+        read_token(source, environ)
+    else:
+        read_refresh_token(source, environ)
+
+
+def token_id(source: TokenSource) -> str:
+    """A stable, non-secret label of the client's token: its budget's key, the same whatever
+    the token's value (rotated, or an OAuth access token renewed)."""
+    if source.oauth is not None:
+        where = source.oauth.refresh_token
+        return f"oauth:{where.env}" if where.env is not None else f"oauth:file:{where.file}"
+    return f"env:{source.env}" if source.env is not None else f"file:{source.file}"
+
+
+def read_refresh_token(source: TokenSource, environ: Mapping[str, str]) -> str:
+    """An OAuth source's refresh token, registered with the log redactor at once."""
+    if source.oauth is None:
+        raise TokenError("the client's token is not an OAuth refresh token")
+    where = source.oauth.refresh_token
+    return _read_secret(where.env, where.file, environ, "refresh token")
+
+
+def refresh_token_label(source: TokenSource) -> str:
+    """Where an OAuth source's refresh token is read from, in words (never the token)."""
+    assert source.oauth is not None
+    where = source.oauth.refresh_token
+    return f"${where.env}" if where.env is not None else f"the file {where.file}"
+
+
+def _read_secret(env: str | None, file: str | None, environ: Mapping[str, str], what: str) -> str:
+    """A secret from a variable or a file, registered with the log redactor at once; errors
+    say where it was looked for, never any of its content."""
+    if env is not None:
+        value = environ.get(env, "").strip()
         if not value:
-            raise TokenError(f"the environment variable {source.env} is not set")
+            raise TokenError(f"the environment variable {env} is not set")
         register_secret(value)
-        _sendable(value, f"${source.env}")
+        _sendable(value, f"${env}", what)
         return value
-    assert source.file is not None
+    assert file is not None
     try:
-        value = Path(source.file).read_text(encoding="utf-8").strip()
+        value = Path(file).read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise TokenError(f"the token file {source.file} cannot be read: {exc.strerror}") from None
+        raise TokenError(f"the {what} file {file} cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError:
         # The decoder's message quotes bytes of the file: say what is wrong, show none of it.
-        raise TokenError(f"the token file {source.file} is not UTF-8 text") from None
+        raise TokenError(f"the {what} file {file} is not UTF-8 text") from None
     if not value:
-        raise TokenError(f"the token file {source.file} is empty")
+        raise TokenError(f"the {what} file {file} is empty")
     register_secret(value)
-    _sendable(value, f"the file {source.file}")
+    _sendable(value, f"the file {file}", what)
     return value
 
 
-def _sendable(token: str, where: str) -> None:
+def _sendable(token: str, where: str, what: str = "token") -> None:
     """An HTTP header carries Latin-1 only: a pasted typographic quote or a euro sign makes the
     token unusable. Said without showing the token: its position and the character's name."""
     for position, char in enumerate(token, start=1):
         if ord(char) > 0xFF or ord(char) < 0x20:
             name = unicodedata.name(char, f"U+{ord(char):04X}")
             raise UnsendableToken(
-                f"the Asana token in {where} has a character that cannot be sent in an HTTP "
-                f"header (position {position}, {name}): copy the token again from Asana"
+                f"the Asana {what} in {where} has a character that cannot be sent in an HTTP "
+                f"header (position {position}, {name}): copy the {what} again from Asana"
             )
 
 

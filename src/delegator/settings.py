@@ -61,6 +61,12 @@ class Settings:
     # an HTTP(S) proxy for every Asana request; None: direct (the environment's *_PROXY variables
     # are not read, so a proxy is a reviewed setting, not an accident of the container)
     asana_proxy: str | None = None
+    # the agency's Asana app, for clients whose file names an OAuth refresh token: its id, its
+    # secret, and the token endpoint (None: beside asana.base_url, i.e. Asana's
+    # https://app.asana.com/-/oauth_token, or a sandbox's own)
+    asana_oauth_client_id: str | None = None
+    asana_oauth_client_secret: str | None = None  # a secret: $DELEGATOR_ASANA_OAUTH_CLIENT_SECRET
+    asana_oauth_token_url: str | None = None
     # clients cycled at once by one process (each waits on Asana most of its cycle)
     worker_concurrency: int = 32
     # journal rows (the service's actions) older than this are pruned; 0 keeps them for ever
@@ -198,6 +204,17 @@ def _proxy_url(value: Any) -> str:
     return text
 
 
+def _token_url(value: Any) -> str:
+    """An OAuth token endpoint: an absolute http(s) URL with a host, no credentials."""
+    text = _text(value)
+    parsed = urlsplit(text)
+    if parsed.scheme not in {"https", "http"} or not parsed.hostname:
+        raise ValueError(f"expected an https:// URL with a host, got {text!r}")
+    if parsed.username or parsed.password:
+        raise ValueError("expected a URL without credentials")
+    return text
+
+
 def _retention(value: Any) -> timedelta:
     """How long journal rows are kept: a duration of a day or more, or 0 for ever."""
     if str(value).strip() in {"0", "0d"}:
@@ -217,6 +234,9 @@ _SETTINGS: dict[str, Any] = {
     "reconcile_every": _interval,
     "asana_request_deadline": _interval,
     "asana_proxy": _proxy_url,
+    "asana_oauth_client_id": _text,
+    "asana_oauth_client_secret": _text,
+    "asana_oauth_token_url": _token_url,
     "worker_concurrency": _positive_int,
     "journal_retention": _retention,
     "log_format": _choice("auto", "json", "console"),
@@ -250,7 +270,14 @@ _SETTINGS: dict[str, Any] = {
 
 # Settings that are secrets: masked wherever settings are shown.
 SECRET_SETTINGS = frozenset(
-    {"smtp_password", "database_url", "database_password", "webhooks_seal_key", "asana_proxy"}
+    {
+        "smtp_password",
+        "database_url",
+        "database_password",
+        "webhooks_seal_key",
+        "asana_proxy",
+        "asana_oauth_client_secret",
+    }
 )
 
 # Nested keys in the YAML file, for people who prefer sections.
@@ -263,6 +290,9 @@ _NESTED = {
     ("asana", "reconcile_every"): "reconcile_every",
     ("asana", "request_deadline"): "asana_request_deadline",
     ("asana", "proxy"): "asana_proxy",
+    ("asana", "oauth_client_id"): "asana_oauth_client_id",
+    ("asana", "oauth_client_secret"): "asana_oauth_client_secret",
+    ("asana", "oauth_token_url"): "asana_oauth_token_url",
     ("worker", "concurrency"): "worker_concurrency",
     ("journal", "retention"): "journal_retention",
     ("log", "format"): "log_format",
@@ -447,11 +477,13 @@ def load_settings(
             errors.append(f"{written.get(name, origin[name])}: {name}: invalid value ({exc})")
     errors.extend(_lease_errors(values, written, origin))
     errors.extend(_webhook_errors(values, written, origin))
+    errors.extend(_oauth_errors(values, written, origin))
     if errors:
         raise SettingsError(_together(errors))
     register_secret(values.get("smtp_password"))
     register_secret(values.get("database_password"))
     register_secret(values.get("webhooks_seal_key"))
+    register_secret(values.get("asana_oauth_client_secret"))
     register_url_password(values.get("asana_proxy"))  # a proxy's host may show, never its password
     register_url_password(values.get("database_url"))
     if values.get("database_password"):
@@ -512,6 +544,22 @@ def _webhook_errors(
             f"text (got {len(key)}; make one: openssl rand -base64 32)"
         )
     return errors
+
+
+def _oauth_errors(
+    values: Mapping[str, Any], written: Mapping[str, str], origin: Mapping[str, str]
+) -> list[str]:
+    """The agency's app is its id and its secret: one without the other is a mistake."""
+    given = [n for n in ("asana_oauth_client_id", "asana_oauth_client_secret") if n in values]
+    if len(given) != 1:
+        return []
+    missing = "client_secret" if given[0] == "asana_oauth_client_id" else "client_id"
+    where = written.get(given[0]) or origin.get(given[0], "")
+    variable = f"$DELEGATOR_ASANA_OAUTH_{missing.upper()}"
+    return [
+        f"{where}: {given[0]}: the agency's Asana app needs asana.oauth_{missing} too "
+        f"({variable}{' or ' + variable + '_FILE' if missing == 'client_secret' else ''})"
+    ]
 
 
 def _seconds(value: timedelta) -> str:

@@ -708,24 +708,65 @@ class Rule(Strict):
 # ----------------------------------------------------------------------------- client
 
 
-class TokenSource(Strict):
-    """Where the Asana token is read from; the token itself is never written in the file."""
+_INLINE_TOKEN = (
+    "never write a token in a rule file: use {env: VARIABLE}, {file: /run/secrets/NAME} or "
+    "{oauth: {refresh_token: {file: /run/secrets/NAME}}}"
+)
 
-    env: Name | None = Field(None, description="an environment variable holding the token")
-    file: Name | None = Field(None, description="a file holding the token (a mounted secret)")
+
+class RefreshTokenSource(Strict):
+    """Where an OAuth refresh token is read from: a variable or a file, never the rule file."""
+
+    env: Name | None = Field(None, description="an environment variable holding the refresh token")
+    file: Name | None = Field(
+        None, description="a file holding the refresh token (a mounted secret)"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _never_inline(cls, value: Any) -> Any:
         if isinstance(value, str):
             raise ValueError(
-                "never write a token in a rule file: use {env: VARIABLE} or {file: /run/secrets/NAME}"
+                "never write a refresh token in a rule file: use {env: VARIABLE} or "
+                "{file: /run/secrets/NAME}"
             )
         return value
 
     @model_validator(mode="after")
+    def _shape(self) -> RefreshTokenSource:
+        _exactly_one(self, ("env", "file"), "refresh_token")
+        return self
+
+
+class OAuthSource(Strict):
+    """The client authorised the agency's Asana app: its refresh token, exchanged for access
+    tokens with the app's id and secret (the settings ``asana.oauth_client_id`` and
+    ``asana.oauth_client_secret``)."""
+
+    refresh_token: RefreshTokenSource = Field(
+        description="where the client's OAuth refresh token is read from: {env: ...} or {file: ...}"
+    )
+
+
+class TokenSource(Strict):
+    """Where the Asana token is read from; the token itself is never written in the file."""
+
+    env: Name | None = Field(None, description="an environment variable holding the token")
+    file: Name | None = Field(None, description="a file holding the token (a mounted secret)")
+    oauth: OAuthSource | None = Field(
+        None, description="the client's OAuth refresh token for the agency's Asana app"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _never_inline(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(_INLINE_TOKEN)
+        return value
+
+    @model_validator(mode="after")
     def _shape(self) -> TokenSource:
-        _exactly_one(self, ("env", "file"), "token")
+        _exactly_one(self, ("env", "file", "oauth"), "token")
         return self
 
 

@@ -158,9 +158,11 @@ class _Loader:
         workspaces = data.get("workspaces")
         if not isinstance(workspaces, list) or not workspaces:
             raise FixtureError("workspaces", "a fixture needs a non-empty 'workspaces' list")
-        unknown = set(data) - {"workspaces", "description"}
+        unknown = set(data) - {"workspaces", "description", "oauth_app"}
         if unknown:
             raise FixtureError("", f"unknown top-level keys: {', '.join(sorted(unknown))}")
+        if "oauth_app" in data:
+            self._oauth_app(_mapping(data["oauth_app"], "oauth_app"), "oauth_app")
         for index, spec in enumerate(workspaces):
             where = f"workspaces[{index}]"
             self._workspace(_mapping(spec, where), where)
@@ -214,6 +216,23 @@ class _Loader:
                 f"{where}.status_updates[{i}]",
             )
 
+    def _oauth_app(self, spec: Mapping[str, Any], where: str) -> None:
+        """The app users authorise (its id, secret and access tokens' life in seconds)."""
+        _check_keys(spec, "oauth_app", where)
+        lifetime = spec.get("access_token_lifetime", 3600)
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
+            raise FixtureError(
+                f"{where}.access_token_lifetime", f"a positive number of seconds, got {lifetime!r}"
+            )
+        client_id = str(spec.get("client_id", "")).strip()
+        if not client_id:
+            raise FixtureError(f"{where}.client_id", "required: the app's client id")
+        self.world.set_oauth_app(
+            client_id,
+            _text(spec, "client_secret", where),
+            lifetime=timedelta(seconds=lifetime),
+        )
+
     def _tag(self, workspace: Workspace, spec: Mapping[str, Any], where: str) -> None:
         _check_keys(spec, "tag", where)
         self._make(
@@ -237,7 +256,12 @@ class _Loader:
             tokens.insert(0, spec["token"])
         if not all(isinstance(token, str) and token for token in tokens):
             raise FixtureError(f"{where}.token", "tokens are non-empty strings")
-        self._make(
+        refresh_tokens = list(spec.get("refresh_tokens", []))
+        if "refresh_token" in spec:
+            refresh_tokens.insert(0, spec["refresh_token"])
+        if not all(isinstance(token, str) and token for token in refresh_tokens):
+            raise FixtureError(f"{where}.refresh_token", "refresh tokens are non-empty strings")
+        user = self._make(
             where,
             lambda: self.world.add_user(
                 workspace,
@@ -249,6 +273,8 @@ class _Loader:
                 guest=guest or _flag(spec, "guest", where),
             ),
         )
+        for token in refresh_tokens:
+            self._make(where, partial(self.world.add_refresh_token, user, token))
 
     def _custom_field(self, workspace: Workspace, raw: Any, where: str) -> None:
         spec = _mapping(raw, where)
@@ -520,7 +546,8 @@ class _Loader:
 
 _KEYS: Final = {
     "workspace": {"name", "gid", "email_domains", "is_organization", "plan", "users", "guests", "custom_fields", "tags", "projects", "tasks", "status_updates"},
-    "user": {"name", "email", "gid", "token", "tokens", "role", "guest"},
+    "user": {"name", "email", "gid", "token", "tokens", "refresh_token", "refresh_tokens", "role", "guest"},
+    "oauth_app": {"client_id", "client_secret", "access_token_lifetime"},
     "custom_field": {"name", "gid", "type", "options", "precision", "description"},
     "tag": {"name", "gid", "color", "notes"},
     "project": {"name", "gid", "owner", "members", "private", "notes", "color", "sections", "custom_fields", "tasks"},

@@ -21,6 +21,7 @@ from typing import Any, Final, Self
 
 from delegator.sandbox.api import API_PREFIX, Api
 from delegator.sandbox.clock import Clock, system_clock
+from delegator.sandbox.endpoints_oauth import TOKEN_PATH, is_token_request, token_endpoint
 from delegator.sandbox.faults import Faults
 from delegator.sandbox.fixtures import load_world
 from delegator.sandbox.requestlog import RequestLog
@@ -70,7 +71,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        reply = self.server.api.handle(method, self.path, dict(self.headers.items()), body)
+        api = self.server.api
+        if is_token_request(self.path):  # beside /api/1.0, as Asana's
+            reply = token_endpoint(
+                api.world, api.faults, api.log, method, dict(self.headers.items()), body
+            )
+        else:
+            reply = api.handle(method, self.path, dict(self.headers.items()), body)
         headers = dict(reply.headers)
         if isinstance(reply.body, bytes):  # not JSON: a garbled answer (faults.garbage)
             payload = reply.body
@@ -208,6 +215,11 @@ class SandboxServer:
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT/api/1.0``: what a client uses instead of Asana's."""
         return f"{self.url}{API_PREFIX}"
+
+    @property
+    def token_url(self) -> str:
+        """``http://127.0.0.1:PORT/-/oauth_token``: the OAuth token endpoint (refresh grant)."""
+        return f"{self.url}{TOKEN_PATH}"
 
     def token(self, user: str) -> str:
         """The (first) token of a user named by gid, email or name."""

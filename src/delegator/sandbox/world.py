@@ -14,8 +14,10 @@ from __future__ import annotations
 import enum
 import itertools
 import re
+import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
@@ -74,6 +76,36 @@ def is_gid(text: str) -> bool:
     return bool(_GID.match(text))
 
 
+#: How long an OAuth access token lasts (Asana's ``expires_in``).
+ACCESS_TOKEN_LIFETIME: Final = timedelta(hours=1)
+
+
+class OAuthRefusal(Exception):  # noqa: N818 - the token endpoint's refusal, as OAuth names it
+    """The token endpoint refuses an exchange: an OAuth error code and its description."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+@dataclass
+class _Grant:
+    """A user's authorisation of the app: its refresh token, revocable."""
+
+    user: User
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Access:
+    """An access token issued for a refresh token, until it expires."""
+
+    refresh_token: str
+    expires_at: datetime
+
+
 class World:
     """An in-memory Asana: the records, their indexes, and every change they can undergo."""
 
@@ -91,6 +123,11 @@ class World:
         self.workspaces: list[Workspace] = []
         self._objects: dict[str, Resource] = {}
         self._tokens: dict[str, User] = {}
+        # OAuth: the app (client id, secret), its users' refresh tokens, access tokens issued
+        self.oauth_app: tuple[str, str] | None = None
+        self.access_token_lifetime = ACCESS_TOKEN_LIFETIME
+        self._grants: dict[str, _Grant] = {}
+        self._access: dict[str, _Access] = {}
         self._task_lists: dict[tuple[str, str], UserTaskList] = {}
         self._gids = itertools.count(FIRST_GENERATED_GID)
 
@@ -132,8 +169,65 @@ class World:
             return self._objects.get(gid)
 
     def user_for_token(self, token: str) -> User | None:
+        """The token's user: a personal token's, or an OAuth access token's while it lasts
+        (expired on the world's clock, or its authorisation revoked: None, a 401)."""
         with self.lock:
-            return self._tokens.get(token)
+            user = self._tokens.get(token)
+            if user is not None:
+                return user
+            access = self._access.get(token)
+            if access is None or self.clock.now() >= access.expires_at:
+                return None
+            grant = self._grants[access.refresh_token]
+            return None if grant.revoked else grant.user
+
+    # ------------------------------------------------------------------ OAuth
+    def set_oauth_app(
+        self, client_id: str, client_secret: str, *, lifetime: timedelta = ACCESS_TOKEN_LIFETIME
+    ) -> None:
+        """The app users authorise: its client id and secret, and its access tokens' life."""
+        if not client_id or not client_secret:
+            raise ValueError("an OAuth app needs a client id and a client secret")
+        if lifetime <= timedelta(0):
+            raise ValueError("an access token's lifetime is positive")
+        with self.lock:
+            self.oauth_app = (client_id, client_secret)
+            self.access_token_lifetime = lifetime
+
+    def add_refresh_token(self, user: User, token: str) -> None:
+        """The user authorised the app: ``token`` is the refresh token it was given."""
+        with self.lock:
+            grant = self._grants.get(token)
+            if grant is not None and grant.user is not user:
+                raise ValueError(f"refresh token {token!r} already belongs to {grant.user.email}")
+            if token in self._tokens:
+                raise ValueError(f"{token!r} is already a personal access token")
+            self._grants[token] = _Grant(user)
+
+    def revoke_refresh_token(self, token: str) -> None:
+        """The user revoked the app: the refresh token and every access token it gave stop."""
+        with self.lock:
+            self._grants[token].revoked = True
+
+    def exchange_refresh_token(
+        self, client_id: str, client_secret: str, refresh_token: str
+    ) -> tuple[str, int, User]:
+        """A new access token for a refresh token: (token, seconds it lasts, its user).
+        Raises `OAuthRefusal` as Asana's endpoint answers: ``invalid_client`` for an unknown
+        app or a wrong secret, ``invalid_grant`` for an unknown or revoked refresh token."""
+        with self.lock:
+            app = self.oauth_app
+            if app is None or (client_id, client_secret) != app:
+                raise OAuthRefusal("invalid_client", "The client credentials are invalid", 401)
+            grant = self._grants.get(refresh_token)
+            if grant is None or grant.revoked:
+                raise OAuthRefusal(
+                    "invalid_grant", "The refresh token is invalid, expired or revoked"
+                )
+            token = f"sandbox-oauth-{secrets.token_hex(12)}"
+            lifetime = self.access_token_lifetime
+            self._access[token] = _Access(refresh_token, self.clock.now() + lifetime)
+            return token, int(lifetime.total_seconds()), grant.user
 
     @property
     def tokens(self) -> dict[str, User]:
@@ -320,7 +414,7 @@ class World:
     def requests_per_minute(self, token: str) -> int | None:
         """The token's quota: 1,500 when its user belongs to a paid workspace, else 150."""
         with self.lock:
-            user = self._tokens.get(token)
+            user = self.user_for_token(token)
             if user is None:
                 return None
             paid = any(workspace.plan == "paid" for workspace in user.workspaces)
