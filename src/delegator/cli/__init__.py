@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from delegator import __version__
-from delegator.cli import config, demo, prune, rules, run, sandbox, service, status, summary
+from delegator.cli import config, demo, init, prune, rules, run, sandbox, service, status, summary
 from delegator.cli._common import fail
 
 Handler = Callable[[argparse.Namespace], int]
@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     sandbox,
     config,
     prune,
+    init,
 )
 
 
