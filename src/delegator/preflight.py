@@ -241,7 +241,7 @@ class _Places:
             self.source,
             position.line,
             position.column,
-            format_path(path),
+            redact_text(format_path(path)),  # an assistant's key is the author's text too
             code,
             severity,
             redact_text(message),
