@@ -49,7 +49,10 @@ from delegator.asana.errors import (
 )
 from delegator.asana.http import TokenProvider
 from delegator.asana.lookups import CustomFieldDef, Lookups
-from delegator.clients import TokenError, read_token
+from delegator.asana.oauth import OAuthError
+from delegator.bootstrap import oauth_app, token_provider
+from delegator.clients import TokenError, check_token, refresh_token_label, token_id
+from delegator.clock import SystemClock
 from delegator.core.findings import Finding, FindingCode, Severity
 from delegator.core.rulefile import (
     ASSIGNEE_WORDS,
@@ -109,24 +112,34 @@ class ClientToken:
     label: str
 
 
-def client_token(source: TokenSource, environ: Mapping[str, str]) -> ClientToken:
-    """The client's token from where its file says it is; `TokenError` when it cannot be read.
+def client_token(
+    source: TokenSource, environ: Mapping[str, str], settings: Settings
+) -> ClientToken:
+    """The client's token as the service gets it; `TokenError` when it cannot be read now.
 
-    The one place that turns a file's ``token:`` into what `AsanaClient` takes: another kind
-    of token (OAuth, refreshed) is plugged in here."""
-    read_token(source, environ)  # unreadable now: said at once, before anything is sent
+    The one place that turns a file's ``token:`` into what `AsanaClient` takes, through the
+    service's own `bootstrap.token_provider`: a variable or a file read again after a 401, an
+    OAuth refresh token exchanged with the agency's app (its first exchange happens when the
+    client is built, and fails with an `OAuthError`)."""
+    check_token(source, environ)  # unreadable now: said at once, before anything is sent
+    provider = token_provider(
+        source, environ, oauth_app(settings), clock=SystemClock(), proxy=settings.asana_proxy
+    )
+    return ClientToken(provider, token_id(source))
 
-    def provider() -> str:
-        try:
-            return read_token(source, environ)
-        except TokenError as exc:
-            raise ValueError(str(exc)) from None
 
-    label = f"env:{source.env}" if source.env is not None else f"file:{source.file}"
-    return ClientToken(provider, label)
+def token_path(source: TokenSource) -> KeyPath:
+    """Where the file says the token is: the variable's or the file's name."""
+    if source.oauth is not None:
+        where = source.oauth.refresh_token
+        kind = "env" if where.env is not None else "file"
+        return ("client", "token", "oauth", "refresh_token", kind)
+    return ("client", "token", "env" if source.env is not None else "file")
 
 
 def _token_where(source: TokenSource) -> str:
+    if source.oauth is not None:
+        return f"the OAuth refresh token in {refresh_token_label(source)}"
     if source.env is not None:
         return f"the environment variable {source.env}"
     return f"the file {source.file}"
@@ -189,21 +202,21 @@ def check_online(
         return []
     places = _Places(str(path), document)
     head = loaded.head
-    token_path = ("client", "token", "env" if head.client.token.env is not None else "file")
+    where = token_path(head.client.token)
     try:
-        token = client_token(head.client.token, environ)
-    except TokenError as exc:
+        token = client_token(head.client.token, environ, settings)
+        client = asana_client(head, settings, token, session=session)
+    except (TokenError, OAuthError) as exc:
         return [
             places.finding(
-                (token_path,),
+                (where,),
                 FindingCode.TOKEN_REFUSED,
                 Severity.ERROR,
                 f"the Asana token cannot be read: {exc}",
             )
         ]
-    client = asana_client(head, settings, token, session=session)
     try:
-        return _Preflight(client, loaded, head, places, settings, token_path).run()
+        return _Preflight(client, loaded, head, places, settings, where).run()
     finally:
         if session is None:
             client.close()

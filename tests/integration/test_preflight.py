@@ -567,3 +567,62 @@ def test_a_tag_source_on_a_paid_workspace_costs_one_search(
 def test_no_search_without_a_tag_source(sandbox: SandboxServer, tmp_path: Path) -> None:
     assert check(sandbox, write(tmp_path, NORTHWIND)) == []
     assert sandbox.requests.count("GET", "/workspaces/{workspace_gid}/tasks/search") == 0
+
+
+# ----------------------------------------------------------------------------- OAuth tokens
+
+OAUTH_TOKEN = "{ oauth: { refresh_token: { env: ASANA_REFRESH_NORTHWIND } } }"
+REFRESH = "sandbox-refresh-anna-0123456789"
+
+
+@pytest.fixture
+def oauth_sandbox(sandbox: SandboxServer) -> SandboxServer:
+    sandbox.world.set_oauth_app("agency-app", "agency-app-secret")
+    sandbox.world.add_refresh_token(sandbox.world.user(ANNA), REFRESH)
+    return sandbox
+
+
+def oauth_settings(sandbox: SandboxServer) -> Settings:
+    return dataclasses.replace(
+        settings_for(sandbox),
+        asana_oauth_client_id="agency-app",
+        asana_oauth_client_secret="agency-app-secret",
+    )
+
+
+def test_an_oauth_token_is_exchanged_and_the_file_checked(
+    oauth_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    text = changed("{ env: ASANA_TOKEN_NORTHWIND }", OAUTH_TOKEN)
+    text = changed("  - project: Operations", "  - project: Operation", text)
+    environ = {"ASANA_REFRESH_NORTHWIND": REFRESH}
+
+    findings = check_online(write(tmp_path, text), oauth_settings(oauth_sandbox), environ)
+
+    assert [(at(f), f.code) for f in findings] == [((10, 14), FindingCode.UNKNOWN_PROJECT)]
+
+
+def test_a_revoked_oauth_token_is_one_finding(oauth_sandbox: SandboxServer, tmp_path: Path) -> None:
+    oauth_sandbox.world.revoke_refresh_token(REFRESH)
+    text = changed("{ env: ASANA_TOKEN_NORTHWIND }", OAUTH_TOKEN)
+    environ = {"ASANA_REFRESH_NORTHWIND": REFRESH}
+
+    findings = check_online(write(tmp_path, text), oauth_settings(oauth_sandbox), environ)
+
+    finding = only(findings)
+    assert (finding.code, finding.severity) == (FindingCode.TOKEN_REFUSED, Severity.ERROR)
+    assert at(finding) == (5, 43)
+    assert finding.key_path == "client.token.oauth.refresh_token.env"
+    assert REFRESH not in str(finding)
+
+
+def test_an_oauth_token_without_the_agency_app_names_the_settings(
+    oauth_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    text = changed("{ env: ASANA_TOKEN_NORTHWIND }", OAUTH_TOKEN)
+    environ = {"ASANA_REFRESH_NORTHWIND": REFRESH}
+
+    finding = only(check_online(write(tmp_path, text), settings_for(oauth_sandbox), environ))
+
+    assert finding.code is FindingCode.TOKEN_REFUSED
+    assert "asana.oauth_client_id" in finding.message
