@@ -708,7 +708,7 @@ class Rule(Strict):
 # ----------------------------------------------------------------------------- client
 
 
-_INLINE_TOKEN = (
+_NEVER_INLINE = (
     "never write a token in a rule file: use {env: VARIABLE}, {file: /run/secrets/NAME} or "
     "{oauth: {refresh_token: {file: /run/secrets/NAME}}}"
 )
@@ -761,7 +761,7 @@ class TokenSource(Strict):
     @classmethod
     def _never_inline(cls, value: Any) -> Any:
         if isinstance(value, str):
-            raise ValueError(_INLINE_TOKEN)
+            raise ValueError(_NEVER_INLINE)
         return value
 
     @model_validator(mode="after")
