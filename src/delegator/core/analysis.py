@@ -15,6 +15,7 @@ seconds.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -66,9 +67,16 @@ from delegator.core.timeexpr import Duration
 from delegator.core.yamlpos import Document, Path, format_path
 
 STEPS = 4_000  # the budget of one proof, in literals compared
-MAX_PAIRS_PER_RULE = 200  # earlier rules a rule is compared with, at most
+MAX_PAIRS_PER_RULE = 200  # earlier rules a rule is proved shadowed by, at most
+MAX_PROOFS = 200_000  # shadowing proofs in a file, at most
+MAX_OVERLAPS_PER_RULE = 16  # earlier rules a rule is shown to overlap, at most
+MAX_WITNESSES = 20_000  # overlap proofs in a file, at most
+NEAREST = 4 * MAX_OVERLAPS_PER_RULE  # earlier rules acting on one attribute looked at, at most
 MAX_CHAIN = 64  # later rules followed from a rule with continue: true, at most
-WITNESS_MOMENT = time(10, 0)  # an overlap's example task is checked at 10:00 on a Monday
+WITNESS_MOMENT = time(10, 0)
+Key = tuple[
+    str, ...
+]  # what a condition is about, for the index of pairs worth a proof  # an overlap's example task is checked at 10:00 on a Monday
 
 
 def analyse(loaded: ClientFile, document: Document) -> tuple[Finding, ...]:
@@ -103,8 +111,11 @@ class _Rule:
     continues: bool
     limited: bool
     effects: tuple[Effect, ...]
-    own_keys: frozenset[tuple[str, ...]]
-    need_keys: tuple[frozenset[tuple[str, ...]], ...]  # one set per conjunct of ``effective``
+    own_keys: frozenset[Key]
+    # per conjunct of ``effective``, the alternatives: an earlier rule can only be proved to
+    # cover a later one whose keys include one alternative of each of its conjuncts
+    needs: tuple[tuple[frozenset[Key], ...], ...]
+    witnessable: bool  # every fact it asks for can be put in an example task
     dead: bool = False  # a contradiction, or shadowed: it never acts
 
     @property
@@ -152,16 +163,17 @@ class _Analysis:
             name=rule.name,
             when=when,
             effective=effective,
-            stops=active and not rule.continue_,
+            stops=active and not rule.continue_,  # (a limit only holds tasks back)
             active=active,
             continues=rule.continue_,
             limited=rule.limit is not None,
             effects=tuple(self._effects(rule.then)),
             own_keys=frozenset(k for lit in _literals(effective) for k in _own_keys(lit)),
-            need_keys=tuple(
-                frozenset(k for lit in _literals(negate(c)) for k in _clash_keys(lit))
+            needs=tuple(
+                tuple(dict.fromkeys(_requirement(lit) for lit in _literals(negate(c))))
                 for c in conjuncts
             ),
+            witnessable=all(not lit.positive or _buildable(lit) for lit in _literals(effective)),
         )
 
     def _effects(self, actions: list[Action]) -> Iterator[Effect]:
@@ -205,7 +217,26 @@ class _Analysis:
         user = self.head.assistants[spec].user if spec in self.head.assistants else spec
         return user.lower()
 
+    def _as_written(self, path: Path) -> Path:
+        """A condition's path as the file writes it: ``when: [a, b]`` has no ``all`` key."""
+        out: list[str | int] = []
+        values = self.document.values
+        for n, part in enumerate(path):
+            written = (*out, part)
+            if (
+                part == "all"
+                and n + 1 < len(path)
+                and isinstance(path[n + 1], int)
+                and tuple(out) in values
+                and written not in values
+                and (*out, path[n + 1]) in values
+            ):
+                continue
+            out.append(part)
+        return tuple(out)
+
     def _at(self, path: Path, code: FindingCode, message: str) -> None:
+        path = self._as_written(path)
         position = self.document.position_of(path)
         self.findings.append(
             Finding(
@@ -283,34 +314,43 @@ class _Analysis:
 
     # ------------------------------------------------------------------------- pairs
 
-    def _candidates(self, j: int, index: dict[tuple[str, ...], list[int]]) -> list[int]:
-        rule = self.rules[j]
-        found: set[int] = set()
-        for key in rule.own_keys:
-            for i in index.get(key, ()):
-                if i < j:
-                    found.add(i)
-        return sorted(found)[:MAX_PAIRS_PER_RULE]
-
     def _shadowed(self) -> None:
-        index: dict[tuple[str, ...], list[int]] = {}
-        frequency: dict[tuple[str, ...], int] = {}
+        index: dict[Key, list[int]] = {}
+        frequency: dict[Key, int] = {}
         for rule in self.rules:
             for key in rule.own_keys:
                 frequency[key] = frequency.get(key, 0) + 1
+
+        def rarest(requirement: frozenset[Key]) -> Key | None:
+            return min(requirement, key=lambda k: frequency.get(k, 0), default=None)
+
+        def cost(alternatives: tuple[frozenset[Key], ...]) -> int:
+            return sum(frequency.get(rarest(r) or ("",), 0) for r in alternatives)
+
         for position, rule in enumerate(self.rules):
-            if not rule.stops or rule.dead:
+            if not rule.stops or rule.limited or rule.dead or not rule.needs:
                 continue
-            rarest = min(rule.need_keys, key=lambda ks: sum(frequency.get(k, 0) for k in ks))
-            for key in rarest:
-                index.setdefault(key, []).append(position)
+            for requirement in min(rule.needs, key=cost):
+                entry = rarest(requirement)
+                if entry is not None:
+                    index.setdefault(entry, []).append(position)
+        proofs = MAX_PROOFS
         for j, later in enumerate(self.rules):
             if later.dead:
                 continue
-            for i in self._candidates(j, index):
+            found: set[int] = set()
+            for key in later.own_keys:
+                found.update(i for i in index.get(key, ()) if i < j)
+            checked = 0
+            for i in sorted(found):
                 earlier = self.rules[i]
-                if not all(need & later.own_keys for need in earlier.need_keys):
+                own = later.own_keys
+                if not all(any(r <= own for r in alts) for alts in earlier.needs):
                     continue
+                checked += 1
+                proofs -= 1
+                if checked > MAX_PAIRS_PER_RULE or proofs < 0:
+                    break
                 if self._implies(later.effective, earlier.effective):
                     later.dead = True
                     self._at(
@@ -358,17 +398,25 @@ class _Analysis:
                 for key in {e.key for e in rule.effects}:
                     by_key.setdefault(key, []).append(position)
         witness = _Witness(self.head, self.people)
+        attempts = MAX_WITNESSES
         for j, later in enumerate(self.rules):
-            if not later.stops or later.dead:
+            if not later.stops or later.dead or not later.witnessable:
                 continue
             earlier_positions: set[int] = set()
             for key in {e.key for e in later.effects}:
-                earlier_positions.update(i for i in by_key.get(key, ()) if i < j)
-            for i in sorted(earlier_positions, reverse=True)[:MAX_PAIRS_PER_RULE]:
+                positions = by_key.get(key, [])
+                end = bisect_left(positions, j)
+                earlier_positions.update(positions[max(0, end - NEAREST) : end])
+            tried = 0
+            for i in sorted(earlier_positions, reverse=True):
                 earlier = self.rules[i]
                 conflict = _conflict(earlier, later)
-                if conflict is None:
+                if conflict is None or not earlier.witnessable:
                     continue
+                tried += 1
+                attempts -= 1
+                if tried > MAX_OVERLAPS_PER_RULE or attempts < 0:
+                    break
                 if self._implies(earlier.effective, later.effective):
                     continue  # the specific rule before the general one: as it should be
                 example = witness.find(earlier, later, self.numbered[i], self.numbered[j])
@@ -528,19 +576,35 @@ def _own_keys(lit: Lit) -> Iterator[tuple[str, ...]]:
             yield ("gram", atom.attr, sense, gram)
 
 
-def _clash_keys(lit: Lit) -> Iterator[tuple[str, ...]]:
-    """Keys of an earlier rule's negated literal, at least one shared by any it clashes with."""
+def _requirement(lit: Lit) -> frozenset[Key]:
+    """Keys every literal that clashes with ``lit`` has (``_own_keys``), all of them."""
     atom = lit.atom
     if not lit.positive:  # clashes only with a literal that implies its atom
         fine = _fine(lit)
         if fine is not None:
-            yield fine
-            return
+            return frozenset((fine,))
         if isinstance(atom, Text) and atom.op != "matches" and len(atom.value) >= 3:
             sense = "cs" if atom.sensitive else "ci"
-            yield ("gram", atom.attr, sense, atom.value[:3])
-            return
-    yield _bucket(lit)
+            return frozenset(("gram", atom.attr, sense, g) for g in _trigrams(atom.value))
+    return frozenset((_bucket(lit),))
+
+
+def _buildable(lit: Lit) -> bool:
+    """Whether an example task can be given this fact (``_Witness._task``)."""
+    atom = lit.atom
+    match atom:
+        case Text(attr="name", op=op):
+            return op != "matches"
+        case HasTag() | InProject() | Assigned():
+            return True
+        case InSection(project=project):
+            return project is not None
+        case Field(op="equals", value=("one", _)):
+            return True
+        case Flag(name=name):
+            return name in ("completed", "subtask")
+        case _:
+            return False
 
 
 # ----------------------------------------------------------------------------- witnesses
@@ -564,6 +628,7 @@ class _Witness:
         self.opt_out = head.client.opt_out_tag.casefold()
         monday = datetime(2026, 1, 5, WITNESS_MOMENT.hour, tzinfo=self.tz)
         self.now = monday
+        self.checks: dict[int, Check] = {}
 
     def find(self, a: _Rule, b: _Rule, ra: NumberedRule, rb: NumberedRule) -> str | None:
         try:
@@ -575,10 +640,7 @@ class _Witness:
         task = self._task([lit for lit in lits if lit.positive])
         if task is None or self.opt_out in task.tag_names:
             return None
-        checks = [
-            compile_condition(ra.rule.when, ("rules", ra.index, "when")),
-            compile_condition(rb.rule.when, ("rules", rb.index, "when")),
-        ]
+        checks = [self._check(ra), self._check(rb)]
         durations = [d for c in (*checks, self.matrix.urgent, self.matrix.important)
                      for d in _durations(c)]  # fmt: skip
         ctx = EvalContext(self.now, self.tz, self.directory, frozenset(self.head.client.holidays),
@@ -589,6 +651,13 @@ class _Witness:
         if not all(check.test(task, ctx) for check in checks):
             return None
         return _describe(task)
+
+    def _check(self, numbered: NumberedRule) -> Check:
+        check = self.checks.get(numbered.index)
+        if check is None:
+            check = compile_condition(numbered.rule.when, ("rules", numbered.index, "when"))
+            self.checks[numbered.index] = check
+        return check
 
     def _task(self, lits: list[Lit]) -> Task | None:
         name: dict[str, list[str]] = {"equals": [], "starts_with": [], "contains": [],
@@ -611,7 +680,7 @@ class _Witness:
                 case InProject():
                     projects.append(atom.written)
                 case InSection(project=project) if project is not None:
-                    sections.append((project, atom.name))
+                    sections.append((project, atom.written))
                 case Assigned(who=who) if who[0] != "none":
                     spec = {"assistant": who[1], "owner": "owner"}.get(who[0], atom.written)
                     person = self.directory.resolve(spec)

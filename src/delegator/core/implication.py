@@ -88,12 +88,13 @@ class InProject:
 
 @dataclass(frozen=True, slots=True)
 class InSection:
-    name: str  # as written: a gid compares unfolded, a name folded
+    name: str  # folded, but for a gid (digits, as Asana's gids are)
     project: str | None
+    written: str = field(compare=False)
 
     def describe(self) -> str:
         where = f" of the project {self.project}" if self.project else ""
-        return f"is in the section {self.name}{where}"
+        return f"is in the section {self.written}{where}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,11 +205,13 @@ FALSE: Formula = Or(())
 
 
 def conj(*items: Formula) -> Formula:
-    return items[0] if len(items) == 1 else And(tuple(items))
+    flat = tuple(x for i in items for x in (i.items if isinstance(i, And) else (i,)))
+    return flat[0] if len(flat) == 1 else And(flat)
 
 
 def disj(*items: Formula) -> Formula:
-    return items[0] if len(items) == 1 else Or(tuple(items))
+    flat = tuple(x for i in items for x in (i.items if isinstance(i, Or) else (i,)))
+    return flat[0] if len(flat) == 1 else Or(flat)
 
 
 def negate(formula: Formula) -> Formula:
@@ -271,7 +274,8 @@ def formula_of(condition: Condition, people: People) -> Formula:
         case ProjectCondition(project=projects):
             return disj(*(Lit(InProject(p.casefold(), p)) for p in projects))
         case SectionCondition(section=section):
-            return Lit(InSection(section.name, section.project))
+            name, project = section.name, section.project
+            return Lit(InSection(_folded(name), _folded(project) if project else None, name))
         case AssigneeCondition(assignee=specs):
             alternatives: list[Formula] = []
             for spec in specs:
@@ -300,6 +304,11 @@ def formula_of(condition: Condition, people: People) -> Formula:
             return disj(*(Lit(InQuadrant(q)) for q in dict.fromkeys(wanted)))
         case _:
             assert_never(condition)
+
+
+def _folded(key: str) -> str:
+    """A name as the engine compares it (folded); a gid as written."""
+    return key if key.isdigit() else key.casefold()
 
 
 def _text(attr: str, match: TextMatch) -> Formula:
