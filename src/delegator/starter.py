@@ -7,7 +7,7 @@ module turns the catalogue and the answers into text, without any I/O:
   variable, never its value), who watches what, the assistants, a Covey matrix made of the
   workspace's own tags and Priority-like field, and the common low-value rules (invoices and
   receipts, bookings and appointments, inbox chores), with English and Italian words;
-* `test_file`: rule tests for it that pass as written, each showing one decision;
+* `rule_tests`: rule tests for it that pass as written, each showing one decision;
 * `world_file`: a sandbox fixture of the same workspace (its gids kept, so the rule file runs
   against it unchanged) with sample tasks the rules delegate and some they leave alone.
 
@@ -161,6 +161,12 @@ def comment_text(text: str, limit: int = 60) -> str:
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
+#: Words an assistant key cannot be: YAML would read them as true, false or null, or a rule
+#: as a person other than the assistant (`assignee: owner`).
+_RESERVED_KEYS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "owner", "none",
+                            "any", "me"})  # fmt: skip
+
+
 def assistant_keys(people: Sequence[Person]) -> dict[str, Person]:
     """A key per assistant, from their first name (``giulia``, then ``giulia-2``...)."""
     keys: dict[str, Person] = {}
@@ -168,6 +174,8 @@ def assistant_keys(people: Sequence[Person]) -> dict[str, Person]:
         first = person.name.split()[0] if person.name.split() else ""
         base = slug(first, fallback="") or slug((person.email or "").split("@")[0], fallback="")
         base = base or "assistant"
+        if base in _RESERVED_KEYS:
+            base += "-va"
         key, number = base, 2
         while key in keys:
             key, number = f"{base}-{number}", number + 1
@@ -295,7 +303,7 @@ def rule_file(catalogue: Catalogue, answers: Answers) -> str:
         "# delete its `mode: shadow` line.",
         "version: 1",
         "client:",
-        f"  name: {quote(answers.client_name)}",
+        f"  name: {quote(answers.client_name.strip() or 'Client')}",
         f"  workspace: {quote(catalogue.workspace.gid)}",
         f"  token: {_token(answers.token)}    # where the token is read; never the token itself",
         f"  timezone: {quote(answers.timezone)}",
@@ -474,7 +482,7 @@ def samples(words: Vocabulary) -> tuple[Sample, ...]:
     )  # fmt: skip
 
 
-def test_file(catalogue: Catalogue, answers: Answers) -> str:
+def rule_tests(catalogue: Catalogue, answers: Answers) -> str:
     """Rule tests for `rule_file`'s file that pass as written, at 10:00 on `answers.today`."""
     words = vocabulary(catalogue, answers.projects)
     keys = assistant_keys(answers.assistants)
@@ -581,7 +589,7 @@ def world_file(catalogue: Catalogue, answers: Answers) -> str:
         "# The tokens below are the sandbox's own; they open nothing in Asana.",
         f"description: {quote('Sample tasks for the starter rules of ' + answers.client_name)}",
         "workspaces:",
-        f"  - name: {quote(catalogue.workspace.name)}",
+        f"  - name: {quote(catalogue.workspace.name.strip() or 'Workspace')}",
         f"    gid: {quote(catalogue.workspace.gid)}",
         f"    email_domains: [{quote(owner_domain)}]",
         "    plan: paid",

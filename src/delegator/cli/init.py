@@ -40,7 +40,7 @@ from delegator.starter import (
     client_key,
     person_ref,
     rule_file,
-    test_file,
+    rule_tests,
     token_variable,
     world_file,
     world_tokens,
@@ -528,7 +528,7 @@ def _write(args: argparse.Namespace, seen: Catalogue, answers: Answers) -> int:
     rules_dir: Path = args.rules
     rules_path = rules_dir / f"{answers.client_key}.yaml"
     tests_path = rules_dir / f"{answers.client_key}.test.yaml"
-    texts = {rules_path: rule_file(seen, answers), tests_path: test_file(seen, answers)}
+    texts = {rules_path: rule_file(seen, answers), tests_path: rule_tests(seen, answers)}
     world: Path | None = None
     if args.sandbox:
         world = args.world or rules_dir.parent / f"{answers.client_key}.world.yaml"
