@@ -247,6 +247,12 @@ def _sandbox_user(args: argparse.Namespace, ask: Asker, server: SandboxServer) -
         candidates = [
             u for u in users if any(wanted in (w.gid, w.name.casefold()) for w in u.workspaces)
         ]
+        if not candidates:
+            names = sorted({w.name for u in users for w in u.workspaces})
+            hint = did_you_mean(args.workspace, names)
+            raise InitError(
+                f"--workspace: no workspace {args.workspace!r} in the sandbox world{hint}"
+            )
     clients = [u for u in candidates if u.role == "client"] or candidates
     if len(clients) == 1:
         return clients[0]
