@@ -303,3 +303,40 @@ def test_the_token_endpoint_is_beside_the_api() -> None:
 
 def test_the_margin_is_five_minutes_by_default(tokens: RefreshingToken) -> None:
     assert tokens.margin == timedelta(minutes=5)
+
+
+def test_requests_refused_together_are_all_sent_again_after_one_exchange(
+    tokens: RefreshingToken, clock: ManualClock, api: responses.RequestsMock
+) -> None:
+    granted(api, 1)
+    granted(api, 2)
+    together = threading.Barrier(2)
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        if request.headers["Authorization"] == f"Bearer {access(1)}":
+            together.wait(timeout=5)  # both requests were sent with the first token
+            return 401, {}, '{"errors": [{"message": "Not Authorized"}]}'
+        return 200, {}, '{"data": {"gid": "1", "name": "Send the invoice"}}'
+
+    api.add_callback(responses.GET, f"{BASE}/tasks/1", callback=answer)
+    client = AsanaClient(
+        tokens.provider(), base_url=BASE, clock=clock, budgets=BudgetRegistry(),
+        token_id="oauth:ACME_REFRESH",
+    )  # fmt: skip
+    got: list[str] = []
+    failed: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            got.append(client.get_task("1", ("name",))["gid"])
+        except Exception as exc:  # reported below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == []
+    assert got == ["1", "1"]
+    assert exchanges(api) == 2  # the first token, and one renewal for both

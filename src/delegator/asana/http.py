@@ -14,8 +14,9 @@ The retry loop asks `errors.decide` what to do with each failure:
 * SKIP / FATAL: raised, with the outcome recorded on the exception for the worker.
 
 The token comes from a provider (a callable returning the current secret, e.g. re-reading a
-secret file): it is read again after a 401, and the request sent once more if it changed, and on
-an explicit `reload()`. Every token read is registered with the log redactor first.
+secret file): it is read again after a 401, and the request sent once more if the token is now
+another than the one it was sent with (a token renewed meanwhile by another thread's 401 is used
+as it is), and on an explicit `reload()`. Every token read is registered with the log redactor first.
 
 `Asana-Change` response headers (Asana's notices of a coming breaking change) are logged once
 per change name per process, at warning level, and reported to the observer with each attempt.
@@ -337,12 +338,18 @@ class Transport:
             log.info("asana_token_reloaded")
         return changed
 
-    def _reload_after_401(self) -> bool:
+    def _reload_after_401(self, refused: str) -> bool:
+        """After a 401 of a request sent with `refused`: True when the token is now another one,
+        renewed meanwhile (another thread's request was refused too) or read again now."""
+        with self._token_lock:
+            if self._token != refused:
+                return True
         try:
-            return self.reload()
+            self.reload()
         except Exception as exc:  # an unreadable secret: the 401 is the error to report
             log.warning("asana_token_reload_failed", extra={"reason": type(exc).__name__})
-            return False
+        with self._token_lock:
+            return self._token != refused
 
     def _headers(self) -> dict[str, str]:
         with self._token_lock:
@@ -383,13 +390,15 @@ class Transport:
         reauthorized = False
         while True:
             retry = rate_limited + transient > 0 or reauthorized
+            with self._token_lock:
+                sent_with = self._token
             try:
                 response = self._send(method, path, params, body, units, shape)
             except AsanaError as error:
                 self._observe(method, path, getattr(error, "status", None), retry, error.changes)
                 if isinstance(error, Unauthorized) and not reauthorized:
                     reauthorized = True
-                    if self._reload_after_401():
+                    if self._reload_after_401(sent_with):
                         log.warning("asana_unauthorized_retry", extra={"path": path})
                         continue  # a new token: once more (a 401 was not executed)
                 if isinstance(error, RateLimited):
