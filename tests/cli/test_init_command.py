@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -231,3 +232,16 @@ def test_asana_out_of_reach_is_one_line(
 def test_seed_needs_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--seed", "world.yaml", "--no-input"]) == 2
     assert "--seed is for --sandbox" in capsys.readouterr().err
+
+
+def test_a_token_file_is_named_by_its_path_and_never_copied(
+    asana: SandboxServer, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = workdir / "secrets" / "nord"
+    secret.parent.mkdir()
+    secret.write_text(ANNA_TOKEN + "\n", encoding="utf-8")
+    assert main(["init", "--no-input", "--token-file", "secrets/nord", "--client", "Nord"]) == 0
+    out, err = capsys.readouterr()
+    text = (workdir / "rules" / "nord.yaml").read_text(encoding="utf-8")
+    assert f"token: {{ file: {json.dumps(str(secret))} }}" in text
+    assert ANNA_TOKEN not in out + err + text + (workdir / "rules" / "nord.test.yaml").read_text()
