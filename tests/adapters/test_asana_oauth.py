@@ -13,15 +13,19 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import responses
-from asana_fakes import BASE
+from asana_fakes import BASE, START
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delegator.asana import AsanaClient, BudgetRegistry, RetryPolicy
 from delegator.asana.oauth import (
     REVOKED_ADVICE,
     OAuthApp,
+    OAuthError,
     RefreshFailed,
     RefreshingToken,
     Revoked,
+    exchange,
     token_url_for,
 )
 from delegator.clock import ManualClock
@@ -340,3 +344,53 @@ def test_requests_refused_together_are_all_sent_again_after_one_exchange(
     assert failed == []
     assert got == ["1", "1"]
     assert exchanges(api) == 2  # the first token, and one renewal for both
+
+
+MARK = "Zq9"  # begins every text Asana's answer holds here: none may reach a message
+marked = st.text(max_size=20).map(lambda text: MARK + text)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | marked,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+answers = st.fixed_dictionaries(
+    {},
+    optional={
+        "access_token": marked | json_values,
+        "expires_in": st.integers(-10, 10**6) | json_values,
+        "refresh_token": marked | json_values,
+        "error": st.sampled_from(["invalid_grant", "invalid_client", "invalid_request"])
+        | json_values,
+        "error_description": marked,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(status=st.sampled_from([200, 201, 400, 401, 403, 404, 429, 500, 503]), body=answers)
+def test_whatever_the_token_endpoint_answers_is_a_grant_or_an_oauth_error(
+    status: int, body: dict[str, object]
+) -> None:
+    """A grant with a usable token, or an error naming at most OAuth's error code: never a
+    token, a description or anything else of the answer."""
+    app = OAuthApp(CLIENT_ID, CLIENT_SECRET, TOKEN_URL)
+    failure: Exception | None = None
+    with responses.RequestsMock() as mock:
+        mock.post(TOKEN_URL, status=status, json=body)
+        try:
+            grant = exchange(app, REFRESH, session=requests.Session(), now=START)
+        except Exception as exc:  # checked below
+            failure = exc
+    if failure is not None:
+        if not isinstance(failure, OAuthError):  # no answer worth having: retried
+            assert type(failure).__name__ == "_Transient"
+            assert status in (429, 500, 503)
+            return
+        assert MARK not in str(failure)
+        return
+    assert 200 <= status < 300
+    assert grant.access_token == str(body["access_token"]).strip()
+    assert grant.access_token
+    assert grant.expires_at > START
