@@ -139,3 +139,16 @@ def test_a_token_asana_refuses_is_an_error_not_an_empty_catalogue(sandbox: Sandb
     client = AsanaClient("not-a-token", base_url=sandbox.base_url)
     with client, pytest.raises(Unauthorized):
         catalogue.token_workspaces(client.transport)
+
+
+@pytest.mark.parametrize("status", [402, 403])
+def test_custom_fields_asana_will_not_list_leave_the_rest(
+    anna: Transport, sandbox: SandboxServer, status: int
+) -> None:
+    [workspace] = catalogue.token_workspaces(anna)
+    me = catalogue.me(anna)
+    sandbox.faults.fail_next(sandbox.token(ANNA), 1, status=status)  # the custom fields' page
+    seen = catalogue.read_catalogue(anna, workspace, user=me)
+    assert seen.fields_unavailable
+    assert seen.fields.items == ()
+    assert [p.name for p in seen.projects] == ["Operations", "Client Admin", "Strategy"]

@@ -115,7 +115,7 @@ class Catalogue:
     tags: Listing[TagInfo]
     fields: Listing[FieldInfo]
     people: Listing[Person]
-    fields_unavailable: bool = False  # the workspace answered 402: custom fields are premium
+    fields_unavailable: bool = False  # 402 or 403: a free workspace, or not for this user
 
 
 WORKSPACE_FIELDS = ("name", "is_organization", "email_domains")
@@ -178,7 +178,7 @@ def read_catalogue(
             ),
             cap,
         )
-    except PaymentRequired:
+    except (PaymentRequired, Forbidden):  # premium, or not for this user: fields are optional
         unavailable = True
     return Catalogue(
         workspace=workspace,

@@ -402,7 +402,11 @@ def _say_truncated(seen: Catalogue) -> None:
                 file=sys.stderr,
             )
     if seen.fields_unavailable:
-        print("note: custom fields are not available (a free workspace)", file=sys.stderr)
+        print(
+            "note: the workspace's custom fields cannot be listed (a free workspace, or not "
+            "for this user): the matrix uses tags only",
+            file=sys.stderr,
+        )
 
 
 def _workspace(
