@@ -245,3 +245,18 @@ def test_a_token_file_is_named_by_its_path_and_never_copied(
     text = (workdir / "rules" / "nord.yaml").read_text(encoding="utf-8")
     assert f"token: {{ file: {json.dumps(str(secret))} }}" in text
     assert ANNA_TOKEN not in out + err + text + (workdir / "rules" / "nord.test.yaml").read_text()
+
+
+def test_the_world_is_never_written_where_it_would_be_read_as_a_client(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*SANDBOX_NORTHWIND, "--world", "rules/northwind.world.yaml"]) == 2
+    assert "where it would be read as a client" in capsys.readouterr().err
+    assert not (workdir / "rules").exists()
+    (workdir / "clients").mkdir()
+    monkeypatch.chdir(workdir / "clients")
+    assert main([*SANDBOX_NORTHWIND, "--rules", "."]) == 0
+    assert (workdir / "northwind-studio.world.yaml").exists()
+    assert sorted(p.name for p in (workdir / "clients").iterdir()) == [
+        "northwind-studio.test.yaml", "northwind-studio.yaml",
+    ]  # fmt: skip

@@ -541,7 +541,11 @@ def _write(args: argparse.Namespace, seen: Catalogue, answers: Answers) -> int:
     texts = {rules_path: rule_file(seen, answers), tests_path: rule_tests(seen, answers)}
     world: Path | None = None
     if args.sandbox:
-        world = args.world or rules_dir.parent / f"{answers.client_key}.world.yaml"
+        world = args.world or _beside(rules_dir) / f"{answers.client_key}.world.yaml"
+        if world.resolve().parent == rules_dir.resolve():
+            raise InitError(
+                f"--world: {world} is in the rules folder, where it would be read as a client"
+            )
         texts[world] = world_file(seen, answers)
     problems = [str(e) for e in parse_client_file(texts[rules_path], str(rules_path)).errors]
     problems += [str(e) for e in parse_test_file(texts[tests_path], str(tests_path))[1]]
@@ -559,6 +563,12 @@ def _write(args: argparse.Namespace, seen: Catalogue, answers: Answers) -> int:
             raise InitError(f"{path}: cannot write: {exc.strerror or exc}", 1) from None
     _next_steps(answers, rules_path, tests_path, world)
     return 0
+
+
+def _beside(rules_dir: Path) -> Path:
+    """The folder the rules folder is in (its real parent when it is ``.``)."""
+    parent = rules_dir.parent
+    return parent if parent.resolve() != rules_dir.resolve() else rules_dir.resolve().parent
 
 
 def _write_file(path: Path, text: str) -> None:
