@@ -6,11 +6,14 @@ import builtins
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from delegator.asana.catalogue import Catalogue, Listing, Person, WorkspaceInfo
 from delegator.cli import main
+from delegator.cli.init import outsiders
 from delegator.sandbox import SandboxServer
 
 ANNA_TOKEN = "sandbox-token-anna"
@@ -260,3 +263,20 @@ def test_the_world_is_never_written_where_it_would_be_read_as_a_client(
     assert sorted(p.name for p in (workdir / "clients").iterdir()) == [
         "northwind-studio.test.yaml", "northwind-studio.yaml",
     ]  # fmt: skip
+
+
+def test_the_default_assistants_are_guests_and_people_from_other_domains() -> None:
+    anna = Person("1", "Anna", "anna@studio.example")
+    luca = Person("2", "Luca", "luca@studio.example")
+    giulia = Person("3", "Giulia", "giulia@va.example")
+    bot = Person("4", "Bot", None)
+    seen = Catalogue(
+        WorkspaceInfo("9", "Studio", True, ("studio.example",)),
+        anna,
+        Listing(()),
+        Listing(()),
+        Listing(()),
+        Listing((anna, luca, giulia, bot)),
+    )
+    assert outsiders(seen, anna) == [giulia]
+    assert outsiders(replace(seen, guests=frozenset({"2"})), anna) == [luca, giulia]

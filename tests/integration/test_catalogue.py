@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import responses
 
 from delegator.asana import catalogue
 from delegator.asana.client import AsanaClient
@@ -152,3 +153,22 @@ def test_custom_fields_asana_will_not_list_leave_the_rest(
     assert seen.fields_unavailable
     assert seen.fields.items == ()
     assert [p.name for p in seen.projects] == ["Operations", "Client Admin", "Strategy"]
+
+
+def test_guests_are_read_where_asana_lists_memberships() -> None:
+    base = "https://asana.test/api/1.0"
+    url = f"{base}/workspaces/1/workspace_memberships"
+    with responses.RequestsMock() as api, AsanaClient("0/t", base_url=base) as client:
+        api.get(url, json={"data": [
+            {"gid": "m1", "is_guest": True, "user": {"gid": "7"}},
+            {"gid": "m2", "is_guest": False, "user": {"gid": "8"}},
+            {"gid": "m3", "is_guest": True, "user": None},
+        ], "next_page": None})  # fmt: skip
+        assert catalogue.guests(client.transport, "1") == frozenset({"7"})
+        api.get(url, status=403, json={"errors": [{"message": "Forbidden"}]})
+        assert catalogue.guests(client.transport, "1") is None
+
+
+def test_the_sandbox_has_no_memberships_so_no_guests_are_known(anna: Transport) -> None:
+    [workspace] = catalogue.token_workspaces(anna)
+    assert catalogue.read_catalogue(anna, workspace).guests is None

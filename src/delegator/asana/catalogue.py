@@ -6,7 +6,8 @@ The worker never needs these reads; ``delegator init`` does:
   email domains (an organization's own people have them);
 * `read_catalogue`: for one workspace, the token's user (``GET /users/me``), its projects
   (``GET /workspaces/{gid}/projects?archived=false``), tags, custom fields with their enum
-  options and people (``GET /users?workspace=``), each listing paged 100 at a time;
+  options, people (``GET /users?workspace=``) and which of them are guests (`guests`), each
+  listing paged 100 at a time;
 * `with_sections`: the sections of the projects chosen (one listing per project), since
   reading the sections of every project of a large workspace would cost a request each;
 * `find_project` and `find_person`: one project or person named by a flag, looked up directly
@@ -116,10 +117,14 @@ class Catalogue:
     fields: Listing[FieldInfo]
     people: Listing[Person]
     fields_unavailable: bool = False  # 402 or 403: a free workspace, or not for this user
+    #: The gids of the workspace's guests (people from outside the organization, as an
+    #: agency's assistants join a client's Asana); None when Asana would not list them.
+    guests: frozenset[str] | None = None
 
 
 WORKSPACE_FIELDS = ("name", "is_organization", "email_domains")
 PERSON_FIELDS = ("name", "email")
+MEMBERSHIP_FIELDS = ("is_guest", "user")
 FIELD_FIELDS = ("name", "resource_subtype", "enum_options.name", "enum_options.enabled")
 
 
@@ -181,6 +186,7 @@ def read_catalogue(
     except (PaymentRequired, Forbidden):  # premium, or not for this user: fields are optional
         unavailable = True
     return Catalogue(
+        guests=guests(transport, workspace.gid, cap=cap),
         workspace=workspace,
         me=user if user is not None else me(transport),
         projects=_capped((ProjectInfo(str(r["gid"]), _name(r)) for r in projects), cap),
@@ -189,6 +195,31 @@ def read_catalogue(
         people=_capped((_person(record) for record in people), cap),
         fields_unavailable=unavailable,
     )
+
+
+def guests(
+    transport: Transport, workspace_gid: str, *, cap: int = DEFAULT_CAP
+) -> frozenset[str] | None:
+    """The gids of the guests among the workspace's first `cap` memberships
+    (``GET /workspaces/{gid}/workspace_memberships``), or None when Asana will not list them
+    (not an organization's admin, a plan without them: 402, 403 or 404)."""
+    records = pagination.items(
+        transport,
+        f"/workspaces/{segment(workspace_gid)}/workspace_memberships",
+        None,
+        MEMBERSHIP_FIELDS,
+    )
+    try:
+        found = {
+            str(record["user"]["gid"])
+            for record in itertools.islice(records, cap)
+            if record.get("is_guest") is True
+            and isinstance(record.get("user"), dict)
+            and isinstance(record["user"].get("gid"), str)
+        }
+    except (NotFound, Forbidden, PaymentRequired):
+        return None
+    return frozenset(found)
 
 
 def sections(

@@ -496,13 +496,15 @@ def _project(transport: Transport, seen: Catalogue, ref: str) -> ProjectInfo:
 
 
 def outsiders(seen: Catalogue, owner: Person) -> list[Person]:
-    """People from outside the owner's organisation: their email's domain is neither the
-    owner's nor one of the workspace's own (an agency's assistants, guests)."""
+    """People from outside the owner's organisation: the workspace's guests, and people whose
+    email's domain is neither the owner's nor one of the workspace's own (an agency's)."""
     home = {d for d in (owner.domain, *seen.workspace.email_domains) if d}
+    guests = seen.guests or frozenset()
     return [
         p
         for p in seen.people
-        if p.gid != owner.gid and p.domain is not None and p.domain not in home
+        if p.gid != owner.gid
+        and (p.gid in guests or (p.domain is not None and p.domain not in home))
     ]
 
 
