@@ -283,6 +283,18 @@ def _section_condition(place: Place, everyone: Sequence[ProjectInfo]) -> str:
 # ---------------------------------------------------------------- the rule file
 
 
+_ACTIVE = (
+    "# The rules for invoices and bookings are active: they only take tasks that are not",
+    "# important (see matrix) and still belong to the owner or to nobody. The inbox chores",
+    "# rule starts in shadow mode: it reports what it would do and writes nothing until you",
+    "# delete its `mode: shadow` line.",
+)
+_ALL_SHADOW = (
+    "# No assistant is named yet, so every rule is in shadow mode: it reports what it would",
+    "# do and writes nothing. Name assistants below, then switch the rules on.",
+)
+
+
 def rule_file(catalogue: Catalogue, answers: Answers) -> str:
     """The client's starter rule file, commented for the person who will review it."""
     words = vocabulary(catalogue, answers.projects)
@@ -297,10 +309,7 @@ def rule_file(catalogue: Catalogue, answers: Answers) -> str:
         f"({catalogue.workspace.gid}).",
         "#",
         "# Read it, change it, then: delegator check / delegator test / delegator plan.",
-        "# The rules for invoices and bookings are active: they only take tasks that are not",
-        "# important (see matrix) and still belong to the owner or to nobody. The inbox chores",
-        "# rule starts in shadow mode: it reports what it would do and writes nothing until you",
-        "# delete its `mode: shadow` line.",
+        *(_ACTIVE if keys else _ALL_SHADOW),
         "version: 1",
         "client:",
         f"  name: {quote(answers.client_name.strip() or 'Client')}",

@@ -144,6 +144,7 @@ def test_without_assistants_every_rule_only_tags_in_shadow_mode() -> None:
     assert loaded.errors == ()
     assert {r.rule.mode for r in loaded.rules} == {"shadow"}
     assert "assign:" not in text.split("rules:", 1)[1]
+    assert "# No assistant is named yet, so every rule is in shadow mode" in text
     assert failures(catalogue(), answers(assistants=())) == []
 
 
