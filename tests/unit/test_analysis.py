@@ -688,6 +688,12 @@ small_window = st.one_of(
     st.dictionaries(st.sampled_from(["before", "after"]), st.sampled_from(SMALL_DATES), min_size=1),
     st.booleans().map(lambda b: {"none": b}),
 )
+
+
+def _hours(operators: dict[str, Any]) -> dict[str, Any]:
+    return {"custom_field": {"name": "Hours", **operators}}
+
+
 SMALL_LEAVES = st.one_of(
     small_text.map(lambda m: {"name": m}),
     st.sampled_from(["x", "y", ["x", "y"], {"all": ["x", "y"]}, {"none": ["x"]}]).map(
@@ -700,7 +706,7 @@ SMALL_LEAVES = st.one_of(
         st.sampled_from(["gt", "gte", "lt", "lte"]), st.sampled_from([1, 2, 3]), min_size=1
     ).map(lambda ops: {"custom_field": {"name": "Hours", **ops}}),
     st.sampled_from([{"is_set": True}, {"is_set": False}, {"equals": 2}, {"in": [1, 2]},
-                     {"not_in": [2]}]).map(lambda ops: {"custom_field": {"name": "Hours", **ops}}),
+                     {"not_in": [2]}]).map(_hours),
     small_window.map(lambda w: {"due": w}),
     st.dictionaries(
         st.sampled_from(["older_than", "newer_than"]),
