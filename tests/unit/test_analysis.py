@@ -690,6 +690,11 @@ small_window = st.one_of(
 )
 
 
+HOURS_OPERATORS: list[dict[str, Any]] = [
+    {"is_set": True}, {"is_set": False}, {"equals": 2}, {"in": [1, 2]}, {"not_in": [2]},
+]  # fmt: skip
+
+
 def _hours(operators: dict[str, Any]) -> dict[str, Any]:
     return {"custom_field": {"name": "Hours", **operators}}
 
@@ -705,8 +710,7 @@ SMALL_LEAVES = st.one_of(
     st.dictionaries(
         st.sampled_from(["gt", "gte", "lt", "lte"]), st.sampled_from([1, 2, 3]), min_size=1
     ).map(lambda ops: {"custom_field": {"name": "Hours", **ops}}),
-    st.sampled_from([{"is_set": True}, {"is_set": False}, {"equals": 2}, {"in": [1, 2]},
-                     {"not_in": [2]}]).map(_hours),
+    st.sampled_from(HOURS_OPERATORS).map(_hours),
     small_window.map(lambda w: {"due": w}),
     st.dictionaries(
         st.sampled_from(["older_than", "newer_than"]),
