@@ -326,6 +326,15 @@ def test_an_important_condition_that_always_holds_leaves_nothing_to_delegate() -
           when: { name: { contains: invoice } }
           then: [ { assign: { pool: [giulia, marco] } }, { tag: money } ]
         """,
+        # a gid may be Giulia's; 1 and "1" set the same value
+        """\
+        - name: Bookings
+          when: { name: { contains: book } }
+          then: [ { assign: giulia }, { set: { custom_field: Hours, value: 1 } } ]
+        - name: Invoices
+          when: { name: { contains: invoice } }
+          then: [ { assign: "1200000000042" }, { set: { custom_field: hours, value: "1" } } ]
+        """,
         # rules that cannot share a task
         """\
         - name: Giulia's

@@ -8,9 +8,9 @@ proofs come from ``core.implication`` (conservative: when in doubt it proves not
 overlap, from a task built to match both rules and checked with the engine's own conditions.
 
 Cost: each rule is analysed on its own, and pairs of rules only when a cheap index says a proof
-may exist; each proof has a step budget, and each rule is compared with at most
-``MAX_PAIRS_PER_RULE`` earlier rules (the nearest first), so a file of 10,000 rules takes
-seconds.
+may exist (``_Rule.own_keys`` and ``_Rule.needs``); each proof has a step budget, and the pairs
+per rule and per file are bounded (the ``MAX_`` constants), so a file of 10,000 rules takes
+seconds. Past a bound the analysis proves less; it never warns more.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from delegator.core.implication import (
     People,
     Text,
     conj,
+    field_value,
     formula_of,
     negate,
     refute,
@@ -73,10 +74,9 @@ MAX_OVERLAPS_PER_RULE = 16  # earlier rules a rule is shown to overlap, at most
 MAX_WITNESSES = 20_000  # overlap proofs in a file, at most
 NEAREST = 4 * MAX_OVERLAPS_PER_RULE  # earlier rules acting on one attribute looked at, at most
 MAX_CHAIN = 64  # later rules followed from a rule with continue: true, at most
-WITNESS_MOMENT = time(10, 0)
-Key = tuple[
-    str, ...
-]  # what a condition is about, for the index of pairs worth a proof  # an overlap's example task is checked at 10:00 on a Monday
+WITNESS_MOMENT = time(10, 0)  # an overlap's example task is checked at 10:00 on a Monday
+MAX_INDEXED = 256  # letters of a text condition's word indexed, at most
+Key = tuple[str, ...]  # what a condition is about, for the index of pairs worth a proof
 
 
 def analyse(loaded: ClientFile, document: Document) -> tuple[Finding, ...]:
@@ -202,7 +202,7 @@ class _Analysis:
                     shown = "empty" if value is None else str(value)
                     yield Effect(
                         ("set", setting.custom_field.casefold()),
-                        ("none",) if value is None else repr(value).casefold(),
+                        ("none",) if value is None else field_value(value),
                         f'sets the field "{setting.custom_field}" to {shown}',
                         i,
                     )
@@ -211,11 +211,15 @@ class _Analysis:
                 case _:
                     pass
 
-    def _person(self, spec: str) -> str:
+    def _person(self, spec: str) -> tuple[str, str]:
+        """Who ``assign`` names: an email or a gid, or unknown (owner: me)."""
         if spec == "owner":
-            return f"owner:{self.head.client.owner.lower()}"
+            spec = self.head.client.owner
+            if spec == "me":
+                return ("unknown", "owner")
         user = self.head.assistants[spec].user if spec in self.head.assistants else spec
-        return user.lower()
+        identity = identity_of(user)
+        return ("email", identity.email) if identity.email else ("gid", identity.gid)
 
     def _as_written(self, path: Path) -> Path:
         """A condition's path as the file writes it: ``when: [a, b]`` has no ``all`` key."""
@@ -482,12 +486,18 @@ def _asks_delegate(condition: Condition, path: Path) -> bool:
 
 
 def _differ(a: Effect, b: Effect) -> bool:
-    if a.key == ("assign",):
-        return (
-            isinstance(a.value, frozenset)
-            and isinstance(b.value, frozenset)
-            and not (a.value & b.value)
+    """Whether two effects on one attribute certainly want different things."""
+    if a.key == ("assign",):  # different people: written alike (two emails, two gids), unequal
+        if not (isinstance(a.value, frozenset) and isinstance(b.value, frozenset)):
+            return False  # pragma: no cover - assign effects hold sets
+        return all(
+            x[0] == y[0] and x[0] in ("email", "gid") and x[1] != y[1]
+            for x in a.value
+            for y in b.value
         )
+    if a.key[0] == "move":  # a section by name and one by gid may be the same section
+        first, second = str(a.value), str(b.value)
+        return first.isdigit() == second.isdigit() and first != second
     return a.value != b.value
 
 
@@ -559,6 +569,9 @@ def _fine(lit: Lit) -> tuple[str, ...] | None:
 
 
 def _trigrams(text: str) -> Iterator[str]:
+    """The text's three-letter pieces, from its first ``MAX_INDEXED`` letters only: a longer
+    text is indexed by fewer keys, which can only leave a pair unproved."""
+    text = text[:MAX_INDEXED]
     for start in range(len(text) - 2):
         yield text[start : start + 3]
 

@@ -330,7 +330,7 @@ def _text(attr: str, match: TextMatch) -> Formula:
     return disj(*lits)
 
 
-def _field_value(value: object) -> object:
+def field_value(value: object) -> object:
     """What ``field_holds`` compares: the text as written (folded), lists kept apart."""
     if isinstance(value, list):
         return ("list", as_written(value).casefold())
@@ -348,14 +348,14 @@ def _field(match: FieldMatch) -> Formula:
     if match.is_set is not None:
         parts.append(lit("set", None, "is set", match.is_set))
     if match.equals is not None:
-        parts.append(lit("equals", _field_value(match.equals), f"equals {match.equals}"))
+        parts.append(lit("equals", field_value(match.equals), f"equals {match.equals}"))
     if match.in_ is not None:
         parts.append(
-            disj(*(lit("equals", _field_value(v), f"equals {as_written(v)}") for v in match.in_))
+            disj(*(lit("equals", field_value(v), f"equals {as_written(v)}") for v in match.in_))
         )
     if match.not_in is not None:
         parts.extend(
-            lit("equals", _field_value(v), f"equals {as_written(v)}", False) for v in match.not_in
+            lit("equals", field_value(v), f"equals {as_written(v)}", False) for v in match.not_in
         )
     for op, symbol in (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")):
         bound = getattr(match, op)
