@@ -4,7 +4,7 @@ rule file is fine, and never a warning the engine would contradict on a real tas
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -822,3 +822,16 @@ def test_a_warning_is_never_contradicted_by_a_task_of_the_grid(
                         assert "Third" in acting, (finding, task)
                 case _:
                     pass
+
+
+def test_clock_durations_less_than_a_clock_change_apart_are_not_ordered() -> None:
+    """On the night the clocks go forward, "older than 80m and newer than 40m" holds for a task:
+    now minus 80m falls in the skipped hour, and is read as a later instant than now minus 40m.
+    """
+    rules = "- name: Spring\n  when: { created: { older_than: 80m, newer_than: 40m } }\n"
+    rules += "  then: [ { tag: x } ]\n"
+    assert findings(rules) == ()
+    engine = Engine(parse_client_file(client_text(rules), "acme.yaml"))
+    now = datetime(2026, 3, 29, 3, 50, tzinfo=NOW.tzinfo)  # Rome: 02:00 became 03:00
+    task = Task(gid="1", created_at=datetime(2026, 3, 29, 1, 20, tzinfo=UTC))
+    assert engine.decide(task, engine.context(now, DIRECTORY)).rule == "Spring"
