@@ -835,3 +835,12 @@ def test_clock_durations_less_than_a_clock_change_apart_are_not_ordered() -> Non
     now = datetime(2026, 3, 29, 3, 50, tzinfo=NOW.tzinfo)  # Rome: 02:00 became 03:00
     task = Task(gid="1", created_at=datetime(2026, 3, 29, 1, 20, tzinfo=UTC))
     assert engine.decide(task, engine.context(now, DIRECTORY)).rule == "Spring"
+
+
+@pytest.mark.parametrize(
+    "when", ["{ tag: admin }", "{ quadrant: [do, eliminate] }", "{ not: { quadrant: delegate } }"]
+)
+def test_a_matrix_without_delegate_tasks_is_fine_when_no_rule_wants_them(when: str) -> None:
+    head = client_text("").split("rules:")[0].replace("watch:", MATRIX + "watch:")
+    found = findings(f"- name: Chores\n  when: {when}\n  then: [ {{ assign: giulia }} ]\n", head)
+    assert found == (), [str(f) for f in found]
