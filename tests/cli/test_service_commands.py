@@ -57,7 +57,10 @@ def test_plan_as_json_and_markdown(
     sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["plan", "--client", "Fischer Consulting", "--json"]) == 0
-    [report] = json.loads(capsys.readouterr().out)
+    document = json.loads(capsys.readouterr().out)
+    assert document["command"] == "plan"
+    assert document["changes_pending"] is True
+    [report] = document["clients"]
     acting = [t for t in report["tasks"] if t["steps"]]
     assert {t["assistant"] for t in acting} == {"sam"}
     assert all(s["status"] == "planned" for t in acting for s in t["steps"])

@@ -67,7 +67,7 @@ def test_summary_as_json_and_as_asana_rich_text(
     assert main(["once", "--client", "solo-consultant"]) == 0
     capsys.readouterr()
     assert main(["summary", "--client", "solo-consultant", "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    [data] = json.loads(capsys.readouterr().out)["clients"]
     assert data["client"] == "solo-consultant"
     assert len(data["summary"]["delegated"]) > 0
     assert data["summary"]["status_type"] in ("on_track", "at_risk", "off_track")
@@ -84,7 +84,7 @@ def test_summary_send_posts_once_to_each_destination(
     capsys.readouterr()
     assert main(["summary", "--client", "solo-consultant", "--send"]) == 0
     out = capsys.readouterr().out
-    assert "sent -> asana_status:Clients" in out
+    assert "solo-consultant: summary sent -> asana_status:Clients" in out
     assert status_updates(sandbox) == 1
     update = sandbox.world.project("Clients").status_updates[-1]
     assert "Fischer Consulting" in update.title

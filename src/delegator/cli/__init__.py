@@ -14,6 +14,7 @@ from types import ModuleType
 from delegator import __version__
 from delegator.cli import config, demo, init, prune, rules, run, sandbox, service, status, summary
 from delegator.cli._common import fail
+from delegator.cli.console import add_output_flags
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -40,9 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"delegator {__version__}")
+    add_output_flags(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(subparsers)
+    for command in subparsers.choices.values():
+        add_output_flags(command, suppress=True)
     return parser
 
 

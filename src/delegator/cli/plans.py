@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from delegator.cli.console import Style, iso
 from delegator.cli.explain_view import NO, YES, trace_json
 from delegator.core.conditions import ConditionTrace
 from delegator.cycles import Count
 from delegator.service import CycleReport, StepStatus, TaskReport
 
+PLAIN = Style()
 _MARK = {"done": "+", "planned": "+", "queued": "~", "failed": "!", "skipped": "-"}
 
 
@@ -24,7 +26,27 @@ def _leaves(trace: ConditionTrace, depth: int = 0) -> list[str]:
     return [f"{pad}{mark} {trace.text}   (actual: {actual})"]
 
 
-def _task_lines(item: TaskReport, *, verbose: bool) -> list[str]:
+def changes_pending(report: CycleReport) -> bool:
+    """Whether the plan would write anything: a step planned or queued, or a task held back."""
+    return any(
+        item.deferred
+        or any(s.status in (StepStatus.PLANNED, StepStatus.QUEUED) for s in item.steps)
+        for item in report.tasks
+    )
+
+
+def _paint_mark(status: str, style: Style) -> str:
+    mark = _MARK.get(status, "?")
+    if status in ("done", "planned"):
+        return style.ok(mark)
+    if status == "failed":
+        return style.fail(mark)
+    if status == "queued":
+        return style.warn(mark)
+    return style.dim(mark)
+
+
+def _task_lines(item: TaskReport, *, verbose: bool, style: Style) -> list[str]:
     decision = item.decision
     task = decision.task
     lines = [f'  ~ "{task.name}" [{decision.quadrant}]  {task.permalink_url or task.gid}']
@@ -37,7 +59,7 @@ def _task_lines(item: TaskReport, *, verbose: bool) -> list[str]:
     if item.deferred:
         lines.append(f'      held back: rule "{item.deferred}" reached its limit for this cycle')
     lines.extend(
-        f"      {_MARK.get(step.status, '?')} {step.description}"
+        f"      {_paint_mark(step.status, style)} {step.description}"
         + (f"  [{step.status}: {step.note}]" if step.note else "")
         for step in item.steps
     )
@@ -54,7 +76,7 @@ def _quiet_lines(item: TaskReport) -> str:
     return f'  = "{decision.task.name}" [{decision.quadrant}] {why}{near}'
 
 
-def render_plan(report: CycleReport, *, verbose: bool = True) -> str:
+def render_plan(report: CycleReport, *, verbose: bool = True, style: Style = PLAIN) -> str:
     changing = [t for t in report.tasks if t.steps or t.deferred]
     quiet = [t for t in report.tasks if not (t.steps or t.deferred)]
     lines = [
@@ -63,13 +85,13 @@ def render_plan(report: CycleReport, *, verbose: bool = True) -> str:
         "",
     ]
     for item in changing:
-        lines.extend(_task_lines(item, verbose=verbose))
+        lines.extend(_task_lines(item, verbose=verbose, style=style))
         lines.append("")
     if quiet:
         lines.append(f"  {len(quiet)} task{'s' if len(quiet) != 1 else ''} left alone:")
         lines.extend(_quiet_lines(item) for item in quiet)
         lines.append("")
-    lines.extend(f"  ! {error}" for error in report.errors)
+    lines.extend(style.fail(f"  ! {error}") for error in report.errors)
     writes = sum(1 for t in changing for s in t.steps if s.status == StepStatus.PLANNED)
     shadow = sum(1 for t in changing for o in t.decision.outcomes if o.shadow)
     queued = sum(1 for t in changing for s in t.steps if s.status == StepStatus.QUEUED)
@@ -80,7 +102,7 @@ def render_plan(report: CycleReport, *, verbose: bool = True) -> str:
     return "\n".join(lines)
 
 
-def render_summary(report: CycleReport) -> str:
+def render_summary(report: CycleReport, *, style: Style = PLAIN) -> str:
     c = report.counts
     head = (
         f"{report.client}: {c[Count.TASKS_SEEN]} tasks read, {c[Count.MATCHED]} matched a rule, "
@@ -96,11 +118,13 @@ def render_summary(report: CycleReport) -> str:
     ]
     lines = [head]
     lines.extend(
-        f'  ! {step.kind} failed on "{task.name}" ({task.gid}): {step.note}'
+        style.fail(f'  ! {step.kind} failed on "{task.name}" ({task.gid}): {step.note}')
         for task, step in failed
     )
     notes = [step.note for _, step in failed if step.note]
-    lines.extend(f"  ! {e}" for e in report.errors if not any(note in e for note in notes))
+    lines.extend(
+        style.fail(f"  ! {e}") for e in report.errors if not any(note in e for note in notes)
+    )
     return "\n".join(lines)
 
 
@@ -108,7 +132,7 @@ def report_json(report: CycleReport) -> dict[str, Any]:
     return {
         "client": report.client,
         "name": report.name,
-        "started_at": report.started_at.isoformat(),
+        "started_at": iso(report.started_at),
         "dry_run": report.dry_run,
         "counts": report.counts.to_mapping(),
         "errors": report.errors,

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -25,7 +26,7 @@ from delegator.bootstrap import (
     start_hooks,
     webhooks_wanted,
 )
-from delegator.cli._common import Subparsers
+from delegator.cli._common import Subparsers, say
 from delegator.cli.service import settings_from
 from delegator.collector import tune_for_cycles
 from delegator.health import (
@@ -37,6 +38,7 @@ from delegator.health import (
 from delegator.logs import bind_process, configure, get_logger
 from delegator.metrics import Metrics
 from delegator.ports import StateStore
+from delegator.sandbox import FixtureError
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
 from delegator.scheduler import Service
 from delegator.settings import Settings, SettingsError
@@ -66,7 +68,15 @@ def register(subparsers: Subparsers) -> None:
     run.add_argument(
         "--sandbox",
         action="store_true",
-        help="run against the built-in Asana sandbox with the demo world and the example rules",
+        help="against the built-in Asana sandbox: the demo world and the examples, or with "
+        "--seed your world and your rule files (each file's token variable pointed at its "
+        "owner's sandbox token; a temporary store)",
+    )
+    run.add_argument(
+        "--seed",
+        type=Path,
+        metavar="WORLD",
+        help="with --sandbox: the world to seed it from (a fixture file, docs/sandbox.md)",
     )
     run.set_defaults(handler=run_service)
 
@@ -78,8 +88,15 @@ def run_service(args: argparse.Namespace) -> int:
         print(f"delegator: {exc}", file=sys.stderr)
         return 2
     configure(settings.log_format, settings.log_level, to="stdout")
-    with _world(args, settings) as (settings_in_use, environ):
-        return _serve(settings_in_use, environ, loopback=args.sandbox)
+    if args.seed is not None and not args.sandbox:
+        say("--seed needs --sandbox")
+        return 2
+    try:
+        with _world(args, settings) as (settings_in_use, environ):
+            return _serve(settings_in_use, environ, loopback=args.sandbox)
+    except FixtureError as exc:
+        say(f"--seed: {exc}")
+        return 2
 
 
 def _serve(settings: Settings, environ: dict[str, str], *, loopback: bool = False) -> int:
@@ -236,12 +253,41 @@ def _world(
     if not args.sandbox:
         yield settings, dict(os.environ)
         return
-    rules = Path(args.rules) if args.rules else EXAMPLE_RULES
-    hooks: dict[str, object] = {}
+    if args.rules:
+        rules = Path(args.rules)
+    else:
+        rules = settings.rules_dir if args.seed is not None else EXAMPLE_RULES
+    webhooks_host: str | None = None
+    webhooks_port: int | None = None
     if settings.webhooks_public_url is None:  # Asana on loopback: the receiver's own address
-        hooks = {"webhooks_host": "127.0.0.1", "webhooks_port": 0}
-    if settings.webhooks_seal_key is None:  # the world is new each run: so may the key be
-        hooks["webhooks_seal_key"] = secrets.token_urlsafe(32)
-    with sandboxed(rules, database_url=None, base=settings, **hooks) as env:
-        get_logger().info("sandbox_started", base_url=env.sandbox.base_url, rules=str(rules))
+        webhooks_host, webhooks_port = "127.0.0.1", 0
+    # The world is new each run: so may the key be.
+    seal_key = settings.webhooks_seal_key or secrets.token_urlsafe(32)
+    base = replace(
+        settings,
+        webhooks_host=webhooks_host or settings.webhooks_host,
+        webhooks_port=settings.webhooks_port if webhooks_port is None else webhooks_port,
+        webhooks_seal_key=seal_key,
+    )
+    with sandboxed(rules, base=base, seed=args.seed) as env:
+        log = get_logger()
+        log.info(
+            "sandbox_started",
+            base_url=env.sandbox.base_url,
+            world=str(args.seed) if args.seed is not None else "demo",
+            rules=str(rules),
+            store=env.store,
+        )
+        for mapping in env.mappings:
+            if mapping.problem is not None:
+                log.warning(
+                    "sandbox_token_not_mapped", client=mapping.client, reason=mapping.problem
+                )
+            else:
+                log.info(
+                    "sandbox_token_mapped",
+                    client=mapping.client,
+                    variable=mapping.variable,
+                    user=mapping.user,
+                )
         yield env.settings, dict(env.environ)

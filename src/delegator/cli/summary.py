@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import asdict, is_dataclass
 from datetime import timedelta
 from typing import Any
 
 from delegator.bootstrap import Fleet, open_store
-from delegator.cli._common import Subparsers
-from delegator.cli.service import select, settings_from
-from delegator.clients import load_clients
+from delegator.cli._common import Subparsers, say
+from delegator.cli.console import Style, configure_one_off, dump_json
+from delegator.cli.service import select, settings_from, unknown_client
+from delegator.clients import ClientEntry, load_clients
 from delegator.core.summary_render import Rendered
 from delegator.core.timeexpr import parse_duration
-from delegator.logs import configure
 from delegator.redact import redact_outgoing
 from delegator.service import ClientError
 from delegator.settings import SettingsError
@@ -46,12 +44,20 @@ def register(subparsers: Subparsers) -> None:
         help="the period to cover, up to now (default: since the previous scheduled summary, "
         "or 7d without a schedule)",
     )
-    parser.add_argument("--digests", action="store_true", help="also print each assistant's digest")
+    parser.add_argument(
+        "--digests",
+        action="store_true",
+        help="also each assistant's digest (printed, or with --send sent to the digest: block's "
+        "destinations)",
+    )
     parser.add_argument(
         "--format",
         choices=("markdown", "asana", "json"),
         default="markdown",
         help="markdown (Slack and email), asana (Asana rich text) or json (the data)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the data (or what was sent) as JSON"
     )
     parser.add_argument(
         "--send",
@@ -66,17 +72,24 @@ def run_summary(args: argparse.Namespace) -> int:
         settings = settings_from(args)
         length = _period(args.period)
     except (SettingsError, ValueError) as exc:
-        print(f"delegator: {exc}", file=sys.stderr)
+        say(str(exc))
         return 2
-    configure(settings.log_format, settings.log_level)
-    chosen = select(load_clients(settings.rules_dir), args.client)
+    if args.json:
+        args.format = "json"
+    configure_one_off(settings.log_format, args)
+    entries = load_clients(settings.rules_dir)
+    chosen = select(entries, args.client)
     if not chosen:
-        where = f"client {args.client!r}" if args.client else "client files"
-        print(f"delegator: no {where} in {settings.rules_dir}", file=sys.stderr)
+        if args.client:
+            say(unknown_client(args.client, entries, settings.rules_dir))
+        else:
+            say(f"no client files in {settings.rules_dir}")
         return 1
     fleet = Fleet(settings, open_store(settings))
     summaries = fleet.summaries()
     status = 0
+    documents: list[dict[str, Any]] = []
+    sent: list[SendOutcome] = []
     try:
         for entry in chosen:
             if entry.loaded.head is None:
@@ -88,19 +101,120 @@ def run_summary(args: argparse.Namespace) -> int:
             period = summaries.preview_period(entry, length)
             try:
                 if args.send:
-                    outcomes = summaries.send_now(entry, period)
-                    status = max(status, _print_outcomes(entry.key, outcomes))
+                    status = max(status, _send(summaries, entry, period, args, sent))
                     continue
-                _print_summary(summaries, entry, period, args.format)
+                if args.format == "json":
+                    documents.append(_data(summaries, entry, period, digests=args.digests))
+                    continue
+                _print_rendered(summaries.render_summary(entry, period), args.format)
                 if args.digests:
                     for assistant in entry.loaded.head.assistants:
-                        _print_digest(summaries, entry, assistant, period, args.format)
+                        print()
+                        rendered = summaries.render_digest(entry, assistant, period)
+                        _print_rendered(rendered, args.format)
             except ClientError as exc:
-                print(f"delegator: {entry.key}: {exc}", file=sys.stderr)
+                say(f"{entry.key}: {exc}")
                 status = 1
     finally:
         fleet.close()
+    if args.send and args.json:
+        dump_json(
+            {
+                "command": "summary",
+                "sent": True,
+                "ok": status == 0,
+                "outcomes": [_outcome_json(o) for o in sent],
+            }
+        )
+    elif args.format == "json":
+        dump_json({"command": "summary", "sent": False, "ok": status == 0, "clients": documents})
     return status
+
+
+def _data(
+    summaries: Summaries, entry: ClientEntry, period: Period, *, digests: bool
+) -> dict[str, Any]:
+    """One client's summary (and digests) as data."""
+    head = entry.loaded.head
+    assert head is not None
+    document: dict[str, Any] = {
+        "client": entry.key,
+        "name": head.client.name,
+        "period": {"start": period.start, "end": period.end},
+        "summary": summaries.summary(entry, period),
+    }
+    if digests:
+        document["digests"] = [
+            {
+                "assistant": assistant,
+                "digest": summaries.digest(entry, assistant, period.start, period.end),
+            }
+            for assistant in head.assistants
+        ]
+    return document
+
+
+def _send(
+    summaries: Summaries,
+    entry: ClientEntry,
+    period: Period,
+    args: argparse.Namespace,
+    sent: list[SendOutcome],
+) -> int:
+    """``--send``: the summary to its destinations, and with ``--digests`` each assistant's
+    digest to the digest's; each outcome said (on stdout, or gathered for ``--json``)."""
+    head = entry.loaded.head
+    assert head is not None
+    outcomes = summaries.send_now(entry, period)
+    status = 0
+    if not outcomes:
+        status = _nothing_sent(entry, "summary", args)
+    if args.digests:
+        digests = summaries.send_digests_now(entry, period)
+        if not digests:
+            status = max(status, _nothing_sent(entry, "digest", args))
+        outcomes = [*outcomes, *digests]
+    sent.extend(outcomes)
+    if not args.json:
+        style = Style.for_stream(sys.stdout, args)
+        for outcome in outcomes:
+            print(_outcome_line(outcome, style))
+    if any(o.status != "sent" for o in outcomes):
+        status = 1
+    return status
+
+
+def _nothing_sent(entry: ClientEntry, kind: str, args: argparse.Namespace) -> int:
+    block = "summary" if kind == "summary" else "digest"
+    message = (
+        f"{entry.key}: no {kind} sent: no destinations (add a {block}: block with to: to the "
+        "client file)"
+    )
+    if args.json:
+        say(message)
+    else:
+        print(message)
+    return 1
+
+
+def _outcome_line(outcome: SendOutcome, style: Style) -> str:
+    status = style.ok(outcome.status) if outcome.status == "sent" else style.fail(outcome.status)
+    who = f" for {outcome.recipient}" if outcome.recipient else ""
+    return (
+        f"{outcome.client}: {outcome.kind}{who} {status} -> {outcome.destination}: "
+        f"{redact_outgoing(outcome.detail)}"
+    )
+
+
+def _outcome_json(outcome: SendOutcome) -> dict[str, Any]:
+    return {
+        "client": outcome.client,
+        "kind": outcome.kind,
+        "recipient": outcome.recipient or None,
+        "destination": outcome.destination,
+        "status": str(outcome.status),
+        "detail": redact_outgoing(outcome.detail),
+    }
 
 
 def _period(text: str | None) -> timedelta | None:
@@ -112,26 +226,6 @@ def _period(text: str | None) -> timedelta | None:
     return duration.timedelta()
 
 
-def _print_summary(summaries: Summaries, entry: Any, period: Period, fmt: str) -> None:
-    if fmt == "json":
-        data = summaries.summary(entry, period)
-        print(json.dumps({"client": entry.key, "summary": _plain(data)}, indent=2, default=str))
-        return
-    _print_rendered(summaries.render_summary(entry, period), fmt)
-
-
-def _print_digest(
-    summaries: Summaries, entry: Any, assistant: str, period: Period, fmt: str
-) -> None:
-    if fmt == "json":
-        data = summaries.digest(entry, assistant, period.start, period.end)
-        print(json.dumps({"client": entry.key, "assistant": assistant, "digest": _plain(data)},
-                         indent=2, default=str))  # fmt: skip
-        return
-    print()
-    _print_rendered(summaries.render_digest(entry, assistant, period), fmt)
-
-
 def _print_rendered(rendered: Rendered, fmt: str) -> None:
     if fmt == "asana":
         print(rendered.title)
@@ -139,27 +233,3 @@ def _print_rendered(rendered: Rendered, fmt: str) -> None:
     else:
         print(f"# {rendered.title}\n")
         print(rendered.markdown.rstrip())
-
-
-def _print_outcomes(client: str, outcomes: list[SendOutcome]) -> int:
-    if not outcomes:
-        print(f"{client}: no destinations (add a summary: block with to: to the client file)")
-        return 1
-    status = 0
-    for outcome in outcomes:
-        print(
-            f"{client}: {outcome.status} -> {outcome.destination}: {redact_outgoing(outcome.detail)}"
-        )
-        if outcome.status != "sent":
-            status = 1
-    return status
-
-
-def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

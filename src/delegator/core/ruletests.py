@@ -8,6 +8,7 @@ them is pure: the caller reads the files.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated, Any
@@ -206,9 +207,13 @@ def now_of(test: RuleTestFile, engine: Engine) -> datetime:
 
 
 def run_cases(test: RuleTestFile, engine: Engine, lines: list[int]) -> list[CaseResult]:
+    return list(iter_cases(test, engine, lines))
+
+
+def iter_cases(test: RuleTestFile, engine: Engine, lines: list[int]) -> Iterator[CaseResult]:
+    """Each case's result, one at a time (a runner times each one)."""
     directory = directory_for(engine.head, owner_identity(engine.head, test.owner))
     ctx = engine.context(now_of(test, engine), directory)
-    results = []
     for index, case in enumerate(test.cases):
         task = build_task(case.task, index, directory)
         memory = TaskMemory()
@@ -220,15 +225,12 @@ def run_cases(test: RuleTestFile, engine: Engine, lines: list[int]) -> list[Case
                 override=case.memory.override,
             )
         decision = engine.explain(task, ctx, memory)
-        results.append(
-            CaseResult(
-                case.name,
-                lines[index] if index < len(lines) else 0,
-                tuple(compare(case.expect, decision)),
-                decision,
-            )
+        yield CaseResult(
+            case.name,
+            lines[index] if index < len(lines) else 0,
+            tuple(compare(case.expect, decision)),
+            decision,
         )
-    return results
 
 
 def compare(expect: Expect, decision: Decision) -> list[Difference]:

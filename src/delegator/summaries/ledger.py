@@ -121,10 +121,20 @@ class Ledger:
             return None
         return claimed
 
-    def claim_now(self, client: str, target: Target, period: Period, now: datetime) -> int | None:
-        """A summary sent on request, recorded with the current time as its period."""
+    def claim_now(
+        self,
+        client: str,
+        target: Target,
+        period: Period,
+        now: datetime,
+        *,
+        kind: Kind = "summary",
+        recipient: str = "",
+    ) -> int | None:
+        """A summary (or an assistant's digest) sent on request, recorded with the current time
+        as its period."""
         return self.store.claim_send(
-            client=client, kind="summary", recipient="", destination=target.key,
+            client=client, kind=kind, recipient=recipient, destination=target.key,
             period=utc(now), period_start=period.start, at=now, next_attempt_at=now + LEASE,
         )  # fmt: skip
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from delegator.clients import ClientEntry
@@ -348,4 +349,27 @@ class Summaries:
             if claimed is None:
                 continue
             outcomes.append(self._deliver(entry, "summary", "", target, claimed, 0, rendering))
+        return outcomes
+
+    def send_digests_now(self, entry: ClientEntry, period: Period) -> list[SendOutcome]:
+        """``delegator summary --send --digests``: each assistant's digest of this period to
+        every destination of the client's ``digest:`` block, now; recorded like ``send_now``.
+        An assistant with nothing to do this period gets no digest unless the block says
+        ``send_empty``."""
+        head = entry.loaded.head
+        if head is None:
+            return []
+        now = self.clock()
+        outcomes: list[SendOutcome] = []
+        for assistant in head.assistants:
+            rendering = Rendering(partial(self.render_digest, entry, assistant, period))
+            for target in self.targets(entry, "digest", assistant):
+                claimed = self._ledger.claim_now(
+                    entry.key, target, period, now, kind="digest", recipient=assistant
+                )
+                if claimed is None:
+                    continue
+                outcomes.append(
+                    self._deliver(entry, "digest", assistant, target, claimed, 0, rendering)
+                )
         return outcomes
