@@ -165,8 +165,8 @@ class StepStatus(enum.StrEnum):
 
     DONE = "done"  # carried out
     FAILED = "failed"  # tried and failed (retried next cycle)
-    PLANNED = "planned"  # a dry run's or a shadow rule's change, not made
-    SHADOW = "shadow"  # a shadow rule's change (journaled, never sent)
+    PLANNED = "planned"  # a dry run's change, not made
+    SHADOW = "shadow"  # a shadow rule's change (journaled once, never sent)
     QUEUED = "queued"  # waiting for a free assistant
     SKIPPED = "skipped"  # not done: no assistant could take it
 
@@ -732,10 +732,9 @@ class Cycle:
                 and not self.dry_run
                 and (task.gid, outcome.rule, version) not in self._shadow_seen
             )
+            status = StepStatus.SHADOW if mode == "shadow" else StepStatus.PLANNED
             for intent in intents:
-                report.steps.append(
-                    Step(intent.kind, self._describe(intent, choice), StepStatus.PLANNED)
-                )
+                report.steps.append(Step(intent.kind, self._describe(intent, choice), status))
                 if journal:
                     assistant = choice.assistant if choice else None
                     self._shadow_plans.append((task, outcome.rule, intent, assistant, version))

@@ -58,7 +58,12 @@ def run_config(args: argparse.Namespace) -> int:
     path = explicit or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", str(DEFAULT_CONFIG)))
     rows = effective_settings(settings)
     if args.json:
-        document = {"config_file": str(path), "config_file_found": path.exists(), "settings": rows}
+        document = {
+            "command": "config",
+            "config_file": str(path),
+            "config_file_found": path.exists(),
+            "settings": rows,
+        }
         print(json.dumps(document, indent=2))
         return 0
     found = "" if path.exists() else " (not found: defaults and environment only)"

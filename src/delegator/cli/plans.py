@@ -11,7 +11,7 @@ from delegator.cycles import Count
 from delegator.service import CycleReport, StepStatus, TaskReport
 
 PLAIN = Style()
-_MARK = {"done": "+", "planned": "+", "queued": "~", "failed": "!", "skipped": "-"}
+_MARK = {"done": "+", "planned": "+", "shadow": "?", "queued": "~", "failed": "!", "skipped": "-"}
 
 
 def _leaves(trace: ConditionTrace, depth: int = 0) -> list[str]:

@@ -66,7 +66,7 @@ def run_prune(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         print(json.dumps({
-            "before": before.isoformat(), "dry_run": args.dry_run, "actions": pruned.actions,
+            "command": "prune", "before": before.isoformat(), "dry_run": args.dry_run, "actions": pruned.actions,
             "cycles": pruned.cycles, "delegations": pruned.delegations,
         }))  # fmt: skip
         return 0

@@ -372,7 +372,7 @@ def run_explain(args: argparse.Namespace) -> int:
         print(f"delegator: cannot evaluate the task: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        dump_json(decision_json(decision, now=ctx.now))
+        dump_json({"command": "explain", **decision_json(decision, now=ctx.now)})
     else:
         print(render_text(decision, now=ctx.now, tz_name=loaded.head.client.timezone))
     return 0

@@ -397,6 +397,7 @@ def _as_json(
 ) -> dict[str, Any]:
     replicas = found.replicas
     return {
+        "command": "status",
         "healthy": healthy,
         "checked_at": now.isoformat(),
         "database": {"url": url, "status": found.database, "warnings": warnings},
