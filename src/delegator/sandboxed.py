@@ -80,6 +80,17 @@ def map_tokens(world: World, entries: list[ClientEntry]) -> list[TokenMapping]:
         if head is None:
             continue  # its errors are reported by its cycle
         source = head.client.token
+        if source.oauth is not None:
+            found.append(
+                TokenMapping(
+                    entry.key,
+                    None,
+                    None,
+                    "the token is an OAuth refresh token: the sandbox stands in for token "
+                    "variables only (use token: {env: NAME} to try this file on the sandbox)",
+                )
+            )
+            continue
         if source.env is None:
             found.append(
                 TokenMapping(

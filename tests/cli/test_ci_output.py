@@ -72,7 +72,7 @@ def test_junit_report_is_valid_and_counts_failures_and_file_errors(
     assert main(["test", str(broken_tests), "--junit", str(report)]) == 1
     capsys.readouterr()
     xmlschema.XMLSchema(str(XSD)).validate(str(report))
-    root = ET.parse(report).getroot()
+    root = ET.parse(report).getroot()  # noqa: S314 - the report the command just wrote
     assert root.tag == "testsuites"
     assert (root.get("failures"), root.get("errors")) == ("1", "1")
     failures = root.findall(".//failure[@type='failure']")
@@ -90,19 +90,21 @@ def test_junit_escapes_what_a_case_name_holds(tmp_path: Path) -> None:
 
     suite = SuiteOutcome(
         Path("a.test.yaml"),
-        [CaseOutcome('<b>"&\'</b> ]]> 🧾', 3, False, 0.01, "x < y", "details & more")],
+        [CaseOutcome("<b>\"&'</b> ]]> 🧾", 3, False, 0.01, "x < y", "details & more")],
     )
     document = junit_xml([suite], started=datetime(2026, 12, 5, tzinfo=UTC))
     xmlschema.XMLSchema(str(XSD)).validate(document.decode("utf-8"))
-    case = ET.fromstring(document).find(".//testcase")
-    assert case is not None and case.get("name") == '<b>"&\'</b> ]]> 🧾'
+    case = ET.fromstring(document).find(".//testcase")  # noqa: S314 - written just above
+    assert case is not None
+    assert case.get("name") == "<b>\"&'</b> ]]> 🧾"
 
 
 def test_k_runs_only_the_matching_cases(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["test", str(EXAMPLES), "-k", "invoice", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     names = [case["name"] for case in document["cases"]]
-    assert names and all("invoice" in name.casefold() for name in names)
+    assert names
+    assert all("invoice" in name.casefold() for name in names)
     assert document["deselected"] > 0
     assert main(["test", str(EXAMPLES), "-k", "solo-consultant.test.yaml::", "-k", "NO SUCH"]) == 0
     out = capsys.readouterr().out
@@ -141,13 +143,15 @@ def test_check_strict_and_json_exit_codes(
 ) -> None:
     assert main(["check", str(EXAMPLES), "--strict", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["ok"] is True and document["errors"] == 0
+    assert document["ok"] is True
+    assert document["errors"] == 0
     bad = tmp_path / "bad.yaml"
     bad.write_text("client: {name: x}\n", encoding="utf-8")
     assert main(["check", str(bad), "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
     [checked] = document["files"]
-    assert checked["ok"] is False and checked["errors"][0]["line"] == 1
+    assert checked["ok"] is False
+    assert checked["errors"][0]["line"] == 1
 
 
 # ----------------------------------------------------------------------------- colour and logs
@@ -162,7 +166,8 @@ def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ESCAPE in terminal.getvalue()
     monkeypatch.setattr(sys, "stdout", pipe)
     assert main(["test", str(EXAMPLES), "-k", "invoice"]) == 0
-    assert ESCAPE not in pipe.getvalue() and "PASS" in pipe.getvalue()
+    assert ESCAPE not in pipe.getvalue()
+    assert "PASS" in pipe.getvalue()
     for argv, env in ((["--no-color"], None), ([], "1"), ([], "")):
         terminal = Terminal()
         monkeypatch.setattr(sys, "stdout", terminal)
@@ -186,7 +191,8 @@ def test_one_off_commands_log_warnings_only_and_never_on_stdout(
     out, err = capsys.readouterr()
     assert out.startswith("solo-consultant: ")
     assert '"event"' not in out
-    assert '"level": "info"' not in err and '"level": "debug"' not in err
+    assert '"level": "info"' not in err
+    assert '"level": "debug"' not in err
     assert main(["once", "--client", "solo-consultant", "-v"]) == 0
     out, err = capsys.readouterr()
     assert '"event"' not in out
@@ -221,7 +227,8 @@ def test_history_shows_what_was_posted_in_the_clients_zone(
     document = json.loads(capsys.readouterr().out)
     assert document["client"] == "solo-consultant"
     posted = [a["posted"] for a in document["actions"] if a["kind"] == "comment"]
-    assert posted and all(p.startswith("Hi Sam") for p in posted)
+    assert posted
+    assert all(p.startswith("Hi Sam") for p in posted)
 
 
 def test_an_unknown_client_is_an_error_with_the_closest_name(

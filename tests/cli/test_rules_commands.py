@@ -63,9 +63,7 @@ def test_check_prints_five_located_errors_and_fails(
 def test_check_passes_on_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", str(EXAMPLES))
     assert code == 0
-    assert (
-        "examples/small-agency.yaml: ok: Northwind Studio, 4 rules (1 in shadow mode)" in out
-    )
+    assert "examples/small-agency.yaml: ok: Northwind Studio, 4 rules (1 in shadow mode)" in out
     assert "examples/small-agency.test.yaml: ok: rule tests" in out
     assert (
         "summary every Friday at 17:00 (Europe/Rome) to asana_status, email; "

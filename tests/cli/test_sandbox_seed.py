@@ -82,7 +82,9 @@ def test_once_with_a_seed_delegates_by_your_own_file(
     assert done["Pagare la fattura 2041"] == ["done"]
     assert not done.get("Strategia 2027")  # no rule takes it: left alone
     err = captured.err
-    assert "sandbox: bottega: $ASANA_TOKEN_BOTTEGA_TEST -> Maria Rossi <maria@bottega.example>" in err
+    assert (
+        "sandbox: bottega: $ASANA_TOKEN_BOTTEGA_TEST -> Maria Rossi <maria@bottega.example>" in err
+    )
     assert "store: a temporary SQLite database" in err
     assert f"rules {rules}" in err
     assert "tok-maria" not in captured.out + err  # the token itself is never shown
@@ -141,7 +143,7 @@ def test_run_with_a_seed_serves_your_file_until_sigterm(own: tuple[Path, Path]) 
         "DELEGATOR_RULES_DIR": str(rules),
     }
     events: list[dict[str, object]] = []
-    with subprocess.Popen(
+    with subprocess.Popen(  # noqa: S603 - our own command, a path the test made
         [sys.executable, "-m", "delegator", "run", "--sandbox", "--seed", str(world)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
     ) as process:  # fmt: skip
@@ -160,7 +162,8 @@ def test_run_with_a_seed_serves_your_file_until_sigterm(own: tuple[Path, Path]) 
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
     mapped = [e for e in events if e.get("event") == "sandbox_token_mapped"]
-    assert mapped and mapped[0]["variable"] == "ASANA_TOKEN_BOTTEGA_TEST"
+    assert mapped
+    assert mapped[0]["variable"] == "ASANA_TOKEN_BOTTEGA_TEST"
     started = next(e for e in events if e.get("event") == "sandbox_started")
     assert started["world"] == str(world)
     assert "temporary SQLite" in str(started["store"])

@@ -14,7 +14,6 @@ import pytest
 from delegator.core.findings import Finding, FindingCode, Severity
 from delegator.preflight import check_online
 from delegator.sandbox import ManualClock, SandboxServer
-from delegator.sandboxed import EXAMPLE_TOKENS
 from delegator.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -44,6 +43,14 @@ rules:
       - assign: giulia
       - follow: luca@northwind.example
 """
+
+
+def example_tokens(sandbox: SandboxServer) -> dict[str, str]:
+    """The example clients' token variables, pointed at their owners' sandbox tokens."""
+    return {
+        "ASANA_TOKEN_NORTHWIND": sandbox.token("anna@northwind.example"),
+        "ASANA_TOKEN_FISCHER": sandbox.token("lena@fischer-consulting.example"),
+    }
 
 
 def settings_for(sandbox: SandboxServer) -> Settings:
@@ -96,7 +103,7 @@ def test_the_base_file_has_no_findings(sandbox: SandboxServer, tmp_path: Path) -
 def test_the_agency_example_has_no_findings_and_costs_eight_requests(
     sandbox: SandboxServer,
 ) -> None:
-    environ = {name: sandbox.token(user) for name, user in EXAMPLE_TOKENS.items()}
+    environ = example_tokens(sandbox)
     before = len(sandbox.requests)
 
     findings = check_online(EXAMPLES / "small-agency.yaml", settings_for(sandbox), environ)
@@ -126,7 +133,7 @@ def test_the_consultant_example_has_no_findings_once_its_tags_exist(
     lena = world.user("lena@fischer-consulting.example")
     for name in ("Admin", "Keep-Travel"):  # names match ignoring case, as the service's
         world.create_tag(fischer, name, by=lena)
-    environ = {name: sandbox.token(user) for name, user in EXAMPLE_TOKENS.items()}
+    environ = example_tokens(sandbox)
 
     assert check_online(EXAMPLES / "solo-consultant.yaml", settings_for(sandbox), environ) == []
 
@@ -134,7 +141,7 @@ def test_the_consultant_example_has_no_findings_once_its_tags_exist(
 def test_the_consultant_example_on_the_demo_world_warns_of_its_two_missing_tags(
     sandbox: SandboxServer,
 ) -> None:
-    environ = {name: sandbox.token(user) for name, user in EXAMPLE_TOKENS.items()}
+    environ = example_tokens(sandbox)
 
     findings = check_online(EXAMPLES / "solo-consultant.yaml", settings_for(sandbox), environ)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from delegator.asana.mapping import SnapshotError, task_from_asana
-from delegator.cli._common import Subparsers, say
+from delegator.cli._common import Subparsers, read_settings, say
 from delegator.cli.console import (
     Style,
     configure_one_off,
@@ -24,6 +25,7 @@ from delegator.cli.console import (
 )
 from delegator.cli.explain_view import decision_json, render_text
 from delegator.cli.junit import CaseOutcome, SuiteOutcome, junit_xml
+from delegator.core.analysis import analyse
 from delegator.core.boundedjson import JsonInputError, load_json
 from delegator.core.conditions import ConditionTrace
 from delegator.core.diagnostics import RuleError
@@ -40,6 +42,8 @@ from delegator.core.ruletests import (
     parse_test_file,
 )
 from delegator.core.schema import FileHead, json_schema
+from delegator.core.yamlpos import load
+from delegator.preflight import check_online
 from delegator.rulesource import (
     UnreadableFileError,
     expand,
@@ -241,7 +245,17 @@ def _check_rule_file(path: Path, args: argparse.Namespace) -> FileCheck:
 
 def findings_for(path: Path, loaded: ClientFile, args: argparse.Namespace) -> list[Finding]:
     """The static analysis of a usable file, and with ``--online`` what the workspace says."""
-    return []
+    if loaded.head is None:
+        return []
+    found: list[Finding] = []
+    try:
+        found.extend(analyse(loaded, load(read_text(path))))
+    except Exception as exc:  # a fault in the analysis: the file's errors above still stand
+        say(f"{path}: the static analysis was left out ({type(exc).__name__}: {exc})")
+    if args.online:
+        settings = read_settings(Path(args.config) if args.config else None, os.environ)
+        found.extend(check_online(path, settings, os.environ))
+    return sorted(set(found))
 
 
 def _check_test_file(path: Path) -> FileCheck:
@@ -289,7 +303,7 @@ def run_check(args: argparse.Namespace) -> int:
             print(_painted_error(error, style))
         for finding in checked.findings:
             print(_painted_finding(finding, style, strict=strict))
-        if checked.summary:
+        if checked.summary and not checked.failing(strict=strict):
             print(_painted_summary(checked.summary, style))
     if errors or warnings:
         parts = []

@@ -30,7 +30,7 @@ from delegator.cli.plans import (
     render_summary,
     report_json,
 )
-from delegator.clients import ClientEntry, TokenError, UnsendableToken, load_clients, read_token
+from delegator.clients import ClientEntry, TokenError, UnsendableToken, check_token, load_clients
 from delegator.core.suggest import did_you_mean
 from delegator.core.timeexpr import parse_duration
 from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
@@ -375,7 +375,7 @@ def _usable_tokens(
             usable.append(entry)  # its rule file's errors are reported by its cycle
             continue
         try:
-            read_token(head.client.token, environ)
+            check_token(head.client.token, environ)
         except UnsendableToken as exc:
             say(f"{entry.key}: {exc}")
             unusable.append(entry)
