@@ -131,8 +131,9 @@ def test_plan_detailed_exitcode(
     assert main(["plan", "--detailed-exitcode"]) == 2  # the backlog is to be delegated
     assert main(["plan"]) == 0  # without the flag: success
     assert main(["once"]) == 0
-    # What is left is only shadow rules' plans, which are never written: nothing pending.
-    assert main(["plan", "--detailed-exitcode", "--client", "solo-consultant"]) == 0
+    # What is left is only the agency's shadow rule's plan, never written: nothing pending.
+    assert main(["plan", "--detailed-exitcode"]) == 0
+    assert "? add tag needs-follow-up" in capsys.readouterr().out
     monkeypatch.delenv("ASANA_TOKEN_FISCHER")
     assert main(["plan", "--detailed-exitcode"]) == 1  # an error wins over changes
     capsys.readouterr()
