@@ -98,6 +98,21 @@ def test_sandbox_init_writes_files_that_check_test_and_delegate(
     # the booking without a date got one; the one with a date kept it
     assert tasks["Prenotare il treno per la fiera di Milano"].due_on is not None
 
+    # The same, as the printed next step does it: the world seeded and the token pointed by
+    # `once --sandbox --seed`, nothing set by hand.
+    monkeypatch.delenv("ASANA_TOKEN_NORTHWIND_STUDIO")
+    monkeypatch.delenv("DELEGATOR_ASANA_BASE_URL")
+    capsys.readouterr()
+    assert main(["once", "--sandbox", "--seed", str(world), "--rules", "rules", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "$ASANA_TOKEN_NORTHWIND_STUDIO -> Anna Rossi <anna@northwind.example>" in captured.err
+    [report] = json.loads(captured.out)["clients"]
+    assigned = {
+        t["name"] for t in report["tasks"] if any(s["kind"] == "assign" and s["status"] == "done"
+                                                  for s in t["steps"])
+    }  # fmt: skip
+    assert assigned == DELEGATED
+
 
 class Terminal(io.StringIO):
     def isatty(self) -> bool:

@@ -38,12 +38,10 @@ from delegator.starter import (
     Answers,
     TokenRef,
     client_key,
-    person_ref,
     rule_file,
     rule_tests,
     token_variable,
     world_file,
-    world_tokens,
 )
 
 DEFAULT_TOKEN_ENV = "ASANA_TOKEN"  # noqa: S105 - a variable's name, not a token
@@ -608,12 +606,8 @@ def _next_steps(answers: Answers, rules: Path, tests: Path, world: Path | None) 
     print(f"  delegator check {folder}")
     print(f"  delegator test {folder}")
     if world is not None:
-        owner_token = world_tokens(answers)[answers.owner.gid]
         print(f"  delegator once --sandbox --seed {world} --rules {folder}")
-        print(
-            f"    (the world's owner, {person_ref(answers.owner)}, has the sandbox token "
-            f"{owner_token}: {answers.token.env}={owner_token})"
-        )
     else:
+        print(f"  delegator check --online {folder}")
         print(f"  delegator plan --client {answers.client_key} --rules {folder}")
         print(f"  delegator once --client {answers.client_key} --rules {folder}")
