@@ -62,6 +62,21 @@ def test_a_narrower_rule_below_a_broader_one_is_shadowed() -> None:
     assert 'rules[0] "Money paperwork"' in finding.message
 
 
+def test_a_rule_with_a_limit_still_shadows_the_rules_below() -> None:
+    """Past its limit a rule's tasks wait for the next cycle; no later rule takes them."""
+    found = findings("""\
+        - name: Money paperwork
+          when: { name: { contains: inv } }
+          then: [ { tag: money } ]
+          limit: 5
+        - name: Invoices
+          when: { name: { contains: invoice } }
+          then: [ { tag: invoice } ]
+        """)
+    finding = one(found, FindingCode.SHADOWED)
+    assert 'rules[0] "Money paperwork"' in finding.message
+
+
 def test_shadowing_sees_tags_projects_sections_quadrants_and_windows() -> None:
     found = findings("""\
         - name: Broad
@@ -264,16 +279,6 @@ def test_an_important_condition_that_always_holds_leaves_nothing_to_delegate() -
         - name: Narrow
           when: { name: { contains: invoice } }
           then: [ { assign: marco } ]
-        """,
-        # a rule with a limit is not counted as taking every task
-        """\
-        - name: Broad
-          when: { name: { contains: inv } }
-          then: [ { tag: money } ]
-          limit: 5
-        - name: Narrow
-          when: { name: { contains: invoice } }
-          then: [ { tag: invoice } ]
         """,
         # another project: a task can be in both, but neither rule covers the other
         """\

@@ -109,7 +109,6 @@ class _Rule:
     stops: bool  # active, without continue: a task it matches goes no further
     active: bool
     continues: bool
-    limited: bool
     effects: tuple[Effect, ...]
     own_keys: frozenset[Key]
     # per conjunct of ``effective``, the alternatives: an earlier rule can only be proved to
@@ -163,10 +162,11 @@ class _Analysis:
             name=rule.name,
             when=when,
             effective=effective,
-            stops=active and not rule.continue_,  # (a limit only holds tasks back)
+            # A limit holds the tasks past it back for the next cycle: they still go to this
+            # rule, never to a later one (docs/rules.md, `limit`).
+            stops=active and not rule.continue_,
             active=active,
             continues=rule.continue_,
-            limited=rule.limit is not None,
             effects=tuple(self._effects(rule.then)),
             own_keys=frozenset(k for lit in _literals(effective) for k in _own_keys(lit)),
             needs=tuple(
@@ -332,7 +332,7 @@ class _Analysis:
             return sum(frequency.get(rarest(r) or ("",), 0) for r in alternatives)
 
         for position, rule in enumerate(self.rules):
-            if not rule.stops or rule.limited or rule.dead or not rule.needs:
+            if not rule.stops or rule.dead or not rule.needs:
                 continue
             for requirement in min(rule.needs, key=cost):
                 entry = rarest(requirement)
