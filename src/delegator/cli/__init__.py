@@ -14,7 +14,7 @@ from types import ModuleType
 from delegator import __version__
 from delegator.cli import config, demo, init, prune, rules, run, sandbox, service, status, summary
 from delegator.cli._common import fail
-from delegator.cli.console import add_output_flags
+from delegator.cli.console import add_output_flags, configure_one_off
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     args.command_name = f"delegator {args.argv[0]}" if args.argv else "delegator"
     try:
+        # Until a command reads its settings (and `run` logs as they say), whatever logs goes
+        # to stderr, warnings and errors only: stdout holds the command's results.
+        configure_one_off("auto", args)
         return handler(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
