@@ -10,7 +10,6 @@ import re
 import shutil
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,15 +32,8 @@ class Terminal(io.StringIO):
 
 
 @pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SandboxServer]:
-    with SandboxServer.demo() as server:
-        monkeypatch.setenv("DELEGATOR_CONFIG", str(tmp_path / "no-config.yaml"))
-        monkeypatch.setenv("DELEGATOR_ASANA_BASE_URL", server.base_url)
-        monkeypatch.setenv("DELEGATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
-        monkeypatch.setenv("DELEGATOR_RULES_DIR", str(EXAMPLES))
-        monkeypatch.setenv("ASANA_TOKEN_NORTHWIND", server.token("anna@northwind.example"))
-        monkeypatch.setenv("ASANA_TOKEN_FISCHER", server.token("lena@fischer-consulting.example"))
-        yield server
+def sandbox(examples_on_sandbox: SandboxServer) -> SandboxServer:
+    return examples_on_sandbox
 
 
 @pytest.fixture
