@@ -90,7 +90,7 @@ def test_each_command_prints_one_document_its_schema_describes(
 def test_a_schema_refuses_a_moment_without_offset() -> None:
     """The schemas check moments: a naive or space-separated time is refused."""
     schema = json.loads((SCHEMAS / "history.schema.json").read_text(encoding="utf-8"))
-    document = {
+    document: dict[str, Any] = {
         "command": "history",
         "since": "2026-12-01 10:00:00",
         "client": None,
