@@ -52,6 +52,7 @@ unit-fast: $(STAMP)
 ## bench: the benchmarks (bench/); they print figures, they assert nothing about time
 bench: $(STAMP)
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/check.py
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cycle.py
