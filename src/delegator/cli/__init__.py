@@ -19,6 +19,7 @@ from delegator.cli.console import add_output_flags, configure_one_off
 Handler = Callable[[argparse.Namespace], int]
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
+    init,  # a newcomer's first command, listed first
     rules,
     service,
     run,
@@ -28,7 +29,6 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     sandbox,
     config,
     prune,
-    init,
 )
 
 
