@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from delegator.core.actions import prior
 from delegator.core.context import Directory, Identity
 from delegator.core.intents import Assign, Intent
 from delegator.core.model import Task
@@ -92,8 +93,11 @@ class Writer:
         outcome: int | None = None,
         step: int | None = None,
     ) -> JournalEntry:
-        """The pending journal entry of one write."""
+        """The pending journal entry of one write, with what the task showed before it."""
         detail = intent_detail(intent)
+        before = prior(intent, task)
+        if before:
+            detail["before"] = before
         if assignee is not None:
             detail["assignee"] = assignee.gid or assignee.email
         if text is not None:

@@ -214,11 +214,17 @@ def test_history_shows_what_was_posted_in_the_clients_zone(
     assert main(["history", "--client", "Fischer Consulting"]) == 0
     out = capsys.readouterr().out
     assert "{{" not in out  # never the template
+    assert '"Book a venue for the Kessler kick-off" assign to sam (was Lena Fischer) -> sam' in out
     assert "    | Hi Sam, please handle this one" in out
     assert re.search(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} Europe/Berlin solo-consultant ", out, re.M)
     assert main(["history", "--client", "fischer consulting", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["client"] == "solo-consultant"
+    assigned = [a for a in document["actions"] if a["kind"] == "assign"]
+    assert assigned
+    assert {a["detail"]["before"]["assignee"]["email"] for a in assigned} == {
+        "lena@fischer-consulting.example"
+    }
     posted = [a["posted"] for a in document["actions"] if a["kind"] == "comment"]
     assert posted
     assert all(p.startswith("Hi Sam") for p in posted)

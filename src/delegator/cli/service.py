@@ -455,6 +455,7 @@ def _action_line(action: ActionRecord, zone: str | None, style: Style) -> str:
     description = str(action.detail.get("description", action.kind))
     if action.kind == "comment":
         description = "comment posted" if action.status == "done" else "comment"
+    description += _was(action.kind, action.detail.get("before"))
     status = f"{action.status:<7}"
     if action.status == "done":
         status = style.ok(status)
@@ -464,6 +465,28 @@ def _action_line(action: ActionRecord, zone: str | None, style: Style) -> str:
         f"{when} {action.client} {status} {action.mode:<6} "
         f'"{action.task_name}" {description}{who} [rule "{action.rule}"]{result}'
     )
+
+
+def _was(kind: str, before: object) -> str:
+    """`` (was ...)``: what the task showed before the write, when the journal has it."""
+    if not isinstance(before, dict):
+        return ""
+    shown: object
+    if kind == "assign" and "assignee" in before:
+        person = before["assignee"]
+        shown = (person.get("name") or person.get("email") or person.get("gid")) if person else None
+        return f" (was {shown or 'nobody'})"
+    if kind == "move" and "section" in before:
+        section, project = before.get("section"), before.get("project")
+        if section:
+            return f" (was in {section.get('name') or section.get('gid')})"
+        return " (was in no section)" if project else " (was not in the project)"
+    if kind == "set" and "value" in before:
+        value = before["value"]
+        return f" (was {value})" if value not in (None, "", []) else " (was empty)"
+    if kind == "due" and "due_on" in before:
+        return f" (was {before['due_at'] or before['due_on'] or 'none'})"
+    return ""
 
 
 def _action_json(action: ActionRecord) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import assert_never
+from typing import Any, assert_never
 
 from delegator.core.conditions import field_holds
 from delegator.core.context import Directory, EvalContext, Identity
@@ -18,7 +18,7 @@ from delegator.core.intents import (
     SetDue,
     SetField,
 )
-from delegator.core.model import Task, ref_matches
+from delegator.core.model import Ref, Task, UserRef, ref_matches
 from delegator.core.schema import (
     Action,
     AssignAction,
@@ -130,5 +130,54 @@ def in_place(
             return task.due_on == due_on
         case Comment():
             return False
+        case _:
+            assert_never(intent)
+
+
+def _user(user: UserRef | None) -> dict[str, str] | None:
+    if user is None:
+        return None
+    return {"gid": user.gid, "name": user.name, "email": user.email}
+
+
+def _ref(ref: Ref | None) -> dict[str, str] | None:
+    return None if ref is None else {"gid": ref.gid, "name": ref.name}
+
+
+def prior(intent: Intent, task: Task) -> dict[str, Any]:
+    """What the task showed, before the write, of what the intent changes: the journal keeps
+    it beside the write, for the history ("was Anna Rossi") and for taking a write back.
+
+    JSON's types only. A tag added or removed and a follower added need no more than the write
+    itself (the tag was absent, or present; the person did not follow); a comment changes
+    nothing that was there."""
+    match intent:
+        case Assign():
+            return {"assignee": _user(task.assignee)}
+        case AddTag() | RemoveTag() | Follow() | Comment():
+            return {}
+        case Move(project=project):
+            for membership in task.memberships:
+                if ref_matches(membership.project, project):
+                    return {
+                        "project": _ref(membership.project),
+                        "section": _ref(membership.section),
+                    }
+            in_project = next((p for p in task.projects if ref_matches(p, project)), None)
+            return {"project": _ref(in_project), "section": None}
+        case SetField(field=key):
+            current = task.field(key)
+            if current is None:
+                return {"field": None, "value": None}
+            value = current.value
+            return {
+                "field": {"gid": current.gid, "name": current.name},
+                "value": value.isoformat() if hasattr(value, "isoformat") else value,
+            }
+        case SetDue():
+            return {
+                "due_on": task.due_on.isoformat() if task.due_on is not None else None,
+                "due_at": task.due_at.isoformat() if task.due_at is not None else None,
+            }
         case _:
             assert_never(intent)
