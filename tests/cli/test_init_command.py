@@ -139,7 +139,7 @@ def test_interactive_init_asks_and_takes_numbers(
     assert main(["init", "--sandbox"]) == 0
     out = capsys.readouterr().out
     assert "Who is the client (the owner) in the sandbox?" in out
-    assert "   1. Anna Rossi <anna@northwind.example>, Northwind Studio" in out
+    assert "   1. Anna Rossi <anna@northwind.example> in Northwind Studio" in out
     assert "   3. Strategy" in out
     assert "type one number from 1 to 2" in out  # "3" was not one of them
     assert "type numbers from 1 to 3" in out  # nor "9"
@@ -205,7 +205,8 @@ def test_without_input_a_choice_it_cannot_make_names_the_flag(
     assert main(["init", "--sandbox", "--no-input"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("delegator init: Who is the client (the owner) in the sandbox: ")
-    assert "pass --owner" in err
+    assert "pass --workspace NAME or --owner EMAIL (one of: " in err
+    assert "Anna Rossi <anna@northwind.example> in Northwind Studio; " in err
     assert len(err.splitlines()) == 1
 
 

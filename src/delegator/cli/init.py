@@ -259,8 +259,8 @@ def _sandbox_user(args: argparse.Namespace, ask: Asker, server: SandboxServer) -
     return ask.one(
         "Who is the client (the owner) in the sandbox?",
         clients,
-        lambda u: f"{u.name} <{u.email}>, {', '.join(w.name for w in u.workspaces)}",
-        flag="--owner",
+        lambda u: f"{u.name} <{u.email}> in {', '.join(w.name for w in u.workspaces)}",
+        flag="--workspace NAME or --owner EMAIL",
     )
 
 
@@ -286,7 +286,7 @@ class Asker:
         if not self.interactive:
             if default is not None:
                 return default
-            names = ", ".join(show(o) for o in options[:5])
+            names = "; ".join(show(o) for o in options[:5])
             raise InitError(f"{title.rstrip('?')}: pass {flag} (one of: {names})")
         self._list(title, options, show)
         hint = f" [{options.index(default) + 1}]" if default is not None else ""
