@@ -180,15 +180,18 @@ def test_a_revoked_authorisation_fails_that_client_alone_with_a_clear_message(
     assert exchanges(oauth_sandbox, 400) == 1
 
 
-def test_revoked_while_running_the_client_fails_from_its_next_cycle_the_others_go_on(
+def test_revoked_while_running_the_client_fails_saying_why_the_others_go_on(
     oauth_sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
     fleet = make_fleet(oauth_sandbox, store, rules_dir, clock)
     assert cycle(fleet).errors == []
     oauth_sandbox.world.revoke_refresh_token(REFRESH)  # its access tokens stop too
     touch(oauth_sandbox)
-    during = cycle(fleet)  # refused, the renewal refused: this cycle fails
-    assert during.errors == ["the token was refused: GET /tasks: 401 Unauthorized: Not Authorized"]
+    during = cycle(fleet)  # refused, the renewal refused: this cycle fails, and says why
+    assert during.errors == [
+        "the token was refused: GET /tasks: 401 Unauthorized: Not Authorized; "
+        f"{REVOKED_ADVICE} (the refresh token in $NORTHWIND_REFRESH)"
+    ]
     after = cycle(fleet)
     assert after.errors == [f"{REVOKED_ADVICE} (the refresh token in $NORTHWIND_REFRESH)"]
     assert exchanges(oauth_sandbox, 400) == 1  # not asked again with the refused token

@@ -58,7 +58,7 @@ from delegator.asana.budget import Budget
 from delegator.asana.deadline import Deadline, DeadlineAdapter
 from delegator.asana.errors import AsanaError, Outcome, RateLimited, RetryPolicy, Unauthorized
 from delegator.clock import Clock, Sleep
-from delegator.redact import REDACTED, register_secret
+from delegator.redact import REDACTED, redact_text, register_secret
 
 DEFAULT_BASE_URL = "https://app.asana.com/api/1.0"
 USER_AGENT = f"delegator/{__version__} (+python-requests)"
@@ -338,18 +338,22 @@ class Transport:
             log.info("asana_token_reloaded")
         return changed
 
-    def _reload_after_401(self, refused: str) -> bool:
-        """After a 401 of a request sent with `refused`: True when the token is now another one,
-        renewed meanwhile (another thread's request was refused too) or read again now."""
+    def _reload_after_401(self, refused: str) -> tuple[bool, str | None]:
+        """After a 401 of a request sent with `refused`: whether the token is now another one,
+        renewed meanwhile (another thread's request was refused too) or read again now; and when
+        reading it again failed, why (the provider's message: an unreadable secret file, an
+        OAuth authorisation revoked), which the 401 then carries to the person reading it."""
         with self._token_lock:
             if self._token != refused:
-                return True
+                return True, None
+        why: str | None = None
         try:
             self.reload()
         except Exception as exc:  # an unreadable secret: the 401 is the error to report
             log.warning("asana_token_reload_failed", extra={"reason": type(exc).__name__})
+            why = redact_text(str(exc)) or None
         with self._token_lock:
-            return self._token != refused
+            return self._token != refused, why
 
     def _headers(self) -> dict[str, str]:
         with self._token_lock:
@@ -398,9 +402,14 @@ class Transport:
                 self._observe(method, path, getattr(error, "status", None), retry, error.changes)
                 if isinstance(error, Unauthorized) and not reauthorized:
                     reauthorized = True
-                    if self._reload_after_401(sent_with):
+                    renewed, why = self._reload_after_401(sent_with)
+                    if renewed:
                         log.warning("asana_unauthorized_retry", extra={"path": path})
                         continue  # a new token: once more (a 401 was not executed)
+                    if why is not None:  # said with the 401, so the cycle's error tells why
+                        error = Unauthorized(
+                            error.method, error.path, error.status, (*error.messages, why)
+                        )
                 if isinstance(error, RateLimited):
                     rate_limited += 1
                     failures = rate_limited
@@ -443,7 +452,7 @@ class Transport:
                 error.outcome = (
                     Outcome.SKIP if decision.outcome is Outcome.VERIFY else decision.outcome
                 )
-                raise
+                raise error  # the 401 may be a new one, saying why the token was not renewed
             self._observe(method, path, response.status, retry, response.changes)
             return response
 
