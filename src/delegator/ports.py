@@ -20,6 +20,7 @@ from delegator.core.context import Directory, Identity
 from delegator.core.engine import TaskMemory
 from delegator.core.intents import Intent
 from delegator.core.model import Task
+from delegator.core.reverts import Revert
 from delegator.core.schema import WatchSource
 from delegator.cycles import CycleCounts, CycleError, ErrorKind
 
@@ -727,6 +728,11 @@ class TaskBackend(Protocol):
 
     def find_comment(self, task_gid: str, text: str) -> str | None:
         """The id of a comment with this text the credentials' person posted on the task."""
+        ...
+
+    def revert(self, task: Task, change: Revert) -> str | None:
+        """Take back one write of the service on a task; the story it made (a correcting
+        comment), if any. BackendError on failure (TaskGone when the task is gone or hidden)."""
         ...
 
     def close(self) -> None: ...

@@ -27,7 +27,7 @@ from delegator.asana.errors import (
     Outcome,
     Unauthorized,
 )
-from delegator.asana.lookups import Lookups
+from delegator.asana.lookups import CustomFieldDef, Lookups
 from delegator.asana.mapping import TASK_OPT_FIELDS, Shared, SnapshotError, task_from_asana
 from delegator.asana.sources import Source
 from delegator.asana.sources import SyncPosition as ReadPosition
@@ -45,6 +45,19 @@ from delegator.core.intents import (
     SetField,
 )
 from delegator.core.model import Task, ref_matches
+from delegator.core.reverts import (
+    CorrectComment,
+    DeleteComment,
+    LeaveProject,
+    PlaceBack,
+    Reassign,
+    RestoreDue,
+    RestoreField,
+    Retag,
+    Revert,
+    Unfollow,
+    Untag,
+)
 from delegator.core.schema import WatchSource
 from delegator.ports import (
     BackendError,
@@ -437,6 +450,128 @@ class AsanaBackend:
         if found is None or not found.gid:
             raise NotInWorkspace(f"the field {field!r}: no person {spec!r} in the workspace")
         return found.gid
+
+    # ------------------------------------------------------------------ taking writes back
+    def revert(self, task: Task, change: Revert) -> str | None:
+        """Take back one write of the service on a task; the correcting comment's story gid,
+        if one was posted. A tag the task no longer carries (or the workspace no longer has)
+        and a project the task is no longer in need no request. A comment Asana will not
+        delete (403: not its author's, or not a comment) is a `BackendError` saying it cannot
+        be deleted, and one already gone (404) a `BackendError` saying it was not found; either
+        way the task is not `TaskGone`."""
+        with _translated(task.gid):
+            return self._take_back(task, change)
+
+    def _take_back(self, task: Task, change: Revert) -> str | None:
+        client, gid = self.client, task.gid
+        match change:
+            case Reassign(to=to):
+                client.assign(gid, to)
+            case Untag(tag=tag):
+                carried = self._carried_tag(task, tag)
+                if carried is not None:
+                    client.remove_tag(gid, carried)
+            case Retag(tag=tag):
+                if self._carried_tag(task, tag) is None:
+                    tag_gid = tag if tag.isdigit() else self.lookups.ensure_tag(self.workspace, tag)
+                    client.add_tag(gid, tag_gid)
+            case Unfollow(user=user):
+                client.remove_followers(gid, [self._follower_ref(user)])
+            case PlaceBack(project=project, section=section):
+                self._move(task, project, section)
+            case LeaveProject(project=project):
+                if _in_project(task, project):
+                    client.remove_project(gid, project)
+            case RestoreField(field=field, value=value):
+                self._restore_field(task, field, value)
+            case RestoreDue(due_on=due_on, due_at=due_at):
+                if due_at is not None:
+                    client.update_task(gid, {"due_at": due_at})
+                else:
+                    client.update_task(gid, {"due_on": due_on})
+            case CorrectComment(text=text):
+                return client.comment(gid, text)
+            case DeleteComment(story=story):
+                self._delete_comment(gid, story)
+        return None
+
+    def _carried_tag(self, task: Task, tag: str) -> str | None:
+        """The gid of the tag (a gid or a name) on the task as it is now; None if not there."""
+        for ref in task.tags:
+            if ref_matches(ref, tag):
+                return ref.gid
+        if tag.isdigit():
+            return None
+        found = self.lookups.tag(self.workspace, tag)
+        if found is None:
+            return None
+        found_gid = str(found["gid"])
+        return found_gid if any(ref.gid == found_gid for ref in task.tags) else None
+
+    def _follower_ref(self, user: str) -> str:
+        """A follower as Asana takes it: the gid, looked up by email when the workspace has the
+        person (else the email itself, which Asana also accepts)."""
+        if "@" not in user:
+            return user
+        found = self.lookups.user_by_email(self.workspace, user)
+        return str(found["gid"]) if found is not None else user
+
+    def _restore_field(self, task: Task, field: str, value: str | float | None) -> None:
+        current = task.field(field)
+        definition: CustomFieldDef | None = None
+        if current is None or current.type in ("enum", "multi_enum"):
+            definition = self._field_definition(field, current.name if current else None)
+        kind = current.type if current is not None else definition.type if definition else ""
+        label = current.name if current is not None else definition.name if definition else field
+        converted: Any = value
+        if kind in ("enum", "multi_enum") and value is not None:
+            option = definition.option(str(value)) if definition is not None else None
+            if option is None:
+                raise NotInWorkspace(f"the field {label!r} no longer has the option {value!r}")
+            converted = [option.gid] if kind == "multi_enum" else option.gid
+        elif kind == "multi_enum" or kind == "people":
+            converted = [] if value is None else [self._person_gid(str(value), label)]
+        self.client.set_custom_fields(task.gid, {field: converted})
+
+    def _field_definition(self, field_gid: str, name: str | None) -> CustomFieldDef:
+        """A custom field's definition (its type and options) by gid, found in the workspace's
+        fields (by its name first, when the task shows it)."""
+        if name:
+            found = self.lookups.custom_field(name, workspace_gid=self.workspace)
+            if found is not None and found.gid == field_gid:
+                return found
+        for definition in self.lookups.custom_fields(workspace_gid=self.workspace):
+            if definition.gid == field_gid:
+                return definition
+        raise NotInWorkspace(f"no custom field {name or field_gid!r} in the workspace")
+
+    def _person_gid(self, spec: str, field: str) -> str:
+        found = self.person(spec)
+        if found is None or not found.gid:
+            raise NotInWorkspace(f"the field {field!r}: no person {spec!r} in the workspace")
+        return found.gid
+
+    def _delete_comment(self, task_gid: str, story: str) -> None:
+        try:
+            self.client.delete_story(story)
+        except Forbidden as exc:
+            raise BackendError(
+                f"the comment {story} on task {task_gid} cannot be deleted "
+                f"(Asana lets only its author delete a comment): {exc}"
+            ) from exc
+        except NotFound as exc:
+            raise BackendError(
+                f"the comment {story} on task {task_gid} was not found "
+                f"(already deleted, or no longer visible): {exc}"
+            ) from exc
+        except AsanaError as exc:
+            raise backend_error(exc) from exc
+
+
+def _in_project(task: Task, project_gid: str) -> bool:
+    return any(ref.gid == project_gid for ref in task.projects) or any(
+        membership.project.gid == project_gid for membership in task.memberships
+    )
 
 
 def shown_target(target: str) -> str:

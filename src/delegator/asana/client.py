@@ -304,6 +304,9 @@ class AsanaClient:
     def add_followers(self, task_gid: str, followers: Sequence[str]) -> Record:
         return dict(self.perform(writes.add_followers(task_gid, followers)))
 
+    def remove_followers(self, task_gid: str, followers: Sequence[str]) -> Record:
+        return dict(self.perform(writes.remove_followers(task_gid, followers)))
+
     def move_to_section(
         self,
         task_gid: str,
@@ -322,6 +325,14 @@ class AsanaClient:
         self, task_gid: str, project_gid: str, *, section_gid: str | None = None
     ) -> None:
         self.perform(writes.add_project(task_gid, project_gid, section_gid=section_gid))
+
+    def remove_project(self, task_gid: str, project_gid: str) -> None:
+        self.perform(writes.remove_project(task_gid, project_gid))
+
+    def delete_story(self, story_gid: str) -> None:
+        """``DELETE /stories/{gid}``: only its author may delete a story (403 otherwise); one
+        already gone is a 404, raised as `NotFound`."""
+        self.transport.request("DELETE", f"/stories/{segment(story_gid)}", shape=answers.empty)
 
     def comment(
         self, task_gid: str, text: str, *, pinned: bool = False, html_text: str | None = None

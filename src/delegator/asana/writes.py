@@ -3,8 +3,8 @@
 The client sends an action alone (`send`, one request) or with up to nine others in a /batch
 (`batch.py`); the same `Action` serves both, so a dry run can show exactly what would be sent.
 
-Idempotent writes (PUT, addTag, removeTag, addFollowers, addProject, sections/addTask) may be
-sent again after any transient failure. Creates (a comment, a status update, a task, a tag) are
+Idempotent writes (PUT, addTag, removeTag, add/removeFollowers, add/removeProject,
+sections/addTask) may be sent again after any transient failure. Creates (a comment, a status update, a task, a tag) are
 not: each carries a `check` that finds what an ambiguous attempt may already have created, so a
 comment is never posted twice (see `find_existing`).
 """
@@ -189,6 +189,20 @@ def add_followers(
     )
 
 
+def remove_followers(
+    task_gid: str, followers: Sequence[str], *, fields: Fields = TASK_WRITE_FIELDS
+) -> Action:
+    """Followers by user gid, email or "me"; removing one who does not follow changes nothing."""
+    if isinstance(followers, str) or not followers:
+        raise ValueError("followers must be a non-empty sequence of users")
+    return Action(
+        "POST",
+        f"/tasks/{segment(task_gid)}/removeFollowers",
+        {"followers": list(followers)},
+        field_names(fields),
+    )
+
+
 def move_to_section(
     task_gid: str,
     section_gid: str,
@@ -213,6 +227,16 @@ def add_project(task_gid: str, project_gid: str, *, section_gid: str | None = No
     if section_gid is not None:
         data["section"] = section_gid
     return Action("POST", f"/tasks/{segment(task_gid)}/addProject", data, returns="empty")
+
+
+def remove_project(task_gid: str, project_gid: str) -> Action:
+    """Take the task out of a project (it stays in its other projects, or in none)."""
+    return Action(
+        "POST",
+        f"/tasks/{segment(task_gid)}/removeProject",
+        {"project": project_gid},
+        returns="empty",
+    )
 
 
 def comment(
