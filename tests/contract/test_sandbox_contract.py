@@ -418,6 +418,8 @@ def test_every_endpoint_answers_as_the_spec_says(
     assert api.get(
         f"/tasks/{task}/stories", opt_fields="text,type,created_by.name,resource_subtype"
     ).ok
+    story = f"{sandbox.base_url}/stories/{comment.json()['data']['gid']}"
+    assert api.session.delete(story).ok  # its author deletes the comment
     update = api.send(
         "POST",
         "/status_updates",

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from delegator.sandbox.errors import InvalidRequestError
-from delegator.sandbox.records import Node, Project, StatusUpdate, Task
+from delegator.sandbox.records import Node, Project, StatusUpdate, Story, Task
 from delegator.sandbox.routing import Call, Reply, RouteTable
 from delegator.sandbox.values import parse_instant_param
 
@@ -59,6 +59,12 @@ def create_story(call: Call) -> Reply:
         raise InvalidRequestError("is_pinned: Not a boolean")
     story = call.world.comment(task, text, by=call.user, html_text=html_text, is_pinned=pinned)
     return call.one(story, status=201)
+
+
+@routes.delete("/stories/{story_gid}")
+def delete_story(call: Call) -> Reply:
+    call.world.delete_story(call.record("story_gid", Story), by=call.user)
+    return call.empty()
 
 
 # ---------------------------------------------------------------------- status updates

@@ -818,6 +818,22 @@ class World:
                 task.followers.append(by)
             return story
 
+    def delete_story(self, story: Story, *, by: User) -> None:
+        """Delete a comment, as ``DELETE /stories/{gid}`` does: only a comment story, and only
+        by its author (ForbiddenError otherwise); from then on its gid answers 404 and the
+        task's stories leave it out."""
+        with self.lock:
+            if story.type != "comment":
+                raise ForbiddenError("story: Only comment stories can be deleted")
+            if story.created_by is not by:
+                raise ForbiddenError("story: A user can only delete stories they have created")
+            task = story.task
+            task.stories.remove(story)
+            del self._objects[story.gid]
+            self.events.record(
+                user=by, resource=story, action="deleted", parent=task, streams=self._streams(task)
+            )
+
     def add_tag(self, task: Task, tag: Tag, *, by: User | None = None) -> bool:
         """Tag the task; False when it already had the tag (nothing changes)."""
         with self.lock:
