@@ -8,10 +8,13 @@ and how Asana's refusals reach the caller: a task's 404 / 403 is `TaskGone`, a r
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 import responses
 from asana_fakes import BASE, TOKEN, path, query
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from delegator.asana import AsanaClient
 from delegator.asana.backend import AsanaBackend
@@ -406,3 +409,39 @@ def test_a_comment_already_deleted_is_reported_as_not_found(
     with pytest.raises(BackendError, match="comment 71 on task 1 was not found") as raised:
         backend.revert(TASK, DeleteComment("71"))
     assert not isinstance(raised.value, TaskGone)
+
+
+# ----------------------------------------------------------------------------- any value
+
+_NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1).filter(
+    lambda name: name.strip() != ""
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    options=st.lists(_NAMES, min_size=1, max_size=5, unique_by=lambda n: n.strip().casefold()),
+    pick=st.integers(min_value=0),
+    due=st.one_of(st.none(), st.dates().map(date.isoformat)),
+)
+def test_any_option_name_and_due_day_are_sent_as_asana_takes_them(
+    client: AsanaClient, options: list[str], pick: int, due: str | None
+) -> None:
+    """Whatever the options are called, the chosen one is sent by its gid; a due day by its
+    ISO date, or null."""
+    chosen = pick % len(options)
+    field = {
+        "gid": "61",
+        "name": "Priority",
+        "resource_subtype": "enum",
+        "enum_options": [{"gid": f"6{i}", "name": name} for i, name in enumerate(options)],
+    }
+    task = Task(gid="1", custom_fields=(FieldValue("61", "Priority", "enum"),))
+    backend = AsanaBackend(client, WORKSPACE)  # its own cache of field definitions
+    with responses.RequestsMock() as api:
+        api.get(f"{BASE}/workspaces/{WORKSPACE}/custom_fields", json={"data": [field]})
+        _task_put(api)
+        backend.revert(task, RestoreField("61", options[chosen]))
+        assert _sent(api) == ("PUT", "/tasks/1", {"data": {"custom_fields": {"61": f"6{chosen}"}}})
+        backend.revert(task, RestoreDue(due, None))
+        assert _sent(api) == ("PUT", "/tasks/1", {"data": {"due_on": due}})
