@@ -254,6 +254,17 @@ def test_the_latest_write_is_taken_back_first() -> None:
     assert reverts(part) == [Untag("401"), Reassign("102"), Reassign("101")]
 
 
+def test_a_follower_comes_off_after_the_task_is_given_back() -> None:
+    """Asana makes an assignee a follower: reassigning after unfollowing would follow again."""
+    writes = [
+        written(1, Assign("lena"), task(), assignee="102"),
+        written(2, Follow("owner"), task(), minutes=1),
+        written(3, AddTag("delegated"), task(), minutes=2),
+    ]
+    part = only(writes, task(assignee=LENA, followers=(ANNA,), tags=(DELEGATED,)))
+    assert reverts(part) == [Untag("401"), Reassign("101"), Unfollow("101")]
+
+
 def test_an_earlier_write_is_compared_with_what_the_later_revert_leaves() -> None:
     # Later cycle moved it on from Doing to Done: taking that back leaves it in Doing, which
     # is what the first write wrote, so both are taken back.

@@ -2,7 +2,8 @@
 
 From the journal's writes (`Write`, each with what the task showed before it, ``before``), the
 tasks as they are now and the client's directory, `plan_undo` gives per task the reverts to carry
-out, latest write first, and what is left as it is, with the reason. A value a person set since
+out, latest write first (followers removed last: giving a task back to someone in Asana makes
+them a follower), and what is left as it is, with the reason. A value a person set since
 the service wrote it is never reverted: the task's assignee, section, field or due date must
 still be what the service wrote. A task's state is followed through its writes from the latest
 back, so an earlier write is compared with what the task will show once the later ones are
@@ -77,6 +78,8 @@ class Write:
 
     @property
     def description(self) -> str:
+        if self.kind is WriteKind.COMMENT:  # its description is the whole template
+            return "comment posted"
         return str(self.detail.get("description") or self.kind.value)
 
 
@@ -201,6 +204,8 @@ def _plan_task(
         else:
             reason, note = outcome
             kept.append(Left(write.id, write.description, reason, note))
+    # Asana makes an assignee a follower: a follower comes off after the task is given back.
+    steps.sort(key=lambda step: isinstance(step.revert, Unfollow))
     return TaskUndo(task.gid, task.name or name, tuple(steps), tuple(kept))
 
 
@@ -310,9 +315,8 @@ def _follow(write: Write, state: _State, directory: Directory) -> _Outcome:
     if follower is None or not state.followers.get(key, True):
         return (Kept.AS_BEFORE, f"{who.label()} no longer follows it")
     state.followers[key] = False
-    return Step(
-        write.id, Unfollow(follower.gid or follower.email), f"remove follower {_person(follower)}"
-    )
+    name = who.name or _person(follower)
+    return Step(write.id, Unfollow(follower.gid or follower.email), f"remove follower {name}")
 
 
 # ----------------------------------------------------------------------------- move

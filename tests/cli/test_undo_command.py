@@ -1,0 +1,179 @@
+"""`delegator undo` end to end on the demo world: a cycle taken back, a person's later change
+kept, nothing written twice, and the tasks left alone afterwards unless --allow-again."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from delegator.cli import main
+from delegator.sandbox import SandboxServer
+from delegator.sandbox.records import Task
+
+CLIENT = "small-agency"
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+ANNA = "anna@northwind.example"
+# A rule that follows the owner acts on it: Anna stops following it first, so the cycle adds her.
+FOLLOWED = "Pay invoice #2048 from Shutterstock"
+REASSIGNED = "Reconcile expenses for October"  # Luca takes it over after the cycle
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+ASSISTANTS = {"giulia@va-agency.example", "marco@va-agency.example"}
+
+
+def shown(task: Task) -> dict[str, Any]:
+    """What undo must restore on a task, as the sandbox holds it. The assistants as followers
+    aside: Asana makes an assignee a follower, and the journal does not say whether they
+    followed before."""
+    return {
+        "assignee": task.assignee.email if task.assignee else None,
+        "tags": sorted(t.name for t in task.tags),
+        "followers": sorted(u.email for u in task.followers if u.email not in ASSISTANTS),
+        "sections": sorted((m.project.name, m.section.name) for m in task.memberships),
+        "due_on": task.due_on,
+        "due_at": task.due_at,
+        "comments": sorted(s.text for s in task.stories if s.type == "comment"),
+    }
+
+
+def writes_since(server: SandboxServer, start: int) -> list[str]:
+    """The writes sent after the ``start``-th request, those inside a batch included (a batch
+    itself is a POST that may only read)."""
+    return [
+        r.key
+        for r in server.requests.entries(include_batched=True)[start:]
+        if r.method in WRITES and r.endpoint != "/batch"
+    ]
+
+
+@pytest.fixture
+def world(examples_on_sandbox: SandboxServer) -> SandboxServer:
+    server = examples_on_sandbox
+    server.world.remove_followers(server.world.task(FOLLOWED), [server.world.user(ANNA)])
+    return server
+
+
+def cycle_of(capsys: pytest.CaptureFixture[str]) -> tuple[int, set[str]]:
+    """The small agency's last cycle, and the tasks it wrote to."""
+    code, out, _ = run(capsys, "history", "--json", "--client", CLIENT)
+    assert code == 0
+    actions = [
+        a for a in json.loads(out)["actions"] if a["status"] == "done" and a["mode"] == "active"
+    ]
+    cycle = max(a["cycle_id"] for a in actions)
+    return cycle, {a["task_gid"] for a in actions if a["cycle_id"] == cycle and a["kind"] != "rule"}
+
+
+def once(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "once", "--client", CLIENT)
+    assert code == 0, err
+
+
+def test_a_dry_run_prints_the_plan_and_writes_nothing(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    once(capsys)
+    cycle, touched = cycle_of(capsys)
+    start = len(world.requests.entries(include_batched=True))
+    code, out, err = run(capsys, "undo", "--cycle", str(cycle), "--dry-run")
+    assert code == 0, err
+    assert writes_since(world, start) == []
+    assert "dry run: nothing written" in out
+    assert "would assign back to Anna Rossi" in out
+    assert "would remove follower Anna Rossi" in out
+    assert "Europe/Rome" in out  # times in the client's zone
+    assert "would take back" in out
+    assert len(touched) > 3
+
+
+def test_undo_takes_the_cycle_back_and_leaves_a_persons_change(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {t.gid: shown(t) for t in world.world.all_tasks()}
+    once(capsys)
+    cycle, touched = cycle_of(capsys)
+    reassigned = world.world.task(REASSIGNED)
+    assert reassigned.gid in touched
+    world.world.assign(reassigned, world.world.user("luca@northwind.example"))
+    assert any(shown(world.world.task(gid)) != before[gid] for gid in touched)
+
+    code, out, err = run(capsys, "undo", "--cycle", str(cycle))
+    assert code == 0, err
+    assert "Traceback" not in err
+    for gid in touched - {reassigned.gid}:
+        assert shown(world.world.task(gid)) == before[gid], world.world.task(gid).name
+    kept = shown(world.world.task(reassigned.gid))
+    assert kept["assignee"] == "luca@northwind.example"  # Luca keeps it
+    assert kept["tags"] == before[reassigned.gid]["tags"]  # the rule's other writes went back
+    assert kept["comments"] == before[reassigned.gid]["comments"]
+    assert "reassigned to Luca" in out
+    followed = world.world.task(FOLLOWED)
+    assert ANNA not in shown(followed)["followers"]
+
+    start = len(world.requests.entries(include_batched=True))
+    code, out, err = run(capsys, "undo", "--cycle", str(cycle), "--json")
+    assert code == 0, err
+    assert writes_since(world, start) == []  # the second run changes nothing
+    document = json.loads(out)
+    assert document["counts"]["reverted"] == 0
+    assert {t["gid"] for t in document["tasks"] if t["reverts"]} == set()
+
+
+def test_the_next_cycle_leaves_undone_tasks_alone(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    once(capsys)
+    cycle, touched = cycle_of(capsys)
+    assert run(capsys, "undo", "--cycle", str(cycle))[0] == 0
+    after_undo = {gid: shown(world.world.task(gid)) for gid in touched}
+    once(capsys)
+    assert {gid: shown(world.world.task(gid)) for gid in touched} == after_undo
+    out = run(capsys, "history", "--json", "--client", CLIENT)[1]
+    overrides = json.loads(out)["overrides"]
+    assert {o["task_gid"] for o in overrides} == touched
+    assert {o["reason"] for o in overrides} == {"taken back by delegator undo"}
+
+
+def test_allow_again_records_no_override(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    once(capsys)
+    cycle, _ = cycle_of(capsys)
+    code, out, _ = run(capsys, "undo", "--cycle", str(cycle), "--allow-again", "--json")
+    assert code == 0
+    assert json.loads(out)["overrides"] == []
+    code, out, _ = run(capsys, "history", "--json", "--client", CLIENT)
+    assert json.loads(out)["overrides"] == []
+    undone = [a for a in json.loads(out)["actions"] if a["kind"] == "undo"]
+    assert undone
+    assert {a["status"] for a in undone} == {"done"}  # never pending: no reconcile picks it up
+
+
+def test_bad_command_lines_exit_2_and_a_refused_token_is_one_line(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["undo"])
+    assert exited.value.code == 2
+    code, _, err = run(capsys, "undo", "--rule", "Inbox chores")
+    assert code == 2
+    assert "--since" in err
+    code, _, err = run(capsys, "undo", "--cycle", "1", "--client", "nobody")
+    assert code == 2
+    assert "no client 'nobody'" in err
+    once(capsys)
+    cycle, _ = cycle_of(capsys)
+    monkeypatch.setenv("ASANA_TOKEN_NORTHWIND", "not-a-token")
+    code, out, err = run(capsys, "undo", "--cycle", str(cycle))
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert "not-a-token" not in err + out
