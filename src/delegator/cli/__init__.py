@@ -12,7 +12,19 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from delegator import __version__
-from delegator.cli import config, demo, init, prune, rules, run, sandbox, service, status, summary
+from delegator.cli import (
+    config,
+    demo,
+    init,
+    prune,
+    rules,
+    run,
+    sandbox,
+    service,
+    status,
+    summary,
+    undo,
+)
 from delegator.cli._common import fail
 from delegator.cli.console import add_output_flags, configure_one_off
 
@@ -22,6 +34,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     init,  # a newcomer's first command, listed first
     rules,
     service,
+    undo,
     run,
     status,
     summary,
