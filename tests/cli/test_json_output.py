@@ -36,6 +36,7 @@ COMMANDS: dict[str, list[str]] = {
     "summary": ["summary", "--json", "--digests"],
     "config": ["config", "--json"],
     "prune": ["prune", "--json", "--dry-run"],
+    "undo": ["undo", "--json", "--cycle", "1", "--dry-run"],
 }  # fmt: skip
 
 

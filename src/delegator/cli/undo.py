@@ -347,7 +347,7 @@ def _report(
 ) -> int:
     failed = [o for o in outcomes if o.status == "failed"]
     if args.json:
-        dump_json(_document(args, client, plan, outcomes, overridden, dry_run=dry_run))
+        dump_json(_document(args, client, plan, outcomes, overridden, when, dry_run=dry_run))
     else:
         style = Style.for_stream(sys.stdout, args)
         _print(client, zone, plan, outcomes, when, dry_run=dry_run, style=style)
@@ -364,6 +364,7 @@ def _document(
     plan: UndoPlan,
     outcomes: list[Outcome],
     overridden: list[str],
+    when: dict[int, datetime],
     *,
     dry_run: bool,
 ) -> dict[str, Any]:
@@ -376,6 +377,7 @@ def _document(
             reverts.append(
                 {
                     "undoes": step.undoes,
+                    "written_at": when[step.undoes],
                     "label": _label(outcome) if outcome else step.label,
                     "change": plain(outcome.revert if outcome else step.revert),
                     "status": outcome.status if outcome else "not_reached",
@@ -388,7 +390,7 @@ def _document(
                 "gid": part.task_gid,
                 "name": part.task_name,
                 "reverts": reverts,
-                "left": [plain(left) for left in part.left],
+                "left": [{**plain(left), "written_at": when[left.entry]} for left in part.left],
             }
         )
     return {
