@@ -4,11 +4,15 @@ kept, nothing written twice, and the tasks left alone afterwards unless --allow-
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from delegator.bootstrap import open_store
 from delegator.cli import main
+from delegator.cli._common import read_settings
 from delegator.sandbox import SandboxServer
 from delegator.sandbox.records import Task
 
@@ -177,3 +181,43 @@ def test_bad_command_lines_exit_2_and_a_refused_token_is_one_line(
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
     assert "not-a-token" not in err + out
+
+
+def test_a_comment_asana_will_not_delete_is_withdrawn_by_another(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    once(capsys)
+    task = world.world.task(FOLLOWED)
+    [posted] = [s for s in task.stories if s.type == "comment" and "yours now" in s.text]
+    posted.created_by = world.world.user("luca@northwind.example")  # not the token's to delete
+    code, out, err = run(capsys, "undo", "--task", task.gid, "--json")
+    assert code == 0, err
+    comments = [s.text for s in task.stories if s.type == "comment"]
+    assert posted.text in comments
+    assert any("disregard the earlier automatic comment" in text for text in comments)
+    [revert] = [r for t in json.loads(out)["tasks"] for r in t["reverts"]
+                if r["change"]["kind"] == "correct_comment"]  # fmt: skip
+    assert revert["status"] == "done"
+    assert revert["story_gid"]
+
+
+def test_several_clients_matching_need_client(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "once")[0] == 0
+    code, _, err = run(capsys, "undo", "--rule", "Travel and bookings", "--since", "1d")
+    assert code == 0, err  # only the small agency has that rule
+    store = open_store(read_settings(None, os.environ))
+    try:
+        store.begin_action(
+            cycle_id=None, client="solo-consultant", task_gid="1900000000000050",
+            task_name="Book a venue", rule="Travel and bookings", kind="tag",
+            detail={"name": "delegated"}, assistant=None, mode="active",
+            at=datetime.now(UTC), status="done",
+        )  # fmt: skip
+    finally:
+        store.close()
+    code, _, err = run(capsys, "undo", "--rule", "Travel and bookings", "--since", "1d")
+    assert code == 2
+    assert "small-agency, solo-consultant" in err
+    assert "--client" in err
