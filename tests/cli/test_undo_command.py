@@ -154,6 +154,7 @@ def test_allow_again_records_no_override(
     code, out, _ = run(capsys, "undo", "--cycle", str(cycle), "--allow-again", "--json")
     assert code == 0
     assert json.loads(out)["overrides"] == []
+    once(capsys)  # the tasks given back are not taken for a person's overrides either
     code, out, _ = run(capsys, "history", "--json", "--client", CLIENT)
     assert json.loads(out)["overrides"] == []
     undone = [a for a in json.loads(out)["actions"] if a["kind"] == "undo"]
@@ -221,3 +222,15 @@ def test_several_clients_matching_need_client(
     assert code == 2
     assert "small-agency, solo-consultant" in err
     assert "--client" in err
+
+
+def test_a_task_deleted_since_is_left_and_said(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    once(capsys)
+    task = world.world.task(REASSIGNED)
+    world.world.delete_task(task)
+    code, out, err = run(capsys, "undo", "--task", task.gid)
+    assert code == 0, err
+    assert "the task is deleted or cannot be seen" in out
+    assert "took back 0" in out
