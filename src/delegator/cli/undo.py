@@ -233,8 +233,9 @@ def _carry_out(
     *,
     allow_again: bool,
 ) -> tuple[list[Outcome], list[str]]:
-    """Each task's reverts in order, each journaled once done; then the task's override (unless
-    ``allow_again``) and its open delegation closed when it was given back. A task found gone
+    """Each task's reverts in order, each journaled once done. The task's override (unless
+    ``allow_again``) comes first, so a service running meanwhile leaves the task alone while it
+    is taken back; its open delegation is closed once it was given back. A task found gone
     fails its remaining reverts."""
     outcomes: list[Outcome] = []
     overridden: list[str] = []
@@ -242,6 +243,12 @@ def _carry_out(
         task = tasks.get(part.task_gid)
         if task is None or not part.steps:
             continue
+        if not allow_again:
+            rule = by_id[part.steps[0].undoes].rule
+            store.record_override(
+                Override(client, part.task_gid, part.task_name, rule, OVERRIDE_REASON, now)
+            )
+            overridden.append(part.task_gid)
         done: list[Outcome] = []
         gone: str | None = None
         for step in part.steps:
@@ -255,10 +262,8 @@ def _carry_out(
             elif outcome.gone:
                 gone = outcome.error
             outcomes.append(outcome)
-        if done:
-            _settle(store, client, part, done, by_id, now, allow_again=allow_again)
-            if not allow_again:
-                overridden.append(part.task_gid)
+        if any(isinstance(o.revert, Reassign) for o in done):
+            _given_back(store, client, part.task_gid, now)
     return outcomes, overridden
 
 
@@ -302,27 +307,11 @@ def _journal(
     )  # fmt: skip
 
 
-def _settle(
-    store: StateStore,
-    client: str,
-    part: TaskUndo,
-    done: list[Outcome],
-    by_id: dict[int, ActionRecord],
-    now: datetime,
-    *,
-    allow_again: bool,
-) -> None:
-    """A task given back: its open delegation closed (the assistant no longer has it, and the
-    service does not take the change for a person's); the override, unless ``allow_again``."""
-    with store.together(write=True):
-        if any(isinstance(o.revert, Reassign) for o in done):
-            for delegation in store.delegations(client, "open", task_gids=[part.task_gid]):
-                store.close_delegation(client, delegation.task_gid, "overridden", now)
-        if not allow_again:
-            rule = by_id[done[0].step.undoes].rule
-            store.record_override(
-                Override(client, part.task_gid, part.task_name, rule, OVERRIDE_REASON, now)
-            )
+def _given_back(store: StateStore, client: str, task_gid: str, now: datetime) -> None:
+    """The service's open delegation of a task given back, closed: the assistant no longer has
+    it, and the service does not take the change for a person's override."""
+    for delegation in store.delegations(client, "open", task_gids=[task_gid]):
+        store.close_delegation(client, delegation.task_gid, "overridden", now)
 
 
 def _label(outcome: Outcome) -> str:
