@@ -351,3 +351,15 @@ def test_a_value_a_person_set_since_is_never_reverted(
             assert left.reason is Kept.AS_BEFORE
         else:
             assert left.reason is Kept.CHANGED_SINCE
+
+
+def test_what_cannot_be_written_back_is_left_and_said() -> None:
+    no_section = task(memberships=(), projects=(OPS,))
+    moved = task(memberships=(Membership(OPS, DOING),))
+    part = only([written(1, Move("Operations", "Doing"), no_section)], moved)
+    assert reasons(part) == [Kept.CANNOT_RESTORE]
+    no_field = task(custom_fields=())
+    low = task(custom_fields=(FieldValue(PRIORITY, "Priority", "enum", enum="Low"),))
+    part = only([written(1, SetField("Priority", "Low"), no_field)], low)
+    assert reasons(part) == [Kept.CANNOT_RESTORE]
+    assert part.left[0].note == "the field was not on the task"
