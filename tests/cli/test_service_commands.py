@@ -82,7 +82,9 @@ def test_once_runs_a_cycle_and_history_tells_what_happened(
     assert main(["history", "--client", "solo-consultant"]) == 0
     history = capsys.readouterr().out
     assert re.search(
-        r' done    active "Submit the October expense report" assign to sam -> sam ', history
+        r' done    active "Submit the October expense report" assign to sam '
+        r"\(was Lena Fischer\) -> sam ",
+        history,
     )
     assert main(["once", "--dry-run"]) == 0
     capsys.readouterr()
