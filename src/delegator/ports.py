@@ -629,6 +629,14 @@ class NotInWorkspace(BackendError):
     in the client's workspace: a set-up problem for the client, not a failure of the backend."""
 
 
+class CommentKept(BackendError):
+    """A comment the service posted that Asana will not delete (only its author may)."""
+
+
+class CommentGone(BackendError):
+    """A comment the service posted that is no longer there (deleted already, or hidden)."""
+
+
 class TokenRefused(BackendError):
     """The backend refused the client's credentials: nothing can be read or written."""
 

@@ -234,3 +234,54 @@ def test_a_task_deleted_since_is_left_and_said(
     assert code == 0, err
     assert "the task is deleted or cannot be seen" in out
     assert "took back 0" in out
+
+
+@pytest.mark.parametrize("fault", ["500 after apply", "500", "token refused midway"])
+def test_faults_during_undo_end_as_a_clean_undo_with_nothing_twice(
+    world: SandboxServer, capsys: pytest.CaptureFixture[str], fault: str
+) -> None:
+    """Once the undo has begun writing: its next writes answered 500 after they were carried
+    out (the client retries; a comment's DELETE then finds it gone), plain 500s, or the token
+    refused for the rest of the run. Undo run again until nothing is left: the tasks end as a
+    clean undo leaves them, and no comment is "withdrawn" that was in fact deleted."""
+    before = {t.gid: shown(t) for t in world.world.all_tasks()}
+    once(capsys)
+    cycle, touched = cycle_of(capsys)
+    token = world.token(ANNA)
+    start = len(world.requests.entries(include_batched=True))
+    armed: list[str] = []
+
+    def arm(entry: Any) -> None:
+        """The faults begin at the undo's first write (a refused token), or right after its
+        first reassignment, so that the next request, a comment's DELETE, meets them."""
+        if armed or entry.method not in WRITES or entry.endpoint == "/batch":
+            return
+        if fault == "token refused midway":
+            armed.append(entry.key)
+            world.faults.fail_next(token, 1_000, status=401)
+        elif entry.method == "PUT":
+            armed.append(entry.key)
+            world.faults.fail_next(token, 1, after_apply=fault == "500 after apply")
+
+    world.requests.subscribe(arm)
+    code, first, err = run(capsys, "undo", "--cycle", str(cycle))
+    assert armed, "the faults never met a write"
+    if fault == "token refused midway":
+        assert code == 1, err  # said, and the run stopped at the refusal
+        refused = [w for w in writes_since(world, start) if w != armed[0]]
+        assert len(refused) <= 1, refused  # not one doomed request per revert
+        assert "not tried: the token was refused" in first
+    assert "Traceback" not in err
+    world.faults.clear(token)
+    for _ in range(3):  # run again as a person would, until nothing is left to take back
+        code, out, err = run(capsys, "undo", "--cycle", str(cycle), "--json")
+        assert "Traceback" not in err
+        if code == 0 and json.loads(out)["counts"]["reverted"] == 0:
+            break
+    assert code == 0, err
+    for gid in touched:
+        assert shown(world.world.task(gid)) == before[gid], world.world.task(gid).name
+    corrections = [
+        w for w in writes_since(world, start) if w.startswith("POST") and w.endswith("/stories")
+    ]
+    assert corrections == []  # a comment deleted on a retry is taken back, never "withdrawn"

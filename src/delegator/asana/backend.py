@@ -61,6 +61,8 @@ from delegator.core.reverts import (
 from delegator.core.schema import WatchSource
 from delegator.ports import (
     BackendError,
+    CommentGone,
+    CommentKept,
     GoneReason,
     NotInWorkspace,
     RemoteWebhook,
@@ -555,12 +557,12 @@ class AsanaBackend:
         try:
             self.client.delete_story(story)
         except Forbidden as exc:
-            raise BackendError(
+            raise CommentKept(
                 f"the comment {story} on task {task_gid} cannot be deleted "
                 f"(Asana lets only its author delete a comment): {exc}"
             ) from exc
         except NotFound as exc:
-            raise BackendError(
+            raise CommentGone(
                 f"the comment {story} on task {task_gid} was not found "
                 f"(already deleted, or no longer visible): {exc}"
             ) from exc

@@ -238,7 +238,7 @@ def _plan(
     environ: dict[str, str],
     entries: list[ClientEntry],
 ) -> int:
-    entries, unusable = _usable_tokens(entries, environ)
+    entries, unusable = usable_tokens(entries, environ)
     fleet = Fleet(settings, open_store(settings), environ=environ)
     try:
         reports = [
@@ -282,7 +282,7 @@ def _once(
     environ: dict[str, str],
     entries: list[ClientEntry],
 ) -> int:
-    entries, unusable = _usable_tokens(entries, environ)
+    entries, unusable = usable_tokens(entries, environ)
     store = open_store(settings)
     if not args.dry_run:
         closed = store.close_abandoned_cycles(
@@ -361,7 +361,7 @@ HEADER_CHARACTER_PROBLEM = (
 )
 
 
-def _usable_tokens(
+def usable_tokens(
     entries: list[ClientEntry], environ: Mapping[str, str]
 ) -> tuple[list[ClientEntry], list[ClientEntry]]:
     """The clients whose token can be sent in an HTTP header, and the others, each told on

@@ -21,13 +21,22 @@ from typing import Any
 from delegator.bootstrap import Fleet, open_store
 from delegator.cli._common import Subparsers, say
 from delegator.cli.console import Style, configure_one_off, dump_json, local, plain
-from delegator.cli.service import UsageError, _usable_tokens, select, settings_from, unknown_client
+from delegator.cli.service import UsageError, select, settings_from, unknown_client, usable_tokens
 from delegator.clients import ClientEntry, load_clients
 from delegator.core.model import Task
-from delegator.core.reverts import CorrectComment, DeleteComment, Reassign, Revert
+from delegator.core.reverts import CorrectComment, Reassign, Revert
 from delegator.core.timeexpr import parse_duration
 from delegator.core.undo import Step, TaskUndo, UndoPlan, Write, WriteKind, correction, plan_undo
-from delegator.ports import ActionRecord, BackendError, Override, StateStore, TaskBackend, TaskGone
+from delegator.ports import (
+    ActionRecord,
+    BackendError,
+    CommentGone,
+    CommentKept,
+    Override,
+    StateStore,
+    TaskBackend,
+    TaskGone,
+)
 from delegator.service import ClientError
 from delegator.settings import Settings, SettingsError
 
@@ -78,6 +87,7 @@ class Outcome:
     error: str | None = None
     story_gid: str | None = None
     gone: bool = False  # the task was deleted or can no longer be seen
+    fatal: bool = False  # nothing more can be written (the token refused): the run stops
 
 
 def run_undo(args: argparse.Namespace) -> int:
@@ -160,7 +170,7 @@ def _undo(
     if entry is None or entry.loaded.head is None:
         say(f"{key}: no usable client file in {settings.rules_dir} to reach its tasks with")
         return 1
-    if _usable_tokens([entry], fleet.environ)[1]:
+    if usable_tokens([entry], fleet.environ)[1]:
         return 1  # the token cannot be sent, said on stderr
     now = datetime.now(UTC)
     runtime = fleet.runtime(entry)
@@ -236,12 +246,19 @@ def _carry_out(
     """Each task's reverts in order, each journaled once done. The task's override (unless
     ``allow_again``) comes first, so a service running meanwhile leaves the task alone while it
     is taken back; its open delegation is closed once it was given back. A task found gone
-    fails its remaining reverts."""
+    fails its remaining reverts; a refused token stops the run (the rest not tried, said so).
+    """
     outcomes: list[Outcome] = []
+    stopped: str | None = None
     overridden: list[str] = []
     for part in plan.tasks:
         task = tasks.get(part.task_gid)
         if task is None or not part.steps:
+            continue
+        if stopped is not None:  # not touched: no override either
+            outcomes.extend(
+                Outcome(step, "failed", step.revert, f"not tried: {stopped}") for step in part.steps
+            )
             continue
         if not allow_again:
             rule = by_id[part.steps[0].undoes].rule
@@ -252,6 +269,9 @@ def _carry_out(
         done: list[Outcome] = []
         gone: str | None = None
         for step in part.steps:
+            if stopped is not None:
+                outcomes.append(Outcome(step, "failed", step.revert, f"not tried: {stopped}"))
+                continue
             if gone is not None:
                 outcomes.append(Outcome(step, "failed", step.revert, gone))
                 continue
@@ -259,6 +279,8 @@ def _carry_out(
             if outcome.status == "done":
                 _journal(store, client, part, step, outcome, by_id[step.undoes], now)
                 done.append(outcome)
+            elif outcome.fatal:
+                stopped = outcome.error
             elif outcome.gone:
                 gone = outcome.error
             outcomes.append(outcome)
@@ -273,9 +295,14 @@ def _revert(backend: TaskBackend, task: Task, step: Step, rule: str) -> Outcome:
         return Outcome(step, "done", step.revert, story_gid=story)
     except TaskGone as exc:
         return Outcome(step, "failed", step.revert, str(exc), gone=True)
+    except CommentGone:
+        # Deleted already: by a person, or by an earlier run whose answer was lost (a retried
+        # DELETE answers 404). What undo wanted is so: taken back.
+        return Outcome(step, "done", step.revert)
+    except CommentKept:
+        pass  # Asana keeps it: withdrawn by another comment instead
     except BackendError as exc:
-        if not (isinstance(step.revert, DeleteComment) and "cannot be deleted" in str(exc)):
-            return Outcome(step, "failed", step.revert, str(exc))
+        return Outcome(step, "failed", step.revert, str(exc), fatal=exc.fatal)
     fallback = CorrectComment(correction(rule))
     try:
         story = backend.revert(task, fallback)
