@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from delegator.core.context import Directory, Identity
 from delegator.core.engine import TaskMemory
+from delegator.core.expectations import Activity, Step
 from delegator.core.intents import Intent
 from delegator.core.model import Task
 from delegator.core.reverts import Revert
@@ -28,7 +29,11 @@ ActionStatus = Literal["pending", "done", "failed", "skipped", "queued", "planne
 ActionMode = Literal["active", "shadow", "dry_run"]
 # deleted / no_access: the task was deleted, or the token can no longer see it; either way it
 # no longer counts against the assistant's capacity and is never counted as done.
-DelegationStatus = Literal["open", "done", "overridden", "deleted", "no_access"]
+# bounced: the assistant said "not for me"; reassigned: given to another assistant after a second
+# missed expectation (the new assistant's delegation is a new, open one).
+DelegationStatus = Literal[
+    "open", "done", "overridden", "deleted", "no_access", "bounced", "reassigned"
+]
 SendKind = Literal["summary", "digest"]
 # pending: claimed, not yet delivered (or cut short by a crash); failed: will be tried again at
 # next_attempt_at; gave_up: out of attempts; baseline: a period that passed before the schedule was
@@ -159,6 +164,38 @@ class Override:
     rule: str
     reason: str  # e.g. "assigned back to Anna Rossi", "tag delegated removed"
     detected_at: datetime
+
+
+FollowUpStatus = Literal["pending", "done", "skipped", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """One step of a delegation's follow-up: an expectation met, a reminder, an escalation, a
+    reassignment or a bounce. Claimed once: the store keeps at most one per (client, task,
+    delegated_at, stage, step), so two replicas, or a restart, never send the same one twice.
+
+    ``pending`` is claimed and not finished (cut short by a crash: the next cycle looks for the
+    comment it posted before writing again); ``done`` carried out (``met``: observed);
+    ``skipped`` no longer wanted (the task was completed or taken back meanwhile)."""
+
+    id: int
+    client: str
+    task_gid: str
+    task_name: str
+    rule: str
+    assistant: str  # the assistant key of the delegation
+    delegated_at: datetime  # with client and task, which delegation this follows
+    stage: str  # acknowledged | started | done; "" for a bounce
+    step: Step
+    status: FollowUpStatus
+    due_at: datetime  # the deadline (reminder: the deadline it warns of; bounce: when seen)
+    created_at: datetime
+    finished_at: datetime | None = None
+    story_gid: str | None = None  # the comment it posted, if any
+    # what people read later: {"reason": ...} for a bounce, {"to": ...} for a reassignment and
+    # an escalation, {"text": ...} the comment as posted, {"at": ...} when a stage was met
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +463,51 @@ class StateStore(SubscriptionStore, Protocol):
     def overrides(self, client: str, since: datetime | None = None) -> list[Override]: ...
 
     def assistant_load(self, client: str) -> dict[str, int]: ...
+
+    # the follow-up ledger: each step of each delegation's follow-up, once
+    def claim_followup(
+        self,
+        *,
+        client: str,
+        task_gid: str,
+        task_name: str,
+        rule: str,
+        assistant: str,
+        delegated_at: datetime,
+        stage: str,
+        step: Step,
+        due_at: datetime,
+        at: datetime,
+        status: FollowUpStatus = "pending",
+        detail: Mapping[str, Any] | None = None,
+    ) -> int | None:
+        """Claim one follow-up step; its id, or None when it was claimed before (by this or
+        another replica), whatever that claim's status."""
+        ...
+
+    def finish_followup(
+        self,
+        followup_id: int,
+        status: FollowUpStatus,
+        at: datetime,
+        *,
+        story_gid: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Settle a claimed step; ``detail`` (when given) is merged into the claim's."""
+        ...
+
+    def followups(
+        self,
+        client: str,
+        *,
+        task_gids: Iterable[str] | None = None,
+        since: datetime | None = None,
+        steps: Sequence[Step] | None = None,
+        statuses: Sequence[FollowUpStatus] | None = None,
+    ) -> list[FollowUp]:
+        """The follow-up steps of a client, oldest first; ``since`` on ``created_at``."""
+        ...
 
     def round_robin(self, client: str) -> dict[str, str]: ...
 
@@ -736,6 +818,22 @@ class TaskBackend(Protocol):
 
     def find_comment(self, task_gid: str, text: str) -> str | None:
         """The id of a comment with this text the credentials' person posted on the task."""
+        ...
+
+    def activity(self, task_gid: str, since: datetime) -> Activity:
+        """What people did on a task since ``since``: its stories (comments with their text,
+        and every other story a person made), who liked it, and its subtasks completed.
+        Bounded (the newest stories past the bound are not read: ``truncated``)."""
+        ...
+
+    def notify(self, task: Task, text: str, mention: Identity | None) -> str:
+        """Post a comment on the task that @-mentions ``mention`` (so Asana notifies them)
+        followed by ``text``; the story's gid."""
+        ...
+
+    def find_notice(self, task_gid: str, text: str) -> str | None:
+        """The gid of a comment by the credentials' person on the task that ends with
+        ``text`` (what ``notify`` posted, whatever the mention became), else None."""
         ...
 
     def revert(self, task: Task, change: Revert) -> str | None:

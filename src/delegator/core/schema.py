@@ -683,6 +683,101 @@ Action = TypeAliasType(
 
 KINDS_OF_FAMILY: dict[str, tuple[str, ...]] = {"condition": CONDITION_KINDS, "action": ACTION_KINDS}
 
+# ----------------------------------------------------------------------------- expectations
+
+Stage = Literal["acknowledged", "started", "done"]
+STAGES: tuple[Stage, ...] = ("acknowledged", "started", "done")
+EscalationStep = Literal["comment", "follow", "tag", "summary"]
+ESCALATION_STEPS: tuple[EscalationStep, ...] = ("comment", "follow", "tag", "summary")
+
+
+class Expectation(Strict):
+    """What the assistant is expected to do with a task the rule delegates, and by when.
+
+    Every duration counts the assistant's working time: their hours (always, when they have
+    none), less weekends and the client's holidays for day units, less their time away."""
+
+    acknowledged_within: DurationText | None = Field(
+        None, description="a comment, a like or a change by the assignee"
+    )
+    started_within: DurationText | None = Field(
+        None,
+        description="a change by the assignee (section, field, subtask completed...) or "
+        "started_when holding",
+    )
+    done_within: DurationText | None = Field(
+        None, description="the task completed; default: the due date the rule sets, if any"
+    )
+    started_when: Condition | None = Field(
+        None, description="a condition on the task that also counts as started"
+    )
+    remind_before: DurationText = Field(
+        Duration(1, "hours"),
+        description="working time before a deadline when the assistant is reminded",
+    )
+    escalate_to: Name = Field("owner", description="owner, an assistant key, an email or a gid")
+    escalate: list[EscalationStep] = Field(
+        default_factory=lambda: list(ESCALATION_STEPS), min_length=1,
+        description="what an escalation does: comment, follow, tag and summary",
+    )  # fmt: skip
+    escalation_tag: Name = Field("late", description="the tag an escalation adds")
+    reassign: bool = Field(
+        False, description="after a second miss, give the task to another assistant of the pool"
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Expectation:
+        given = [s for s in STAGES if getattr(self, f"{s}_within") is not None]
+        if not given and self.started_when is None:
+            raise ValueError(
+                "expect: needs at least one of acknowledged_within, started_within, done_within"
+            )
+        if self.started_when is not None and self.started_within is None:
+            raise ValueError("started_when needs started_within: by when is it expected?")
+        ordered = [getattr(self, f"{s}_within") for s in given]
+        for (first, a), (second, b) in zip(
+            zip(given, ordered, strict=True),
+            zip(given[1:], ordered[1:], strict=True),
+            strict=False,
+        ):
+            if _comparable(a, b) and _length(a) > _length(b):
+                raise ValueError(
+                    f"{second}_within ({b}) is shorter than {first}_within ({a}): "
+                    f"a task is {first} before it is {second}"
+                )
+        if len(set(self.escalate)) != len(self.escalate):
+            raise ValueError("escalate lists a step twice")
+        return self
+
+
+def _comparable(a: Duration, b: Duration) -> bool:
+    """Whether two durations compare without knowing the assistant's hours."""
+    days = ("days", "weeks", "business_days")
+    return (a.unit in days) == (b.unit in days)
+
+
+def _length(duration: Duration) -> float:
+    if duration.unit == "weeks":
+        return duration.amount * 5.0
+    if duration.unit in ("days", "business_days"):
+        return float(duration.amount)
+    return duration.timedelta().total_seconds()
+
+
+class BounceSettings(Strict):
+    """How an assistant says "not for me": a tag, or a comment starting with the command."""
+
+    tag: Name = Field("not-delegable", description="the tag an assistant adds to bounce a task")
+    command: Text | None = Field(
+        "not for me",
+        description="a comment by the assignee starting with these words bounces the task; "
+        "the rest of the comment is the reason (null: no comment command)",
+    )
+    to: Literal["owner", "next_assistant"] = Field(
+        "owner", description="where a bounced task goes, unless its rule says otherwise"
+    )
+
+
 # ----------------------------------------------------------------------------- rules
 
 
@@ -703,6 +798,37 @@ class Rule(Strict):
         description="minutes a task of this rule usually takes: the time given back when the "
         "task has no estimate field",
     )
+    expect: Expectation | None = Field(
+        None, description="by when the assistant acknowledges, starts and finishes the task"
+    )
+    on_bounce: Literal["owner", "next_assistant"] | None = Field(
+        None,
+        description="where a task the assistant bounces goes: back to the owner, or to the "
+        "next assistant of the pool with the skill (default: the file's bounce.to)",
+    )
+
+    @model_validator(mode="after")
+    def _expectation_agrees(self) -> Rule:
+        """A due date the rule sets and its done_within say the same thing, or the task would
+        be late before it is missed (or missed before it is late)."""
+        due = next((a.due.in_ for a in self.then if isinstance(a, DueAction)), None)
+        done = self.expect.done_within if self.expect is not None else None
+        if (
+            due is not None
+            and done is not None
+            and _comparable(due, done)
+            and _length(done) > _length(due)
+        ):
+            raise ValueError(
+                f"expect: done_within ({done}) is later than the due date the rule sets "
+                f"(due in {due}): the task would be overdue before the expectation is "
+                "missed; make them agree, or drop done_within to use the due date"
+            )
+        delegates = any(isinstance(a, AssignAction) for a in self.then)
+        if (self.expect is not None or self.on_bounce is not None) and not delegates:
+            key = "expect" if self.expect is not None else "on_bounce"
+            raise ValueError(f"{key}: applies to delegated tasks: the rule needs an assign:")
+        return self
 
 
 # ----------------------------------------------------------------------------- client
@@ -1132,6 +1258,10 @@ class FileHead(Strict):
     matrix: Matrix = Field(default_factory=Matrix)
     summary: SummarySettings | None = Field(None, description="the client's scheduled summary")
     digest: DigestSettings | None = Field(None, description="each assistant's scheduled digest")
+    bounce: BounceSettings = Field(
+        default_factory=BounceSettings,
+        description='how an assistant says "not for me" about a delegated task',
+    )
     rules: list[Any] = Field(default_factory=list)
 
     @field_validator("poll")
