@@ -10,13 +10,16 @@ shown beyond ``scheme://host/...`` (the path's last segment is a secret key).
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from delegator.asana.activity import MAX_STORY_PAGES, ActivityRead
 from delegator.asana.client import AsanaClient
 from delegator.asana.errors import (
     ApiError,
@@ -29,10 +32,12 @@ from delegator.asana.errors import (
 )
 from delegator.asana.lookups import CustomFieldDef, Lookups
 from delegator.asana.mapping import TASK_OPT_FIELDS, Shared, SnapshotError, task_from_asana
+from delegator.asana.reads import time_or_none
 from delegator.asana.sources import Source
 from delegator.asana.sources import SyncPosition as ReadPosition
 from delegator.asana.writes import get_task
 from delegator.core.context import Directory, Identity
+from delegator.core.expectations import Activity, StoryFact, StoryKind
 from delegator.core.intents import (
     AddTag,
     Assign,
@@ -341,6 +346,59 @@ class AsanaBackend:
             return None
         return None
 
+    # ------------------------------------------------------------------ follow-up
+    def activity(self, task_gid: str, since: datetime) -> Activity:
+        """What people did on the task since ``since``.
+
+        - stories: every comment (``comment_added``: COMMENT, with its text) and every other
+          story a person made (section moves, field changes, assignment, subtasks...: CHANGE),
+          created at or after ``since``; a system story with no ``created_by`` is Asana's own
+          and left out;
+        - likers: the gids of the users in the task's ``likes``;
+        - subtasks_done: when each completed subtask was completed (whenever that was).
+
+        Cost: one request (a ``POST /batch`` of three GETs, three quota units) for a task with
+        at most 100 stories and 100 subtasks; one more per further page of either. Bound: Asana
+        lists stories oldest first with no "since" filter, so the read stops after
+        `MAX_STORY_PAGES` pages of 100 (the oldest 300 stories): on a longer task the newest
+        are not read and ``truncated`` is set. Failures are `BackendError`; a task deleted or
+        hidden (404 / 403) is `TaskGone`."""
+        with _translated(task_gid):
+            read = self.client.activity(task_gid)
+        return activity_of(read, since)
+
+    def notify(self, task: Task, text: str, mention: Identity | None) -> str:
+        """A comment on the task: ``<body><a data-asana-gid="GID"/> TEXT</body>`` (rich text, so
+        Asana @-mentions and notifies the person; the text escaped for it), or ``text`` alone
+        when there is no one to mention (None, or a person with no gid). The story's gid.
+
+        Asana writes the mention into the story's plain ``text`` as a link (a profile URL), not
+        as ``TEXT`` alone: `find_notice` therefore matches the end of the text."""
+        with _translated(task.gid):
+            if mention is None or not mention.gid:
+                return self.client.comment(task.gid, text)
+            return self.client.comment(task.gid, text, html_text=mention_html(mention.gid, text))
+
+    def find_notice(self, task_gid: str, text: str) -> str | None:
+        """The gid of the newest comment by the credentials' user on the task whose text ends
+        with ``text`` (spacing aside), else None. Every page of stories is read (1 request per
+        100); a failure is a `BackendError` (`TaskGone` for 404 / 403), never a None that
+        would have the notice posted twice."""
+        wanted = _spaced(text)
+        if not wanted:
+            return None
+        found: str | None = None
+        with _translated(task_gid):
+            me = self.client.me_gid()
+            for story in self.client.stories(task_gid, _STORY_FIELDS):
+                if (
+                    story.get("resource_subtype") == "comment_added"
+                    and _author(story) == me
+                    and _spaced(str(story.get("text") or "")).endswith(wanted)
+                ):
+                    found = str(story["gid"])
+        return found
+
     # ------------------------------------------------------------------ writes
     def write(
         self,
@@ -624,6 +682,55 @@ def _webhook_error(exc: AsanaError, resource: str, target: str) -> BackendError:
     return BackendError(_scrubbed(str(error), target), fatal=error.fatal)
 
 
+def mention_html(user_gid: str, text: str) -> str:
+    """Asana's rich text for a comment that @-mentions a user, then says ``text``."""
+    return f'<body><a data-asana-gid="{html.escape(user_gid)}"/> {html.escape(text, quote=False)}</body>'
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _author(story: Mapping[str, Any]) -> str | None:
+    author = story.get("created_by")
+    if isinstance(author, Mapping) and author.get("gid"):
+        return str(author["gid"])
+    return None
+
+
+def activity_of(read: ActivityRead, since: datetime) -> Activity:
+    """Asana's activity records as the follow-up reads them (see `AsanaBackend.activity`)."""
+    facts: list[StoryFact] = []
+    for story in read.stories:
+        at = time_or_none(story.get("created_at"))
+        if at is None or at < since:
+            continue
+        author = _author(story)
+        if story.get("resource_subtype") == "comment_added":
+            facts.append(
+                StoryFact(author or "", at, StoryKind.COMMENT, str(story.get("text") or ""))
+            )
+        elif author is not None:
+            facts.append(StoryFact(author, at, StoryKind.CHANGE))
+    likers = frozenset(
+        str(like["user"]["gid"])
+        for like in read.likes
+        if isinstance(like.get("user"), Mapping) and like["user"].get("gid")
+    )
+    done = sorted(
+        at
+        for subtask in read.subtasks
+        if subtask.get("completed") is True
+        and (at := time_or_none(subtask.get("completed_at"))) is not None
+    )
+    return Activity(
+        stories=tuple(facts),
+        likers=likers,
+        subtasks_done=tuple(done),
+        truncated=read.truncated,
+    )
+
+
 def _tasks(records: Sequence[Any], label: str) -> tuple[list[Task], list[str]]:
     """Asana's task records as snapshots; a record that is not a task is reported, not fatal."""
     shared = Shared()
@@ -638,4 +745,12 @@ def _tasks(records: Sequence[Any], label: str) -> tuple[list[Task], list[str]]:
     return tasks, problems
 
 
-__all__ = ["BRIEF_FIELDS", "AsanaBackend", "backend_error", "shown_target"]
+__all__ = [
+    "BRIEF_FIELDS",
+    "MAX_STORY_PAGES",
+    "AsanaBackend",
+    "activity_of",
+    "backend_error",
+    "mention_html",
+    "shown_target",
+]

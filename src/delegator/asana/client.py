@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from delegator.asana import answers, batch, pagination, reads, writes
+from delegator.asana.activity import ActivityRead, read_activity
 from delegator.asana.batch import ActionResult
 from delegator.asana.budget import (
     PAID,
@@ -253,6 +254,11 @@ class AsanaClient:
 
     def stories(self, task_gid: str, fields: Fields) -> Iterator[Record]:
         return pagination.items(self.transport, f"/tasks/{segment(task_gid)}/stories", None, fields)
+
+    def activity(self, task_gid: str) -> ActivityRead:
+        """A task's stories (the oldest 300 at most), likes and subtasks: one ``POST /batch``
+        of three GETs when it has at most 100 stories and 100 subtasks (see activity.py)."""
+        return read_activity(self.transport, task_gid)
 
     def status_updates(
         self, parent_gid: str, fields: Fields, *, created_since: datetime | None = None

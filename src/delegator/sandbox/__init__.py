@@ -65,6 +65,7 @@ from delegator.sandbox.fixtures import FixtureError, load_world, read_fixture
 from delegator.sandbox.records import (
     CustomField,
     EnumOption,
+    Like,
     Project,
     Section,
     StatusUpdate,
@@ -88,6 +89,7 @@ __all__ = [
     "EnumOption",
     "Faults",
     "FixtureError",
+    "Like",
     "LoggedRequest",
     "ManualClock",
     "Project",

@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
 from delegator.sandbox.errors import InvalidRequestError
-from delegator.sandbox.records import Node, Project, StatusUpdate, Story, Task
+from delegator.sandbox.records import PERMALINK_BASE, Node, Project, StatusUpdate, Story, Task, User
 from delegator.sandbox.routing import Call, Reply, RouteTable
 from delegator.sandbox.values import parse_instant_param
+from delegator.sandbox.world import World
 
 routes = RouteTable()
 
 _TAG = re.compile(r"<[^>]+>")
+# A link to an Asana object in rich text: <a data-asana-gid="..."/> (or with content).
+_OBJECT_LINK = re.compile(
+    r"<a\b[^>]*?\bdata-asana-gid=\"(?P<gid>[^\"]*)\"[^>]*?(?:/>|>.*?</a>)", re.DOTALL
+)
 
 
-def _text_or_html(data: Any) -> tuple[str, str | None]:
+def object_url(world: World, gid: str) -> str:
+    """How a link to an Asana object reads in plain text: a user's profile URL
+    (``https://app.asana.com/0/profile/GID``), another object's permalink. Asana's rich-text
+    guide documents the ``<a data-asana-gid="..."/>`` form but not its plain-text rendering; the
+    sandbox chooses the profile link (a 2014 report says the API's text holds the links)."""
+    record = world.find(gid)
+    if isinstance(record, User) or record is None:
+        return f"{PERMALINK_BASE}/profile/{gid}"
+    permalink = record.value("permalink_url")
+    return permalink if isinstance(permalink, str) else f"{PERMALINK_BASE}/{gid}/{gid}"
+
+
+def plain_text(world: World, html_text: str) -> str:
+    """A comment's plain ``text`` from its rich text: object links as URLs, other tags dropped,
+    entities decoded."""
+    linked = _OBJECT_LINK.sub(lambda found: object_url(world, found["gid"]), html_text)
+    return html.unescape(_TAG.sub("", linked))
+
+
+def _text_or_html(data: Any, world: World) -> tuple[str, str | None]:
     """A comment's plain text and rich text: it has ``text`` or ``html_text``, not both."""
     text, html_text = data.get("text"), data.get("html_text")
     if text is not None and html_text is not None:
@@ -23,7 +48,7 @@ def _text_or_html(data: Any) -> tuple[str, str | None]:
     if html_text is not None:
         if not isinstance(html_text, str):
             raise InvalidRequestError("html_text: Not a string")
-        return _TAG.sub("", html_text), html_text
+        return plain_text(world, html_text), html_text
     if not isinstance(text, str) or not text:
         raise InvalidRequestError("text: Missing input")
     return text, None
@@ -53,7 +78,7 @@ def get_stories(call: Call) -> Reply:
 def create_story(call: Call) -> Reply:
     task = call.record("task_gid", Task)
     data = call.data()
-    text, html_text = _text_or_html(data)
+    text, html_text = _text_or_html(data, call.world)
     pinned = data.get("is_pinned", False)
     if not isinstance(pinned, bool):
         raise InvalidRequestError("is_pinned: Not a boolean")

@@ -29,6 +29,7 @@ _WRITABLE: Final = frozenset(
         "completed",
         "custom_fields",
         "resource_subtype",
+        "liked",
     }
 )
 _CREATE_ONLY: Final = {
@@ -46,7 +47,6 @@ _IGNORED: Final = frozenset(
         "assignee_status",
         "approval_status",
         "external",
-        "liked",
         "start_at",
         "custom_type",
         "custom_type_status_option",
@@ -213,11 +213,24 @@ def _field_changes(
     return changes
 
 
+def _liked(data: Mapping[str, Any]) -> bool | None:
+    """The caller's like (TaskRequest's ``liked``), or None when the body does not say."""
+    if "liked" not in data:
+        return None
+    if not isinstance(data["liked"], bool):
+        raise InvalidRequestError(f"liked: Not a boolean: {data['liked']!r}")
+    return data["liked"]
+
+
 @routes.put("/tasks/{task_gid}")
 def update_task(call: Call) -> Reply:
     task = call.record("task_gid", Task)
-    changes = _field_changes(call, call.data(), task.workspace, creating=False)
+    data = call.data()
+    changes = _field_changes(call, data, task.workspace, creating=False)
+    liked = _liked(data)
     call.world.update_task(task, by=call.user, custom_field_names=False, **changes)
+    if liked is not None:
+        call.world.like(task, by=call.user, liked=liked)
     return call.one(task)
 
 
@@ -266,6 +279,7 @@ def create_task(call: Call) -> Reply:
     if any(candidate is not workspace for candidate in candidates):
         raise InvalidRequestError("workspace: The projects and parent must be in the workspace")
     changes = _field_changes(call, data, workspace, creating=True)
+    liked = _liked(data)
     if "name" not in changes:
         changes["name"] = ""
     completed = changes.pop("completed", False)
@@ -280,6 +294,8 @@ def create_task(call: Call) -> Reply:
         completed=completed,
         **changes,
     )
+    if liked:
+        call.world.like(task, by=call.user)
     return call.one(task, status=201)
 
 

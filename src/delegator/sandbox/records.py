@@ -10,7 +10,9 @@ itself lives in :mod:`delegator.sandbox.render`.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Final, Literal
@@ -54,6 +56,24 @@ class Node:
         """The value of JSON field ``name``; MISSING when this kind of record has no such field."""
         getter = type(self)._FIELDS.get(name)
         return MISSING if getter is None else getter(self)
+
+
+_viewer: ContextVar[User | None] = ContextVar("sandbox_viewer", default=None)
+
+
+@contextmanager
+def viewing(user: User | None) -> Iterator[None]:
+    """Render records as ``user`` sees them: ``liked`` is whether the requester liked it."""
+    token = _viewer.set(user)
+    try:
+        yield
+    finally:
+        _viewer.reset(token)
+
+
+def viewer() -> User | None:
+    """The user records are rendered for (None outside a request)."""
+    return _viewer.get()
 
 
 def _html_body(text: str) -> str:
@@ -479,6 +499,23 @@ Membership._FIELDS = {
 
 
 @dataclass(eq=False)
+class Like(Node):
+    """A user's like of a task (Asana's ``Like``: its own gid and the user)."""
+
+    gid: str
+    user: User
+
+    COMPACT = ("gid", "user")
+    FULL = COMPACT
+
+
+Like._FIELDS = {
+    "gid": lambda like: like.gid,
+    "user": lambda like: like.user,
+}
+
+
+@dataclass(eq=False)
 class Task(Node):
     gid: str
     name: str
@@ -502,6 +539,7 @@ class Task(Node):
     parent: Task | None = None
     subtasks: list[Task] = field(default_factory=list)
     stories: list[Story] = field(default_factory=list)
+    likes: list[Like] = field(default_factory=list)  # oldest first
 
     resource_type: ClassVar[str] = "task"
     COMPACT = ("gid", "name", "resource_type", "resource_subtype")
@@ -583,17 +621,17 @@ Task._FIELDS = {
     "due_at": lambda t: t.due_at,
     "due_on": lambda t: t.due_on,
     "followers": lambda t: list(t.followers),
-    "hearted": lambda t: False,
-    "hearts": lambda t: [],
+    "hearted": lambda t: _liked_by_viewer(t),
+    "hearts": lambda t: list(t.likes),
     "html_notes": lambda t: _html_body(t.notes),
     "is_rendered_as_separator": lambda t: False,
-    "liked": lambda t: False,
-    "likes": lambda t: [],
+    "liked": lambda t: _liked_by_viewer(t),
+    "likes": lambda t: list(t.likes),
     "memberships": lambda t: list(t.memberships),
     "modified_at": lambda t: t.modified_at,
     "notes": lambda t: t.notes,
-    "num_hearts": lambda t: 0,
-    "num_likes": lambda t: 0,
+    "num_hearts": lambda t: len(t.likes),
+    "num_likes": lambda t: len(t.likes),
     "num_subtasks": lambda t: len(t.subtasks),
     "parent": lambda t: t.parent,
     "permalink_url": lambda t: _permalink(t.projects[0].gid if t.projects else "0", t.gid),
@@ -603,6 +641,11 @@ Task._FIELDS = {
     "tags": lambda t: list(t.tags),
     "workspace": lambda t: t.workspace,
 }
+
+
+def _liked_by_viewer(task: Task) -> bool:
+    user = viewer()
+    return user is not None and any(like.user is user for like in task.likes)
 
 
 @dataclass(eq=False)

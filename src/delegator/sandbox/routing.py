@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from delegator.sandbox.errors import InvalidRequestError
 from delegator.sandbox.pagination import paginate
-from delegator.sandbox.records import Node, User
+from delegator.sandbox.records import Node, User, viewing
 from delegator.sandbox.render import FieldTree, parse_opt_fields, render, render_many
 from delegator.sandbox.world import World
 
@@ -76,11 +76,9 @@ class Call:
     def one(self, record: Node, status: int = 200) -> Reply:
         collection = _COLLECTIONS.get(record.resource_type, f"{record.resource_type}s")
         headers = {"Location": f"{self.base_url}/{collection}/{record.value('gid')}"}
-        return Reply(
-            status,
-            {"data": render(record, self.fields, full=True)},
-            headers if status == 201 else {},
-        )
+        with viewing(self.user):  # `liked` is the requester's
+            data = render(record, self.fields, full=True)
+        return Reply(status, {"data": data}, headers if status == 201 else {})
 
     def many(self, records: Sequence[Node]) -> Reply:
         page, next_page, paginated = paginate(
@@ -90,7 +88,8 @@ class Call:
             base_url=self.base_url,
             expiry=self.world.offsets,
         )
-        body: dict[str, Any] = {"data": render_many(list(page), self.fields)}
+        with viewing(self.user):
+            body: dict[str, Any] = {"data": render_many(list(page), self.fields)}
         if paginated:
             body["next_page"] = next_page
         return Reply(200, body)

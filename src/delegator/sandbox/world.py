@@ -41,6 +41,7 @@ from delegator.sandbox.records import (
     CustomFieldValue,
     CustomValue,
     EnumOption,
+    Like,
     Membership,
     Node,
     Project,
@@ -817,6 +818,21 @@ class World:
             if by not in task.followers:
                 task.followers.append(by)
             return story
+
+    def like(self, task: Task, *, by: User, liked: bool = True) -> bool:
+        """``by`` likes the task (``liked``: True) or takes their like back, as ``PUT
+        /tasks/{gid}`` with ``{"liked": ...}`` does for its caller; False when nothing changed.
+        A like makes no story (Asana's stories have no subtype for it) and leaves modified_at
+        alone (not among the changes the spec says move it)."""
+        with self.lock:
+            mine = next((like for like in task.likes if like.user is by), None)
+            if liked and mine is None:
+                task.likes.append(Like(self.new_gid(), by))
+                return True
+            if not liked and mine is not None:
+                task.likes.remove(mine)
+                return True
+            return False
 
     def delete_story(self, story: Story, *, by: User) -> None:
         """Delete a comment, as ``DELETE /stories/{gid}`` does: only a comment story, and only
