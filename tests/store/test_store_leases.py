@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Connection
 from storekit import T0, begin
 
+from delegator.core.expectations import Step
 from delegator.cycles import Count, CycleCounts, ErrorKind
 from delegator.ports import (
     CycleRecord,
@@ -357,6 +358,7 @@ class Targets:
     cycle_id: int
     action_id: int
     send_id: int
+    followup_id: int
 
 
 def prepare(store: SqlStore) -> Targets:
@@ -372,7 +374,24 @@ def prepare(store: SqlStore) -> Targets:
         at=T0,
     )
     assert send_id is not None
-    return Targets(cycle_id, action_id, send_id)
+    followup_id = claim_followup(store, Step.REMINDER)
+    assert followup_id is not None
+    return Targets(cycle_id, action_id, send_id, followup_id)
+
+
+def claim_followup(store: SqlStore, step: Step) -> int | None:
+    return store.claim_followup(
+        client="acme",
+        task_gid="1201",
+        task_name="task 1201",
+        rule="Invoices to Anna",
+        assistant="anna",
+        delegated_at=T0,
+        stage="acknowledged",
+        step=step,
+        due_at=T0 + timedelta(hours=4),
+        at=T0 + timedelta(hours=3),
+    )
 
 
 DELEGATION = Delegation(
@@ -421,6 +440,10 @@ WRITES: dict[str, Write] = {
         Subscription("key-1", "acme", "1201", SubscriptionState.PENDING, T0)
     ),
     "remove_subscription": lambda s, t: s.remove_subscription("key-1"),
+    "claim_followup": lambda s, t: claim_followup(s, Step.ESCALATION),
+    "finish_followup": lambda s, t: s.finish_followup(
+        t.followup_id, "done", T0 + timedelta(hours=3), story_gid="9001", detail={"text": "hi"}
+    ),
 }
 # Every read: never refused, whatever the fence.
 READS: dict[str, Callable[[SqlStore, Targets], object]] = {
@@ -442,6 +465,7 @@ READS: dict[str, Callable[[SqlStore, Targets], object]] = {
     "replicas": lambda s, t: s.replicas(),
     "subscriptions": lambda s, t: s.subscriptions("acme"),
     "subscription": lambda s, t: s.subscription("key-1"),
+    "followups": lambda s, t: s.followups("acme"),
 }
 
 

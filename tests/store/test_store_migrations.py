@@ -26,6 +26,7 @@ STORE_TABLES = {
     "leases",
     "replicas",
     "subscriptions",
+    "followups",
 }
 LATEST = latest_version()
 
@@ -155,15 +156,16 @@ def test_a_newer_database_is_refused_with_a_clear_message(
             connection.execute(
                 sa.text(
                     "INSERT INTO schema_version (version, description, applied_at)"
-                    " VALUES (7, 'from the future', '2030-01-01 00:00:00')"
-                )
+                    " VALUES (:version, 'from the future', '2030-01-01 00:00:00')"
+                ),
+                {"version": LATEST + 1},
             )
 
         with pytest.raises(StoreError) as refused:
             store.migrate()
 
     assert str(refused.value) == (
-        f"the database at {store.display_url} has schema version 7; "
+        f"the database at {store.display_url} has schema version {LATEST + 1}; "
         f"this delegator knows up to {LATEST}: upgrade delegator"
     )
     password = parse_url(database_url).password

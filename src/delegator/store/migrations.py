@@ -251,6 +251,41 @@ def _v6_actions_by_kind(connection: Connection) -> None:
     )
 
 
+def _v7_followups(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    row_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    sa.Table(
+        "followups",
+        metadata,
+        sa.Column("id", row_id, primary_key=True, autoincrement=True),
+        sa.Column("client", sa.Text, nullable=False),
+        sa.Column("task_gid", sa.Text, nullable=False),
+        sa.Column("task_name", sa.Text, nullable=False),
+        sa.Column("rule", sa.Text, nullable=False),
+        sa.Column("assistant", sa.Text, nullable=False),
+        sa.Column("delegated_at", UtcDateTime, nullable=False),
+        sa.Column("stage", sa.Text, nullable=False),
+        sa.Column("step", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("due_at", UtcDateTime, nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("finished_at", UtcDateTime, nullable=True),
+        sa.Column("story_gid", sa.Text, nullable=True),
+        sa.Column("detail", sa.JSON, nullable=False),
+        sa.Index(
+            "ux_followups_step",
+            "client",
+            "task_gid",
+            "delegated_at",
+            "stage",
+            "step",
+            unique=True,
+        ),
+        sa.Index("ix_followups_client_created", "client", "created_at"),
+    )
+    metadata.create_all(connection)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -267,6 +302,11 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(5, "webhook subscriptions shared by replicas", _v5_webhook_subscriptions),
     Migration(
         6, "the journal indexed by kind, for the queue read every cycle", _v6_actions_by_kind
+    ),
+    Migration(
+        7,
+        "the follow-up ledger of delegations: reminders, escalations, reassignments, bounces",
+        _v7_followups,
     ),
 )
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy.engine import Row
 
+from delegator.core.expectations import Step
 from delegator.cycles import CycleCounts, error_kinds_from_stored
 from delegator.ports import (
     ActionMode,
@@ -15,6 +16,8 @@ from delegator.ports import (
     CycleRecord,
     Delegation,
     DelegationStatus,
+    FollowUp,
+    FollowUpStatus,
     Override,
     SendKind,
     SendRecord,
@@ -90,6 +93,26 @@ def delegation(row: Row[Any]) -> Delegation:
         due_on=row.due_on,
         minutes=row.minutes,
         minutes_from=row.minutes_from,
+    )
+
+
+def followup(row: Row[Any]) -> FollowUp:
+    return FollowUp(
+        id=int(row.id),
+        client=row.client,
+        task_gid=row.task_gid,
+        task_name=row.task_name,
+        rule=row.rule,
+        assistant=row.assistant,
+        delegated_at=row.delegated_at,
+        stage=row.stage,
+        step=Step(row.step),
+        status=cast(FollowUpStatus, row.status),
+        due_at=row.due_at,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        story_gid=row.story_gid,
+        detail=dict(row.detail or {}),
     )
 
 

@@ -161,6 +161,34 @@ summary_sends = sa.Table(
     sa.Index("ix_summary_sends_due", "status", "next_attempt_at"),
 )
 
+# The follow-up ledger of delegations (version 7): each step of each delegation's follow-up, once.
+followups = sa.Table(
+    "followups",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("client", sa.Text, nullable=False),
+    sa.Column("task_gid", sa.Text, nullable=False),
+    sa.Column("task_name", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("assistant", sa.Text, nullable=False),
+    sa.Column("delegated_at", UtcDateTime, nullable=False),  # with client and task: the delegation
+    sa.Column("stage", sa.Text, nullable=False),  # acknowledged | started | done; "" for a bounce
+    sa.Column("step", sa.Text, nullable=False),  # met | reminder | escalation | reassign | bounce
+    sa.Column("status", sa.Text, nullable=False),  # pending | done | skipped | failed
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+    sa.Column("story_gid", sa.Text, nullable=True),
+    sa.Column("detail", sa.JSON, nullable=False),
+    # one step per stage of a delegation: the claim two replicas cannot both win; also the
+    # index of a task's follow-ups
+    sa.Index(
+        "ux_followups_step", "client", "task_gid", "delegated_at", "stage", "step", unique=True
+    ),
+    # a client's follow-ups since a moment (summaries)
+    sa.Index("ix_followups_client_created", "client", "created_at"),
+)
+
 round_robin = sa.Table(
     "round_robin",
     metadata,

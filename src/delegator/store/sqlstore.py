@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from delegator.core.engine import NO_MEMORY, TaskMemory
+from delegator.core.expectations import Step
+from delegator.core.schema import STAGES
 from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
 from delegator.ports import (
     ActionMode,
@@ -40,6 +42,8 @@ from delegator.ports import (
     DelegationStatus,
     Fence,
     Finished,
+    FollowUp,
+    FollowUpStatus,
     JournalEntry,
     LeaseRecord,
     LeaseRound,
@@ -83,6 +87,11 @@ COMMENT_KIND: Final = "comment"
 _OPEN = sa.text("status = 'open'")  # the predicate of the partial unique index on delegations
 # The columns of the unique index on summary_sends: one send per period and destination.
 _SEND_KEY: Final = ("client", "kind", "recipient", "destination", "period")
+# ... and on followups: one step per stage of a delegation.
+_FOLLOWUP_KEY: Final = ("client", "task_gid", "delegated_at", "stage", "step")
+_FOLLOWUP_STATUSES: Final = ("pending", "done", "skipped", "failed")
+# A delegation is closed with any status but "open".
+_CLOSED: Final = ("done", "overridden", "deleted", "no_access", "bounced", "reassigned")
 
 OWNER_KEYS: Final = records.OWNER_KEYS
 ABANDONED: Final = (
@@ -752,9 +761,13 @@ class SqlStore:
     def close_delegation(
         self, client: str, task_gid: str, status: DelegationStatus, at: datetime
     ) -> None:
-        """Close the task's open delegation as done or overridden; nothing when none is open."""
-        if status == "open":
-            raise ValueError("close_delegation needs status 'done' or 'overridden', not 'open'")
+        """Close the task's open delegation (done, overridden, deleted, no_access, bounced or
+        reassigned); nothing when none is open."""
+        if status not in _CLOSED:
+            raise ValueError(
+                f"close_delegation needs a closed status ({', '.join(map(repr, _CLOSED))}), "
+                f"not {status!r}"
+            )
         with self._transaction(write=True) as connection:
             self._close(connection, client, task_gid, status, at)
 
@@ -786,6 +799,139 @@ class SqlStore:
         query = query.order_by(schema.overrides.c.detected_at, schema.overrides.c.task_gid)
         with self._transaction() as connection:
             return [records.override(row) for row in connection.execute(query)]
+
+    # ------------------------------------------------------------------ the follow-up ledger
+
+    def claim_followup(
+        self,
+        *,
+        client: str,
+        task_gid: str,
+        task_name: str,
+        rule: str,
+        assistant: str,
+        delegated_at: datetime,
+        stage: str,
+        step: Step,
+        due_at: datetime,
+        at: datetime,
+        status: FollowUpStatus = "pending",
+        detail: Mapping[str, Any] | None = None,
+    ) -> int | None:
+        """Claim one step of a delegation's follow-up; its id, or None when that step of that
+        stage was claimed before (by this process before a restart, or by another replica at the
+        same moment), whatever that claim's status.
+
+        The unique index decides, with ``INSERT ... ON CONFLICT DO NOTHING``: the losing insert
+        raises nothing, so a claim made inside ``together()`` leaves the shared transaction
+        usable on PostgreSQL. A claim with a final status (``done`` for ``met``, ``skipped``)
+        is finished as written, at ``at``."""
+        step = Step(step)
+        if stage not in (*STAGES, ""):
+            raise ValueError(
+                f"a follow-up's stage is one of {', '.join(STAGES)} or '', not {stage!r}"
+            )
+        if (stage == "") != (step is Step.BOUNCE):
+            raise ValueError("a bounce has the stage '', every other step a stage")
+        if status not in _FOLLOWUP_STATUSES:
+            raise ValueError(f"a follow-up's status is one of {_FOLLOWUP_STATUSES}, not {status!r}")
+        values = {
+            "client": client,
+            "task_gid": task_gid,
+            "task_name": task_name,
+            "rule": rule,
+            "assistant": assistant,
+            "delegated_at": delegated_at,
+            "stage": stage,
+            "step": step.value,
+            "status": status,
+            "due_at": due_at,
+            "created_at": at,
+            "finished_at": None if status == "pending" else at,
+            "story_gid": None,
+            "detail": _stored_detail(detail or {}),
+        }
+        with self._transaction(write=True) as connection:
+            claimed = connection.execute(self._claim_followup_statement(), values).first()
+        return int(claimed[0]) if claimed is not None else None
+
+    def _claim_followup_statement(self) -> sa.Insert:
+        key = ("followups", "claim")
+        statement = self._upserts.get(key)
+        if statement is None:
+            table = schema.followups
+            insert = (postgresql if self._backend == "postgresql" else sqlite).insert(table)
+            statement = insert.on_conflict_do_nothing(index_elements=list(_FOLLOWUP_KEY)).returning(
+                table.c.id
+            )
+            self._upserts[key] = statement
+        return statement
+
+    def finish_followup(
+        self,
+        followup_id: int,
+        status: FollowUpStatus,
+        at: datetime,
+        *,
+        story_gid: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Settle a claimed step at ``at``; ``detail`` (when given) is merged into the claim's,
+        key by key; a ``story_gid`` given replaces none (one kept when not given)."""
+        if status not in _FOLLOWUP_STATUSES:
+            raise ValueError(f"a follow-up's status is one of {_FOLLOWUP_STATUSES}, not {status!r}")
+        table = schema.followups
+        values: dict[str, Any] = {"status": status, "finished_at": at}
+        if story_gid is not None:
+            values["story_gid"] = story_gid
+        with self._transaction(write=True) as connection:
+            if detail:
+                current = connection.execute(
+                    sa.select(table.c.detail).where(table.c.id == followup_id).with_for_update()
+                ).first()
+                if current is None:
+                    raise StoreError(
+                        f"no follow-up {followup_id} in the database at {self.display_url}"
+                    )
+                values["detail"] = {**(current.detail or {}), **_stored_detail(detail)}
+            outcome = connection.execute(
+                table.update().where(table.c.id == followup_id).values(values)
+            )
+            if outcome.rowcount == 0:
+                raise StoreError(
+                    f"no follow-up {followup_id} in the database at {self.display_url}"
+                )
+
+    def followups(
+        self,
+        client: str,
+        *,
+        task_gids: Iterable[str] | None = None,
+        since: datetime | None = None,
+        steps: Sequence[Step] | None = None,
+        statuses: Sequence[FollowUpStatus] | None = None,
+    ) -> list[FollowUp]:
+        """The follow-up steps of a client, oldest first (by ``created_at``, then id);
+        ``since`` includes that instant; ``task_gids``: only those tasks' (by index)."""
+        table = schema.followups
+        base = sa.select(table).where(table.c.client == client)
+        if since is not None:
+            base = base.where(table.c.created_at >= since)
+        if steps is not None:
+            base = base.where(table.c.step.in_([Step(s).value for s in steps]))
+        if statuses is not None:
+            base = base.where(table.c.status.in_(list(statuses)))
+        with self._transaction() as connection:
+            if task_gids is None:
+                rows = list(connection.execute(base.order_by(table.c.created_at, table.c.id)))
+            else:
+                gids = list(dict.fromkeys(task_gids))
+                rows = []
+                for start in range(0, len(gids), MEMORY_CHUNK):
+                    chunk = gids[start : start + MEMORY_CHUNK]
+                    rows.extend(connection.execute(base.where(table.c.task_gid.in_(chunk))))
+                rows.sort(key=lambda row: (row.created_at, row.id))
+            return [records.followup(row) for row in rows]
 
     # ------------------------------------------------------------------ load and fairness
 
@@ -1123,7 +1269,25 @@ class SqlStore:
         )
         old_cycles = sa.and_(cycles.c.started_at < before, cycles.c.finished_at.is_not(None))
         old_delegations = sa.and_(delegations.c.status != "open", delegations.c.closed_at < before)
-        targets = ((actions, old_actions), (cycles, old_cycles), (delegations, old_delegations))
+        # A follow-up step older than ``before`` goes unless its task has an open delegation:
+        # the clock of an open delegation reads its whole ledger, however old.
+        followups = schema.followups
+        still_open = (
+            sa.select(delegations.c.id)
+            .where(
+                delegations.c.client == followups.c.client,
+                delegations.c.task_gid == followups.c.task_gid,
+                delegations.c.status == "open",
+            )
+            .exists()
+        )
+        old_followups = sa.and_(followups.c.created_at < before, sa.not_(still_open))
+        targets = (
+            (actions, old_actions),
+            (cycles, old_cycles),
+            (delegations, old_delegations),
+            (followups, old_followups),
+        )
         counts: list[int] = []
         for table, old in targets:
             if dry_run:
@@ -1142,6 +1306,7 @@ class SqlStore:
                 if len(ids) < PRUNE_BATCH:
                     break
             counts.append(gone)
+        # Pruned has no count of follow-up steps (yet): counts[3] is deleted, not reported.
         return Pruned(actions=counts[0], cycles=counts[1], delegations=counts[2])
 
     # ------------------------------------------------------------------ plumbing
@@ -1255,6 +1420,24 @@ class SqlStore:
             )
             .values(status=status, closed_at=at)
         )
+
+
+def _stored_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """A follow-up's detail as the JSON column keeps it: text redacted, moments (a stage met
+    ``at``) as ISO 8601 text, which ``followups`` gives back as is."""
+    return {key: _json_value(value) for key, value in redact_outgoing(dict(detail)).items()}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError(f"a naive datetime in a follow-up's detail: {value!r}")
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return value
 
 
 # Statements built once: the journal's hot path skips building and caching them per call.
