@@ -63,29 +63,37 @@ class WorkTime:
             for s in self.hours.shifts
             if s.weekday == day.weekday()
         )
-        return spans
+        # Shifts written so that they overlap ("Mon-Fri 09:00-17:00; Fri 14:00-18:00") or touch
+        # are one interval: an hour is worked once, and the day ends with the latest shift.
+        merged: list[tuple[datetime, datetime]] = []
+        for a, b in spans:
+            if merged and _utc(a) <= _utc(merged[-1][1]):
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b, key=_utc))
+            else:
+                merged.append((a, b))
+        return merged
 
     def intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """The working intervals from ``start`` on (the first one clipped to it)."""
         local = start.astimezone(self.tz)
         for offset in range(HORIZON_DAYS):
             for a, b in self._shifts(local.date() + timedelta(days=offset)):
-                if b <= local:
+                if _utc(b) <= _utc(local):
                     continue
-                yield max(a, local), b
+                yield max(a, local, key=_utc), b
 
     def intervals_back(self, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """The working intervals before ``end``, latest first (the first one clipped to it)."""
         local = end.astimezone(self.tz)
         for offset in range(HORIZON_DAYS):
             for a, b in reversed(self._shifts(local.date() - timedelta(days=offset))):
-                if a >= local:
+                if _utc(a) >= _utc(local):
                     continue
-                yield a, min(b, local)
+                yield a, min(b, local, key=_utc)
 
     def is_working(self, moment: datetime) -> bool:
         local = moment.astimezone(self.tz)
-        return any(a <= local < b for a, b in self._shifts(local.date()))
+        return any(_utc(a) <= _utc(local) < _utc(b) for a, b in self._shifts(local.date()))
 
     def next_working(self, moment: datetime) -> datetime | None:
         """``moment`` when working, else the start of the next working interval."""
@@ -132,14 +140,20 @@ class WorkTime:
         """The working time from ``start`` to ``end`` (zero when ``end`` is not later)."""
         total = timedelta()
         for a, b in self.intervals(start):
-            if a >= end:
+            if _utc(a) >= _utc(end):
                 break
-            total += _length(a, min(b, end))
+            total += _length(a, min(b, end, key=_utc))
         return total
 
 
 def _days(duration: Duration) -> int:
     return duration.amount * 5 if duration.unit == "weeks" else duration.amount
+
+
+def _utc(moment: datetime) -> datetime:
+    """How moments are compared: two datetimes of one zone compare by their wall clock, wrong in
+    the hour repeated when the clocks go back."""
+    return moment.astimezone(UTC)
 
 
 def _length(a: datetime, b: datetime) -> timedelta:
@@ -211,7 +225,7 @@ def clock(
             unknown.append(stage)
             continue
         remind = work.subtract(due, expect.remind_before)
-        if remind is not None and remind <= started:
+        if remind is not None and _utc(remind) <= _utc(started):
             remind = None
         deadlines.append(Deadline(stage, due, remind, within))
     return Clock(started, tuple(deadlines), tuple(unknown))
@@ -258,6 +272,7 @@ def due_now(
     """The steps due at ``now``: a reminder only while the assistant works and before the
     deadline, an escalation once the deadline passed, and after a second escalation (when the
     rule says so) a reassignment. A stage already met, reminded or escalated is not due again."""
+    now = _utc(now)
     dues: list[Due] = []
     misses = ledger.misses
     for deadline in clk.deadlines:
@@ -283,6 +298,7 @@ def due_now(
 
 def upcoming(clk: Clock, ledger: Ledger, now: datetime, until: datetime) -> list[Deadline]:
     """The deadlines not met yet that fall between ``now`` and ``until``: about to be late."""
+    now, until = _utc(now), _utc(until)
     return [d for d in clk.deadlines if not ledger.is_met(d.stage) and now <= d.due < until]
 
 
@@ -300,6 +316,7 @@ def next_deadline(clk: Clock, ledger: Ledger) -> Deadline | None:
 
 def status_lines(clk: Clock, ledger: Ledger, now: datetime, tz: tzinfo) -> list[str]:
     """One line per stage, as ``explain`` and ``plan`` show the clock of an open delegation."""
+    now = _utc(now)
     lines: list[str] = []
     for d in clk.deadlines:
         when = _short(d.due, tz)
