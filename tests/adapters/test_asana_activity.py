@@ -307,6 +307,7 @@ def test_find_notice_finds_the_newest_comment_of_ours_ending_with_the_text(
                 _story("3", 2, "section_changed", BOT, "Please confirm by Friday"),  # no comment
                 _comment("4", 3, BOT, "Please confirm by Friday, or not"),  # does not end so
                 _comment("5", 4, BOT, MENTIONED),
+                _comment("6", 5, ANNA, f"Thanks! {MENTIONED}"),  # newer, but the assistant's
             ]
         ),
     )
