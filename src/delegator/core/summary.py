@@ -46,8 +46,9 @@ class DelegatedTask:
     assistant_name: str
     delegated_at: datetime
     due_on: date | None
-    # deleted / no_access: gone from the service's sight; neither open nor done
-    status: Literal["open", "done", "overridden", "deleted", "no_access"]
+    # deleted / no_access: gone from the service's sight; neither open nor done; bounced: the
+    # assistant said "not for me"; reassigned: given to another assistant after a second miss
+    status: Literal["open", "done", "overridden", "deleted", "no_access", "bounced", "reassigned"]
     closed_at: datetime | None = None
     minutes: int | None = None  # the time it would have taken the owner
     minutes_from: Literal["field", "rule"] | None = None
@@ -76,6 +77,27 @@ class TakenBack:
     rule: str
     reason: str
     at: datetime
+
+
+FollowUpKind = Literal["reminder", "escalation", "reassign", "bounce"]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpFact:
+    """One step of a delegation's follow-up carried out: a reminder, a missed expectation
+    escalated, a reassignment, or a bounce ("not for me")."""
+
+    gid: str
+    name: str
+    url: str
+    rule: str
+    assistant: str  # the assistant's key
+    assistant_name: str
+    kind: FollowUpKind
+    stage: str  # acknowledged | started | done; "" for a bounce
+    at: datetime
+    reason: str = ""  # a bounce's reason, as the assistant wrote it ("" when none)
+    to: str = ""  # whom an escalation went to, or the assistant a task was reassigned to
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +151,7 @@ class SummaryInputs:
     assistants: Sequence[AssistantLoad] = ()
     due_soon_days: int = 3
     time_field: str = DEFAULT_TIME_FIELD  # named when saying where estimates came from
+    followups: Sequence[FollowUpFact] = ()  # the follow-up steps carried out in the period
 
 
 # ----------------------------------------------------------------------------- the summary
@@ -149,6 +172,19 @@ class ShadowRule:
 
     rule: str
     tasks: tuple[WaitingTask, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.tasks)
+
+
+@dataclass(frozen=True, slots=True)
+class BouncedRule:
+    """The tasks of one rule its assistants bounced, each with its reason: a hint to refine
+    the rule."""
+
+    rule: str
+    tasks: tuple[FollowUpFact, ...]
 
     @property
     def count(self) -> int:
@@ -230,10 +266,16 @@ class ClientSummary:
     status_type: StatusType
     status_reason: str  # why that status, in words
     headline: str  # one line
+    # the follow-up of delegations in the period (expect: and bounces)
+    missed: tuple[FollowUpFact, ...] = ()  # expectations missed, escalated; oldest first
+    reminders: int = 0  # reminders sent to assistants
+    reassigned: tuple[FollowUpFact, ...] = ()  # given to another assistant after a second miss
+    bounced: tuple[BouncedRule, ...] = ()  # "not for me", by rule, most first
 
     @property
     def quiet(self) -> bool:
-        """Nothing happened and nothing is pending: no delegation, wait, override or problem."""
+        """Nothing happened and nothing is pending: no delegation, wait, override, follow-up
+        or problem."""
         return not (
             self.delegated
             or self.done
@@ -242,6 +284,10 @@ class ClientSummary:
             or self.shadow
             or self.taken_back
             or self.problems
+            or self.missed
+            or self.reminders
+            or self.reassigned
+            or self.bounced
         )
 
 
@@ -305,6 +351,15 @@ def build_summary(
         for rule, tasks in sorted(shadow_tasks.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     )
     problems = tuple(sorted(dict.fromkeys(inputs.problems), key=lambda p: (p.what, p.text)))
+    steps = [f for f in inputs.followups if _within(f.at, start, end)]
+    bounced_tasks: dict[str, list[FollowUpFact]] = {}
+    for fact in steps:
+        if fact.kind == "bounce":
+            bounced_tasks.setdefault(fact.rule, []).append(fact)
+    bounced = tuple(
+        BouncedRule(rule, _by_time(tasks, "at"))
+        for rule, tasks in sorted(bounced_tasks.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    )
     status_type, status_reason = _status(len(overdue), queued, problems, thresholds)
     time_given_back = TimeGivenBack(
         minutes=sum(d.minutes or 0 for d in done if d.minutes_from is not None),
@@ -338,6 +393,10 @@ def build_summary(
         status_type=status_type,
         status_reason=status_reason,
         headline="",
+        missed=_by_time((f for f in steps if f.kind == "escalation"), "at"),
+        reminders=sum(1 for f in steps if f.kind == "reminder"),
+        reassigned=_by_time((f for f in steps if f.kind == "reassign"), "at"),
+        bounced=bounced,
     )
     return _with_headline(summary)
 
@@ -387,6 +446,10 @@ def _with_headline(summary: ClientSummary) -> ClientSummary:
         parts.append(f"{len(summary.queued)} waiting")
     if summary.taken_back:
         parts.append(f"{len(summary.taken_back)} taken back")
+    if summary.missed:
+        parts.append(f"{len(summary.missed)} missed")
+    if summary.bounced:
+        parts.append(f"{sum(b.count for b in summary.bounced)} bounced")
     if summary.problems:
         parts.append(plural(len(summary.problems), "problem"))
     line = f"{summary.client}, {summary.period_text}: {', '.join(parts)}"
@@ -416,6 +479,34 @@ class DigestTask:
     due_on: date | None
 
 
+_STAGE_VERBS: dict[str, str] = {
+    "acknowledged": "acknowledge",
+    "started": "start",
+    "done": "finish",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSoon:
+    """An open task whose next expectation falls due before the assistant hears again: about
+    to be late."""
+
+    gid: str
+    name: str
+    url: str
+    client: str  # the client's display name
+    rule: str
+    stage: str  # acknowledged | started | done
+    due: datetime  # the deadline
+    due_on: date | None = None  # the task's due date (shown by task())
+    by: str = ""  # the deadline in the assistant's zone, "Tue 3 Mar 14:00" (build_digest)
+
+    @property
+    def what(self) -> str:
+        """What the assistant is expected to do: "acknowledge", "start" or "finish"."""
+        return _STAGE_VERBS.get(self.stage, self.stage)
+
+
 @dataclass(frozen=True, slots=True)
 class DigestInputs:
     assistant: str  # the assistant's key
@@ -426,6 +517,7 @@ class DigestInputs:
     tasks: Sequence[DigestTask]  # their open delegated tasks, possibly of several clients
     load: int
     capacity: int
+    deadlines: Sequence[DeadlineSoon] = ()  # expectations falling due before the next digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,11 +538,13 @@ class AssistantDigest:
     load: int
     capacity: int
     headline: str
+    about_to_be_late: tuple[DeadlineSoon, ...] = ()  # soonest deadline first
 
     @property
     def empty(self) -> bool:
-        """Nothing new, nothing due today, nothing overdue: a digest may be skipped."""
-        return not (self.new or self.due_today or self.overdue)
+        """Nothing new, nothing due today, nothing overdue, no deadline close: a digest may be
+        skipped."""
+        return not (self.new or self.due_today or self.overdue or self.about_to_be_late)
 
     @property
     def over_capacity(self) -> bool:
@@ -470,6 +564,15 @@ def build_digest(inputs: DigestInputs) -> AssistantDigest:
         parts.append(f"{len(due_today)} due today")
     if overdue:
         parts.append(f"{len(overdue)} overdue")
+    soon = tuple(
+        replace(d, by=moment_text(d.due, tz))
+        for d in sorted(
+            {(d.client, d.gid, d.stage): d for d in inputs.deadlines}.values(),
+            key=lambda d: (d.due, d.name.casefold(), d.gid),
+        )
+    )
+    if soon:
+        parts.append(f"{len(soon)} about to be late")
     parts.append(f"{inputs.load} of {inputs.capacity} open")
     return AssistantDigest(
         assistant=inputs.assistant,
@@ -486,6 +589,7 @@ def build_digest(inputs: DigestInputs) -> AssistantDigest:
         load=inputs.load,
         capacity=inputs.capacity,
         headline=f"{inputs.name}, {day_text(today)}: {', '.join(parts)}",
+        about_to_be_late=soon,
     )
 
 
@@ -513,6 +617,12 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def day_text(day: date) -> str:
     """ "Fri 27 Nov" (English whatever the machine's locale, like the rest of the text)."""
     return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+
+
+def moment_text(moment: datetime, tz: ZoneInfo) -> str:
+    """ "Tue 3 Mar 14:00", in tz."""
+    local = moment.astimezone(tz)
+    return f"{day_text(local.date())} {local:%H:%M}"
 
 
 def _month(day: date) -> str:

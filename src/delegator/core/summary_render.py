@@ -235,7 +235,11 @@ def _fields(cls: type) -> tuple[str, ...]:
 
 _SUBJECTS: dict[Kind, tuple[str, type, str]] = {
     "summary": ("summary", ClientSummary, "the client summary: sections, counts and status"),
-    "digest": ("digest", AssistantDigest, "the assistant's digest: new, due today, overdue"),
+    "digest": (
+        "digest",
+        AssistantDigest,
+        "the assistant's digest: new, due today, overdue, about to be late",
+    ),
 }
 
 
@@ -436,6 +440,37 @@ Shadow rule "{{ s.rule }}" would have acted on {{ plural(s.count, "task") }}: tu
 - {{ more(summary.taken_back) }}
 {% endif %}
 {% endif %}
+{% if summary.missed %}
+
+**Missed expectations ({{ summary.missed|length }})**
+{% for t in shown(summary.missed) %}
+- {{ task(t) }} · not {{ t.stage }} in time (rule "{{ t.rule }}"){{ ", escalated to " ~ t.to if t.to }}
+{% endfor %}
+{% if more(summary.missed) %}
+- {{ more(summary.missed) }}
+{% endif %}
+{% endif %}
+{% if summary.reassigned %}
+
+**Reassigned after a second miss ({{ summary.reassigned|length }})**
+{% for t in shown(summary.reassigned) %}
+- {{ task(t) }}{{ " → " ~ t.to if t.to }} (rule "{{ t.rule }}")
+{% endfor %}
+{% if more(summary.reassigned) %}
+- {{ more(summary.reassigned) }}
+{% endif %}
+{% endif %}
+{% if summary.bounced %}
+
+**Bounced: "not for me"**
+{% for b in summary.bounced %}
+- {{ plural(b.count, "task") }} from rule "{{ b.rule }}" bounced: {% for t in shown(b.tasks) %}"{{ link(t) }}"{{ " (" ~ t.reason ~ ")" if t.reason }}{{ ", " if not loop.last }}{% endfor %}{{ ", " ~ more(b.tasks) if more(b.tasks) }}; refine the rule?
+{% endfor %}
+{% endif %}
+{% if summary.reminders %}
+
+**Reminders sent:** {{ summary.reminders }}
+{% endif %}
 {% if summary.problems %}
 
 **Problems ({{ summary.problems|length }})**
@@ -503,6 +538,25 @@ Shadow rule "{{ s.rule }}" would have acted on {{ plural(s.count, "task") }}: tu
 <strong>Taken back ({{ summary.taken_back|length }})</strong>
 <ul>{% for t in shown(summary.taken_back) %}<li>{{ task(t) }} · {{ t.reason }} (rule "{{ t.rule }}")</li>{% endfor %}{% if more(summary.taken_back) %}<li>{{ more(summary.taken_back) }}</li>{% endif %}</ul>
 {% endif %}
+{% if summary.missed %}
+
+<strong>Missed expectations ({{ summary.missed|length }})</strong>
+<ul>{% for t in shown(summary.missed) %}<li>{{ task(t) }} · not {{ t.stage }} in time (rule "{{ t.rule }}"){{ ", escalated to " ~ t.to if t.to }}</li>{% endfor %}{% if more(summary.missed) %}<li>{{ more(summary.missed) }}</li>{% endif %}</ul>
+{% endif %}
+{% if summary.reassigned %}
+
+<strong>Reassigned after a second miss ({{ summary.reassigned|length }})</strong>
+<ul>{% for t in shown(summary.reassigned) %}<li>{{ task(t) }}{{ " → " ~ t.to if t.to }} (rule "{{ t.rule }}")</li>{% endfor %}{% if more(summary.reassigned) %}<li>{{ more(summary.reassigned) }}</li>{% endif %}</ul>
+{% endif %}
+{% if summary.bounced %}
+
+<strong>Bounced: "not for me"</strong>
+<ul>{% for b in summary.bounced %}<li>{{ plural(b.count, "task") }} from rule "{{ b.rule }}" bounced: {% for t in shown(b.tasks) %}"{{ link(t) }}"{{ " (" ~ t.reason ~ ")" if t.reason }}{{ ", " if not loop.last }}{% endfor %}{{ ", " ~ more(b.tasks) if more(b.tasks) }}; refine the rule?</li>{% endfor %}</ul>
+{% endif %}
+{% if summary.reminders %}
+
+<strong>Reminders sent:</strong> {{ summary.reminders }}
+{% endif %}
 {% if summary.problems %}
 
 <strong>Problems ({{ summary.problems|length }})</strong>
@@ -530,6 +584,16 @@ DIGEST_MARKDOWN = """\
 {% if digest.empty %}
 
 Nothing new, nothing due today, nothing overdue.
+{% endif %}
+{% if digest.about_to_be_late %}
+
+**About to be late ({{ digest.about_to_be_late|length }})**
+{% for t in shown(digest.about_to_be_late) %}
+- {{ task(t, client=digest.clients|length > 1) }} · {{ t.what }} by {{ t.by }}
+{% endfor %}
+{% if more(digest.about_to_be_late) %}
+- {{ more(digest.about_to_be_late) }}
+{% endif %}
 {% endif %}
 {% if digest.new %}
 
@@ -569,6 +633,11 @@ DIGEST_ASANA = """\
 {{ digest.load }} open, your capacity is {{ digest.capacity }}{{ " (over capacity)" if digest.over_capacity }}.
 {% if digest.empty %}
 Nothing new, nothing due today, nothing overdue.
+{% endif %}
+{% if digest.about_to_be_late %}
+
+<strong>About to be late ({{ digest.about_to_be_late|length }})</strong>
+<ul>{% for t in shown(digest.about_to_be_late) %}<li>{{ task(t, client=digest.clients|length > 1) }} · {{ t.what }} by {{ t.by }}</li>{% endfor %}{% if more(digest.about_to_be_late) %}<li>{{ more(digest.about_to_be_late) }}</li>{% endif %}</ul>
 {% endif %}
 {% if digest.new %}
 

@@ -7,15 +7,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from delegator.clients import ClientEntry
 from delegator.core.estimate import DEFAULT_TIME_FIELD
+from delegator.core.expectations import Ledger, Step, WorkTime, clock, upcoming
 from delegator.core.model import Task
+from delegator.core.schema import Expectation, FileHead
 from delegator.core.summary import (
     AssistantLoad,
+    DeadlineSoon,
     DelegatedTask,
     DigestInputs,
     DigestTask,
+    FollowUpFact,
+    FollowUpKind,
     OpenTask,
     Problem,
     ProblemKind,
@@ -24,8 +30,17 @@ from delegator.core.summary import (
     TakenBack,
     WaitingTask,
 )
+from delegator.core.timeexpr import Duration
 from delegator.cycles import Count, ErrorKind
-from delegator.ports import ActionRecord, BackendError, CycleRecord, Delegation, StateStore
+from delegator.followups_view import ledgers, work_time
+from delegator.ports import (
+    ActionRecord,
+    BackendError,
+    CycleRecord,
+    Delegation,
+    FollowUp,
+    StateStore,
+)
 from delegator.redact import redact_outgoing
 from delegator.service import ClientError, ClientRuntime, error_kind, still_queued
 from delegator.settings import Settings
@@ -107,6 +122,7 @@ class Gather:
         ]  # fmt: skip
         problems.extend(cycle_problems(self.store, key, period))
         problems.extend(delivery_problems(self.store, key, period))
+        facts = followup_facts(self.store, key, period, urls, names)
         load = self.store.assistant_load(key)
         assistants = [
             AssistantLoad(k, names.get(k, k), load.get(k, 0), a.capacity)
@@ -125,6 +141,7 @@ class Gather:
             assistants=assistants,
             due_soon_days=head.summary.due_soon_days if head.summary is not None else 3,
             time_field=head.summary.time_field if head.summary is not None else DEFAULT_TIME_FIELD,
+            followups=facts,
         )
 
     def _open_tasks(self, runtime: ClientRuntime, urls: dict[str, str]) -> list[OpenTask]:
@@ -167,10 +184,12 @@ class Gather:
         fresh = _fresh([d.task_gid for d in mine], runtime)
         reasons = _reasons(entry)
         tasks: list[DigestTask] = []
+        late_soon = _Deadlines(self.store, entry, head, assistant, now, mine)
         for d in mine:
             task = fresh.get(d.task_gid)
             if task is not None and task.completed:
                 continue
+            late_soon.add(d, task)
             tasks.append(
                 DigestTask(
                     gid=d.task_gid,
@@ -193,7 +212,113 @@ class Gather:
             tasks=tasks,
             load=len(mine),
             capacity=spec.capacity,
+            deadlines=late_soon.found,
         )
+
+
+class _Deadlines:
+    """The open delegations of one assistant whose next expectation falls due before their
+    next digest (or, with no digest scheduled, by the end of their next working day): read
+    from the rule's ``expect:``, the assistant's working calendar and the follow-up ledger."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        entry: ClientEntry,
+        head: FileHead,
+        assistant: str,
+        now: datetime,
+        delegations: Sequence[Delegation],
+    ) -> None:
+        self.entry, self.head, self.now = entry, head, now
+        self.found: list[DeadlineSoon] = []
+        self.expects = _expectations(entry)
+        self.work = work_time(head, assistant)
+        spec = head.assistants[assistant]
+        tz = ZoneInfo(spec.timezone or head.client.timezone)
+        self.until = _next_digest(head, self.work, tz, now)
+        wanted = [d.task_gid for d in delegations if d.rule in self.expects]
+        self.ledgers = ledgers(store.followups(entry.key, task_gids=wanted)) if wanted else {}
+
+    def add(self, delegation: Delegation, task: Task | None) -> None:
+        expect = self.expects.get(delegation.rule)
+        if expect is None or self.until is None:
+            return
+        due_on = task.due_on if task is not None else delegation.due_on
+        clk = clock(expect, delegation.delegated_at, self.work, due_on)
+        ledger = self.ledgers.get((delegation.task_gid, delegation.delegated_at), Ledger())
+        soon = upcoming(clk, ledger, self.now, self.until)
+        if not soon:
+            return
+        first = soon[0]  # the next stage expected: the later ones follow from it
+        self.found.append(
+            DeadlineSoon(
+                gid=delegation.task_gid,
+                name=(task.name if task is not None and task.name else delegation.task_name),
+                url=delegation.permalink_url or _task_url(delegation.task_gid),
+                client=self.head.client.name,
+                rule=delegation.rule,
+                stage=first.stage,
+                due=first.due,
+                due_on=due_on,
+            )
+        )
+
+
+def _expectations(entry: ClientEntry) -> dict[str, Expectation]:
+    """The rules' ``expect:`` by rule name (the rules that expect something)."""
+    if entry.engine is None:
+        return {}
+    return {r.name: r.rule.expect for r in entry.engine.rules if r.rule.expect is not None}
+
+
+def _next_digest(head: FileHead, work: WorkTime, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """When the assistant hears from the service again: their next digest, else the end of
+    their next working day (None: no working time ahead)."""
+    if head.digest is not None:
+        try:
+            return head.digest.cron.next_after(now, tz)
+        except ValueError:
+            return None
+    return work.add(now, Duration(1, "days"))
+
+
+_FACT_STEPS: dict[Step, FollowUpKind] = {
+    Step.REMINDER: "reminder",
+    Step.ESCALATION: "escalation",
+    Step.REASSIGN: "reassign",
+    Step.BOUNCE: "bounce",
+}
+
+
+def followup_facts(
+    store: StateStore,
+    key: str,
+    period: Period,
+    urls: Mapping[str, str],
+    names: Mapping[str, str],
+) -> list[FollowUpFact]:
+    """The follow-up steps carried out in the period (status done): reminders, escalations,
+    reassignments and bounces, as the summary tells them."""
+    steps = store.followups(key, since=period.start, steps=list(_FACT_STEPS), statuses=["done"])
+    return [_fact(f, urls, names) for f in steps if f.created_at < period.end]
+
+
+def _fact(step: FollowUp, urls: Mapping[str, str], names: Mapping[str, str]) -> FollowUpFact:
+    to = str(step.detail.get("to") or "")
+    return FollowUpFact(
+        gid=step.task_gid,
+        name=step.task_name,
+        url=urls.get(step.task_gid, _task_url(step.task_gid)),
+        rule=step.rule,
+        assistant=step.assistant,
+        assistant_name=names.get(step.assistant, step.assistant),
+        kind=_FACT_STEPS[step.step],
+        stage=step.stage,
+        at=step.created_at,
+        reason=redact_outgoing(str(step.detail.get("reason") or "")).strip(),
+        to=names.get(to, to),
+    )
 
 
 def combined_digest_inputs(parts: Sequence[DigestInputs]) -> DigestInputs:
@@ -208,6 +333,7 @@ def combined_digest_inputs(parts: Sequence[DigestInputs]) -> DigestInputs:
         tasks=[t for p in parts for t in p.tasks],
         load=sum(p.load for p in parts),
         capacity=sum(p.capacity for p in parts),
+        deadlines=[d for p in parts for d in p.deadlines],
     )
 
 
