@@ -23,6 +23,8 @@ from delegator.core.summary import (
 )
 from delegator.core.summary_render import check_rich_text, render_digest, render_summary
 from delegator.followups_view import ledger_of, ledgers
+from delegator.notify.markdown import to_html
+from delegator.notify.slack import to_mrkdwn
 from delegator.ports import FollowUp
 
 ROME = ZoneInfo("Europe/Rome")
@@ -298,3 +300,19 @@ def test_the_period_bounds_are_the_summarys() -> None:
     edge = [fact("81", "x", "reminder", at=START), fact("82", "y", "reminder", at=END)]
 
     assert build_summary(inputs(followups=edge)).reminders == 1  # [start, end)
+
+
+def test_the_new_sections_reach_slack_and_email_escaped() -> None:
+    hostile = [fact("71", HOSTILE, "bounce", reason=HOSTILE), *FOLLOWUPS]
+    markdown = render_summary(build_summary(inputs(followups=hostile))).markdown
+
+    slack = to_mrkdwn(markdown)
+    html = to_html(markdown)
+
+    assert 'from rule "Invoices" bounced:' in slack
+    assert "Missed expectations (2)" in slack
+    assert "<script>" not in slack
+    assert "<http://evil|" not in slack  # a bare URL may show as itself, never under other text
+    assert 'from rule "Invoices" bounced:' in html.replace("&quot;", '"')
+    assert "<script>" not in html
+    assert re.search(r'href="http://evil"[^>]*>(?!http://evil)', html) is None
