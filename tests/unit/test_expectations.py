@@ -788,13 +788,30 @@ def ledgers(draw: st.DrawFn) -> Ledger:
     return Ledger(met, draw(some), draw(some), draw(st.booleans()))
 
 
-@PROPERTY
-@given(calendars(), expectations(), moments, st.integers(0, 30 * 24 * 60), ledgers())
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    calendars(),
+    expectations(),
+    moments,
+    st.integers(0, 30 * 24 * 60),
+    st.just(Ledger()) | ledgers(),
+    st.none() | st.tuples(st.integers(0, 2), st.floats(0, 1)),
+)
 def test_every_reminder_falls_in_working_time_and_before_its_deadline(
-    calendar: WorkTime, rule: Expectation, start: datetime, minutes: int, ledger: Ledger
+    calendar: WorkTime,
+    rule: Expectation,
+    start: datetime,
+    minutes: int,
+    ledger: Ledger,
+    between: tuple[int, float] | None,
 ) -> None:
     clk = clock(rule, start, calendar, due_on=start.date() + timedelta(days=minutes % 20))
     now = start + timedelta(minutes=minutes)
+    windows = [(x.remind_at, x.due) for x in clk.deadlines if x.remind_at is not None]
+    if between is not None and windows:
+        # Often between a reminder's moment and its deadline, nights and weekends included.
+        remind_at, due = windows[between[0] % len(windows)]
+        now = remind_at + (due - remind_at) * between[1]
     dues = due_now(clk, ledger, now, calendar, reassign=rule.reassign)
     for due in dues:
         assert not ledger.is_met(due.stage)
