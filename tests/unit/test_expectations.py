@@ -32,7 +32,7 @@ from delegator.core.expectations import (
     status_lines,
     upcoming,
 )
-from delegator.core.schema import Expectation, Stage
+from delegator.core.schema import STAGES, Expectation, Stage
 from delegator.core.timeexpr import DateRange, Duration, parse_duration, parse_working_hours
 
 ROME = ZoneInfo("Europe/Rome")
@@ -783,7 +783,7 @@ def expectations(draw: st.DrawFn) -> Expectation:
 
 @st.composite
 def ledgers(draw: st.DrawFn) -> Ledger:
-    some = st.frozensets(st.sampled_from(["acknowledged", "started", "done"]))
+    some = st.frozensets(st.sampled_from(STAGES))
     met = dict.fromkeys(draw(some), LOW)
     return Ledger(met, draw(some), draw(some), draw(st.booleans()))
 
@@ -810,8 +810,8 @@ def test_every_reminder_falls_in_working_time_and_before_its_deadline(
     windows = [(x.remind_at, x.due) for x in clk.deadlines if x.remind_at is not None]
     if between is not None and windows:
         # Often between a reminder's moment and its deadline, nights and weekends included.
-        remind_at, due = windows[between[0] % len(windows)]
-        now = remind_at + (due - remind_at) * between[1]
+        remind_at, deadline_due = windows[between[0] % len(windows)]
+        now = remind_at + (deadline_due - remind_at) * between[1]
     dues = due_now(clk, ledger, now, calendar, reassign=rule.reassign)
     for due in dues:
         assert not ledger.is_met(due.stage)
