@@ -330,7 +330,7 @@ class Fleet:
         report = Cycle(
             runtime, now=now, full=full, explain=explain, progress=progress,
             should_stop=self.stopping.is_set, store=store,
-            lease_check=lambda: ownership.check(key), clock=self.clock.now,
+            lease_check=lambda: ownership.check(key), clock=self.clock.now, hold=fence,
         ).run()  # fmt: skip
         self._keep_hooks(runtime, store)
         return report

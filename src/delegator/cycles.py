@@ -73,6 +73,20 @@ class Count(enum.StrEnum):
     QUEUED = "queued"
     #: Tasks no assistant could take, left alone (overflow: skip).
     UNASSIGNABLE = "unassignable"
+    #: Delegated tasks whose activity (stories, likes, subtasks) was read for their follow-up.
+    ACTIVITY_READS = "activity_reads"
+    #: Expectations observed met (acknowledged, started, done) and recorded.
+    EXPECTATIONS_MET = "expectations_met"
+    #: Reminders sent to assistants before a deadline.
+    REMINDERS = "reminders"
+    #: Missed expectations escalated.
+    ESCALATIONS = "escalations"
+    #: Tasks given to another assistant after a second missed expectation.
+    REASSIGNED = "reassigned"
+    #: Tasks an assistant said were not for them.
+    BOUNCES = "bounces"
+    #: Follow-up steps that failed (carried on next cycle).
+    FOLLOWUPS_FAILED = "followups_failed"
 
 
 class CycleCounts:

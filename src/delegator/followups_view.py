@@ -58,9 +58,12 @@ def ledgers(followups: Iterable[FollowUp]) -> dict[DelegationKey, Ledger]:
 
 
 def work_time(head: FileHead, assistant: str) -> WorkTime:
-    """The assistant's working calendar: their hours (always, when they have none), their time
-    zone (else the client's), their time away and the client's holidays."""
-    spec = head.assistants[assistant]
+    """The assistant's working calendar: their hours (every hour of a business day, when they
+    have none), their time zone (else the client's), their time away and the client's holidays;
+    for an assistant no longer in the file, the client's zone and business days."""
+    spec = head.assistants.get(assistant)
+    if spec is None:  # an assistant removed from the file since: the client's business days
+        return WorkTime(ZoneInfo(head.client.timezone), None, frozenset(head.client.holidays))
     return WorkTime(
         tz=ZoneInfo(spec.timezone or head.client.timezone),
         hours=spec.hours,

@@ -31,6 +31,14 @@ REACTION_BUCKETS: Final = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 WEBHOOK_STATES: Final = ("off", "polled", "pending", "healthy", "degraded")
 
 
+_FOLLOWUP_COUNTS = (
+    ("reminder", Count.REMINDERS),
+    ("escalation", Count.ESCALATIONS),
+    ("reassign", Count.REASSIGNED),
+    ("bounce", Count.BOUNCES),
+)
+
+
 class Metrics:
     """Every metric the service exposes at ``/metrics``."""
 
@@ -96,6 +104,13 @@ class Metrics:
             "delegator_summary_sends",
             "Summaries and digests sent, by client, kind, destination and result.",
             ["client", "kind", "destination", "result"],
+            registry=r,
+        )
+        self.followups = Counter(
+            "delegator_followups",
+            "The follow-up of delegated tasks, by client and step: reminder, escalation "
+            '(an expectation missed), reassign (after a second miss), bounce ("not for me").',
+            ["client", "step"],
             registry=r,
         )
         self.leases_held_now = Gauge(
@@ -165,6 +180,9 @@ class Metrics:
             shown = sum(1 for t in report.tasks for s in t.steps if s.status == StepStatus.FAILED)
             if unexplained > shown:
                 self.actions.labels(client, "unknown", "failed").inc(unexplained - shown)
+        for label, counted in _FOLLOWUP_COUNTS:
+            if report.counts[counted]:
+                self.followups.labels(client, label).inc(report.counts[counted])
         if result not in ("failed", "interrupted"):
             self.queued_tasks.labels(client).set(report.counts[Count.QUEUED])
             self.last_success.labels(client).set(finished_at.timestamp())

@@ -128,10 +128,11 @@ class Pruned:
     actions: int = 0
     cycles: int = 0
     delegations: int = 0  # closed ones; open delegations are never pruned
+    followups: int = 0  # follow-up steps of delegations no longer open
 
     @property
     def total(self) -> int:
-        return self.actions + self.cycles + self.delegations
+        return self.actions + self.cycles + self.delegations + self.followups
 
 
 @dataclass(frozen=True, slots=True)

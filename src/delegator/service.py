@@ -30,6 +30,7 @@ from delegator.core.schema import FileHead
 from delegator.core.templates import compile_template
 from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
 from delegator.effects import Settlement, WriteError, Writer
+from delegator.followup import ClockView, FollowUps
 from delegator.logs import bound, get_logger
 from delegator.outcomes import (
     MAX_ATTEMPTS,
@@ -204,6 +205,7 @@ class CycleReport:
     requests: int = 0
     overrides: list[Override] = field(default_factory=list)
     cycle_id: int | None = None  # the store's id of the cycle (None for a dry run)
+    clocks: list[ClockView] = field(default_factory=list)  # open delegations' clocks (plans)
 
     @property
     def errors(self) -> list[str]:
@@ -245,6 +247,9 @@ class ClientRuntime:
         self._sources: list[WatchedSource] | None = None
         self._refreshed: datetime | None = None
         self.problems: list[CycleError] = []
+        # When the follow-up of the open delegations next has something to do, and under which
+        # lease that was worked out (followup.FollowUps.run): a cache, None when unknown.
+        self.followup_wake: tuple[object, datetime] | None = None
 
     @property
     def key(self) -> str:
@@ -355,8 +360,12 @@ class Cycle:
         store: StateStore | None = None,
         lease_check: Callable[[], None] | None = None,
         clock: Callable[[], datetime] | None = None,
+        hold: object = None,
     ) -> None:
         self.runtime = runtime
+        # The lease this cycle runs under (its fence), None without leases: what the runtime's
+        # memory of the follow-up is valid for.
+        self.hold = hold
         # The time the cycle ends is recorded by this clock (``now`` when none is given).
         self.clock = clock
         # The store this cycle writes through: fenced by the client's lease when replicas share.
@@ -423,8 +432,16 @@ class Cycle:
             # A resumed outcome's task was read before its steps were done: it was judged
             # against the outcome's own journal above, not against that older snapshot.
             untouched = [t for t in tasks if t.gid not in resumed]
+            follow = self._followups()
+            # An assistant's "not for me" tag first: handing the task back along with it is a
+            # bounce, not an override.
+            bounced = follow.tagged_bounces(untouched)
+            untouched = [t for t in untouched if t.gid not in bounced]
             self._notice_overrides(untouched)
             deferred = self._decide_and_apply(untouched, cycle_id)
+            follow.run({t.gid: t for t in untouched}, whole, hold=self.hold)
+            if self.dry_run or self.explain:
+                report.clocks = follow.clocks()
             if not self.dry_run:
                 if deferred:
                     # Tasks held back by a rule's limit are not changed, so an incremental
@@ -457,6 +474,12 @@ class Cycle:
                 except LeaseLost as exc:  # the new holder closes this cycle as interrupted
                     if not report.counts[Count.INTERRUPTED]:
                         self._lease_lost(exc)
+
+    def _followups(self) -> FollowUps:
+        return FollowUps(
+            self.runtime, self.store, self.report, now=self.now, dry_run=self.dry_run,
+            checkpoint=self._checkpoint, notice_overrides=self._notice_overrides,
+        )  # fmt: skip
 
     def _lease_lost(self, exc: LeaseLost) -> None:
         """The client's lease is gone or running out: stop here. What was done is in Asana or

@@ -149,6 +149,8 @@ def test_prune_deletes_the_history_past_the_retention_and_says_how_much(
     assert "kept for ever" in capsys.readouterr().out
     assert main(["prune", "--older-than", "1d", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("would delete 0 journal entries, 0 cycles and 0 closed delegations")
+    assert out.startswith(
+        "would delete 0 journal entries, 0 cycles, 0 closed delegations and 0 follow-up steps"
+    )
     assert main(["prune", "--older-than", "soon"]) == 2
     assert "soon" in capsys.readouterr().err

@@ -428,8 +428,9 @@ def test_each_outcome_is_journaled_in_one_transaction_before_its_writes_and_one_
     assert report.counts[Count.ACTIONS_DONE] > outcomes
     # the start with what is read before Asana, the tasks it posted itself among those seen, the
     # open delegations (a whole read) and those of the tasks seen, what the rules remember, the
-    # end; two per outcome
-    assert commits == 6 + 2 * outcomes, shown
+    # follow-up's open delegations with their ledger before and after its look, the end; two per
+    # outcome
+    assert commits == 8 + 2 * outcomes, shown
 
 
 class LostSettlement(FailingStore):

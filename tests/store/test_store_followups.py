@@ -295,10 +295,11 @@ def test_prune_keeps_the_ledger_of_open_delegations_however_old(store: SqlStore)
     claim(store, task_gid="closed", step=Step.MET, delegated_at=old, at=T0)  # recent: kept
     claim(store, task_gid="open", client="globex", delegated_at=old, at=old)  # no open there
 
-    store.prune(T0 - timedelta(days=90), dry_run=True)
+    would = store.prune(T0 - timedelta(days=90), dry_run=True)
     assert len(store.followups("acme")) == 4
+    assert would.followups == 3  # acme's closed and never-recorded, globex's
 
-    store.prune(T0 - timedelta(days=90))
+    assert store.prune(T0 - timedelta(days=90)).followups == 3
 
     assert [(f.task_gid, f.step) for f in store.followups("acme")] == [
         ("open", Step.REMINDER),

@@ -8,19 +8,30 @@ nothing twice, and that a person taking a task back is respected. No account, no
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from delegator.bootstrap import Fleet, open_store, start_hooks
 from delegator.cli._common import Subparsers
+from delegator.cli.undo import run_undo_with
 from delegator.clients import ClientEntry, load_clients
+from delegator.clock import ManualClock
+from delegator.core.expectations import Clock, WorkTime
+from delegator.core.expectations import clock as clock_of
+from delegator.core.schema import Rule
 from delegator.cycles import Count
+from delegator.followups_view import work_time
 from delegator.logs import configure
+from delegator.ports import Delegation
 from delegator.sandbox import SandboxServer
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
 from delegator.scheduler import Service
@@ -174,11 +185,142 @@ def run_demo(args: argparse.Namespace) -> int:
                         else "no write on it, the person's choice stands."
                     )
                 )
-            show_summaries(env.sandbox, fleet, entries, first)
+            later = show_followup(env.sandbox, fleet, entries, env.environ)
+            show_summaries(env.sandbox, later or fleet, entries, first)
             show_webhooks(env.sandbox, env.settings, env.environ, rules_dir)
             return 1 if any(r.counts[Count.CLIENT_FAILED] for r in first) else 0
         finally:
             fleet.close()
+
+
+def show_followup(
+    sandbox: SandboxServer,
+    fleet: Fleet,
+    entries: list[ClientEntry],
+    environ: Mapping[str, str],
+) -> Fleet | None:
+    """Hours later on the service's clock: a reminder at the assistant's working hours, an
+    escalation to the owner when the expectation is missed, an assistant's "not for me", and an
+    undo. The fleet on that later clock, for the summaries that follow (None: no scene)."""
+    found = _expected_delegation(fleet, entries)
+    if found is None:
+        return None
+    entry, delegation, clk, work = found
+    head = entry.loaded.head
+    assert head is not None
+    zone = ZoneInfo(head.client.timezone)
+    first = clk.deadlines[0]
+    remind = work.next_working(first.remind_at) if first.remind_at is not None else None
+    clock = ManualClock(datetime.now(UTC))
+    later = Fleet(fleet.settings, fleet.store, environ=environ, clock=clock)
+    world = sandbox.world
+    task = world.task(delegation.task_gid)
+    name = task.assignee.name if task.assignee is not None else delegation.assistant
+    _banner('The follow-up: reminders, escalation, "not for me", undo')
+    print(f'  "{delegation.task_name}" was given to {name} by rule "{delegation.rule}", which '
+          f"expects it {first.describe()}.")  # fmt: skip
+    if remind is not None and remind > clock.now():
+        clock.set(remind + timedelta(minutes=1))
+        later.cycle(entry)
+        _said(world, task, "Reminder", f"{_at(clock.now(), zone)}, a reminder to {name}")
+    clock.set(max(first.due, clock.now()) + timedelta(minutes=1))
+    later.cycle(entry)
+    _said(world, task, "has not", f"{_at(clock.now(), zone)}, missed: escalated to the owner")
+    extra = [t.name for t in task.tags if t.name == "late"]
+    if extra:
+        print(f"      and tagged {extra[0]}, the owner following the task")
+    bounced = _bounce_one(sandbox, later, entry, delegation.task_gid, clock)
+    if bounced is not None:
+        person, task_name, reason = bounced
+        print(f'  {person} comments "{reason}" on "{task_name}".')
+        bounced_task = world.task(task_name)
+        _said(world, bounced_task, "not for them", "  The next cycle gives it back")
+        print("      recorded as an override: the rule leaves it alone from now on")
+    _undo_one(later, fleet, entry)
+    clock.advance(minutes=1)  # the summaries below end now: what happened above is in them
+    return later
+
+
+def _expected_delegation(
+    fleet: Fleet, entries: list[ClientEntry]
+) -> tuple[ClientEntry, Delegation, Clock, WorkTime] | None:
+    """The first open delegation whose rule expects something, with its clock."""
+    for entry in entries:
+        head = entry.loaded.head
+        if head is None:
+            continue
+        rules = {r.name: r for r in head_rules(entry)}
+        for delegation in fleet.store.delegations(entry.key):
+            rule = rules.get(delegation.rule)
+            if rule is None or rule.expect is None:
+                continue
+            work = work_time(head, delegation.assistant)
+            clk = clock_of(rule.expect, delegation.delegated_at, work, delegation.due_on)
+            if clk.deadlines:
+                return entry, delegation, clk, work
+    return None
+
+
+def head_rules(entry: ClientEntry) -> list[Rule]:
+    return [r.rule for r in entry.loaded.rules]
+
+
+def _at(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%a %H:%M")
+
+
+def _said(world: Any, task: Any, words: str, lead: str) -> None:
+    """The service's comment on the task containing ``words``, as posted (mention dropped)."""
+    posted = [s.text for s in task.stories if s.resource_subtype == "comment_added"]
+    text = next((t for t in reversed(posted) if words in t), None)
+    if text is None:
+        print(f"{lead}: nothing posted (see `delegator history`)")
+        return
+    shown = text.split(" ", 1)[1] if text.startswith("https://") else text
+    print(f"  {lead}:\n      {shown}")
+
+
+def _bounce_one(
+    sandbox: SandboxServer, fleet: Fleet, entry: ClientEntry, skip: str, clock: ManualClock
+) -> tuple[str, str, str] | None:
+    """An assistant says "not for me" about one of their tasks, with the file's command."""
+    head = entry.loaded.head
+    assert head is not None
+    command = head.bounce.command
+    if not command:
+        return None
+    world = sandbox.world
+    for delegation in fleet.store.delegations(entry.key):
+        if delegation.task_gid == skip:
+            continue
+        task = world.task(delegation.task_gid)
+        if task.assignee is None or task.assignee.gid != delegation.assignee_gid:
+            continue
+        reason = f"{command[:1].upper()}{command[1:]}: serve la firma del titolare"
+        person = task.assignee
+        world.comment(task, reason, by=person)
+        clock.advance(minutes=2)
+        fleet.cycle(entry, full=True)
+        return person.name, task.name, reason
+    return None
+
+
+def _undo_one(later: Fleet, fleet: Fleet, entry: ClientEntry) -> None:
+    """The client takes back what a rule did to one task: `delegator undo --task GID`."""
+    actions = later.store.actions(client=entry.key, kinds=("comment",))
+    open_ = {d.task_gid for d in later.store.delegations(entry.key)}
+    target = next((a for a in actions if a.status == "done" and a.task_gid in open_), None)
+    if target is None:
+        return
+    print(f'  The client runs `delegator undo --task {target.task_gid}` for "{target.task_name}":')
+    args = argparse.Namespace(
+        task=target.task_gid, client=None, rule=None, cycle=None, since=None, dry_run=False,
+        allow_again=False, json=False, no_color=True, color=False,
+    )  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()) as shown:
+        run_undo_with(args, fleet.settings, fleet, [entry])
+    for line in shown.getvalue().splitlines():
+        print(f"      {line}")
 
 
 def show_webhooks(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -36,7 +37,11 @@ def _condition_lines(trace: ConditionTrace, depth: int) -> list[str]:
     ]
 
 
-def render_text(decision: Decision, *, now: datetime, tz_name: str) -> str:
+def render_text(
+    decision: Decision, *, now: datetime, tz_name: str, expectations: Sequence[str] = ()
+) -> str:
+    """``explain``'s text; ``expectations``: the clock lines of the rules that would delegate
+    the task, shown before the decision."""
     task = decision.task
     lines = [
         f'Task {task.gid} "{task.name}"',
@@ -73,6 +78,10 @@ def render_text(decision: Decision, *, now: datetime, tz_name: str) -> str:
             f"actual {_value(miss.failed.actual)}, wanted {_value(miss.failed.wanted)}"
             for miss in decision.near_misses
         )
+        lines.append("")
+    if expectations:
+        lines.append("Expectations, if delegated now:")
+        lines.extend(expectations)
         lines.append("")
     verdict = (
         f'Decision: rule "{decision.rule}" takes the task'

@@ -91,6 +91,7 @@ def render_plan(report: CycleReport, *, verbose: bool = True, style: Style = PLA
         lines.append(f"  {len(quiet)} task{'s' if len(quiet) != 1 else ''} left alone:")
         lines.extend(_quiet_lines(item) for item in quiet)
         lines.append("")
+    lines.extend(clock_lines(report, style))
     lines.extend(style.fail(f"  ! {error}") for error in report.errors)
     writes = sum(1 for t in changing for s in t.steps if s.status == StepStatus.PLANNED)
     shadow = sum(1 for t in changing for o in t.decision.outcomes if o.shadow)
@@ -100,6 +101,20 @@ def render_plan(report: CycleReport, *, verbose: bool = True, style: Style = PLA
         f"{queued} queued, {len(quiet)} left alone. Nothing was written to Asana."
     )
     return "\n".join(lines)
+
+
+def clock_lines(report: CycleReport, style: Style = PLAIN) -> list[str]:
+    """The clocks of the open delegations whose rule expects something, and what is due."""
+    if not report.clocks:
+        return []
+    count = len(report.clocks)
+    lines = [f"  {count} open delegation{'s' if count != 1 else ''} with expectations:"]
+    for clock in report.clocks:
+        lines.append(f'  @ "{clock.task_name}" with {clock.assistant} [rule "{clock.rule}"]')
+        lines.extend(f"      {line}" for line in clock.lines)
+        lines.extend(style.warn(f"      due now: {due}") for due in clock.due)
+    lines.append("")
+    return lines
 
 
 def render_summary(report: CycleReport, *, style: Style = PLAIN) -> str:
@@ -137,6 +152,18 @@ def report_json(report: CycleReport) -> dict[str, Any]:
         "counts": report.counts.to_mapping(),
         "errors": report.errors,
         "requests": report.requests,
+        "clocks": [
+            {
+                "task_gid": c.task_gid,
+                "task_name": c.task_name,
+                "rule": c.rule,
+                "assistant": c.assistant,
+                "delegated_at": iso(c.delegated_at),
+                "lines": list(c.lines),
+                "due": list(c.due),
+            }
+            for c in report.clocks
+        ],
         "tasks": [
             {
                 "gid": t.task.gid,

@@ -68,11 +68,13 @@ def run_prune(args: argparse.Namespace) -> int:
         print(json.dumps({
             "command": "prune", "before": before.isoformat(), "dry_run": args.dry_run, "actions": pruned.actions,
             "cycles": pruned.cycles, "delegations": pruned.delegations,
+            "followups": pruned.followups,
         }))  # fmt: skip
         return 0
     verb = "would delete" if args.dry_run else "deleted"
     print(
-        f"{verb} {pruned.actions:,} journal entries, {pruned.cycles:,} cycles and "
-        f"{pruned.delegations:,} closed delegations older than {before:%Y-%m-%d %H:%M} UTC"
+        f"{verb} {pruned.actions:,} journal entries, {pruned.cycles:,} cycles, "
+        f"{pruned.delegations:,} closed delegations and {pruned.followups:,} follow-up steps "
+        f"older than {before:%Y-%m-%d %H:%M} UTC"
     )
     return 0

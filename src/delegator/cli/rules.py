@@ -20,6 +20,7 @@ from delegator.cli.console import (
     configure_one_off,
     dump_json,
     end_progress,
+    iso,
     plain,
     show_progress,
 )
@@ -43,6 +44,7 @@ from delegator.core.ruletests import (
 )
 from delegator.core.schema import FileHead, json_schema
 from delegator.core.yamlpos import load
+from delegator.followup import foreseen_clocks
 from delegator.preflight import check_online
 from delegator.rulesource import (
     UnreadableFileError,
@@ -385,10 +387,36 @@ def run_explain(args: argparse.Namespace) -> int:
     except Exception as exc:  # e.g. a --now at the end of time: no traceback
         print(f"delegator: cannot evaluate the task: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    acting = {o.rule for o in decision.outcomes if not o.shadow}
+    clocks = foreseen_clocks(
+        loaded.head, [r.rule for r in engine.rules if r.name in acting], ctx.now, task.due_on
+    )
     if args.json:
-        dump_json({"command": "explain", **decision_json(decision, now=ctx.now)})
+        found = decision_json(decision, now=ctx.now)
+        found["expectations"] = [
+            {
+                "rule": c.rule,
+                "assistant": c.assistant,
+                "deadlines": [
+                    {
+                        "stage": d.stage,
+                        "due": iso(d.due),
+                        "remind_at": iso(d.remind_at) if d.remind_at is not None else None,
+                    }
+                    for d in c.deadlines
+                ],
+            }
+            for c in clocks
+        ]
+        dump_json({"command": "explain", **found})
     else:
-        print(render_text(decision, now=ctx.now, tz_name=loaded.head.client.timezone))
+        shown = [
+            line
+            for c in clocks
+            for line in (f'  rule "{c.rule}", to {c.assistant}:', *(f"    {x}" for x in c.lines))
+        ]
+        zone = loaded.head.client.timezone
+        print(render_text(decision, now=ctx.now, tz_name=zone, expectations=shown))
     return 0
 
 

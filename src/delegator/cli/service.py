@@ -437,7 +437,7 @@ def run_history(args: argparse.Namespace) -> int:
         if action.kind == "rule":
             continue
         print(_action_line(action, zones.get(action.client), style))
-        posted = action.detail.get("text") if action.kind == "comment" else None
+        posted = action.detail.get("text") if action.kind in POSTS_TEXT else None
         if isinstance(posted, str) and posted.strip():
             for line in posted.strip().splitlines():
                 print(style.dim(f"    | {line}"))
@@ -446,6 +446,11 @@ def run_history(args: argparse.Namespace) -> int:
         print(f'{when} {override.client} {style.warn("override")} "{override.task_name}": '
               f'{override.reason} [rule "{override.rule}"] - never touched again')  # fmt: skip
     return 0
+
+
+# The journal's kinds whose entry carries a comment the service posted, shown under the line:
+# a rule's comment, and the follow-up's reminders, escalations, reassignments and bounces.
+POSTS_TEXT = frozenset({"comment", "remind", "escalate", "reassign", "bounce"})
 
 
 def _action_line(action: ActionRecord, zone: str | None, style: Style) -> str:
@@ -492,6 +497,6 @@ def _was(kind: str, before: object) -> str:
 def _action_json(action: ActionRecord) -> dict[str, Any]:
     """A journal entry for ``history --json``: the comment as posted under ``posted``."""
     record: dict[str, Any] = plain(action)
-    posted = action.detail.get("text") if action.kind == "comment" else None
+    posted = action.detail.get("text") if action.kind in POSTS_TEXT else None
     record["posted"] = posted if isinstance(posted, str) else None
     return record

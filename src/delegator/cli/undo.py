@@ -114,6 +114,13 @@ def run_undo(args: argparse.Namespace) -> int:
         fleet.close()
 
 
+def run_undo_with(
+    args: argparse.Namespace, settings: Settings, fleet: Fleet, entries: list[ClientEntry]
+) -> int:
+    """``undo`` with a fleet already built (the demo's): what it prints, its exit code."""
+    return _undo(args, settings, fleet, entries, _since(args))
+
+
 def _since(args: argparse.Namespace) -> datetime | None:
     if args.rule is not None and not args.since:
         raise UsageError("--rule needs --since: how far back to take its writes (e.g. 2d)")

@@ -219,6 +219,8 @@ def clock(
             due = work.add(started, within)
         elif stage == "done" and due_on is not None:
             due = _due_date_end(due_on, work)
+            if due is not None and due <= started:
+                continue  # already late when delegated: the due date expects nothing new
         else:
             continue
         if due is None:
@@ -484,3 +486,20 @@ def find_bounce(
 def sorted_dues(dues: Sequence[Due]) -> list[Due]:
     order = {s: i for i, s in enumerate(STAGES)}
     return sorted(dues, key=lambda d: (order[d.stage], list(Step).index(d.step)))
+
+
+def next_wake(clk: Clock, ledger: Ledger, now: datetime, work: WorkTime) -> datetime | None:
+    """The first moment from ``now`` at which a step of this clock may be due (a reminder at
+    the assistant's next working moment, an escalation at its deadline); None: nothing ahead.
+    A stage met meanwhile only makes the look at that moment find nothing to do."""
+    moments: list[datetime] = []
+    for d in clk.deadlines:
+        if ledger.is_met(d.stage):
+            continue
+        if d.stage not in ledger.escalated:
+            moments.append(d.due)
+        if d.remind_at is not None and d.stage not in ledger.reminded and now < d.due:
+            at = work.next_working(max(d.remind_at, now))
+            if at is not None and at < d.due:
+                moments.append(at)
+    return min(moments, default=None)

@@ -333,8 +333,23 @@ def _validate_rule(
     if not isinstance(raw, dict):
         return None, translate(whole, Rule, document, source, path)
     errors: list[RuleError] = []
-    # Everything but when/then, validated with placeholders, then each part on its own.
-    shell = {**raw, "when": {"completed": False}, "then": raw.get("then") and [{"tag": "x"}]}
+    # Everything but when/then, validated with placeholders, then each part on its own. The
+    # actions that are valid stay (a rule-level check reads them: expect needs an assign, its
+    # done_within agrees with the due the rule sets); an assign that is not is a placeholder one.
+    kept: list[Any] = []
+    for item in raw.get("then") if isinstance(raw.get("then"), list) else []:
+        try:
+            _ACTION.validate_python(item)
+        except ValidationError:
+            if isinstance(item, dict) and "assign" in item:
+                kept.append({"assign": "x"})
+        else:
+            kept.append(item)
+    shell = {
+        **raw,
+        "when": {"completed": False},
+        "then": raw.get("then") and (kept or [{"tag": "x"}]),
+    }
     if "when" not in raw:
         shell.pop("when")
     if "then" not in raw:

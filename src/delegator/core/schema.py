@@ -730,7 +730,7 @@ class Expectation(Strict):
         given = [s for s in STAGES if getattr(self, f"{s}_within") is not None]
         if not given and self.started_when is None:
             raise ValueError(
-                "expect: needs at least one of acknowledged_within, started_within, done_within"
+                "needs at least one of acknowledged_within, started_within, done_within"
             )
         if self.started_when is not None and self.started_within is None:
             raise ValueError("started_when needs started_within: by when is it expected?")
@@ -776,6 +776,13 @@ class BounceSettings(Strict):
     to: Literal["owner", "next_assistant"] = Field(
         "owner", description="where a bounced task goes, unless its rule says otherwise"
     )
+
+    @field_validator("command")
+    @classmethod
+    def _words(cls, command: str | None) -> str | None:
+        if command is not None and not command.strip():
+            raise ValueError("an empty command would match every comment: write null for none")
+        return command
 
 
 # ----------------------------------------------------------------------------- rules

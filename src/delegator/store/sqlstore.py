@@ -1306,8 +1306,9 @@ class SqlStore:
                 if len(ids) < PRUNE_BATCH:
                     break
             counts.append(gone)
-        # Pruned has no count of follow-up steps (yet): counts[3] is deleted, not reported.
-        return Pruned(actions=counts[0], cycles=counts[1], delegations=counts[2])
+        return Pruned(
+            actions=counts[0], cycles=counts[1], delegations=counts[2], followups=counts[3]
+        )
 
     # ------------------------------------------------------------------ plumbing
 

@@ -301,7 +301,12 @@ def followup_facts(
     """The follow-up steps carried out in the period (status done): reminders, escalations,
     reassignments and bounces, as the summary tells them."""
     steps = store.followups(key, since=period.start, steps=list(_FACT_STEPS), statuses=["done"])
-    return [_fact(f, urls, names) for f in steps if f.created_at < period.end]
+    # An escalation whose rule left "summary" out of its escalate: steps is not told here.
+    return [
+        _fact(f, urls, names)
+        for f in steps
+        if f.created_at < period.end and f.detail.get("summary") is not False
+    ]
 
 
 def _fact(step: FollowUp, urls: Mapping[str, str], names: Mapping[str, str]) -> FollowUpFact:
