@@ -146,12 +146,8 @@ def test_history_shows_what_a_reminder_and_an_escalation_said(
     assert code == 0
     lines = out.splitlines()
     remind = next(i for i, line in enumerate(lines) if "reminder sent -> giulia" in line)
-    assert (
-        lines[remind + 1].startswith("    | ")
-    )
-    assert (
-        "Reminder: this task is expected" in (lines[remind + 1])
-    )
+    assert lines[remind + 1].startswith("    | ")
+    assert "Reminder: this task is expected" in (lines[remind + 1])
     escalate = next(i for i, line in enumerate(lines) if "escalated to Anna" in line)
     assert "Giulia Bianchi has not acknowledged this task" in lines[escalate + 1]
     code, out, _ = run(capsys, "history", "--json", "--task", delegation.task_gid, "--since", "30d")
