@@ -337,7 +337,8 @@ def _validate_rule(
     # actions that are valid stay (a rule-level check reads them: expect needs an assign, its
     # done_within agrees with the due the rule sets); an assign that is not is a placeholder one.
     kept: list[Any] = []
-    for item in raw.get("then") if isinstance(raw.get("then"), list) else []:
+    then = raw.get("then")
+    for item in then if isinstance(then, list) else []:
         try:
             _ACTION.validate_python(item)
         except ValidationError:
