@@ -300,7 +300,9 @@ def _bounce_one(
         person = task.assignee
         world.comment(task, reason, by=person)
         clock.advance(minutes=2)
-        fleet.cycle(entry, full=True)
+        fleet.cycle(entry)
+        if isinstance(fleet.clock, ManualClock):
+            fleet.clock.advance(minutes=1)  # the summary's period ends after that cycle
         return person.name, task.name, reason
     return None
 
@@ -421,6 +423,8 @@ def show_summaries(
         name, person = finished
         print(f'  {person} marks "{name}" complete in Asana.')
         fleet.cycle(entry)
+        if isinstance(fleet.clock, ManualClock):
+            fleet.clock.advance(minutes=1)  # the summary's period ends after that cycle
     summaries = fleet.summaries()
     period = summaries.preview_period(entry, timedelta(days=7))
     _banner(f"{entry.name}: the client's summary")
