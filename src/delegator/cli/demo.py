@@ -300,9 +300,7 @@ def _bounce_one(
         person = task.assignee
         world.comment(task, reason, by=person)
         clock.advance(minutes=2)
-        fleet.cycle(entry)
-        if isinstance(fleet.clock, ManualClock):
-            fleet.clock.advance(minutes=1)  # the summary's period ends after that cycle
+        fleet.cycle(entry, full=True)  # a comment command is looked for at whole reads
         return person.name, task.name, reason
     return None
 
