@@ -411,15 +411,8 @@ class FollowUps:
                 continue
             deadline = clk.deadline(stage)
             assert deadline is not None
-            claimed = self._claim(
-                item, stage, Step.MET, deadline.due, "done", {"at": at.isoformat()}
-            )
-            if claimed is not None:
-                item.rows.append(
-                    self._row(
-                        item, claimed, stage, Step.MET, deadline.due, "done", {"at": at.isoformat()}
-                    )
-                )
+            at_text = {"at": at.isoformat()}
+            if self._claim(item, stage, Step.MET, deadline.due, "done", at_text) is not None:
                 self.report.counts[Count.EXPECTATIONS_MET] += 1
         ledger = item.ledger
         for row in pending:
@@ -466,59 +459,29 @@ class FollowUps:
         due_at: datetime,
         status: FollowUpStatus,
         detail: Mapping[str, Any],
-    ) -> int | None:
+    ) -> FollowUp | None:
+        """Claim one step of the delegation's follow-up: its row (kept with the delegation's),
+        or None when it was claimed before, by this replica or another."""
         d = item.delegation
-        return self.store.claim_followup(
-            client=d.client,
-            task_gid=d.task_gid,
-            task_name=d.task_name,
-            rule=d.rule,
-            assistant=d.assistant,
-            delegated_at=d.delegated_at,
-            stage=stage,
-            step=step,
-            due_at=due_at,
-            at=self.now,
-            status=status,
-            detail=detail,
-        )
-
-    def _row(
-        self,
-        item: _Open,
-        row_id: int,
-        stage: str,
-        step: Step,
-        due_at: datetime,
-        status: FollowUpStatus,
-        detail: Mapping[str, Any],
-    ) -> FollowUp:
-        d = item.delegation
-        return FollowUp(
-            id=row_id,
-            client=d.client,
-            task_gid=d.task_gid,
-            task_name=d.task_name,
-            rule=d.rule,
-            assistant=d.assistant,
-            delegated_at=d.delegated_at,
-            stage=stage,
-            step=step,
-            status=status,
-            due_at=due_at,
-            created_at=self.now,
-            detail=dict(detail),
-        )
+        claimed = self.store.claim_followup(
+            client=d.client, task_gid=d.task_gid, task_name=d.task_name, rule=d.rule,
+            assistant=d.assistant, delegated_at=d.delegated_at, stage=stage, step=step,
+            due_at=due_at, at=self.now, status=status, detail=detail,
+        )  # fmt: skip
+        if claimed is None:
+            return None
+        row = FollowUp(
+            id=claimed, client=d.client, task_gid=d.task_gid, task_name=d.task_name,
+            rule=d.rule, assistant=d.assistant, delegated_at=d.delegated_at, stage=stage,
+            step=step, status=status, due_at=due_at, created_at=self.now, detail=dict(detail),
+        )  # fmt: skip
+        item.rows.append(row)
+        return row
 
     def _claim_due(self, item: _Open, due: Due) -> FollowUp | None:
         text = self._text(item, due.step, due.stage, due.deadline)
         detail: dict[str, Any] = {"text": text} if text else {}
-        claimed = self._claim(item, due.stage, due.step, due.deadline.due, "pending", detail)
-        if claimed is None:
-            return None
-        row = self._row(item, claimed, due.stage, due.step, due.deadline.due, "pending", detail)
-        item.rows.append(row)
-        return row
+        return self._claim(item, due.stage, due.step, due.deadline.due, "pending", detail)
 
     # ------------------------------------------------------------------ texts
     def _when(self, moment: datetime, zone: Any) -> str:
@@ -714,10 +677,9 @@ class FollowUps:
         d = item.delegation
         if claim is None:
             detail = {"reason": bounce.reason, "by_tag": bounce.by_tag}
-            claimed = self._claim(item, "", Step.BOUNCE, bounce.at, "pending", detail)
-            if claimed is None:
+            claim = self._claim(item, "", Step.BOUNCE, bounce.at, "pending", detail)
+            if claim is None:
                 return
-            claim = self._row(item, claimed, "", Step.BOUNCE, bounce.at, "pending", detail)
         directory = self.runtime.directory
         where = (item.rule.on_bounce if item.rule is not None else None) or self.head.bounce.to
         new = claim.detail.get("to")
