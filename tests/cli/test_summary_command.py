@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from delegator.cli import main
+from delegator.rulesource import read_client_file
 from delegator.sandbox import SandboxServer
 
 EXAMPLES = Path("examples")
@@ -119,25 +122,36 @@ def test_the_demo_ends_with_a_summary_posted_to_asana_and_a_digest(
 ) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    # the follow-up scene: a reminder, an escalation, a bounce and an undo, each said once
-    scene = out[out.index('The follow-up: reminders, escalation, "not for me", undo') :]
-    scene = scene[: scene.index("== ", 3)]
-    assert ", a reminder to " in scene
-    assert ":\n      Reminder: this task is expected to be acknowledged" in scene
-    assert ", missed: escalated to the owner:\n      " in scene
-    assert " has not acknowledged this task: it was expected by " in scene
-    assert "and tagged late, the owner following the task" in scene
-    assert 'comments "Non fa per me: serve la firma del titolare"' in scene
-    assert "says this task is not for them: serve la firma del titolare. It is back" in scene
-    assert "`delegator undo --task " in scene
-    assert "took back " in scene
-    assert ", failed 0, " in scene
+    # the follow-up scene: a reminder, an escalation, a bounce and an undo, each said once. It
+    # follows a booking, which only Giulia takes: while she is away (the example's dates, in
+    # real time) there is none to follow.
+    if not _giulia_away_today():
+        scene = out[out.index('The follow-up: reminders, escalation, "not for me", undo') :]
+        scene = scene[: scene.index("== ", 3)]
+        assert ", a reminder to " in scene
+        assert ":\n      Reminder: this task is expected to be acknowledged" in scene
+        assert ", missed: escalated to the owner:\n      " in scene
+        assert " has not acknowledged this task: it was expected by " in scene
+        assert "and tagged late, the owner following the task" in scene
+        assert 'comments "Non fa per me: serve la firma del titolare"' in scene
+        assert "says this task is not for them: serve la firma del titolare. It is back" in scene
+        assert "`delegator undo --task " in scene
+        assert "took back " in scene
+        assert ", failed 0, " in scene
     summary = out[out.index("the client's summary") :]
     assert "# Northwind Studio" in summary
     assert "**Done: 1**" in summary
-    assert "**Missed expectations (" in summary
-    assert "refine the rule?" in summary
+    if not _giulia_away_today():
+        assert "**Missed expectations (" in summary
+        assert "refine the rule?" in summary
     assert "given back" in summary
     assert "Posted to Asana as a status update on Operations" in summary
     assert "An assistant's digest" in summary
     assert "your tasks on" in summary
+
+
+def _giulia_away_today() -> bool:
+    head = read_client_file(Path("examples") / "small-agency.yaml").head
+    assert head is not None
+    today = datetime.now(ZoneInfo(head.client.timezone)).date()
+    return any(today in period for period in head.assistants["giulia"].away)
