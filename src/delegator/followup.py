@@ -15,7 +15,7 @@ due for it, or at a whole read when the client's bounce command can be used.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -175,6 +175,7 @@ class FollowUps:
         self.rules = {r.name: r.rule for r in runtime.engine.rules if r.rule.mode == "active"}
         self._started_checks: dict[str, Check] = {}
         self.handled: set[str] = set()  # tasks bounced or reassigned this cycle
+        self.written: set[str] = set()  # tasks the follow-up wrote to (comments included)
 
     # ------------------------------------------------------------------ reading the ledger
     def _open(self, gids: Iterable[str] | None = None) -> list[_Open]:
@@ -259,9 +260,17 @@ class FollowUps:
         )
 
     # ------------------------------------------------------------------ the follow-up
-    def run(self, seen: Mapping[str, Task], whole: bool, *, hold: object = None) -> None:
+    def run(
+        self,
+        seen: Mapping[str, Task],
+        whole: bool,
+        *,
+        hold: object = None,
+        changed: Set[str] = frozenset(),
+    ) -> None:
         """Settle what a crash left pending, then look at each open delegation whose follow-up
-        has a step due (or, at a whole read, whose assistant may have said "not for me").
+        has a step due, or whose task changed since it was delegated (its assistant may have
+        said "not for me" in a comment).
 
         The moment the next step may be due is kept in memory, with the lease it was computed
         under: until then a cycle that delegated nothing reads nothing for the follow-up."""
@@ -270,8 +279,11 @@ class FollowUps:
         runtime = self.runtime
         command = self.head.bounce.command
         wake = runtime.followup_wake
+        # A delegated task that changed may carry the assistant's comment command.
+        changed = changed if command else frozenset()
         quiet = not (
             whole
+            or changed
             or self.handled
             or self.report.counts[Count.MATCHED]
             or self.report.counts[Count.OUTCOMES_RESUMED]
@@ -297,11 +309,23 @@ class FollowUps:
             )
             # A delegation made this very cycle has nothing to show yet.
             just_made = item.delegation.delegated_at >= self.now
-            if due or pending or (whole and command and not just_made):
+            # At a whole read every open delegation's task is among those read (and changed).
+            read_again = self._changed_since(seen, item.delegation, changed)
+            if due or pending or (read_again and command and not just_made):
                 look.append(item)
         if look:
             self._look(look, seen)
         runtime.followup_wake = (hold, self._next_wake())
+
+    def _changed_since(self, seen: Mapping[str, Task], d: Delegation, changed: Set[str]) -> bool:
+        """Whether a person changed the task since the service last wrote to it: the service's
+        own writes (read back at the next cycle) are no reason to read its activity. What this
+        process wrote is known; after a restart, a changed task is read once."""
+        task = seen.get(d.task_gid)
+        if d.task_gid not in changed or task is None:
+            return False
+        own = self.runtime.own_writes.get(d.task_gid)
+        return own is None or task.modified_at is None or task.modified_at > own
 
     def _next_wake(self) -> datetime:
         """When a step may next be due for any open delegation (now: a claim is pending)."""
@@ -539,6 +563,7 @@ class FollowUps:
         found = backend.find_notice(task.gid, text)
         if found is not None:
             return found
+        self.written.add(task.gid)
         return backend.notify(task, text, self._with_gid(person))
 
     def _with_gid(self, person: Identity | None) -> Identity | None:
@@ -560,6 +585,7 @@ class FollowUps:
         )  # fmt: skip
         entry = writer.entry(task, d.rule, intent, assistant=d.assistant, assignee=assignee)
         [action] = self.store.begin_actions([entry])
+        self.written.add(task.gid)
         try:
             self.runtime.backend.write(
                 task, intent, assignee=assignee, directory=self.runtime.directory

@@ -67,6 +67,7 @@ QUEUE_TAG = "delegation-queued"
 
 
 QUEUE_MEMORY = timedelta(days=30)  # how far back the journal is read for queued tasks
+OWN_WRITES_KEPT = timedelta(days=1)  # how long the runtime remembers writing to a task
 
 
 def still_queued(store: StateStore, client: str, now: datetime) -> dict[str, ActionRecord]:
@@ -250,6 +251,9 @@ class ClientRuntime:
         # When the follow-up of the open delegations next has something to do, and under which
         # lease that was worked out (followup.FollowUps.run): a cache, None when unknown.
         self.followup_wake: tuple[object, datetime] | None = None
+        # When this process last wrote to each task (a cycle's end): a task read back with no
+        # later change was changed by the service only. Entries older than a day are dropped.
+        self.own_writes: dict[str, datetime] = {}
 
     @property
     def key(self) -> str:
@@ -388,6 +392,9 @@ class Cycle:
         self._shadow_seen: set[tuple[str, str, str]] = set()
         self._shadow_plans: list[tuple[Task, str, Intent, str | None, str]] = []
         self._versions: dict[str, str] = {}
+        # Tasks read this cycle that stay delegated: something changed on them (a comment moves
+        # a task's modified_at too), so the follow-up looks for an assistant's "not for me".
+        self._changed_open: set[str] = set()
 
     def _checkpoint(self) -> None:
         if self.dry_run:
@@ -439,7 +446,11 @@ class Cycle:
             untouched = [t for t in untouched if t.gid not in bounced]
             self._notice_overrides(untouched)
             deferred = self._decide_and_apply(untouched, cycle_id)
-            follow.run({t.gid: t for t in untouched}, whole, hold=self.hold)
+            follow.run(
+                {t.gid: t for t in untouched}, whole, hold=self.hold, changed=self._changed_open
+            )
+            if not self.dry_run:
+                self._remember_writes(follow.written)
             if self.dry_run or self.explain:
                 report.clocks = follow.clocks()
             if not self.dry_run:
@@ -474,6 +485,18 @@ class Cycle:
                 except LeaseLost as exc:  # the new holder closes this cycle as interrupted
                     if not report.counts[Count.INTERRUPTED]:
                         self._lease_lost(exc)
+
+    def _remember_writes(self, written: Iterable[str]) -> None:
+        """The tasks this cycle wrote to, at its end (see ClientRuntime.own_writes)."""
+        end = self.clock() if self.clock is not None else self.now
+        own = self.runtime.own_writes
+        for item in self.report.tasks:
+            if any(step.status == StepStatus.DONE for step in item.steps):
+                own[item.task.gid] = end
+        for gid in written:
+            own[gid] = end
+        for gid in [gid for gid, at in own.items() if at < end - OWN_WRITES_KEPT]:
+            del own[gid]
 
     def _followups(self) -> FollowUps:
         return FollowUps(
@@ -622,7 +645,9 @@ class Cycle:
             task = by_gid.get(delegation.task_gid)
             if task is None:
                 continue
+            self._changed_open.add(task.gid)
             if task.completed:
+                self._changed_open.discard(task.gid)
                 closes.append((task.gid, "done"))
                 self.report.counts[Count.DELEGATIONS_DONE] += 1
                 continue
@@ -636,6 +661,7 @@ class Cycle:
             self.report.overrides.append(override)
             self.report.counts[Count.OVERRIDES] += 1
             closes.append((task.gid, "overridden"))
+            self._changed_open.discard(task.gid)
             if respect:
                 overrides.append(override)
         if self.dry_run or not closes:

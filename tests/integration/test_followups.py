@@ -429,6 +429,7 @@ def test_a_bounce_by_comment_carries_the_reason_and_can_go_to_the_next_assistant
     world = sandbox.world
     task = world.task(RECEIPTS)
     # The example's command is Italian: "non fa per me", case and accents ignored.
+    clock.advance(minutes=5)
     world.comment(task, "Non fa per me: the accountant wants it from Anna directly",
                   by=world.user(GIULIA))  # fmt: skip
     report = cycle_at(fleet, clock, "2026-12-01 15:00", full=True)  # Marco works from 14:00 UTC+0
@@ -446,12 +447,38 @@ def test_a_bounce_by_comment_carries_the_reason_and_can_go_to_the_next_assistant
     assert open_.assistant == "marco"
     assert store.overrides("small-agency") == []
     # Marco bounces it too: nobody else in the pool, so it goes back to Anna.
+    clock.advance(minutes=5)
     world.comment(task, "non fa per me neanche", by=world.user(MARCO))
     again = cycle_at(fleet, clock, "2026-12-01 15:30", full=True)
     assert again.counts[Count.BOUNCES] == 1
     assert task.assignee is not None
     assert task.assignee.email == ANNA
     assert len(store.overrides("small-agency")) == 1
+
+
+def test_a_bounce_by_comment_is_seen_at_the_next_cycle_and_an_idle_one_reads_nothing(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
+) -> None:
+    """A comment moves its task's modified_at (Asana's spec for tasks): a task in a watched
+    project is read at the next cycle, and its activity with it, not an hour later."""
+    folder = rules_with(rules_dir, "")
+    fleet = make_fleet(sandbox, store, folder, clock)
+    cycle_at(fleet, clock, "2026-12-01 10:01")
+    back = cycle_at(fleet, clock, "2026-12-01 10:03")  # its own writes read back
+    assert back.counts[Count.TASKS_SEEN] > 0
+    assert back.counts[Count.ACTIVITY_READS] == 0, "the service's own writes taken for news"
+    sandbox.requests.reset()
+    idle = cycle_at(fleet, clock, "2026-12-01 10:05")
+    assert idle.counts[Count.ACTIVITY_READS] == 0
+    assert idle.requests == 3  # one per watched source
+    world = sandbox.world
+    task = world.task(RECEIPTS)
+    world.comment(task, "Non fa per me: serve la firma del titolare", by=world.user(GIULIA))
+    report = cycle_at(fleet, clock, "2026-12-01 10:10")  # an incremental read
+    assert report.counts[Count.ACTIVITY_READS] == 1
+    assert report.counts[Count.BOUNCES] == 1
+    assert task.assignee is not None
+    assert task.assignee.email == ANNA
 
 
 def _has_tag(sandbox: SandboxServer, name: str) -> bool:
