@@ -7,9 +7,10 @@ settled together with its journal entry. A claim a crash left pending is carried
 cycle: a comment it may have posted is looked for first, and the other writes (assignee, tag,
 follower) are desired states, harmless to make twice.
 
-What it costs: nothing while no deadline is near and no bounce is possible. A task is read
+What it costs: nothing while no deadline is near and no delegated task changed. A task is read
 (batched with the others) and its activity read (``TaskBackend.activity``) only when a step is
-due for it, or at a whole read when the client's bounce command can be used.
+due for it, or, when the client has a bounce command, when it was read this cycle changed since
+the service last wrote to it (a comment moves a task's modified_at).
 """
 
 from __future__ import annotations
