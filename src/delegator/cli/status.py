@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,30 +22,28 @@ from sqlalchemy.engine import URL
 
 from delegator.cli._common import Subparsers
 from delegator.cli.service import settings_from
-from delegator.clients import ClientEntry, load_clients
+from delegator.clients import load_clients
 from delegator.cycles import Count
 from delegator.health import (
-    ClientHealth,
     LeaseState,
-    assess,
     client_json,
-    entry_state,
     failed_writes_threshold,
     min_free_bytes,
     span,
-    state_from_records,
-    store_checks,
-    stored_lease,
 )
-from delegator.ports import LeaseRecord, ReplicaRecord, Subscription
+from delegator.overview import (
+    ClientStatus,
+    Gathered,
+    Judge,
+    Load,
+    gather_status,
+    replica_warnings,
+)
+from delegator.ports import ReplicaRecord
 from delegator.settings import SettingsError
 from delegator.store import SqlStore, StoreError, mask_url
 from delegator.store.database import is_memory, parse_url
-from delegator.subscriptions import ClientHooks, Wanted, hooks_health
-
-HISTORY = 50  # stored cycles read per client: enough to find the last good one after a bad spell
-LEASES_SINCE = 4  # the schema version that brought the leases and the replicas' heartbeats
-WEBHOOKS_SINCE = 5  # the schema version that brought the webhook subscriptions
+from delegator.subscriptions import ClientHooks
 
 
 def register(subparsers: Subparsers) -> None:
@@ -70,27 +68,6 @@ def register(subparsers: Subparsers) -> None:
     status.set_defaults(handler=run_status)
 
 
-@dataclass(frozen=True, slots=True)
-class Load:
-    assistant: str
-    name: str
-    open_tasks: int
-    capacity: int
-
-
-@dataclass(frozen=True, slots=True)
-class ClientStatus:
-    health: ClientHealth
-    assistants: list[Load]
-
-
-@dataclass(frozen=True, slots=True)
-class Gathered:
-    database: str  # "ok" or what is wrong
-    clients: list[ClientStatus]
-    replicas: list[ReplicaRecord] | None = None  # None: not known (no database, or before leases)
-
-
 def run_status(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args)
@@ -105,7 +82,7 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"delegator: {exc}", file=sys.stderr)
         return 2
     shown = mask_url(url)
-    judge = _Judge(
+    judge = Judge(
         settings.ready_polls,
         failed_writes_threshold(settings),
         min_free_bytes(settings),
@@ -115,13 +92,13 @@ def run_status(args: argparse.Namespace) -> int:
     warnings: list[str] = []
     if _missing_file(url):
         found = replace(
-            _gather(None, entries, now, judge),
+            gather_status(None, entries, now, judge),
             database="no database yet: the service has not run with these settings",
         )
     else:
         store = SqlStore(settings.database_url)
         try:
-            found = _gather(store, entries, now, judge, warnings)
+            found = gather_status(store, entries, now, judge, warnings)
         finally:
             store.close()
     healthy = found.database == "ok" and all(c.health.healthy for c in found.clients)
@@ -130,15 +107,6 @@ def run_status(args: argparse.Namespace) -> int:
     else:
         print(_render(found, shown, now, str(settings.rules_dir), warnings))
     return 0 if healthy else 1
-
-
-@dataclass(frozen=True, slots=True)
-class _Judge:
-    ready_polls: int
-    failed_writes: int
-    min_free: int
-    safety_poll: timedelta = timedelta(hours=1)
-    heartbeat_timeout: timedelta = timedelta(hours=9)
 
 
 def _missing_file(url: URL) -> bool:
@@ -150,98 +118,6 @@ def _missing_file(url: URL) -> bool:
         and not name.startswith("file:")
         and not Path(name).exists()
     )
-
-
-def _gather(
-    store: SqlStore | None,
-    entries: list[ClientEntry],
-    now: datetime,
-    judge: _Judge,
-    warnings: list[str] | None = None,
-) -> Gathered:
-    """The database's state ("ok" or what is wrong), each client's status, the replicas."""
-    database, empty, leasing, hooked = "ok", True, False, False
-    if store is not None:
-        try:
-            health = store.health()
-        except StoreError as exc:
-            database = str(exc)
-        else:
-            empty = health.version == 0
-            leasing = LEASES_SINCE <= health.version <= health.known
-            hooked = WEBHOOKS_SINCE <= health.version <= health.known
-            checks, warned = store_checks(health, judge.min_free)
-            problems = [text for text in checks.values() if text != "ok"]
-            if problems:
-                database = "; ".join(problems)
-            if warnings is not None:
-                warnings.extend(warned)
-            if health.version > health.known:
-                empty = True  # its tables may not be what this build reads
-    leases: dict[str, LeaseRecord] | None = None
-    replicas: list[ReplicaRecord] | None = None
-    if store is not None and leasing:
-        try:
-            leases = {record.client: record for record in store.leases()}
-            replicas = store.replicas()
-        except StoreError as exc:
-            database = str(exc)
-    subscriptions: dict[str, list[Subscription]] = {}
-    if store is not None and hooked:
-        try:
-            for row in store.subscriptions():
-                subscriptions.setdefault(row.client, []).append(row)
-        except StoreError as exc:
-            database = str(exc)
-    found: list[ClientStatus] = []
-    for entry in entries:
-        state = entry_state(entry)
-        if leases is not None:
-            state = replace(state, lease=stored_lease(leases.get(entry.key)))
-        rows = subscriptions.get(entry.key)
-        if rows:  # the resources subscribed stand for those wanted: status resolves no source
-            wanted = Wanted(tuple(dict.fromkeys(r.resource for r in rows)), ())
-            hooks = hooks_health(wanted, rows, now, judge.heartbeat_timeout)
-            state = replace(
-                state, hooks=hooks, polling=judge.safety_poll if hooks.healthy else None
-            )
-        loads: dict[str, int] = {}
-        if store is not None and not empty:
-            try:
-                state = state_from_records(state, store.cycles(entry.key, limit=HISTORY))
-                loads = store.assistant_load(entry.key)
-            except StoreError as exc:
-                database = str(exc)
-        health_now = assess(state, now, judge.ready_polls, judge.failed_writes)
-        found.append(ClientStatus(health_now, _loads(entry, loads)))
-    return Gathered(database, found, replicas)
-
-
-def replica_warnings(replicas: Sequence[ReplicaRecord]) -> list[str]:
-    """Live replicas sharing one id: sharing goes by id, so they count as one (they compete for
-    one share, and a predecessor check on one host may take one for the other's)."""
-    by_id: dict[str, list[ReplicaRecord]] = {}
-    for replica in replicas:
-        if replica.live:
-            by_id.setdefault(replica.id, []).append(replica)
-    return [
-        f"{len(same)} live replicas share the id {name} ("
-        + ", ".join(f"{r.host} pid {r.pid}" for r in same)
-        + "): they count as one when sharing the clients; give each its own replica.id "
-        "(DELEGATOR_REPLICA_ID)"
-        for name, same in sorted(by_id.items())
-        if len(same) > 1
-    ]
-
-
-def _loads(entry: ClientEntry, loads: dict[str, int]) -> list[Load]:
-    head = entry.loaded.head
-    if head is None:
-        return []
-    return [
-        Load(key, a.name or a.user, loads.get(key, 0), a.capacity)
-        for key, a in head.assistants.items()
-    ]
 
 
 # ---------------------------------------------------------------------- output
