@@ -104,6 +104,15 @@ class Settings:
     webhooks_debounce: timedelta = timedelta(seconds=2)  # a burst of deliveries: one cycle
     # Asana sends a heartbeat every 8 hours: silent for longer than this, the client polls
     webhooks_heartbeat_timeout: timedelta = timedelta(hours=9)
+    # the read-only status page: operators sign in with the operator token; clients and
+    # assistants open links signed with the secret. Without the secret the page does not start.
+    status_host: str = "0.0.0.0"  # noqa: S104 - behind the ingress, which ends TLS
+    status_port: int = 8070  # 0 turns the page off
+    status_secret: str | None = None  # a secret: signs the links and the operators' sessions
+    status_operator_token: str | None = None  # a secret: what an operator types to sign in
+    status_public_url: str | None = None  # https://status.example.com: printed links start so
+    status_session: timedelta = timedelta(hours=12)  # how long an operator's sign-in lasts
+    status_link_ttl: timedelta = timedelta(days=30)  # a new link's lifetime unless told
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where it came from
 
 
@@ -215,6 +224,14 @@ def _token_url(value: Any) -> str:
     return text
 
 
+def _lifetime(value: Any) -> timedelta:
+    """How long a sign-in or a link lasts: a duration of a minute or more."""
+    lasts = _interval(value)
+    if lasts < timedelta(minutes=1):
+        raise ValueError("must last at least 1m")
+    return lasts
+
+
 def _retention(value: Any) -> timedelta:
     """How long journal rows are kept: a duration of a day or more, or 0 for ever."""
     if str(value).strip() in {"0", "0d"}:
@@ -266,6 +283,13 @@ _SETTINGS: dict[str, Any] = {
     "webhooks_safety_poll": _interval,
     "webhooks_debounce": _interval,
     "webhooks_heartbeat_timeout": _interval,
+    "status_host": _text,
+    "status_port": _port,
+    "status_secret": _text,
+    "status_operator_token": _text,
+    "status_public_url": _public_url,
+    "status_session": _lifetime,
+    "status_link_ttl": _lifetime,
 }
 
 # Settings that are secrets: masked wherever settings are shown.
@@ -277,6 +301,8 @@ SECRET_SETTINGS = frozenset(
         "webhooks_seal_key",
         "asana_proxy",
         "asana_oauth_client_secret",
+        "status_secret",
+        "status_operator_token",
     }
 )
 
@@ -322,6 +348,13 @@ _NESTED = {
     ("webhooks", "safety_poll"): "webhooks_safety_poll",
     ("webhooks", "debounce"): "webhooks_debounce",
     ("webhooks", "heartbeat_timeout"): "webhooks_heartbeat_timeout",
+    ("status", "host"): "status_host",
+    ("status", "port"): "status_port",
+    ("status", "secret"): "status_secret",
+    ("status", "operator_token"): "status_operator_token",
+    ("status", "public_url"): "status_public_url",
+    ("status", "session"): "status_session",
+    ("status", "link_ttl"): "status_link_ttl",
 }
 
 
@@ -478,12 +511,15 @@ def load_settings(
     errors.extend(_lease_errors(values, written, origin))
     errors.extend(_webhook_errors(values, written, origin))
     errors.extend(_oauth_errors(values, written, origin))
+    errors.extend(_status_errors(values, written, origin))
     if errors:
         raise SettingsError(_together(errors))
     register_secret(values.get("smtp_password"))
     register_secret(values.get("database_password"))
     register_secret(values.get("webhooks_seal_key"))
     register_secret(values.get("asana_oauth_client_secret"))
+    register_secret(values.get("status_secret"))
+    register_secret(values.get("status_operator_token"))
     register_url_password(values.get("asana_proxy"))  # a proxy's host may show, never its password
     register_url_password(values.get("database_url"))
     if values.get("database_password"):
@@ -560,6 +596,70 @@ def _oauth_errors(
         f"{where}: {given[0]}: the agency's Asana app needs asana.oauth_{missing} too "
         f"({variable}{' or ' + variable + '_FILE' if missing == 'client_secret' else ''})"
     ]
+
+
+# The status page's secrets: the signing secret as long as a seal key (random text, 32
+# characters or more: ``openssl rand -base64 32``); the operator token typed by people, shorter.
+STATUS_SECRET_MIN_LENGTH = MIN_KEY_LENGTH
+STATUS_TOKEN_MIN_LENGTH = 16
+
+
+def _status_errors(
+    values: Mapping[str, Any], written: Mapping[str, str], origin: Mapping[str, str]
+) -> list[str]:
+    """The status page's secrets long enough to be secrets and distinct, the operator token
+    only with the secret (the sign-in is a session signed with it), and a port of its own."""
+
+    def at(name: str) -> str:
+        return written.get(name) or origin.get(name, "defaults")
+
+    errors: list[str] = []
+    secret = values.get("status_secret")
+    token = values.get("status_operator_token")
+    if secret is not None and len(secret) < STATUS_SECRET_MIN_LENGTH:
+        errors.append(
+            f"{at('status_secret')}: status_secret: must be at least {STATUS_SECRET_MIN_LENGTH} "
+            f"characters of random text (got {len(secret)}; make one: openssl rand -base64 32)"
+        )
+    if token is not None and len(token) < STATUS_TOKEN_MIN_LENGTH:
+        errors.append(
+            f"{at('status_operator_token')}: status_operator_token: must be at least "
+            f"{STATUS_TOKEN_MIN_LENGTH} characters (got {len(token)}; make one: "
+            "openssl rand -base64 18)"
+        )
+    if token is not None and secret is None:
+        errors.append(
+            f"{at('status_operator_token')}: status_operator_token needs status.secret "
+            "($DELEGATOR_STATUS_SECRET or $DELEGATOR_STATUS_SECRET_FILE): an operator's "
+            "sign-in is a session signed with it"
+        )
+    if token is not None and secret is not None and token == secret:
+        errors.append(
+            f"{at('status_operator_token')}: status_operator_token: must differ from "
+            "status.secret (people type the token; the secret never leaves the service)"
+        )
+    defaults = Settings()
+    port = values.get("status_port", defaults.status_port)
+    for other in ("http_port", "webhooks_port"):
+        if port != 0 and port == values.get(other, getattr(defaults, other)):
+            key = SETTING_KEYS[other]
+            errors.append(
+                f"{at('status_port')}: status_port: {port} is {key} already; give the "
+                "status page a port of its own (or 0: off)"
+            )
+    return errors
+
+
+def status_page_off(settings: Settings) -> str | None:
+    """Why the status page cannot start with these settings (None: it can)."""
+    if settings.status_port == 0:
+        return "status.port is 0"
+    if settings.status_secret is None:
+        return (
+            "status.secret is not set ($DELEGATOR_STATUS_SECRET or "
+            "$DELEGATOR_STATUS_SECRET_FILE): it signs the links and the operators' sessions"
+        )
+    return None
 
 
 def _seconds(value: timedelta) -> str:
