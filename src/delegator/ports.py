@@ -333,7 +333,52 @@ class WebhookBackend(Protocol):
         ...
 
 
-class StateStore(SubscriptionStore, Protocol):
+# ----------------------------------------------------------------------------- status links
+# The status page's per-person links: the token (signed, never stored) says whose a link is; the
+# store keeps each link's record so it can be listed and revoked, and a link whose id the store
+# does not know is refused (it was made for another database, or forged).
+
+LinkKind = Literal["client", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """One link to the status page, as issued: never its token."""
+
+    id: str  # the id signed into the token
+    kind: LinkKind
+    client: str | None  # a client link: whose; an assistant link: its client, None for all
+    assistant: str | None  # an assistant link: whose
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    note: str = ""  # for operators: who it was sent to, why
+
+
+class LinkStore(Protocol):
+    """The status page's links. Not fenced: links belong to no client's lease."""
+
+    def record_link(self, link: LinkRecord) -> None:
+        """Keep a new link (an id already kept is a StoreError)."""
+        ...
+
+    def revoke_link(self, link_id: str, at: datetime) -> bool:
+        """Revoke a link from ``at`` on; True when this call revoked it, False when there is no
+        such link or it was revoked already (its first revocation stands)."""
+        ...
+
+    def links(self, client: str | None = None) -> list[LinkRecord]:
+        """Every link (only those naming ``client``), newest first."""
+        ...
+
+    def link(self, link_id: str) -> LinkRecord | None: ...
+
+    def link_revoked(self, link_id: str) -> bool:
+        """Whether a link must be refused: revoked, or unknown to this store."""
+        ...
+
+
+class StateStore(SubscriptionStore, LinkStore, Protocol):
     """What the service remembers between cycles and across restarts."""
 
     def migrate(self) -> None: ...

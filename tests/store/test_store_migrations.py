@@ -27,6 +27,7 @@ STORE_TABLES = {
     "replicas",
     "subscriptions",
     "followups",
+    "status_links",
 }
 LATEST = latest_version()
 

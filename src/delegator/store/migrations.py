@@ -286,6 +286,24 @@ def _v7_followups(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _v8_status_links(connection: Connection) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "status_links",
+        metadata,
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("client", sa.Text, nullable=True),
+        sa.Column("assistant", sa.Text, nullable=True),
+        sa.Column("issued_at", UtcDateTime, nullable=False),
+        sa.Column("expires_at", UtcDateTime, nullable=False),
+        sa.Column("revoked_at", UtcDateTime, nullable=True),
+        sa.Column("note", sa.Text, nullable=False, server_default=sa.text("''")),
+        sa.Index("ix_status_links_client", "client", "issued_at"),
+    )
+    metadata.create_all(connection)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -308,6 +326,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "the follow-up ledger of delegations: reminders, escalations, reassignments, bounces",
         _v7_followups,
     ),
+    Migration(8, "the status page's links, revocable", _v8_status_links),
 )
 
 

@@ -18,6 +18,8 @@ from delegator.ports import (
     DelegationStatus,
     FollowUp,
     FollowUpStatus,
+    LinkKind,
+    LinkRecord,
     Override,
     SendKind,
     SendRecord,
@@ -150,6 +152,19 @@ def subscription(row: Row[Any]) -> Subscription:
         retry_at=row.retry_at,
         problem=row.problem,
         dirty_at=row.dirty_at,
+    )
+
+
+def link(row: Row[Any]) -> LinkRecord:
+    return LinkRecord(
+        id=row.id,
+        kind=cast(LinkKind, row.kind),
+        client=row.client,
+        assistant=row.assistant,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        note=row.note or "",
     )
 
 

@@ -244,3 +244,20 @@ subscriptions = sa.Table(
     sa.Column("dirty_at", UtcDateTime, nullable=True),  # the first delivery no cycle took yet
     sa.Index("ix_subscriptions_client", "client"),
 )
+
+# The status page's links (version 8): one row per link issued, never its token (the token is
+# signed with status.secret, which the database never sees).
+status_links = sa.Table(
+    "status_links",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # the id signed into the token
+    sa.Column("kind", sa.Text, nullable=False),  # client | assistant
+    sa.Column("client", sa.Text, nullable=True),  # NULL: an assistant's link across clients
+    sa.Column("assistant", sa.Text, nullable=True),
+    sa.Column("issued_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Column("note", sa.Text, nullable=False, server_default=sa.text("''")),
+    # `delegator links list --client`
+    sa.Index("ix_status_links_client", "client", "issued_at"),
+)

@@ -48,6 +48,7 @@ from delegator.ports import (
     LeaseRecord,
     LeaseRound,
     LeaseStore,
+    LinkRecord,
     Override,
     Pruned,
     ReplicaIdentity,
@@ -1251,6 +1252,63 @@ class SqlStore:
             if earliest is None or row.dirty_at < earliest:
                 taken[row.client] = row.dirty_at
         return taken
+
+    # ------------------------------------------------------------------ status links
+
+    def record_link(self, link: LinkRecord) -> None:
+        """Keep a new link; an id already kept is a StoreError. Not fenced: links belong to no
+        client's lease (an operator's command issues them)."""
+        if link.kind not in ("client", "assistant"):
+            raise ValueError(f"a link is a client's or an assistant's, not {link.kind!r}")
+        values = {
+            "id": link.id,
+            "kind": link.kind,
+            "client": link.client,
+            "assistant": link.assistant,
+            "issued_at": _aware(link.issued_at),
+            "expires_at": _aware(link.expires_at),
+            "revoked_at": link.revoked_at,
+            "note": link.note,
+        }
+        with self._transaction(write=True, fence=False) as connection:
+            connection.execute(schema.status_links.insert().values(values))
+
+    def revoke_link(self, link_id: str, at: datetime) -> bool:
+        """Revoke a link from ``at`` on: True when this call did, False when there is no such
+        link or it was revoked already (the first revocation's time stands). Not fenced."""
+        table = schema.status_links
+        with self._transaction(write=True, fence=False) as connection:
+            outcome = connection.execute(
+                table.update()
+                .where(table.c.id == link_id, table.c.revoked_at.is_(None))
+                .values(revoked_at=_aware(at))
+            )
+            return bool(outcome.rowcount == 1)
+
+    def links(self, client: str | None = None) -> list[LinkRecord]:
+        """Every link (only those naming ``client``), newest first."""
+        table = schema.status_links
+        query = sa.select(table)
+        if client is not None:
+            query = query.where(table.c.client == client)
+        query = query.order_by(table.c.issued_at.desc(), table.c.id)
+        with self._transaction() as connection:
+            return [records.link(row) for row in connection.execute(query)]
+
+    def link(self, link_id: str) -> LinkRecord | None:
+        table = schema.status_links
+        with self._transaction() as connection:
+            row = connection.execute(sa.select(table).where(table.c.id == link_id)).first()
+        return records.link(row) if row is not None else None
+
+    def link_revoked(self, link_id: str) -> bool:
+        """Whether a link must be refused: revoked, or unknown to this store (a link issued
+        for another database, or forged with a stolen secret and a made-up id)."""
+        table = schema.status_links
+        query = sa.select(table.c.revoked_at).where(table.c.id == link_id)
+        with self._transaction() as connection:
+            row = connection.execute(query).first()
+        return row is None or row.revoked_at is not None
 
     # ------------------------------------------------------------------ retention
 
