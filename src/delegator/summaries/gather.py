@@ -59,6 +59,9 @@ class Gather:
     settings: Settings
     runtime_for: Callable[[ClientEntry], ClientRuntime]
     clock: Callable[[], datetime]
+    # False: the store alone (the status page): no Covey matrix of open tasks, and due dates as
+    # the delegations recorded them; nothing is asked of Asana.
+    reads_asana: bool = True
 
     @property
     def thresholds(self) -> StatusThresholds:
@@ -84,9 +87,10 @@ class Gather:
             )
         runtime: ClientRuntime | None = None
         try:
-            runtime = self.runtime_for(entry)
-            runtime.refresh(self.clock())
-            problems.extend(Problem("source", problem.text) for problem in runtime.problems)
+            if self.reads_asana:
+                runtime = self.runtime_for(entry)
+                runtime.refresh(self.clock())
+                problems.extend(Problem("source", problem.text) for problem in runtime.problems)
         except (ClientError, BackendError) as exc:
             problems.append(Problem(_problem_kind(exc), str(exc)))
             runtime = None
@@ -173,10 +177,11 @@ class Gather:
         if head is None or assistant not in head.assistants:
             raise ClientError(f"{entry.key}: no assistant {assistant!r}")
         spec = head.assistants[assistant]
-        runtime: ClientRuntime | None
+        runtime: ClientRuntime | None = None
         try:
-            runtime = self.runtime_for(entry)
-            runtime.refresh(now)
+            if self.reads_asana:
+                runtime = self.runtime_for(entry)
+                runtime.refresh(now)
         except (ClientError, BackendError):
             runtime = None
         mine = [d for d in self.store.delegations(entry.key, status="open")
