@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.applications import Starlette
@@ -143,9 +144,8 @@ class Pages:
         return RedirectResponse(f"{_root(request)}ops", status_code=303, headers=_HEADERS)
 
     async def sign_in(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=4)
-        given = form.get("token")
-        if not isinstance(given, str) or not operator_token_ok(
+        given = await _form_field(request, "token")
+        if given is None or not operator_token_ok(
             given, self.site.settings.status_operator_token
         ):
             self.log.warning("status_page_sign_in_refused")
@@ -301,6 +301,25 @@ class Pages:
 
         return self.render(request, "assistant.html", title=view.name, view=view,
                            deadlines=deadlines, lang=_language(request))  # fmt: skip
+
+
+FORM_LIMIT = 4096  # bytes: the sign-in form is one field
+
+
+async def _form_field(request: Request, name: str) -> str | None:
+    """One field of a small urlencoded form (the standard library's parser: Starlette's own
+    needs python-multipart, a dependency for one field); None when absent or too large."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_LIMIT:
+            return None
+    try:
+        values = parse_qs(body.decode("utf-8"), max_num_fields=4, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    found = values.get(name)
+    return found[0] if found else None
 
 
 def _root(request: Request) -> str:
