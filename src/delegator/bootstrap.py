@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from delegator.appserver import AppServer
 from delegator.asana import AsanaClient, BudgetRegistry, Limits, Timeouts
 from delegator.asana.backend import AsanaBackend
 from delegator.asana.http import TokenProvider
@@ -37,6 +38,8 @@ from delegator.redact import SECRETS, SecretRegistry
 from delegator.sealing import Sealer
 from delegator.service import ClientError, ClientRuntime, Cycle, CycleReport, error_kind
 from delegator.settings import Settings
+from delegator.statuspage.app import create_app
+from delegator.statuspage.views import Site
 from delegator.store import SqlStore
 from delegator.subscriptions import HooksPolicy, Subscriber
 from delegator.summaries import SendOutcome, Summaries
@@ -486,6 +489,31 @@ class Hooks:
     def stop(self) -> None:
         self.server.stop()
         self.relay.stop()
+
+
+def status_page_wanted(settings: Settings) -> str | None:
+    """None when the status page runs; else why not, for the log."""
+    if not settings.status_port:
+        return "status.port is 0"
+    if settings.status_secret is None:
+        return "no status.secret to sign its links and sessions with"
+    return None
+
+
+def start_status_page(
+    settings: Settings,
+    store: SqlStore,
+    entries: Callable[[], list[ClientEntry]],
+    clock: Callable[[], datetime],
+) -> AppServer:
+    """The status page on ``status.host:status.port``, over the store and the rule files the
+    service runs; `AppServerError` when it cannot listen."""
+    site = Site(settings, store, entries, clock)
+    app = create_app(site, store.link_revoked)
+    return AppServer(
+        app, settings.status_host, settings.status_port, purpose="for the status page",
+        name="the status page", component="status_page", event="status_page",
+    ).start()  # fmt: skip
 
 
 def webhooks_wanted(settings: Settings, *, loopback: bool = False) -> bool:

@@ -18,12 +18,15 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from delegator.appserver import AppServer, AppServerError
 from delegator.bootstrap import (
     Fleet,
     Hooks,
     open_store,
     service_ownership,
     start_hooks,
+    start_status_page,
+    status_page_wanted,
     webhooks_wanted,
 )
 from delegator.cli._common import Subparsers, say
@@ -168,6 +171,24 @@ def _serve(settings: Settings, environ: dict[str, str], *, loopback: bool = Fals
             print(f"delegator: {exc}", file=sys.stderr)
             return 2
         log.info("web_started", url=web.url, paths=["/healthz", "/readyz", "/metrics"])
+    page: AppServer | None = None
+    why_not = status_page_wanted(settings)
+    if why_not is None:
+        try:
+            page = start_status_page(
+                settings, store, lambda: list(service.entries.values()), fleet.clock.now
+            )
+        except AppServerError as exc:
+            if web is not None:
+                web.stop()
+            if hooks is not None:
+                hooks.stop()
+            fleet.close()
+            print(f"delegator: {exc}", file=sys.stderr)
+            return 2
+        log.info("status_page_started", url=page.url)
+    else:
+        log.info("status_page_off", reason=why_not)
     received: list[int] = []
     stop = threading.Event()
 
@@ -199,6 +220,8 @@ def _serve(settings: Settings, environ: dict[str, str], *, loopback: bool = Fals
     finally:
         if not finished and not service.stopped.is_set():
             service.stop(wait=False)  # an error on the way: no cycle waits for it
+        if page is not None:
+            page.stop()
         if web is not None:
             web.stop()
         if hooks is not None:
