@@ -20,23 +20,25 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from delegator.bootstrap import Fleet, open_store, start_hooks
+from delegator.bootstrap import Fleet, open_store, start_hooks, start_status_page
 from delegator.cli._common import Subparsers
 from delegator.cli.undo import run_undo_with
 from delegator.clients import ClientEntry, load_clients
-from delegator.clock import ManualClock
+from delegator.clock import ManualClock, SystemClock
 from delegator.core.expectations import Clock, WorkTime
 from delegator.core.expectations import clock as clock_of
 from delegator.core.schema import Rule
 from delegator.cycles import Count
 from delegator.followups_view import work_time
 from delegator.logs import configure
-from delegator.ports import Delegation
+from delegator.ports import Delegation, LinkKind, LinkRecord
 from delegator.sandbox import SandboxServer
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
 from delegator.scheduler import Service
 from delegator.service import CycleReport, StepStatus, TaskReport
 from delegator.settings import Settings
+from delegator.statuspage.access import Grant, Role, new_link_id, sign_link
+from delegator.store import SqlStore
 
 # The webhooks scene: a task one of the example rules delegates, created by its owner.
 DEMO_PROJECT = "Operations"
@@ -56,6 +58,11 @@ def register(subparsers: Subparsers) -> None:
     )
     demo.add_argument(
         "--rules", default=str(EXAMPLE_RULES), metavar="DIR", help="the rule files to run"
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="at the end, leave the status page up (its address and links printed) until Ctrl-C",
     )
     demo.set_defaults(handler=run_demo)
 
@@ -188,6 +195,7 @@ def run_demo(args: argparse.Namespace) -> int:
             later = show_followup(env.sandbox, fleet, entries, env.environ)
             show_summaries(env.sandbox, later or fleet, entries, first)
             show_webhooks(env.sandbox, env.settings, env.environ, rules_dir)
+            show_status_page(fleet, entries, serve=bool(getattr(args, "serve", False)))
             return 1 if any(r.counts[Count.CLIENT_FAILED] for r in first) else 0
         finally:
             fleet.close()
@@ -321,6 +329,53 @@ def _undo_one(later: Fleet, fleet: Fleet, entry: ClientEntry) -> None:
         run_undo_with(args, fleet.settings, fleet, [entry])
     for line in shown.getvalue().splitlines():
         print(f"      {line}")
+
+
+def show_status_page(fleet: Fleet, entries: list[ClientEntry], *, serve: bool) -> None:
+    """The status page over this run's store, on loopback: its address, an operator token and
+    one link per client and per assistant; up until Ctrl-C with ``serve``."""
+    _banner("The status page")
+    settings = replace(
+        fleet.settings, status_secret=secrets.token_urlsafe(32),
+        status_operator_token=secrets.token_urlsafe(16), status_host="127.0.0.1", status_port=0,
+    )  # fmt: skip
+    store = fleet.store
+    assert isinstance(store, SqlStore)
+    secret = settings.status_secret
+    assert secret is not None
+    server = start_status_page(settings, store, lambda: entries, SystemClock().now)
+    try:
+        base = server.url.rstrip("/")
+        print(f"  {base}/  (operator token: {settings.status_operator_token})")
+        now = datetime.now(UTC)
+        for entry in entries:
+            head = entry.loaded.head
+            if head is None:
+                continue
+            grants = [Grant(Role.CLIENT, entry.key, None, new_link_id(), now,
+                            now + timedelta(days=1))]  # fmt: skip
+            grants += [
+                Grant(Role.ASSISTANT, entry.key, key, new_link_id(), now, now + timedelta(days=1))
+                for key in head.assistants
+            ]
+            for grant in grants:
+                kind: LinkKind = "client" if grant.role is Role.CLIENT else "assistant"
+                store.record_link(LinkRecord(grant.link_id, kind, grant.client, grant.assistant,
+                                             grant.issued_at, grant.expires_at, note="demo"))  # fmt: skip
+                prefix = "/c/" if grant.role is Role.CLIENT else "/a/"
+                who = entry.name if grant.assistant is None else f"{grant.assistant} ({entry.key})"
+                print(f"  {who}: {base}{prefix}{sign_link(grant, secret)}")
+        if not serve:
+            print("  (up for this run only: `delegator demo --serve` leaves it up until Ctrl-C)")
+            return
+        print("  Up until Ctrl-C.")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print()
+    finally:
+        server.stop()
 
 
 def show_webhooks(
