@@ -20,7 +20,8 @@ from typing import Any, Literal
 from delegator.clients import ClientEntry
 from delegator.core.actions import in_place
 from delegator.core.assignment import Choice, Roster, choose
-from delegator.core.context import Directory, Identity, identity_of
+from delegator.core.conditions import trace_data
+from delegator.core.context import Directory, EvalContext, Identity, identity_of
 from delegator.core.engine import Decision, Engine, RuleOutcome
 from delegator.core.estimate import DEFAULT_TIME_FIELD, estimate_minutes
 from delegator.core.intents import AddTag, Assign, Comment, Intent, RemoveTag
@@ -395,6 +396,7 @@ class Cycle:
         # Tasks read this cycle that stay delegated: something changed on them (a comment moves
         # a task's modified_at too), so the follow-up looks for an assistant's "not for me".
         self._changed_open: set[str] = set()
+        self._ctx: EvalContext | None = None  # this cycle's evaluation context, once decided
 
     def _checkpoint(self) -> None:
         if self.dry_run:
@@ -680,6 +682,7 @@ class Cycle:
         if not tasks:
             return 0
         ctx = engine.context(self.now, runtime.directory)
+        self._ctx = ctx
         with store.together():
             memories = store.memories(runtime.key, [t.gid for t in tasks])
             load = dict(store.assistant_load(runtime.key))
@@ -810,15 +813,33 @@ class Cycle:
             before_assignee=task.assignee.gid if task.assignee is not None else None,
             before_tags=task.tag_names,
         )
-        # The outcome and its steps, journaled in one transaction before the first write.
+        # The outcome and its steps, journaled in one transaction before the first write, with
+        # why the rule took the task (the status page shows it as `explain` would).
+        detail = plan.to_detail()
+        detail["why"] = self._why(task, outcome)
         with self.store.together(write=True):
             rule_action = writer.journal(
-                task, outcome.rule, "rule", plan.to_detail(), plan.assistant, "active"
+                task, outcome.rule, "rule", detail, plan.assistant, "active"
             )
             intended = writer.intend_steps(task, outcome.rule, plan, rule_action,
                                            range(len(plan.steps)))  # fmt: skip
         self._advance(report, rule_action, self.now, outcome.rule, plan, Progress(frozenset(), {}),
                       writer, choice, intended)  # fmt: skip
+
+    def _why(self, task: Task, outcome: RuleOutcome) -> dict[str, Any] | None:
+        """The quadrant and the rule's conditions as they held for the task, each with its
+        actual and wanted values (a few milliseconds, for the tasks a rule acts on only)."""
+        ctx = self._ctx
+        if ctx is None:
+            return None
+        decision = self.runtime.engine.explain(task, ctx)
+        trace = next((t for t in decision.rule_traces if t.index == outcome.index), None)
+        return {
+            "quadrant": decision.quadrant,
+            "urgent": trace_data(decision.urgent_trace),
+            "important": trace_data(decision.important_trace),
+            "when": trace_data(trace.when) if trace is not None else None,
+        }
 
     def _advance(
         self,

@@ -247,3 +247,19 @@ def test_a_chart_escapes_its_labels() -> None:
     assert "<b onload" not in svg
     assert "&lt;b onload=" in svg
     assert "3/5" in svg
+
+
+def test_a_tasks_story_shows_why_the_rule_took_it(running: Running) -> None:
+    [receipts] = [d for d in running.store.delegations("small-agency")
+                  if d.task_name == "Send November receipts to the accountant"]  # fmt: skip
+    link = running.link(Role.CLIENT, client="small-agency")
+    story = requests.get(f"{link}/tasks/{receipts.task_gid}", timeout=10)
+    assert story.status_code == 200
+    text = story.text
+    assert "Why rule “Invoices and receipts go to the assistants”" in text
+    assert "Quadrant: delegate" in text
+    assert "quadrant in [delegate, eliminate]" in text
+    assert "actual: Send November receipts to the accountant" in text or "actual:" in text
+    assert "holds:" in text
+    italian = requests.get(f"{link}/tasks/{receipts.task_gid}?lang=it", timeout=10).text
+    assert "Perché la regola" in italian

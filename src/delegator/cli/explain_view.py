@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from delegator.core.conditions import ConditionTrace
+from delegator.core.conditions import ConditionTrace, trace_data
 from delegator.core.engine import Decision
 from delegator.core.matrix import QUADRANT_MEANING
 
@@ -92,27 +92,8 @@ def render_text(
     return "\n".join(lines)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    return value
-
-
 def trace_json(trace: ConditionTrace | None) -> Any:
-    if trace is None:
-        return None
-    out: dict[str, Any] = {
-        "path": trace.path,
-        "condition": trace.text,
-        "matched": trace.matched,
-        "actual": _json_value(trace.actual),
-        "wanted": _json_value(trace.wanted),
-    }
-    if trace.children:
-        out["children"] = [trace_json(c) for c in trace.children]
-    return out
+    return trace_data(trace)
 
 
 def decision_json(decision: Decision, *, now: datetime) -> dict[str, Any]:

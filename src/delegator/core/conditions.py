@@ -82,6 +82,31 @@ class ConditionTrace:
         return [leaf for child in self.children for leaf in child.failed_leaves()]
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def trace_data(trace: ConditionTrace | None) -> Any:
+    """A trace as plain data (JSON): what ``explain --json`` prints, what the journal keeps of
+    why a rule took a task, and what the status page shows."""
+    if trace is None:
+        return None
+    out: dict[str, Any] = {
+        "path": trace.path,
+        "condition": trace.text,
+        "matched": trace.matched,
+        "actual": _plain(trace.actual),
+        "wanted": _plain(trace.wanted),
+    }
+    if trace.children:
+        out["children"] = [trace_data(c) for c in trace.children]
+    return out
+
+
 def explain(check: Check, task: Task, ctx: EvalContext) -> ConditionTrace:
     """Evaluate ``check`` and all of its children, recording actual and wanted values."""
     children = tuple(explain(child, task, ctx) for child in check.children)

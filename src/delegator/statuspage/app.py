@@ -145,9 +145,7 @@ class Pages:
 
     async def sign_in(self, request: Request) -> Response:
         given = await _form_field(request, "token")
-        if given is None or not operator_token_ok(
-            given, self.site.settings.status_operator_token
-        ):
+        if given is None or not operator_token_ok(given, self.site.settings.status_operator_token):
             self.log.warning("status_page_sign_in_refused")
             return self.render(request, "signin.html", 401, title="Sign in",
                                problem="That is not the operator token.")  # fmt: skip
@@ -279,7 +277,7 @@ class Pages:
         zone = zone_of(entry)
         return self.render(
             request, "task.html", title=story.name or gid, story=story, operator=operator,
-            when=lambda moment: local(moment, zone), lang=_language(request),
+            when=lambda moment: local(moment, zone), lang=_language(request), shown=_shown,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ assistants
@@ -322,6 +320,15 @@ async def _form_field(request: Request, name: str) -> str | None:
     return found[0] if found else None
 
 
+def _shown(value: Any) -> str:
+    """A trace's value for people: a list joined, nothing shown as "none"."""
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def _root(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/") + "/"
 
@@ -347,7 +354,17 @@ def create_app(site: Site, is_revoked: Callable[[str], bool]) -> Starlette:
     async def not_found(request: Request, exc: Exception) -> Response:
         return pages.missing(request, "There is no such page.")
 
-    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {404: not_found}
+    async def failed(request: Request, exc: Exception) -> Response:
+        # Logged with its path made safe (a link's token replaced); the page says no more.
+        pages.log.error("status_page_failed", path=path_for_logs(request.url.path),
+                        error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+        return pages.render(request, "error.html", 500, title="Something went wrong",
+                            message="This page could not be shown; the log says why.")  # fmt: skip
+
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        404: not_found,
+        Exception: failed,
+    }
     return Starlette(
         routes=[
             Route("/", pages.home),
