@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 LOCK     := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: demo test test-fast lint typecheck imports unit unit-fast bench bench-replicas lock clean
+.PHONY: demo test test-fast lint typecheck imports unit unit-fast axe-core bench bench-replicas lock clean
 
 # The development environment: exactly the locked versions, then the project itself (editable,
 # its dependencies already there).
@@ -48,6 +48,13 @@ unit: $(STAMP)
 # rewritten test modules are then cached, which saves about ten seconds a run.
 unit-fast: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m "not slow" -p no:randomly
+
+## axe-core: the accessibility checker the browser tests inject (tests/browser/), a pinned
+## release from npm into ~/.cache/delegator/ (tools/axe_core.py); with Debian's chromium and
+## chromium-driver installed, `make test` then runs the browser tests too (skipped without them,
+## failed under CI), leaving screenshots in test-artifacts/screenshots/
+axe-core:
+	$(PYTHON) tools/axe_core.py
 
 ## bench: the benchmarks (bench/); they print figures, they assert nothing about time
 bench: $(STAMP)
