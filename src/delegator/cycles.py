@@ -87,6 +87,13 @@ class Count(enum.StrEnum):
     BOUNCES = "bounces"
     #: Follow-up steps that failed (carried on next cycle).
     FOLLOWUPS_FAILED = "followups_failed"
+    #: At a whole read, the open tasks per quadrant (the status page's Covey matrix), and the
+    #: important ones (do, schedule) the owner still holds.
+    QUADRANT_DO = "quadrant_do"
+    QUADRANT_SCHEDULE = "quadrant_schedule"
+    QUADRANT_DELEGATE = "quadrant_delegate"
+    QUADRANT_ELIMINATE = "quadrant_eliminate"
+    QUADRANT_HELD_BY_OWNER = "quadrant_held_by_owner"
 
 
 class CycleCounts:

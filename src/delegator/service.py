@@ -397,6 +397,7 @@ class Cycle:
         # a task's modified_at too), so the follow-up looks for an assistant's "not for me".
         self._changed_open: set[str] = set()
         self._ctx: EvalContext | None = None  # this cycle's evaluation context, once decided
+        self._whole = False  # whether this cycle read every open task of a source
 
     def _checkpoint(self) -> None:
         if self.dry_run:
@@ -441,6 +442,7 @@ class Cycle:
             # A resumed outcome's task was read before its steps were done: it was judged
             # against the outcome's own journal above, not against that older snapshot.
             untouched = [t for t in tasks if t.gid not in resumed]
+            self._whole = whole
             follow = self._followups()
             # An assistant's "not for me" tag first: handing the task back along with it is a
             # bounce, not an override.
@@ -688,6 +690,8 @@ class Cycle:
             load = dict(store.assistant_load(runtime.key))
             turns = dict(store.round_robin(runtime.key))
         plan = engine.plan(tasks, ctx, memories, explain=self.explain)
+        if self._whole:
+            self._count_quadrants(plan.decisions)
         deferred = {d.task.gid: rule for d, rule in plan.deferred}
         roster = Roster(runtime.head.assistants, engine.tz, load, turns)
         writer = self._writer()
@@ -825,6 +829,17 @@ class Cycle:
                                            range(len(plan.steps)))  # fmt: skip
         self._advance(report, rule_action, self.now, outcome.rule, plan, Progress(frozenset(), {}),
                       writer, choice, intended)  # fmt: skip
+
+    def _count_quadrants(self, decisions: Sequence[Decision]) -> None:
+        """The open tasks of a whole read per quadrant, kept with the cycle's counts."""
+        counts = self.report.counts
+        owner = self.runtime.directory.owner
+        for decision in decisions:
+            if decision.task.completed:
+                continue
+            counts[_QUADRANT_COUNT[decision.quadrant]] += 1
+            if decision.quadrant in ("do", "schedule") and owner.is_user(decision.task.assignee):
+                counts[Count.QUADRANT_HELD_BY_OWNER] += 1
 
     def _why(self, task: Task, outcome: RuleOutcome) -> dict[str, Any] | None:
         """The quadrant and the rule's conditions as they held for the task, each with its
@@ -1137,6 +1152,13 @@ class Cycle:
     def _find_comment(self, task_gid: str, text: str) -> str | None:
         return self.runtime.backend.find_comment(task_gid, text)
 
+
+_QUADRANT_COUNT = {
+    "do": Count.QUADRANT_DO,
+    "schedule": Count.QUADRANT_SCHEDULE,
+    "delegate": Count.QUADRANT_DELEGATE,
+    "eliminate": Count.QUADRANT_ELIMINATE,
+}
 
 _GONE_COUNT = {
     GoneReason.DELETED: Count.DELEGATIONS_DELETED,

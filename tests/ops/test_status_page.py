@@ -263,3 +263,16 @@ def test_a_tasks_story_shows_why_the_rule_took_it(running: Running) -> None:
     assert "holds:" in text
     italian = requests.get(f"{link}/tasks/{receipts.task_gid}?lang=it", timeout=10).text
     assert "Perché la regola" in italian
+
+
+def test_a_clients_page_has_its_covey_matrix_weeks_and_summaries_sent(running: Running) -> None:
+    page = requests.get(running.link(Role.CLIENT, client="small-agency"), timeout=10).text
+    matrix = page.split("Covey matrix of the open tasks", 1)[1]
+    found = {q: int(re.search(rf"{q}: (\d+)", matrix).group(1))  # type: ignore[union-attr]
+             for q in ("do", "schedule", "delegate", "eliminate")}  # fmt: skip
+    [first] = running.store.cycles("small-agency", limit=1)
+    counts = first.counts.to_mapping()
+    assert found == {q: counts.get(f"quadrant_{q}", 0) for q in found}
+    assert sum(found.values()) > 0
+    assert "Delegations per week" in page
+    assert "Summaries sent" in page

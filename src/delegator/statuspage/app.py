@@ -61,7 +61,9 @@ from delegator.statuspage.views import (
     local,
     overview,
     period_of,
+    sent,
     task_story,
+    weekly,
     zone_of,
 )
 
@@ -253,11 +255,16 @@ class Pages:
             return self.missing(request, "This client's rules cannot be read now.")
         summary = client_summary(self.site, entry, period_of(self.site, entry))
         language = _language(request)
+        words = i18n.translator(language)
         chart = bar_chart([Bar(c.name, c.count) for c in summary.by_assistant],
-                          i18n.translator(language)("by_assistant"))  # fmt: skip
+                          words("by_assistant"))  # fmt: skip
+        weeks = bar_chart([Bar(label, n) for label, n in weekly(self.site, entry)],
+                          words("delegations_per_week"))  # fmt: skip
+        zone = zone_of(entry)
         return self.render(
-            request, "client.html", title=summary.client, s=summary, chart=chart,
-            here=request.url.path.rstrip("/"), lang=language,
+            request, "client.html", title=summary.client, s=summary, chart=chart, weeks=weeks,
+            here=request.url.path.rstrip("/"), lang=language, sent=sent(self.site, entry),
+            when=lambda moment: local(moment, zone),
         )  # fmt: skip
 
     async def client_task(self, request: Request) -> Response:

@@ -59,6 +59,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "trace_urgent": "Urgent?",
         "trace_important": "Important?",
         "trace_when": "The rule's conditions",
+        "summaries_sent": "Summaries sent",
+        "held_by_owner": "Important tasks (do, schedule) the owner still holds",
     },
     "it": {
         "skip": "Vai al contenuto",
@@ -107,6 +109,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "trace_urgent": "Urgente?",
         "trace_important": "Importante?",
         "trace_when": "Le condizioni della regola",
+        "summaries_sent": "Riepiloghi inviati",
+        "held_by_owner": "Attività importanti (fare, pianificare) ancora in mano al titolare",
     },
 }
 

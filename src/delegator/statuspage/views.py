@@ -10,21 +10,41 @@ story its own journal rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from delegator.clients import ClientEntry
-from delegator.core.summary import ClientSummary, DigestInputs, StatusThresholds, build_summary
+from delegator.core.summary import (
+    ClientSummary,
+    CoveyMatrix,
+    DigestInputs,
+    StatusThresholds,
+    build_summary,
+)
+from delegator.cycles import Count
 from delegator.health import failed_writes_threshold, min_free_bytes
-from delegator.overview import Gathered, Judge, gather_status
-from delegator.ports import ActionRecord, CycleRecord, Delegation, FollowUp, Override
+from delegator.overview import HISTORY, Gathered, Judge, gather_status
+from delegator.ports import (
+    ActionRecord,
+    CycleRecord,
+    Delegation,
+    FollowUp,
+    Override,
+    SendRecord,
+)
 from delegator.service import ClientError, ClientRuntime
 from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries.gather import Gather
 from delegator.summaries.periods import Period
 
+QUADRANTS = (
+    Count.QUADRANT_DO,
+    Count.QUADRANT_SCHEDULE,
+    Count.QUADRANT_DELEGATE,
+    Count.QUADRANT_ELIMINATE,
+)
 JOURNAL_LIMIT = 500  # journal rows one page shows at most (the newest)
 CYCLES_SHOWN = 50
 
@@ -84,13 +104,50 @@ def period_of(site: Site, entry: ClientEntry, days: int = 7) -> Period:
 
 
 def client_summary(site: Site, entry: ClientEntry, period: Period) -> ClientSummary:
-    """The client's summary of the period, as the scheduled summary gathers it (store only)."""
+    """The client's summary of the period, as the scheduled summary gathers it (store only); the
+    Covey matrix from the last whole read's counts."""
     inputs = site.gather().summary_inputs(entry, period)
     thresholds = StatusThresholds(
         at_risk_overdue=site.settings.summary_at_risk_overdue,
         off_track_overdue=site.settings.summary_off_track_overdue,
     )
-    return build_summary(inputs, thresholds)
+    summary = build_summary(inputs, thresholds)
+    if summary.matrix is None:
+        summary = replace(summary, matrix=last_matrix(site, entry))
+    return summary
+
+
+def last_matrix(site: Site, entry: ClientEntry) -> CoveyMatrix | None:
+    """The open tasks per quadrant at the client's last whole read (None: none recorded)."""
+    for cycle in site.store.cycles(entry.key, limit=HISTORY):
+        counts = cycle.counts
+        found = [counts[c] for c in QUADRANTS]
+        if any(found):
+            do, schedule, delegate, eliminate = found
+            return CoveyMatrix(do, schedule, delegate, eliminate,
+                               counts[Count.QUADRANT_HELD_BY_OWNER])  # fmt: skip
+    return None
+
+
+def weekly(site: Site, entry: ClientEntry, weeks: int = 8) -> list[tuple[str, int]]:
+    """Delegations made per week (Monday to Sunday, in the client's zone), the last ``weeks``."""
+    zone = zone_of(entry)
+    today = site.clock().astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    starts = [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    counts = dict.fromkeys(starts, 0)
+    for d in site.store.delegations(entry.key, None):
+        day = d.delegated_at.astimezone(zone).date()
+        start = day - timedelta(days=day.weekday())
+        if start in counts:
+            counts[start] += 1
+    return [(f"{start:%d %b}", counts[start]) for start in starts]
+
+
+def sent(site: Site, entry: ClientEntry, limit: int = 20) -> list[SendRecord]:
+    """The summaries already sent to the client, newest first."""
+    records = site.store.sends(entry.key, kind="summary", statuses=("sent",))
+    return sorted(records, key=lambda r: r.period, reverse=True)[:limit]
 
 
 @dataclass(frozen=True, slots=True)
