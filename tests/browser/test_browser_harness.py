@@ -293,3 +293,13 @@ def test_without_a_chromedriver_a_browser_test_skips_locally_and_fails_under_ci(
     )
     assert run.returncode == (1 if ci else 0)
     assert not (tmp_path / "artifacts" / "screenshots").exists()
+
+
+def test_an_axe_core_that_is_not_the_pinned_release_is_refused(tmp_path: Path) -> None:
+    impostor = tmp_path / "axe.min.js"
+    impostor.write_text("window.axe = {version: '4.14.1', run: async () => ({violations: []})};")
+
+    run = _run_pytest_on(tmp_path, _PASSING_TEST, DELEGATOR_AXE_CORE=str(impostor))
+
+    assert "1 skipped" in run.stdout, run.stdout + run.stderr
+    assert f"{impostor} is not axe-core 4.14.1 (make axe-core fetches it)" in run.stdout
