@@ -194,7 +194,7 @@ class Pages:
         entry = self.site.client(key)
         if entry is None:
             return self.missing(request, "No client has that name.")
-        found = next((c for c in overview(self.site).clients if c.health.key == key), None)
+        found = next((c for c in overview(self.site, entry).clients if c.health.key == key), None)
         if found is None:
             return self.missing(request, "No client has that name.")
         cycles = client_cycles(self.site, entry)

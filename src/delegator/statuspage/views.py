@@ -69,8 +69,9 @@ class Site:
         return Gather(self.store, self.settings, _no_runtime, self.clock, reads_asana=False)
 
 
-def overview(site: Site) -> Gathered:
-    """Every client's health, last and next cycle, queue, load, lease and webhooks."""
+def overview(site: Site, only: ClientEntry | None = None) -> Gathered:
+    """Every client's health (or ``only`` that one's), last and next cycle, queue, load, lease
+    and webhooks."""
     settings = site.settings
     judge = Judge(
         settings.ready_polls,
@@ -79,7 +80,8 @@ def overview(site: Site) -> Gathered:
         settings.webhooks_safety_poll,
         settings.webhooks_heartbeat_timeout,
     )
-    return gather_status(site.store, site.entries(), site.clock(), judge)
+    entries = [only] if only is not None else site.entries()
+    return gather_status(site.store, entries, site.clock(), judge)
 
 
 @dataclass(frozen=True, slots=True)
