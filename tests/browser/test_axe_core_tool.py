@@ -71,7 +71,7 @@ def test_a_tarball_that_is_not_the_recorded_one_is_refused_and_nothing_is_writte
 
     assert log.read_text().split()[:2] == ["pack", "axe-core@4.14.1"]
     assert not target.exists()
-    with pytest.raises(tool.FetchError, match="not the one recorded"):
+    with pytest.raises(tool.FetchError, match="tarball is not the one recorded"):
         tool.fetch(target)
 
 
