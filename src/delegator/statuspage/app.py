@@ -181,7 +181,7 @@ class Pages:
         ]
         return self.render(
             request, "ops.html", title="Clients", found=found, now=_utc(self.site.clock()),
-            unhealthy=sum(not c.health.healthy for c in found.clients), when=_utc,
+            unhealthy=sum(c.health.status != "ok" for c in found.clients), when=_utc,
             load_chart=bar_chart(bars[:40], "Open tasks per assistant, against capacity"),
         )  # fmt: skip
 

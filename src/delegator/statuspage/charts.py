@@ -12,8 +12,8 @@ from markupsafe import Markup, escape
 
 BAR = 22  # height of one bar, in user units
 GAP = 8
-LABEL = 180  # width kept for the labels
-WIDTH = 640
+LABEL = 250  # width kept for the labels (30 characters at 14px)
+WIDTH = 700
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,5 +61,5 @@ def bar_chart(bars: Sequence[Bar], title: str) -> Markup:
     return Markup("".join(parts))  # noqa: S704 - every piece of text above is escaped
 
 
-def _clip(text: str, size: int = 28) -> str:
+def _clip(text: str, size: int = 30) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"

@@ -60,6 +60,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "trace_important": "Important?",
         "trace_when": "The rule's conditions",
         "summaries_sent": "Summaries sent",
+        "comment_posted": "comment posted",
         "held_by_owner": "Important tasks (do, schedule) the owner still holds",
     },
     "it": {
@@ -110,6 +111,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "trace_important": "Importante?",
         "trace_when": "Le condizioni della regola",
         "summaries_sent": "Riepiloghi inviati",
+        "comment_posted": "commento pubblicato",
         "held_by_owner": "Attività importanti (fare, pianificare) ancora in mano al titolare",
     },
 }
