@@ -113,6 +113,13 @@ def test_links_tampered_expired_or_revoked_are_refused(running: Running) -> None
     assistant = running.link(Role.ASSISTANT, assistant="giulia")
     as_client = assistant.replace("/a/", "/c/")
     assert requests.get(as_client, timeout=10).status_code == 403
+    # An assistant's link for one client opens neither that client's page nor its tasks.
+    theirs = running.link(Role.ASSISTANT, client="small-agency", assistant="giulia")
+    at_client = theirs.replace("/a/", "/c/")
+    assert requests.get(at_client, timeout=10).status_code == 403
+    assert requests.get(f"{at_client}/tasks/1900000000000008", timeout=10).status_code == 403
+    client = running.link(Role.CLIENT, client="small-agency").replace("/c/", "/a/")
+    assert requests.get(client, timeout=10).status_code == 403
 
 
 def test_an_assistant_link_shows_their_own_tasks(running: Running) -> None:
