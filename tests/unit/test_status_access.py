@@ -318,6 +318,12 @@ def test_a_grant_names_what_its_role_needs(
         Grant(role, client, assistant, "x", T0, T0 + DAY)
 
 
+def test_a_link_id_is_letters_and_digits_so_it_never_reads_as_an_option() -> None:
+    ids = {new_link_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 12 and i.isascii() and i.isalnum() for i in ids)
+
+
 def test_a_link_token_is_kept_out_of_a_logged_path() -> None:
     assert path_for_logs(f"/c/{TOKEN}") == "/c/<token>"
     assert path_for_logs(f"/a/{TOKEN}/tasks/1201?x=1") == "/a/<token>/tasks/1201?x=1"

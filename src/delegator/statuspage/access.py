@@ -32,6 +32,7 @@ import hmac
 import json
 import re
 import secrets
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -119,9 +120,13 @@ class Grant:
             raise ValueError("a grant expires after it is issued")
 
 
+_ID_ALPHABET: Final = string.ascii_letters + string.digits
+
+
 def new_link_id() -> str:
-    """A fresh link id: 72 random bits, 12 URL-safe characters (not a secret: the tag is)."""
-    return secrets.token_urlsafe(9)
+    """A fresh link id: 12 random letters and digits (71 bits; not a secret: the tag is). No
+    ``-`` or ``_``: an id starting with ``-`` would read as an option in ``links revoke ID``."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
 
 
 # ----------------------------------------------------------------------------- links
