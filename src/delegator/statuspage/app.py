@@ -25,6 +25,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.applications import Starlette
@@ -302,7 +303,10 @@ class Pages:
             return self.missing(request, "No client names this assistant now.")
 
         def deadlines(inputs: Any, gid: str) -> str:
-            return ", ".join(f"{d.stage} {_utc(d.due)}" for d in inputs.deadlines if d.gid == gid)
+            zone = ZoneInfo(inputs.timezone)  # the assistant's own
+            return ", ".join(
+                f"{d.stage} {local(d.due, zone)}" for d in inputs.deadlines if d.gid == gid
+            )
 
         return self.render(request, "assistant.html", title=view.name, view=view,
                            deadlines=deadlines, lang=_language(request))  # fmt: skip
