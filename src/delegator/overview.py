@@ -113,8 +113,9 @@ def gather_status(
         loads: dict[str, int] = {}
         if store is not None and not empty:
             try:
-                state = state_from_records(state, store.cycles(entry.key, limit=HISTORY))
-                loads = store.assistant_load(entry.key)
+                with store.together():  # one connection for the client's two reads
+                    state = state_from_records(state, store.cycles(entry.key, limit=HISTORY))
+                    loads = store.assistant_load(entry.key)
             except StoreError as exc:
                 database = str(exc)
         health_now = assess(state, now, judge.ready_polls, judge.failed_writes)
