@@ -1,30 +1,13 @@
 """The webhook receiver served by uvicorn on a background thread: `WebhookServer`, an
-`AppServer` (delegator.appserver) with the receiver's app and names.
+`AppServer` (delegator.appserver, which says what each of its limits is for) with the receiver's
+app and names.
 
-`start()` binds the socket itself (so a taken port is a `WebhookServerError` at once, and port 0
-picks a free port, reported by `port`), then runs uvicorn's ``Server`` on its own thread and
-event loop; `stop()` stops accepting, lets requests in flight finish (up to
-``graceful_timeout``) and joins the thread. uvicorn installs no signal handlers off the main
-thread, so the service's own handling of SIGTERM is untouched.
-
-Settings that matter for an endpoint on the internet:
-
-* ``limit_concurrency``: connections and tasks beyond it get 503 at once, not a queue;
-* ``timeout_keep_alive``: an idle keep-alive connection is closed after it;
-* ``head_timeout``: a connection whose request line and headers are not complete within it is
-  closed. uvicorn has no such timeout (its keep-alive timer only runs between requests), so a
-  client sending nothing, or headers a byte at a time (slowloris), would hold one of the
-  ``limit_concurrency`` places for ever, and enough of them would shut Asana out. The body has
-  its own deadline in the receiver (`WebhookReceiver`, 408);
-* ``h11_max_incomplete_event_size``: the request line and headers are capped (16 KiB);
-* the body is capped and timed by the receiver itself (`WebhookReceiver.max_body`);
-* no access log: its lines carry the path, and the path carries the webhook key; the receiver
-  logs each answer itself with the key's fingerprint. ``log_config=None`` leaves the process's
-  logging as ``delegator.logs`` set it (uvicorn would otherwise install its own);
-* no ``Server`` header, no proxy headers trusted (``proxy_headers=False``): nothing here depends
-  on the client's address.
-
-TLS is expected to end in front (a load balancer or reverse proxy): Asana only posts to HTTPS.
+What the receiver adds for an endpoint Asana posts to: the body is capped and timed by the
+receiver itself (`WebhookReceiver.max_body`, 408 past its deadline); no access log is kept since
+the path carries the webhook key (the receiver logs each answer with the key's fingerprint);
+enough slow connections holding ``limit_concurrency`` places would shut Asana out, which the
+server's ``head_timeout`` prevents. TLS ends in front (a load balancer or reverse proxy): Asana
+only posts to HTTPS.
 """
 
 from __future__ import annotations
