@@ -363,9 +363,16 @@ SETTING_KEYS = {name: f"{section}.{key}" for (section, key), name in _NESTED.ite
 
 
 # Variables named DELEGATOR_* that are not settings but are read elsewhere (tests, tools).
+# Read by other parts than the settings: the config file's path, and what the project's own
+# tests and CI set (the test and bench databases, the spec, the browser tests' Chromium, driver,
+# axe-core and artifacts folder): none is a setting, none earns a warning.
 OTHER_VARIABLES = frozenset(
-    {f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}TEST_DATABASE_URL", f"{ENV_PREFIX}ASANA_SPEC"}
-)
+    f"{ENV_PREFIX}{name}"
+    for name in (
+        "CONFIG", "TEST_DATABASE_URL", "ASANA_SPEC", "AXE_CORE", "CHROMIUM", "CHROMEDRIVER",
+        "TEST_ARTIFACTS", "BENCH_DATABASE_URL",
+    )
+)  # fmt: skip
 
 
 def known_variables() -> set[str]:
