@@ -46,7 +46,7 @@ from delegator.core.model import Task
 from delegator.core.schema import AssignAction, Expectation, Rule
 from delegator.cycles import Count, ErrorKind
 from delegator.effects import Writer
-from delegator.followups_view import ledger_of, work_time
+from delegator.followups_view import ledger_of, stage_of, work_time
 from delegator.logs import get_logger
 from delegator.ports import (
     BackendError,
@@ -442,7 +442,8 @@ class FollowUps:
         ledger = item.ledger
         for row in pending:
             if row.step in (Step.REMINDER, Step.ESCALATION, Step.REASSIGN):
-                if ledger.is_met(row.stage):  # type: ignore[arg-type]
+                pending_stage = stage_of(row.stage)
+                if pending_stage is not None and ledger.is_met(pending_stage):
                     self.store.finish_followup(
                         row.id, "skipped", self.now, detail={"result": "met meanwhile"}
                     )

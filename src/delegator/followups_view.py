@@ -34,7 +34,7 @@ def ledger_of(followups: Iterable[FollowUp]) -> Ledger:
     for step in followups:
         if step.status not in COUNTED:
             continue
-        stage = _stage(step.stage)
+        stage = stage_of(step.stage)
         if step.step is Step.REASSIGN:
             reassigned = True
         if stage is None:
@@ -80,7 +80,8 @@ def expectation_of(
     return next((expect for name, expect in rules if name == rule), None)
 
 
-def _stage(text: str) -> Stage | None:
+def stage_of(text: str) -> Stage | None:
+    """A stored stage's name as the clock's type (None: a bounce's \"\", or unknown)."""
     return next((s for s in STAGES if s == text), None)
 
 

@@ -69,6 +69,16 @@ def cycle_at(fleet: Fleet, clock: ManualClock, local: str, **options: bool) -> C
     return report
 
 
+def delegated(
+    sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock, expect: str
+) -> Fleet:
+    """A fleet of the agency with ``expect`` on its invoice rule (its rule files in
+    ``rules_dir``), after its first cycle at 10:01 on Tuesday."""
+    fleet = make_fleet(sandbox, store, rules_with(rules_dir, expect), clock)
+    cycle_at(fleet, clock, "2026-12-01 10:01")
+    return fleet
+
+
 def comments_on(sandbox: SandboxServer, name: str) -> list[str]:
     task = sandbox.world.task(name)
     return [s.text for s in task.stories if s.resource_subtype == "comment_added"]
@@ -126,9 +136,9 @@ def test_a_reminder_waits_for_the_assistants_next_working_hour(
 def test_an_acknowledgement_stops_the_reminder(
     sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
-    folder = rules_with(rules_dir, "    expect:\n      acknowledged_within: 4h\n")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(
+        sandbox, store, rules_dir, clock, "    expect:\n      acknowledged_within: 4h\n"
+    )
     task = sandbox.world.task(RECEIPTS)
     sandbox.world.comment(task, "On it!", by=sandbox.world.user(GIULIA))
     report = cycle_at(fleet, clock, "2026-12-01 13:30")  # the reminder would be due at 13:01
@@ -147,9 +157,9 @@ def test_an_acknowledgement_stops_the_reminder(
 def test_a_missed_expectation_escalates_once_to_the_owner(
     sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
-    folder = rules_with(rules_dir, "    expect:\n      acknowledged_within: 4h\n")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(
+        sandbox, store, rules_dir, clock, "    expect:\n      acknowledged_within: 4h\n"
+    )
     cycle_at(fleet, clock, "2026-12-01 13:30")
     assert len(said(sandbox, RECEIPTS, "Reminder")) == 1
     report = cycle_at(fleet, clock, "2026-12-01 14:05")
@@ -163,7 +173,7 @@ def test_a_missed_expectation_escalates_once_to_the_owner(
     assert "late" in {t.name for t in task.tags}
     # again, and after a restart (a new fleet: nothing in memory): nothing more
     cycle_at(fleet, clock, "2026-12-01 15:00")
-    restarted = make_fleet(sandbox, store, folder, clock)
+    restarted = make_fleet(sandbox, store, rules_dir, clock)
     cycle_at(restarted, clock, "2026-12-01 16:00", full=True)
     assert len(said(sandbox, RECEIPTS, "has not acknowledged")) == 1
     history = [a.kind for a in store.actions(client="small-agency", task_gid=task.gid)]
@@ -178,9 +188,7 @@ def test_an_escalation_does_what_the_rule_says_and_the_summary_tells_it(
         "    expect:\n      acknowledged_within: 2h\n      started_within: 4h\n"
         "      escalate_to: marco\n      escalate: [comment, summary]\n"
     )
-    folder = rules_with(rules_dir, expect)
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(sandbox, store, rules_dir, clock, expect)
     cycle_at(fleet, clock, "2026-12-01 12:05")
     task = sandbox.world.task(RECEIPTS)
     marco = sandbox.world.user(MARCO)
@@ -191,7 +199,7 @@ def test_an_escalation_does_what_the_rule_says_and_the_summary_tells_it(
     assert marco not in task.followers
     assert "late" not in {t.name for t in task.tags}
     clock.advance(minutes=1)
-    entry = next(e for e in load_clients(folder) if e.key == "small-agency")
+    entry = next(e for e in load_clients(rules_dir) if e.key == "small-agency")
     summaries = fleet.summaries()
     summary = summaries.render_summary(entry, summaries.preview_period(entry, timedelta(days=1)))
     assert "Missed expectations" in summary.markdown
@@ -202,14 +210,12 @@ def test_an_escalation_left_out_of_the_summary_is_not_in_it(
     sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
     expect = "    expect:\n      acknowledged_within: 2h\n      escalate: [comment, tag]\n"
-    folder = rules_with(rules_dir, expect)
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(sandbox, store, rules_dir, clock, expect)
     cycle_at(fleet, clock, "2026-12-01 12:05")
     assert said(sandbox, RECEIPTS, "has not acknowledged")
     assert "late" in {t.name for t in sandbox.world.task(RECEIPTS).tags}
     clock.advance(minutes=1)
-    entry = next(e for e in load_clients(folder) if e.key == "small-agency")
+    entry = next(e for e in load_clients(rules_dir) if e.key == "small-agency")
     summaries = fleet.summaries()
     summary = summaries.render_summary(entry, summaries.preview_period(entry, timedelta(days=1)))
     assert "Missed expectations" not in summary.markdown
@@ -250,9 +256,9 @@ def test_an_escalation_cut_short_is_carried_on_without_a_second_comment(
     clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    folder = rules_with(rules_dir, "    expect:\n      acknowledged_within: 4h\n")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(
+        sandbox, store, rules_dir, clock, "    expect:\n      acknowledged_within: 4h\n"
+    )
     cycle_at(fleet, clock, "2026-12-01 13:30")
     task = sandbox.world.task(RECEIPTS)
     # The comment is posted, then Asana fails on the tag (500, every attempt): the escalation
@@ -288,9 +294,9 @@ def test_a_lost_answer_to_an_escalation_comment_posts_it_once(
     clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    folder = rules_with(rules_dir, "    expect:\n      acknowledged_within: 4h\n")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(
+        sandbox, store, rules_dir, clock, "    expect:\n      acknowledged_within: 4h\n"
+    )
     task = sandbox.world.task(RECEIPTS)
     world = sandbox.world
     post = world.comment
@@ -310,9 +316,7 @@ def test_a_lost_answer_to_an_escalation_comment_posts_it_once(
 def test_a_completed_task_stops_the_clock(
     sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
-    folder = rules_with(rules_dir, "    expect:\n      done_within: 4h\n")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(sandbox, store, rules_dir, clock, "    expect:\n      done_within: 4h\n")
     task = sandbox.world.task(RECEIPTS)
     sandbox.world.complete(task, by=sandbox.world.user(GIULIA))
     for moment in ("2026-12-01 13:30", "2026-12-01 14:30", "2026-12-02 10:00"):
@@ -325,9 +329,9 @@ def test_a_completed_task_stops_the_clock(
 def test_taken_back_stops_the_clock(
     sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
-    folder = rules_with(rules_dir, "    expect:\n      acknowledged_within: 4h\n")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(
+        sandbox, store, rules_dir, clock, "    expect:\n      acknowledged_within: 4h\n"
+    )
     task = sandbox.world.task(RECEIPTS)
     anna = sandbox.world.user(ANNA)
     sandbox.world.assign(task, anna, by=anna)
@@ -347,9 +351,7 @@ def test_a_second_miss_reassigns_within_the_pool(
         "    expect:\n      acknowledged_within: 2h\n      started_within: 4h\n"
         "      reassign: true\n"
     )
-    folder = rules_with(rules_dir, expect)
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(sandbox, store, rules_dir, clock, expect)
     task = sandbox.world.task(RECEIPTS)
     first_miss = cycle_at(fleet, clock, "2026-12-01 12:05")
     assert first_miss.errors == []
@@ -384,9 +386,7 @@ def test_a_second_miss_reassigns_within_the_pool(
 def test_a_bounce_by_tag_returns_the_task_and_the_rule_leaves_it_alone(
     sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
-    folder = rules_with(rules_dir, "")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(sandbox, store, rules_dir, clock, "")
     world = sandbox.world
     task = world.task(RECEIPTS)
     giulia = world.user(GIULIA)
@@ -423,9 +423,7 @@ def test_a_bounce_by_tag_returns_the_task_and_the_rule_leaves_it_alone(
 def test_a_bounce_by_comment_carries_the_reason_and_can_go_to_the_next_assistant(
     sandbox: SandboxServer, store: SqlStore, rules_dir: Path, clock: ManualClock
 ) -> None:
-    folder = rules_with(rules_dir, "    on_bounce: next_assistant\n")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(sandbox, store, rules_dir, clock, "    on_bounce: next_assistant\n")
     world = sandbox.world
     task = world.task(RECEIPTS)
     # The example's command is Italian: "non fa per me", case and accents ignored.
@@ -461,9 +459,7 @@ def test_a_bounce_by_comment_is_seen_at_the_next_cycle_and_an_idle_one_reads_not
 ) -> None:
     """A comment moves its task's modified_at (Asana's spec for tasks): a task in a watched
     project is read at the next cycle, and its activity with it, not an hour later."""
-    folder = rules_with(rules_dir, "")
-    fleet = make_fleet(sandbox, store, folder, clock)
-    cycle_at(fleet, clock, "2026-12-01 10:01")
+    fleet = delegated(sandbox, store, rules_dir, clock, "")
     back = cycle_at(fleet, clock, "2026-12-01 10:03")  # its own writes read back
     assert back.counts[Count.TASKS_SEEN] > 0
     assert back.counts[Count.ACTIVITY_READS] == 0, "the service's own writes taken for news"

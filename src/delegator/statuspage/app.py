@@ -61,9 +61,9 @@ from delegator.statuspage.views import (
     journal,
     local,
     overview,
-    period_of,
     sent,
     task_story,
+    this_week,
     weekly,
     zone_of,
 )
@@ -254,7 +254,7 @@ class Pages:
         entry = self.site.client(key)
         if entry is None or entry.loaded.head is None:
             return self.missing(request, "This client's rules cannot be read now.")
-        summary = client_summary(self.site, entry, period_of(self.site, entry))
+        summary = client_summary(self.site, entry, this_week(self.site))
         language = _language(request)
         words = i18n.translator(language)
         chart = bar_chart([Bar(c.name, c.count) for c in summary.by_assistant],

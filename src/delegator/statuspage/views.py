@@ -9,7 +9,7 @@ story its own journal rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -100,7 +100,8 @@ def client_cycles(site: Site, entry: ClientEntry) -> ClientCycles:
     return ClientCycles(entry, cycles, int(spent))
 
 
-def period_of(site: Site, entry: ClientEntry, days: int = 7) -> Period:
+def this_week(site: Site, days: int = 7) -> Period:
+    """The period a client's page covers: the last ``days`` up to now."""
     end = site.clock()
     return Period(end - timedelta(days=days), end)
 
@@ -249,8 +250,3 @@ def local(moment: datetime | None, zone: ZoneInfo) -> str:
     if moment is None:
         return "-"
     return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
-
-
-def clients_named(site: Site, keys: Sequence[str]) -> list[ClientEntry]:
-    wanted = set(keys)
-    return [e for e in site.entries() if e.key in wanted]
