@@ -34,6 +34,7 @@ from typing_extensions import TypeAliasType
 
 from delegator.core.cron import Cron
 from delegator.core.estimate import DEFAULT_TIME_FIELD
+from delegator.core.language import LanguageError, Voice, parse_locale
 from delegator.core.regex import compile_pattern
 from delegator.core.suggest import did_you_mean
 from delegator.core.timeexpr import (
@@ -169,6 +170,22 @@ TimeZoneName = Annotated[
     Text,
     PlainValidator(lambda v: _check_timezone(_as_text(v)) if isinstance(v, str) else _bad_zone(v)),
     WithJsonSchema({"type": "string", "examples": ["Europe/Rome", "America/New_York"]}),
+]
+
+
+def _check_locale(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a locale such as it_IT or en_GB, got {value!r}")
+    try:
+        return parse_locale(value)
+    except LanguageError as exc:
+        raise ValueError(str(exc)) from None
+
+
+LocaleName = Annotated[
+    Text,
+    PlainValidator(_check_locale),
+    WithJsonSchema({"type": "string", "examples": ["it_IT", "en_GB", "it_CH", "en_US"]}),
 ]
 Scalar = str | float | bool | date
 
@@ -916,6 +933,29 @@ class Client(Strict):
         "paid",
         description="the workspace's Asana plan: its request rate (free 150, paid 1,500 a minute)",
     )
+    language: Literal["en", "it"] | None = Field(
+        None,
+        description="it or en: the language of the texts the service writes for this client "
+        "(comments, summaries, digests, explain and plan); default: the locale's, else en",
+    )
+    locale: LocaleName | None = Field(
+        None,
+        description="how dates and numbers are written, such as it_IT, it_CH, en_GB, en_US; "
+        "default: the language's (it_IT, en_GB)",
+    )
+
+    @model_validator(mode="after")
+    def _language(self) -> Client:
+        try:
+            Voice.of(self.language, self.locale)
+        except LanguageError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def voice(self) -> Voice:
+        """The language and locale of everything the service writes for this client."""
+        return Voice.of(self.language, self.locale)
 
     @field_validator("workspace")
     @classmethod
@@ -980,6 +1020,9 @@ class Assistant(Strict):
     timezone: TimeZoneName | None = Field(None, description="default: the client's")
     skills: Names = Field(default_factory=list)
     away: list[PeriodText] = Field(default_factory=list)
+    language: Literal["en", "it"] | None = Field(
+        None, description="it or en: the language of this assistant's digest; default: the client's"
+    )
 
 
 class Matrix(Strict):
