@@ -42,6 +42,7 @@ from delegator.core.expectations import (
     status_lines,
 )
 from delegator.core.intents import AddTag, Assign, Follow, Intent, RemoveTag
+from delegator.core.language import Language, Phrases, Voice
 from delegator.core.model import Task
 from delegator.core.schema import AssignAction, Expectation, Rule
 from delegator.cycles import Count, ErrorKind
@@ -62,16 +63,72 @@ if TYPE_CHECKING:
     from delegator.ports import StateStore
     from delegator.service import ClientRuntime, CycleReport
 
-_VERB: dict[str, str] = {
-    "acknowledged": "acknowledged (a comment or a like is enough)",
-    "started": "started",
-    "done": "done",
-}
-_MISSED: dict[str, str] = {
-    "acknowledged": "has not acknowledged",
-    "started": "has not started",
-    "done": "has not finished",
-}
+# The comments the follow-up writes on a task, in every language the client may speak. The
+# English ones are those the service always wrote. Each comment's end is how a comment a crash
+# left posted is found again (`find_notice`): the texts end with words of their own, not with
+# the mention Asana puts at the start.
+TEXTS = Phrases(
+    {
+        "reminder": {
+            Language.EN: "Reminder: this task is expected to be {verb} by {when} "
+            '({deadline}, rule "{rule}").',
+            Language.IT: "Promemoria: questa attività va {verb} entro {when} "
+            "(regola «{rule}»: {deadline}).",
+        },
+        "reminder_bounce": {
+            Language.EN: ' If it is not for you, reply "{command}: <why>".',
+            Language.IT: " Se non fa per te, rispondi «{command}: <motivo>».",
+        },
+        "escalation": {
+            Language.EN: "{who} {missed} this task: it was expected by {when} "
+            '({deadline}, rule "{rule}").',
+            Language.IT: "{who} {missed} questa attività: era attesa entro {when} "
+            "(regola «{rule}»: {deadline}).",
+        },
+        "escalation_owner": {
+            Language.EN: " Escalated to you as the task's owner.",
+            Language.IT: " La segnaliamo a te come responsabile dell'attività.",
+        },
+        "reassigned": {
+            Language.EN: "Reassigned to you: {old} missed two expectations on this task "
+            '(rule "{rule}"). Its clock starts again now.',
+            Language.IT: "Riassegnata a te: {old} ha mancato due scadenze su questa attività "
+            "(regola «{rule}»). I tempi ripartono da adesso.",
+        },
+        "bounced_on": {
+            Language.EN: '{name} passed this task on{because}. It is yours now (rule "{rule}").',
+            Language.IT: "{name} ha passato questa attività{because}. Ora è tua (regola «{rule}»).",
+        },
+        "bounced_back": {
+            Language.EN: "{name} says this task is not for them{because}. It is back with you, "
+            'and rule "{rule}" will leave it alone.',
+            Language.IT: "{name} ha restituito questa attività{because}. Torna a te e la regola "
+            "«{rule}» non se ne occuperà più.",
+        },
+    }
+)
+# What the assistant is reminded to do: "this task is expected to be ...".
+_VERB = Phrases(
+    {
+        "acknowledged": {
+            Language.EN: "acknowledged (a comment or a like is enough)",
+            Language.IT: "presa in carico (basta un commento o un mi piace)",
+        },
+        "started": {Language.EN: "started", Language.IT: "iniziata"},
+        "done": {Language.EN: "done", Language.IT: "completata"},
+    }
+)
+# What the assistant missed: "Giulia ... this task".
+_MISSED = Phrases(
+    {
+        "acknowledged": {
+            Language.EN: "has not acknowledged",
+            Language.IT: "non ha ancora preso in carico",
+        },
+        "started": {Language.EN: "has not started", Language.IT: "non ha ancora iniziato"},
+        "done": {Language.EN: "has not finished", Language.IT: "non ha ancora completato"},
+    }
+)
 _KIND = {
     Step.REMINDER: "remind",
     Step.ESCALATION: "escalate",
@@ -91,8 +148,10 @@ class Foreseen:
 
 
 def foreseen_clocks(head: Any, rules: Iterable[Rule], now: datetime, due_on: Any) -> list[Foreseen]:
-    """For each rule with ``expect:``, the clock each assistant it may pick would start now."""
+    """For each rule with ``expect:``, the clock each assistant it may pick would start now;
+    its lines in the client's language."""
     tz = ZoneInfo(head.client.timezone)
+    voice: Voice = head.client.voice
     found: list[Foreseen] = []
     for rule in rules:
         if rule.expect is None:
@@ -103,7 +162,7 @@ def foreseen_clocks(head: Any, rules: Iterable[Rule], now: datetime, due_on: Any
         who = action.assign.pool or ([action.assign.to] if action.assign.to else [])
         for key in who:
             clk = clock(rule.expect, now, work_time(head, key), due_on)
-            lines = status_lines(clk, Ledger(), now, tz)
+            lines = status_lines(clk, Ledger(), now, tz, voice)
             found.append(Foreseen(rule.name, key, clk.deadlines, tuple(lines)))
     return found
 
@@ -117,8 +176,9 @@ class ClockView:
     rule: str
     assistant: str
     delegated_at: datetime
-    lines: tuple[str, ...]
+    lines: tuple[str, ...]  # in English (JSON)
     due: tuple[str, ...] = ()  # what is due now: "reminder acknowledged", "escalation done"
+    said: tuple[str, ...] = ()  # the lines in the client's language (the plan's text)
 
 
 @dataclass(slots=True)
@@ -173,6 +233,7 @@ class FollowUps:
         self.log = get_logger()
         self.head = runtime.head
         self.tz = ZoneInfo(self.head.client.timezone)
+        self.voice: Voice = self.head.client.voice
         self.rules = {r.name: r.rule for r in runtime.engine.rules if r.rule.mode == "active"}
         self._started_checks: dict[str, Check] = {}
         self.handled: set[str] = set()  # tasks bounced or reassigned this cycle
@@ -224,6 +285,7 @@ class FollowUps:
                     d.delegated_at,
                     tuple(status_lines(clk, ledger, self.now, self.tz)),
                     tuple(f"{x.step.value} {x.stage}" for x in due),
+                    tuple(status_lines(clk, ledger, self.now, self.tz, self.voice)),
                 )
             )
         return views
@@ -278,7 +340,7 @@ class FollowUps:
         if self.dry_run:
             return
         runtime = self.runtime
-        command = self.head.bounce.command
+        command = self.head.bounce_commands
         wake = runtime.followup_wake
         # A delegated task that changed may carry the assistant's comment command.
         changed = changed if command else frozenset()
@@ -384,7 +446,7 @@ class FollowUps:
 
     def _follow(self, item: _Open, task: Task) -> None:
         d = item.delegation
-        command = self.head.bounce.command
+        command = self.head.bounce_commands
         activity: Activity | None = None
         clk = item.clock(task.due_on)
         expect = item.expect
@@ -511,7 +573,9 @@ class FollowUps:
 
     # ------------------------------------------------------------------ texts
     def _when(self, moment: datetime, zone: Any) -> str:
-        return moment.astimezone(zone).strftime("%a %d %b %H:%M")
+        if self.voice.language is Language.EN:
+            return moment.astimezone(zone).strftime("%a %d %b %H:%M")
+        return self.voice.moment(moment, zone)
 
     def _text(self, item: _Open, step: Step, stage: str, deadline: Deadline) -> str:
         d = item.delegation
@@ -519,25 +583,33 @@ class FollowUps:
         assistant = directory.assistants.get(d.assistant, Identity(name=d.assistant))
         who = assistant.name or d.assistant
         expect = item.expect
-        bounce = self.head.bounce.command
+        commands = self.head.bounce_commands
+        say = self.voice.say
         match step:
             case Step.REMINDER:
-                text = (
-                    f"Reminder: this task is expected to be {_VERB[stage]} by "
-                    f"{self._when(deadline.due, item.work.tz)} ({deadline.describe()}, "
-                    f'rule "{d.rule}").'
+                text = say(
+                    TEXTS,
+                    "reminder",
+                    verb=say(_VERB, stage),
+                    when=self._when(deadline.due, item.work.tz),
+                    deadline=deadline.describe(self.voice),
+                    rule=d.rule,
                 )
-                if bounce:
-                    text += f' If it is not for you, reply "{bounce}: <why>".'
+                if commands:
+                    text += say(TEXTS, "reminder_bounce", command=commands[0])
             case Step.ESCALATION:
                 target = expect.escalate_to if expect is not None else "owner"
-                text = (
-                    f"{who} {_MISSED[stage]} this task: it was expected by "
-                    f"{self._when(deadline.due, self.tz)} ({deadline.describe()}, "
-                    f'rule "{d.rule}").'
+                text = say(
+                    TEXTS,
+                    "escalation",
+                    who=who,
+                    missed=say(_MISSED, stage),
+                    when=self._when(deadline.due, self.tz),
+                    deadline=deadline.describe(self.voice),
+                    rule=d.rule,
                 )
                 if target == "owner" or expect is None:
-                    text += " Escalated to you as the task's owner."
+                    text += say(TEXTS, "escalation_owner")
             case _:
                 return ""
         return redact_outgoing(text)
@@ -681,8 +753,7 @@ class FollowUps:
         old = self.runtime.directory.assistants.get(d.assistant, Identity(name=d.assistant))
         self._write(item, task, Assign(to=new), self._with_gid(person))
         text = redact_outgoing(
-            f"Reassigned to you: {old.name or d.assistant} missed two expectations on this task "
-            f'(rule "{d.rule}"). Its clock starts again now.'
+            self.voice.say(TEXTS, "reassigned", old=old.name or d.assistant, rule=d.rule)
         )
         story = self._notice(task, text, person)
         self._settle(
@@ -731,7 +802,7 @@ class FollowUps:
             self._write(item, task, Assign(to=new), self._with_gid(person))
             if self.head.bounce.tag.casefold() in task.tag_names:
                 self._write(item, task, RemoveTag(self.head.bounce.tag))
-            text = f'{name} passed this task on{because}. It is yours now (rule "{d.rule}").'
+            text = self.voice.say(TEXTS, "bounced_on", name=name, because=because, rule=d.rule)
             successor = self._handed_over(item, task, new)
             mention: Identity | None = person
             result = f"bounced by {d.assistant}, given to {new}"
@@ -741,10 +812,7 @@ class FollowUps:
                 self._write(item, task, Assign(to="owner"), self._with_gid(owner))
             if d.tag is not None and d.tag.casefold() in task.tag_names:
                 self._write(item, task, RemoveTag(d.tag))
-            text = (
-                f"{name} says this task is not for them{because}. It is back with you, and "
-                f'rule "{d.rule}" will leave it alone.'
-            )
+            text = self.voice.say(TEXTS, "bounced_back", name=name, because=because, rule=d.rule)
             mention = owner
             result = f"bounced by {d.assistant}, back to the owner"
         text = redact_outgoing(text)

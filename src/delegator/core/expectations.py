@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from delegator.core.language import ENGLISH, Language, Noun, Phrases, Voice
 from delegator.core.schema import STAGES, Expectation, Stage
 from delegator.core.timeexpr import DateRange, Duration, WorkingHours
 
@@ -187,9 +188,19 @@ class Deadline:
     remind_at: datetime | None  # None: no reminder (the expectation is shorter than the notice)
     within: Duration | None  # None: the task's due date decided
 
-    def describe(self) -> str:
-        what = f"within {self.within}" if self.within is not None else "by the due date"
-        return f"{self.stage} {what}"
+    def describe(self, voice: Voice = ENGLISH) -> str:
+        """ "acknowledged within 4h", "presa in carico entro 4 ore"."""
+        if voice.language is Language.EN:
+            what = f"within {self.within}" if self.within is not None else "by the due date"
+            return f"{self.stage} {what}"
+        if self.within is None:
+            return voice.say(TEXTS, "by_due_date", stage=stage_word(self.stage, voice))
+        return voice.say(
+            TEXTS,
+            "within",
+            stage=stage_word(self.stage, voice),
+            within=duration_words(self.within, voice),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,32 +327,129 @@ def next_deadline(clk: Clock, ledger: Ledger) -> Deadline | None:
     )
 
 
-def status_lines(clk: Clock, ledger: Ledger, now: datetime, tz: tzinfo) -> list[str]:
-    """One line per stage, as ``explain`` and ``plan`` show the clock of an open delegation."""
+def status_lines(
+    clk: Clock, ledger: Ledger, now: datetime, tz: tzinfo, voice: Voice = ENGLISH
+) -> list[str]:
+    """One line per stage, as ``explain`` and ``plan`` show the clock of an open delegation, in
+    the voice's language (English by default)."""
     now = _utc(now)
     lines: list[str] = []
+    say = voice.say
     for d in clk.deadlines:
-        when = _short(d.due, tz)
+        when = _short(d.due, tz, voice)
         if ledger.is_met(d.stage):
             at = ledger.met.get(d.stage)
-            state = f"met {_short(at, tz)}" if at is not None else "met"
+            state = (
+                say(TEXTS, "met_at", at=_short(at, tz, voice))
+                if at is not None
+                else say(TEXTS, "met")
+            )
         elif d.stage in ledger.escalated:
-            state = "missed, escalated"
+            state = say(TEXTS, "escalated")
         elif now >= d.due:
-            state = "missed (escalation pending)"
+            state = say(TEXTS, "escalation_pending")
+        elif d.stage in ledger.reminded:
+            state = say(TEXTS, "open_reminded")
+        elif d.remind_at is not None:
+            state = say(TEXTS, "open_reminder", at=_short(d.remind_at, tz, voice))
         else:
-            left = _short(d.remind_at, tz) if d.remind_at is not None else None
-            reminded = "reminded" if d.stage in ledger.reminded else None
-            state = "open" + (f", {reminded}" if reminded else f", reminder {left}" if left else "")
-        lines.append(f"{d.describe()}: by {when} ({state})")
-    lines.extend(f"{stage}: no working time ahead (no deadline)" for stage in clk.unknown)
+            state = say(TEXTS, "open")
+        lines.append(say(TEXTS, "line", deadline=d.describe(voice), when=when, state=state))
+    lines.extend(say(TEXTS, "no_deadline", stage=stage_word(stage, voice)) for stage in clk.unknown)
     return lines
 
 
-def _short(moment: datetime | None, tz: tzinfo) -> str:
+def _short(moment: datetime | None, tz: tzinfo, voice: Voice = ENGLISH) -> str:
     if moment is None:
         return "?"
-    return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M")
+    local = moment.astimezone(tz)
+    if voice.language is Language.EN:
+        return local.strftime("%a %Y-%m-%d %H:%M")
+    return f"{voice.day(local.date())} {local.year} {local.strftime('%H:%M')}"
+
+
+# ----------------------------------------------------------------------------- the clock's words
+
+# The texts of the clock in every language: the English ones are those the service always wrote.
+TEXTS = Phrases(
+    {
+        "within": {
+            Language.EN: "{stage} within {within}",
+            Language.IT: "{stage} entro {within}",
+        },
+        "by_due_date": {
+            Language.EN: "{stage} by the due date",
+            Language.IT: "{stage} entro la scadenza",
+        },
+        "line": {
+            Language.EN: "{deadline}: by {when} ({state})",
+            Language.IT: "{deadline}: scade {when} ({state})",
+        },
+        "met_at": {Language.EN: "met {at}", Language.IT: "rispettata {at}"},
+        "met": {Language.EN: "met", Language.IT: "rispettata"},
+        "escalated": {
+            Language.EN: "missed, escalated",
+            Language.IT: "mancata, segnalata",
+        },
+        "escalation_pending": {
+            Language.EN: "missed (escalation pending)",
+            Language.IT: "mancata (segnalazione in arrivo)",
+        },
+        "open_reminded": {
+            Language.EN: "open, reminded",
+            Language.IT: "aperta, promemoria inviato",
+        },
+        "open_reminder": {
+            Language.EN: "open, reminder {at}",
+            Language.IT: "aperta, promemoria {at}",
+        },
+        "open": {Language.EN: "open", Language.IT: "aperta"},
+        "no_deadline": {
+            Language.EN: "{stage}: no working time ahead (no deadline)",
+            Language.IT: "{stage}: nessun orario di lavoro in vista (nessuna scadenza)",
+        },
+    }
+)
+
+# A stage as a deadline names it: "acknowledged within 4h", "presa in carico entro 4 ore".
+STAGE_WORDS = Phrases(
+    {
+        "acknowledged": {Language.EN: "acknowledged", Language.IT: "presa in carico"},
+        "started": {Language.EN: "started", Language.IT: "iniziata"},
+        "done": {Language.EN: "done", Language.IT: "completata"},
+    }
+)
+
+_UNITS: Mapping[str, Noun] = {
+    "minutes": Noun({Language.EN: ("min", "min"), Language.IT: ("min", "min")}),
+    "hours": Noun({Language.EN: ("hour", "hours"), Language.IT: ("ora", "ore")}),
+    "days": Noun(
+        {
+            Language.EN: ("working day", "working days"),
+            Language.IT: ("giorno lavorativo", "giorni lavorativi"),
+        }
+    ),
+    "business_days": Noun(
+        {
+            Language.EN: ("business day", "business days"),
+            Language.IT: ("giorno lavorativo", "giorni lavorativi"),
+        }
+    ),
+    "weeks": Noun({Language.EN: ("week", "weeks"), Language.IT: ("settimana", "settimane")}),
+}
+
+
+def stage_word(stage: Stage, voice: Voice = ENGLISH) -> str:
+    """A stage as a deadline names it in the voice's language."""
+    return voice.say(STAGE_WORDS, stage)
+
+
+def duration_words(duration: Duration, voice: Voice = ENGLISH) -> str:
+    """A rule's duration as the voice says it: English keeps the rule's own spelling ("4h",
+    "2 business days"); Italian spells it out ("4 ore", "2 giorni lavorativi")."""
+    if voice.language is Language.EN:
+        return str(duration)
+    return voice.plural(duration.amount, _UNITS[duration.unit])
 
 
 # ----------------------------------------------------------------------------- what was observed
@@ -466,18 +574,21 @@ def find_bounce(
     activity: Activity | None,
     assignee: str,
     since: datetime,
-    command: str | None,
+    command: str | Sequence[str] | None,
     *,
     tagged: bool,
     now: datetime,
 ) -> Bounce | None:
-    """A bounce by the assignee: the bounce tag on the task, or their comment command."""
-    if activity is not None and command:
+    """A bounce by the assignee: the bounce tag on the task, or a comment starting with their
+    comment command (one of them, when the client's language gives two)."""
+    commands = (command,) if isinstance(command, str) else tuple(command or ())
+    if activity is not None and commands:
         for story in activity.stories:
             if story.kind is StoryKind.COMMENT and story.author == assignee and story.at >= since:
-                reason = bounce_command(story.text, command)
-                if reason is not None:
-                    return Bounce(reason, story.at, by_tag=False)
+                for words in commands:
+                    reason = bounce_command(story.text, words)
+                    if reason is not None:
+                        return Bounce(reason, story.at, by_tag=False)
     if tagged:
         return Bounce("", now, by_tag=True)
     return None

@@ -34,7 +34,7 @@ from typing_extensions import TypeAliasType
 
 from delegator.core.cron import Cron
 from delegator.core.estimate import DEFAULT_TIME_FIELD
-from delegator.core.language import LanguageError, Voice, parse_locale
+from delegator.core.language import Language, LanguageError, Voice, parse_locale
 from delegator.core.regex import compile_pattern
 from delegator.core.suggest import did_you_mean
 from delegator.core.timeexpr import (
@@ -802,6 +802,13 @@ class BounceSettings(Strict):
         return command
 
 
+# The comment commands of a file that writes no ``bounce.command``, by the client's language.
+BOUNCE_COMMANDS: dict[Language, tuple[str, ...]] = {
+    Language.EN: ("not for me",),
+    Language.IT: ("non fa per me", "not for me"),
+}
+
+
 # ----------------------------------------------------------------------------- rules
 
 
@@ -1313,6 +1320,15 @@ class FileHead(Strict):
         description='how an assistant says "not for me" about a delegated task',
     )
     rules: list[Any] = Field(default_factory=list)
+
+    @property
+    def bounce_commands(self) -> tuple[str, ...]:
+        """The words a bouncing comment may start with: the file's ``bounce.command``; when the
+        file writes none, the client's language's ("non fa per me" in Italian, and "not for me"
+        too); none for ``command: null``."""
+        if "command" in self.bounce.model_fields_set:
+            return (self.bounce.command,) if self.bounce.command else ()
+        return BOUNCE_COMMANDS[self.client.voice.language]
 
     @field_validator("poll")
     @classmethod
