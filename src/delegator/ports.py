@@ -10,7 +10,7 @@ immutable data.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,6 +22,7 @@ from delegator.core.expectations import Activity, Step
 from delegator.core.intents import Intent
 from delegator.core.model import Task
 from delegator.core.reverts import Revert
+from delegator.core.rulemining import Example
 from delegator.core.schema import WatchSource
 from delegator.cycles import CycleCounts, CycleError, ErrorKind
 
@@ -938,3 +939,44 @@ class FindsPosted(Protocol):
     a crash between the post and its record, the next run records it instead of posting twice."""
 
     def find_posted(self, title: str | None, since: datetime) -> str | None: ...
+
+
+# ----------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the owner handed off by hand and what she kept, as read, and what reading it cost.
+
+    ``examples``: the tasks handed off (with the assistant's key) and the owner's completed ones;
+    ``directory``: who the owner and the assistants are in the backend; ``truncated``: the people
+    (``owner`` or an assistant's key) whose tasks reached the bound, the rest unread; ``unread``:
+    tasks whose activity could not be read (deleted or hidden meanwhile)."""
+
+    examples: tuple[Example, ...]
+    directory: Directory
+    tasks_read: int
+    requests: int
+    quota_units: int
+    read_at: datetime
+    truncated: tuple[str, ...] = ()
+    unread: int = 0
+
+
+class HistorySource(Protocol):
+    """A client's past hand-offs, for suggesting rules (``delegator suggest``)."""
+
+    def read_history(
+        self,
+        owner: str,
+        assistants: Mapping[str, str],
+        since: datetime,
+        *,
+        max_tasks: int,
+        exclude: Collection[str] = (),
+    ) -> History:
+        """The history since ``since`` of the owner (an email, a gid or ``me``) and of the
+        assistants (key -> email or gid), at most ``max_tasks`` tasks read per person, leaving
+        out the tasks in ``exclude`` (those the service delegated itself). `BackendError` on
+        failure (`TokenRefused` for a refused token)."""
+        ...

@@ -8,8 +8,12 @@ mistake is reported with its place in the fixture (``workspaces[0].projects[1].t
 Relative dates and instants:
 
 - dates (``due_on``, ``start_on``): ``today``, ``today+2``, ``today-3``, or ``2026-12-01``;
-- instants (``due_at``, ``created_at``, ``completed_at``, a comment's ``at``): ``now``,
-  ``now-3h``, ``now+30m``, ``now-2d``, ``today+1 17:00`` (UTC), or ISO 8601.
+- instants (``due_at``, ``created_at``, ``completed_at``, ``assigned_at``, a comment's ``at``):
+  ``now``, ``now-3h``, ``now+30m``, ``now-2d``, ``today+1 17:00`` (UTC), or ISO 8601.
+
+A past hand-off is a task with ``assigned_by`` (who gave it to its ``assignee``) and
+``assigned_at`` (when; default its ``created_at``): the task gets the ``assigned`` story Asana
+would have, by that person at that time.
 """
 
 from __future__ import annotations
@@ -384,6 +388,13 @@ class _Loader:
         custom_fields = spec.get("custom_fields") or {}
         if not isinstance(custom_fields, Mapping):
             raise FixtureError(f"{where}.custom_fields", "a mapping of field name to value")
+        assignee = self._user_ref(workspace, spec.get("assignee"), f"{where}.assignee")
+        assigner = self._user_ref(workspace, spec.get("assigned_by"), f"{where}.assigned_by")
+        assigned_at = self._instant(spec, "assigned_at", where) or created_at
+        if (assigner is not None or "assigned_at" in spec) and assignee is None:
+            raise FixtureError(f"{where}.assigned_by", "a hand-off needs the task's assignee")
+        if "assigned_at" in spec and assigner is None:
+            raise FixtureError(f"{where}.assigned_at", "assigned_at needs assigned_by")
         task = self._make(
             where,
             lambda: self.world.create_task(
@@ -393,7 +404,7 @@ class _Loader:
                 by=self._user_ref(workspace, spec.get("created_by"), f"{where}.created_by"),
                 notes=str(spec.get("notes", "")),
                 resource_subtype=str(spec.get("resource_subtype", "default_task")),
-                assignee=self._user_ref(workspace, spec.get("assignee"), f"{where}.assignee"),
+                assignee=assignee if assigner is None else None,
                 memberships=memberships,
                 tags=tags,
                 followers=followers,
@@ -413,6 +424,9 @@ class _Loader:
         )
         if task.due_at is not None and task.due_on is None:
             task.due_on = task.due_at.date()
+        if assigner is not None and assignee is not None:
+            self.world.assign(task, assignee, by=assigner)
+            task.stories[-1].created_at = assigned_at
         for i, comment in enumerate(comments):
             self._comment(
                 workspace,
@@ -554,7 +568,7 @@ _KEYS: Final = {
     "task": {
         "name", "gid", "notes", "assignee", "created_by", "section", "projects", "due_on", "due_at",
         "start_on", "completed", "completed_at", "created_at", "modified_at", "tags", "followers",
-        "custom_fields", "resource_subtype", "comments", "subtasks",
+        "custom_fields", "resource_subtype", "comments", "subtasks", "assigned_by", "assigned_at",
     },
     "comment": {"by", "text", "at"},
     "status_update": {"project", "author", "status_type", "title", "text", "created_at"},

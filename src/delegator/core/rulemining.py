@@ -1,0 +1,728 @@
+"""Rules suggested from the owner's own history: what she handed off by hand, and what she kept.
+
+Pure: the examples come in typed (``Example``: a task as it was read, and the assistant who got
+it, or None when the owner kept and completed it); out come readable rules in the rule language,
+each scored by the real rule engine on the same examples, so the figures printed are exact for
+the YAML printed.
+
+Features of a task: the words of its name and its two-word phrases (casefolded, accents removed,
+plurals folded so that invoice/invoices, fattura/fatture, prenotazione/prenotazioni and
+hotel/hotels are one word; Italian and English stop words dropped), its projects, sections, tags
+and single-choice custom field values. Rules are built by greedy covering: the feature (or a small
+OR-group of name words that go to the same assistant) with the best precision among those with
+enough support is taken, the hand-offs it covers are removed, and so on (see `Thresholds`).
+A rule that would match every example is never suggested: a history without a pattern gets no
+suggestion.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from itertools import pairwise
+
+from delegator.core.context import Directory, Identity
+from delegator.core.engine import Engine
+from delegator.core.expectations import fold
+from delegator.core.model import Task, UserRef
+from delegator.core.rulefile import ClientFile, NumberedRule, parse_client_file
+from delegator.core.schema import TagAction
+
+# ----------------------------------------------------------------------------- the examples
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One task of the history: handed off by hand to ``assistant`` (a key of the client file),
+    or kept by the owner (``assistant`` None) and completed by her."""
+
+    task: Task
+    assistant: str | None
+    at: datetime | None = None  # when it was handed off, or completed
+
+    @property
+    def delegated(self) -> bool:
+        return self.assistant is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a feature becomes a rule: it covers at least ``min_support`` hand-offs not covered
+    yet, and at least ``min_precision`` of the examples it matches went to the rule's
+    assistant(s). At most ``max_rules`` rules; a group of name words has at most
+    ``max_words`` words, each seen in at least ``min_word_support`` hand-offs."""
+
+    min_support: int = 3
+    min_precision: float = 0.8
+    max_rules: int = 5
+    max_words: int = 4
+    min_word_support: int = 2
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+# ----------------------------------------------------------------------------- words
+
+_STOP_TEXT = (
+    # English
+    "a an the and or of to for from in on at by with about into per via is are be this that "
+    "these those it its our my your new next last up out off as all any some re fw fwd "
+    # Italian (accents already removed)
+    "il lo la i gli le un una uno di da del dello della dei degli delle al allo alla ai agli "
+    "alle dal dallo dalla dai dagli dalle nel nello nella nei negli nelle sul sullo sulla sui "
+    "sugli sulle con per tra fra e ed o od che chi non si ci vi ne mi ti se su come anche "
+    "questo questa questi queste quello quella quelli quelle mio mia tuo tua suo sua nostro "
+    "nostra"
+)
+STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
+_WORD = re.compile(r"\w+")
+_VOWELS = "aeio"
+
+
+def stem(word: str) -> str:
+    """A folded word with its plural folded: invoices -> invoic, fatture -> fattur, hotels ->
+    hotel, prenotazioni -> prenotazion. English plurals first (-ies, -es after a sibilant, -s),
+    then an Italian final vowel (a, e, i, o) on a word of five letters or more."""
+    w = word
+    if len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 4 and w.endswith(("sses", "xes", "ches", "shes", "zes")):
+        w = w[:-2]
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if len(w) >= 5 and w[-1] in _VOWELS:
+        w = w[:-1]
+    return w
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A word of a task's name: its stem (the key) and how it was written (casefolded)."""
+
+    stem: str
+    surface: str
+
+
+def name_words(name: str) -> list[Word]:
+    """The words of a name that can say something: no stop words, no numbers, two letters or
+    more; each with its stem and its casefolded spelling."""
+    words: list[Word] = []
+    for match in _WORD.finditer(name.casefold()):
+        surface = match.group(0)
+        folded = fold(surface)
+        if len(folded) < 2 or folded.isdigit() or folded in STOP_WORDS or "_" in folded:
+            continue
+        if any(ch.isdigit() for ch in folded):
+            continue
+        words.append(Word(stem(folded), surface))
+    return words
+
+
+def _phrases(name: str) -> list[tuple[Word, Word]]:
+    """Two-word phrases: neighbouring words of the name, neither a stop word."""
+    tokens = [m.group(0) for m in _WORD.finditer(name.casefold())]
+    pairs: list[tuple[Word, Word]] = []
+    for left, right in pairwise(tokens):
+        a, b = name_words(left), name_words(right)
+        if a and b:
+            pairs.append((a[0], b[0]))
+    return pairs
+
+
+# ----------------------------------------------------------------------------- features
+
+
+class FeatureKind(StrEnum):
+    WORDS = "words"  # any of the name words (an OR-group of one or more stems)
+    PHRASE = "phrase"  # two neighbouring words
+    PROJECT = "project"
+    SECTION = "section"
+    TAG = "tag"
+    FIELD = "field"  # a single-choice custom field's option
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    kind: FeatureKind
+    values: tuple[str, ...]  # stems (WORDS, PHRASE), (project,), (project, section), (tag,),
+    # (field, option)
+
+    @property
+    def text(self) -> str:
+        match self.kind:
+            case FeatureKind.WORDS:
+                return " | ".join(self.values)
+            case FeatureKind.PHRASE:
+                return " ".join(self.values)
+            case FeatureKind.SECTION:
+                return f"section {self.values[1]} of {self.values[0]}"
+            case FeatureKind.FIELD:
+                return f"{self.values[0]} = {self.values[1]}"
+            case _:
+                return f"{self.kind.value} {self.values[0]}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What one example has, as features (WORDS features of one stem each)."""
+
+    features: frozenset[Feature]
+    surfaces: Mapping[str, frozenset[str]]  # stem -> spellings in this name
+
+
+def _facts(task: Task, ignore_tags: frozenset[str]) -> _Facts:
+    features: set[Feature] = set()
+    surfaces: dict[str, set[str]] = {}
+    for word in name_words(task.name):
+        features.add(Feature(FeatureKind.WORDS, (word.stem,)))
+        surfaces.setdefault(word.stem, set()).add(word.surface)
+    for a, b in _phrases(task.name):
+        if a.stem != b.stem:
+            features.add(Feature(FeatureKind.PHRASE, (a.stem, b.stem)))
+            surfaces.setdefault(a.stem, set()).add(a.surface)
+            surfaces.setdefault(b.stem, set()).add(b.surface)
+    for project in task.projects:
+        if project.name:
+            features.add(Feature(FeatureKind.PROJECT, (project.name,)))
+    for membership in task.memberships:
+        if membership.section is not None and membership.section.name and membership.project.name:
+            features.add(
+                Feature(FeatureKind.SECTION, (membership.project.name, membership.section.name))
+            )
+    for tag in task.tags:
+        if tag.name and tag.name.casefold() not in ignore_tags:
+            features.add(Feature(FeatureKind.TAG, (tag.name,)))
+    for value in task.custom_fields:
+        if value.type == "enum" and value.enum and value.name:
+            features.add(Feature(FeatureKind.FIELD, (value.name, value.enum)))
+    return _Facts(frozenset(features), {k: frozenset(v) for k, v in surfaces.items()})
+
+
+def _has(facts: _Facts, feature: Feature) -> bool:
+    if feature.kind is FeatureKind.WORDS:
+        return any(Feature(FeatureKind.WORDS, (s,)) in facts.features for s in feature.values)
+    return feature in facts.features
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True, slots=True)
+class WordStat:
+    """How often a name word appears in hand-offs and in kept tasks."""
+
+    word: str  # as written most often ("fattura/fatture": every spelling, most frequent first)
+    stem: str
+    delegated: int
+    kept: int
+    by_assistant: tuple[tuple[str, int], ...]  # (assistant key, hand-offs), most first
+
+
+def word_stats(examples: Sequence[Example], *, limit: int = 10) -> list[WordStat]:
+    """The name words that separate hand-offs from kept tasks best: seen in at least two
+    examples, ordered by how one-sided they are, then by how often, then by text."""
+    delegated: Counter[str] = Counter()
+    kept: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    by_assistant: dict[str, Counter[str]] = {}
+    for example in examples:
+        seen: dict[str, set[str]] = {}
+        for word in name_words(example.task.name):
+            seen.setdefault(word.stem, set()).add(word.surface)
+        for key, forms in seen.items():
+            spellings.setdefault(key, Counter()).update(forms)
+            if example.assistant is not None:
+                delegated[key] += 1
+                by_assistant.setdefault(key, Counter())[example.assistant] += 1
+            else:
+                kept[key] += 1
+    stats: list[WordStat] = []
+    for key in set(delegated) | set(kept):
+        d, k = delegated[key], kept[key]
+        if d + k < 2:
+            continue
+        written = sorted(spellings[key].items(), key=lambda kv: (-kv[1], kv[0]))
+        who = sorted((by_assistant.get(key) or Counter()).items(), key=lambda kv: (-kv[1], kv[0]))
+        stats.append(WordStat("/".join(f for f, _ in written), key, d, k, tuple(who)))
+    stats.sort(key=lambda s: (-abs(s.delegated - s.kept), -(s.delegated + s.kept), s.word))
+    return stats[:limit]
+
+
+def stat_line(stat: WordStat, total_delegated: int, total_kept: int) -> str:
+    """``fattura/fatture: 9 of 12 delegated, 0 of 5 kept``."""
+    return (
+        f"{stat.word}: {stat.delegated} of {total_delegated} delegated, "
+        f"{stat.kept} of {total_kept} kept"
+    )
+
+
+# ----------------------------------------------------------------------------- mining
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Who a suggested rule gives its tasks to: one assistant, or a pool of them."""
+
+    assistants: tuple[str, ...]  # one key: `to:`; several: `pool:`
+
+    def takes(self, assistant: str | None) -> bool:
+        return assistant is not None and assistant in self.assistants
+
+    @property
+    def text(self) -> str:
+        return " or ".join(self.assistants)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A rule the history suggests, before it is scored by the engine."""
+
+    feature: Feature
+    target: Target
+    spellings: Mapping[str, tuple[str, ...]]  # stem -> spellings seen (WORDS, PHRASE)
+    support: int  # hand-offs it newly covered when chosen
+    matched: int  # examples it matches, by the features
+    hits: int  # of those, the ones that went to the target
+
+
+def _target_of(examples: Iterable[Example], precision: float) -> Target | None:
+    """The assistant who got at least ``precision`` of these hand-offs, else the pool of those
+    who got any; None without hand-offs."""
+    counts = Counter(e.assistant for e in examples if e.assistant is not None)
+    if not counts:
+        return None
+    total = sum(counts.values())
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    first, n = ranked[0]
+    if n / total >= precision:
+        return Target((first,))
+    return Target(tuple(sorted(counts)))
+
+
+# Between two features as precise and as broad, the more readable one: words first.
+_RANK = {
+    FeatureKind.WORDS: 0, FeatureKind.SECTION: 1, FeatureKind.PROJECT: 2, FeatureKind.TAG: 3,
+    FeatureKind.FIELD: 4, FeatureKind.PHRASE: 5,
+}  # fmt: skip
+
+
+def mine(
+    examples: Sequence[Example],
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    *,
+    ignore_tags: Iterable[str] = (),
+) -> list[Candidate]:
+    """Greedy covering of the hand-offs by readable features; see the module's description.
+    The same examples in any order give the same candidates (ties are broken by text)."""
+    ordered = sorted(examples, key=lambda e: (e.task.gid, e.task.name, e.assistant or ""))
+    ignored = frozenset(t.casefold() for t in ignore_tags)
+    facts = [_facts(e.task, ignored) for e in ordered]
+    total = len(ordered)
+    remaining = {i for i, e in enumerate(ordered) if e.delegated}
+    all_features = sorted(
+        {f for fact in facts for f in fact.features}, key=lambda f: (f.kind.value, f.values)
+    )
+    chosen: list[Candidate] = []
+    while remaining and len(chosen) < thresholds.max_rules:
+        best: tuple[tuple[float, int, int, str], Candidate, set[int]] | None = None
+        options = [f for f in all_features if f.kind is not FeatureKind.WORDS]
+        options.extend(_word_groups(ordered, facts, remaining, all_features, thresholds))
+        for feature in options:
+            scored = _score(feature, ordered, facts, remaining, thresholds)
+            if scored is None:
+                continue
+            candidate, covered = scored
+            if candidate.matched >= total:
+                continue  # a rule that matches everything says nothing
+            precision = candidate.hits / candidate.matched
+            key = (-precision, -candidate.support, _RANK[feature.kind], feature.text)
+            if best is None or key < best[0]:
+                best = (key, candidate, covered)
+        if best is None:
+            break
+        _, candidate, covered = best
+        chosen.append(candidate)
+        remaining -= covered
+    return chosen
+
+
+def _score(
+    feature: Feature,
+    examples: Sequence[Example],
+    facts: Sequence[_Facts],
+    remaining: set[int],
+    thresholds: Thresholds,
+) -> tuple[Candidate, set[int]] | None:
+    matched = [i for i, fact in enumerate(facts) if _has(fact, feature)]
+    new = {i for i in matched if i in remaining}
+    if len(new) < thresholds.min_support:
+        return None
+    target = _target_of((examples[i] for i in new), thresholds.min_precision)
+    if target is None:
+        return None
+    hits = sum(1 for i in matched if target.takes(examples[i].assistant))
+    if hits / len(matched) < thresholds.min_precision:
+        return None
+    covered = {i for i in new if target.takes(examples[i].assistant)}
+    if len(covered) < thresholds.min_support:
+        return None
+    spellings: dict[str, set[str]] = {}
+    if feature.kind in (FeatureKind.WORDS, FeatureKind.PHRASE):
+        for i in matched:
+            for key in feature.values:
+                spellings.setdefault(key, set()).update(facts[i].surfaces.get(key, ()))
+    return (
+        Candidate(
+            feature,
+            target,
+            {k: tuple(sorted(v)) for k, v in sorted(spellings.items())},
+            len(covered),
+            len(matched),
+            hits,
+        ),
+        covered,
+    )
+
+
+def _word_groups(
+    examples: Sequence[Example],
+    facts: Sequence[_Facts],
+    remaining: set[int],
+    features: Sequence[Feature],
+    thresholds: Thresholds,
+) -> list[Feature]:
+    """For each assistant, the OR-group of name words grown greedily from the best word: a word
+    joins when it is precise for that assistant on its own and adds hand-offs of theirs."""
+    words = [f for f in features if f.kind is FeatureKind.WORDS]
+    assistants = sorted({a for i in remaining if (a := examples[i].assistant) is not None})
+    groups: list[Feature] = []
+    for assistant in assistants:
+        useful: list[tuple[str, set[int]]] = []
+        for word in words:
+            matched = [i for i, fact in enumerate(facts) if _has(fact, word)]
+            mine_ = {i for i in matched if i in remaining and examples[i].assistant == assistant}
+            if len(mine_) < thresholds.min_word_support:
+                continue
+            hits = sum(1 for i in matched if examples[i].assistant == assistant)
+            if hits / len(matched) >= thresholds.min_precision:
+                useful.append((word.values[0], mine_))
+        useful.sort(key=lambda u: (-len(u[1]), u[0]))
+        group: list[str] = []
+        covered: set[int] = set()
+        for key, covers in useful:
+            if len(group) >= thresholds.max_words:
+                break
+            if covers - covered:
+                group.append(key)
+                covered |= covers
+        if group:
+            groups.append(Feature(FeatureKind.WORDS, tuple(sorted(group))))
+    return groups
+
+
+# ----------------------------------------------------------------------------- rules as YAML
+
+
+def _quoted(text: str) -> str:
+    """A YAML double-quoted scalar (JSON's string syntax is YAML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _piece(key: str, spellings: Sequence[str]) -> str:
+    """A regex for one word: the common beginning of its spellings (casefolded), then any
+    letters: ``fattur\\w*`` for fattura/fatture."""
+    forms = sorted(set(spellings)) or [key]
+    prefix = forms[0]
+    for form in forms[1:]:
+        n = 0
+        while n < min(len(prefix), len(form)) and prefix[n] == form[n]:
+            n += 1
+        prefix = prefix[:n]
+    if len(prefix) >= 3:
+        return re.escape(prefix) + r"\w*"
+    return "(?:" + "|".join(re.escape(f) for f in forms) + ")"
+
+
+def name_pattern(feature: Feature, spellings: Mapping[str, Sequence[str]]) -> str:
+    """The ``matches:`` regex of a WORDS or PHRASE feature (RE2 syntax)."""
+    if feature.kind is FeatureKind.PHRASE:
+        a, b = (_piece(k, spellings.get(k, (k,))) for k in feature.values)
+        body = f"{a}\\s+{b}"
+    else:
+        body = "|".join(_piece(k, spellings.get(k, (k,))) for k in feature.values)
+        body = f"({body})" if len(feature.values) > 1 else body
+    start = body.lstrip("(")[:1]
+    if start.isascii() and (start.isalnum() or start == "_"):
+        return f"\\b{body}"
+    return f"(^|[^\\pL\\pN]){body}"
+
+
+def condition_lines(candidate: Candidate) -> list[str]:
+    """The candidate's own condition, as one YAML list item (without the leading ``- ``)."""
+    feature = candidate.feature
+    values = feature.values
+    match feature.kind:
+        case FeatureKind.WORDS | FeatureKind.PHRASE:
+            pattern = name_pattern(feature, candidate.spellings)
+            return [f"name: {{ matches: {_quoted(pattern)} }}"]
+        case FeatureKind.PROJECT:
+            return [f"project: {_quoted(values[0])}"]
+        case FeatureKind.SECTION:
+            return [f"section: {{ project: {_quoted(values[0])}, name: {_quoted(values[1])} }}"]
+        case FeatureKind.TAG:
+            return [f"tag: {_quoted(values[0])}"]
+        case FeatureKind.FIELD:
+            return [f"custom_field: {{ name: {_quoted(values[0])}, equals: {_quoted(values[1])} }}"]
+    raise AssertionError(feature.kind)  # pragma: no cover
+
+
+def describe(candidate: Candidate) -> str:
+    """The candidate's feature as people read it: words as written (their shortest spelling),
+    ``fattura or invoice``; a section, project, tag or field by name."""
+    feature = candidate.feature
+    if feature.kind not in (FeatureKind.WORDS, FeatureKind.PHRASE):
+        return feature.text
+    shown = [
+        min(candidate.spellings.get(k) or (k,), key=lambda w: (len(w), w)) for k in feature.values
+    ]
+    return " or ".join(shown) if feature.kind is FeatureKind.WORDS else " ".join(shown)
+
+
+def rule_name(candidate: Candidate, taken: Iterable[str]) -> str:
+    """``Suggested: fattur | invoic to giulia``, unique among ``taken`` (ignoring case)."""
+    base = f"Suggested: {describe(candidate)} to {candidate.target.text}"
+    used = {t.strip().casefold() for t in taken}
+    name, n = base, 2
+    while name.casefold() in used:
+        name, n = f"{base} ({n})", n + 1
+    return name
+
+
+def rule_yaml(candidate: Candidate, name: str, description: str) -> str:
+    """The rule as a YAML list item at column 0, ready to go under ``rules:``."""
+    target = candidate.target.assistants
+    assign = (
+        f"assign: {{ to: {_quoted(target[0])} }}"
+        if len(target) == 1
+        else f"assign: {{ pool: [{', '.join(_quoted(a) for a in target)}] }}"
+    )
+    lines = [
+        f"- name: {_quoted(name)}",
+        f"  description: {_quoted(description)}",
+        "  when:",
+        "    all:",
+        "      - assignee: [owner, none]",
+        *(f"      - {line}" for line in condition_lines(candidate)),
+        "  then:",
+        f"    - {assign}",
+        "  mode: shadow",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- appending
+
+
+class AppendError(ValueError):
+    """The client file's ``rules:`` cannot be appended to as text (a flow-style list)."""
+
+
+_RULES_KEY = re.compile(r"^rules\s*:\s*(#.*)?$")
+
+
+def append_rules(text: str, block: str) -> str:
+    """The client file's text with ``block`` (rules as YAML list items at column 0) appended to
+    its ``rules:`` list, comments and everything else kept; a ``rules:`` key is added when the
+    file has none. A flow-style list (``rules: [...]``) is an `AppendError`."""
+    if not block.strip():
+        return text
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"rules\s*:", line)), None)
+    if start is None:
+        tail = "" if not text or text.endswith("\n") else "\n"
+        return f"{text}{tail}\nrules:\n{_indented(block, '  ')}"
+    if not _RULES_KEY.match(lines[start].rstrip("\r\n")):
+        raise AppendError("its rules: list is written on one line: write it as a block list")
+    last = start
+    indent: str | None = None
+    for i in range(start + 1, len(lines)):
+        line = lines[i].rstrip("\r\n")
+        bare = line.lstrip(" ")
+        if not bare or bare.startswith("#"):
+            continue
+        if not line.startswith((" ", "-")):
+            break  # the next top-level key
+        if indent is None:
+            indent = line[: len(line) - len(bare)]
+        last = i
+    before = "".join(lines[: last + 1])
+    if not before.endswith("\n"):
+        before += "\n"
+    return before + _indented(block, indent or "  ") + "".join(lines[last + 1 :])
+
+
+def _indented(block: str, indent: str) -> str:
+    return "".join(f"{indent}{line}" if line.strip() else line for line in block.splitlines(True))
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """An example the suggested rule gets wrong."""
+
+    gid: str
+    name: str
+    went_to: str | None  # the assistant who got it; None: the owner kept it
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """The suggested rule on the history, by the engine: precision = right / matched,
+    recall = right / hand-offs to the rule's assistant(s)."""
+
+    matched: int
+    right: int
+    handed: int  # hand-offs to the rule's assistant(s) in the history
+    wrong: tuple[Miss, ...]  # matched, but kept or given to someone else
+    missed: tuple[Miss, ...]  # given to the rule's assistant(s), not matched
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.matched if self.matched else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.right / self.handed if self.handed else 0.0
+
+    @property
+    def line(self) -> str:
+        return (
+            f"precision {self.right}/{self.matched} ({self.precision:.0%}), "
+            f"recall {self.right}/{self.handed} ({self.recall:.0%})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    name: str
+    target: Target
+    feature: Feature
+    yaml: str  # one rule, a list item at column 0
+    score: Score
+
+
+@dataclass(frozen=True, slots=True)
+class Mined:
+    """What the history suggests, and the words that tell hand-offs from kept tasks."""
+
+    suggestions: tuple[Suggestion, ...]
+    words: tuple[WordStat, ...]
+    delegated: int
+    kept: int
+    dropped: tuple[str, ...] = field(default_factory=tuple)  # candidates the file refused
+
+    @property
+    def block(self) -> str:
+        return "".join(s.yaml for s in self.suggestions)
+
+
+def as_handed(task: Task, owner: Identity) -> Task:
+    """The task as it was when the owner handed it off (or worked on it): open, hers."""
+    return replace(
+        task,
+        completed=False,
+        completed_at=None,
+        assignee=UserRef(owner.gid, owner.name, owner.email),
+    )
+
+
+def suggest(
+    text: str,
+    source: str,
+    examples: Sequence[Example],
+    *,
+    now: datetime,
+    directory: Directory,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> Mined:
+    """The rules the history suggests for this client file, each scored by the engine on the
+    examples as they were when handed off (open, the owner's). A candidate the file would refuse
+    is left out (named in ``dropped``): every rule suggested passes ``delegator check``.
+    ``text`` is the client file's text (``source`` names it); a file whose ``rules:`` cannot
+    be appended to is an `AppendError`, one that cannot be used a ValueError."""
+    client = parse_client_file(text, source)
+    ordered = sorted(examples, key=lambda e: (e.task.gid, e.task.name, e.assistant or ""))
+    head = client.head
+    if head is None:
+        raise ValueError(f"{client.source}: the file cannot be used: fix its errors first")
+    ignore = {head.client.opt_out_tag}
+    for numbered in client.rules:
+        for action in numbered.rule.then:
+            if isinstance(action, TagAction):
+                ignore.update(str(t) for t in _names(action.tag))
+    delegated = sum(1 for e in ordered if e.delegated)
+    kept = len(ordered) - delegated
+    words = tuple(word_stats(ordered))
+    candidates = mine(ordered, thresholds, ignore_tags=ignore)
+    taken = [r.rule.name for r in client.rules] + [name for _, name in client.left_out]
+    suggestions: list[Suggestion] = []
+    dropped: list[str] = []
+    for candidate in candidates:
+        name = rule_name(candidate, taken)
+        description = (
+            f"Suggested from the history: {candidate.hits} of the {candidate.matched} tasks "
+            f"like this went to {candidate.target.text}."
+        )
+        block = rule_yaml(candidate, name, description)
+        parsed = parse_client_file(append_rules(text, block), source)
+        scored = _score_parsed(parsed, name, ordered, now, directory, candidate.target)
+        if scored is None:
+            dropped.append(name)
+            continue
+        taken.append(name)
+        suggestions.append(Suggestion(name, candidate.target, candidate.feature, block, scored))
+    return Mined(tuple(suggestions), words, delegated, kept, tuple(dropped))
+
+
+def _names(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _score_parsed(
+    parsed: ClientFile,
+    name: str,
+    examples: Sequence[Example],
+    now: datetime,
+    directory: Directory,
+    target: Target,
+) -> Score | None:
+    mine_ = [r for r in parsed.rules if r.rule.name == name]
+    if len(mine_) != 1 or parsed.head is None:
+        return None
+    alone = replace(parsed, rules=(NumberedRule(mine_[0].index, mine_[0].rule),))
+    engine = Engine(alone)
+    ctx = engine.context(now, directory)
+    matched = right = handed = 0
+    wrong: list[Miss] = []
+    missed: list[Miss] = []
+    for example in examples:
+        decision = engine.decide(as_handed(example.task, directory.owner), ctx)
+        hit = any(o.rule == name for o in decision.outcomes)
+        goes = target.takes(example.assistant)
+        handed += goes
+        if hit:
+            matched += 1
+            if goes:
+                right += 1
+            else:
+                wrong.append(Miss(example.task.gid, example.task.name, example.assistant))
+        elif goes:
+            missed.append(Miss(example.task.gid, example.task.name, example.assistant))
+    return Score(matched, right, handed, tuple(wrong), tuple(missed))
