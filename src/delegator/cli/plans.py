@@ -1,4 +1,7 @@
-"""Cycle reports for people: the Terraform-style plan, one-line cycle summaries, JSON, Markdown."""
+"""Cycle reports for people: the Terraform-style plan, one-line cycle summaries, JSON, Markdown.
+
+The plan and its Markdown are written in the client's language (``voice``); the steps' own
+descriptions, the conditions' texts and the JSON stay English."""
 
 from __future__ import annotations
 
@@ -7,11 +10,98 @@ from typing import Any
 from delegator.cli.console import Style, iso
 from delegator.cli.explain_view import NO, YES, trace_json
 from delegator.core.conditions import ConditionTrace
+from delegator.core.language import ENGLISH, Language, Noun, Phrases, Voice
 from delegator.cycles import Count
 from delegator.service import CycleReport, StepStatus, TaskReport
 
 PLAIN = Style()
 _MARK = {"done": "+", "planned": "+", "shadow": "?", "queued": "~", "failed": "!", "skipped": "-"}
+
+# The plan's words; the English ones are those it always printed.
+WORDS = Phrases(
+    {
+        "shadow": {
+            Language.EN: " (shadow: nothing written)",
+            Language.IT: " (in prova: non scrive nulla)",
+        },
+        "rule": {Language.EN: 'rule "{rule}"', Language.IT: "regola «{rule}»"},
+        "held_back": {
+            Language.EN: 'held back: rule "{rule}" reached its limit for this cycle',
+            Language.IT: "rimandata: la regola «{rule}» ha raggiunto il suo limite per questo giro",
+        },
+        "no_rule": {Language.EN: "no rule applies", Language.IT: "nessuna regola si applica"},
+        "nothing": {
+            Language.EN: 'rule "{rule}": nothing to change',
+            Language.IT: "regola «{rule}»: niente da cambiare",
+        },
+        "missed": {
+            Language.EN: '"{rule}" missed {text}',
+            Language.IT: "«{rule}» senza {text}",
+        },
+        "near": {Language.EN: "; near miss: {misses}", Language.IT: "; quasi: {misses}"},
+        "head": {
+            Language.EN: "Plan for {name} ({client}): {read} read, {change} to change",
+            Language.IT: "Piano per {name} ({client}): {read} lette, {change} da cambiare",
+        },
+        "left_alone": {
+            Language.EN: "  {tasks} left alone:",
+            Language.IT: "  {tasks} lasciate così:",
+        },
+        "clocks": {
+            Language.EN: "  {delegations} with expectations:",
+            Language.IT: "  {delegations} con tempi attesi:",
+        },
+        "clock": {
+            Language.EN: '  @ "{task}" with {assistant} [rule "{rule}"]',
+            Language.IT: "  @ «{task}» a {assistant} [regola «{rule}»]",
+        },
+        "due_now": {Language.EN: "due now: {due}", Language.IT: "da fare ora: {due}"},
+        "total": {
+            Language.EN: "Plan: {change} to change ({writes} writes), {shadow} in shadow mode, "
+            "{queued} queued, {quiet} left alone. Nothing was written to Asana.",
+            Language.IT: "Piano: {change} da cambiare ({writes} scritture), {shadow} in prova, "
+            "{queued} in coda, {quiet} lasciate così. Nulla è stato scritto su Asana.",
+        },
+        "md_head": {Language.EN: "### Plan for {name}", Language.IT: "### Piano per {name}"},
+        "md_columns": {
+            Language.EN: "| task | quadrant | rule | assistant | changes |",
+            Language.IT: "| attività | quadrante | regola | assistente | modifiche |",
+        },
+        "md_total": {
+            Language.EN: "{tasks} left alone. Nothing was written to Asana.",
+            Language.IT: "{tasks} lasciate così. Nulla è stato scritto su Asana.",
+        },
+    }
+)
+_DUE = Phrases(
+    {
+        f"{step} {stage}": {Language.EN: f"{step} {stage}", Language.IT: italian}
+        for step, stage, italian in (
+            ("reminder", "acknowledged", "promemoria presa in carico"),
+            ("reminder", "started", "promemoria inizio"),
+            ("reminder", "done", "promemoria completamento"),
+            ("escalation", "acknowledged", "segnalazione presa in carico"),
+            ("escalation", "started", "segnalazione inizio"),
+            ("escalation", "done", "segnalazione completamento"),
+            ("reassign", "acknowledged", "riassegnazione"),
+            ("reassign", "started", "riassegnazione"),
+            ("reassign", "done", "riassegnazione"),
+        )
+    }
+)
+TASKS = Noun({Language.EN: ("task", "tasks"), Language.IT: ("attività", "attività")})
+DELEGATIONS = Noun(
+    {
+        Language.EN: ("open delegation", "open delegations"),
+        Language.IT: ("delega aperta", "deleghe aperte"),
+    }
+)
+
+
+def _due_words(due: str, voice: Voice) -> str:
+    if voice.language is Language.EN or due not in _DUE.texts:
+        return due
+    return voice.say(_DUE, due)
 
 
 def _leaves(trace: ConditionTrace, depth: int = 0) -> list[str]:
@@ -46,18 +136,22 @@ def _paint_mark(status: str, style: Style) -> str:
     return style.dim(mark)
 
 
-def _task_lines(item: TaskReport, *, verbose: bool, style: Style) -> list[str]:
+def _task_lines(
+    item: TaskReport, *, verbose: bool, style: Style, voice: Voice = ENGLISH
+) -> list[str]:
     decision = item.decision
     task = decision.task
-    lines = [f'  ~ "{task.name}" [{decision.quadrant}]  {task.permalink_url or task.gid}']
+    name = f'"{task.name}"' if voice.language is Language.EN else f"«{task.name}»"
+    lines = [f"  ~ {name} [{decision.quadrant}]  {task.permalink_url or task.gid}"]
     for outcome in decision.outcomes:
-        mode = " (shadow: nothing written)" if outcome.shadow else ""
-        lines.append(f'      rule "{outcome.rule}" [rules/{outcome.index}]{mode}')
+        mode = voice.say(WORDS, "shadow") if outcome.shadow else ""
+        rule = voice.say(WORDS, "rule", rule=outcome.rule)
+        lines.append(f"      {rule} [rules/{outcome.index}]{mode}")
         trace = next((t for t in decision.rule_traces if t.index == outcome.index), None)
         if verbose and trace is not None and trace.when is not None:
             lines.extend(_leaves(trace.when))
     if item.deferred:
-        lines.append(f'      held back: rule "{item.deferred}" reached its limit for this cycle')
+        lines.append(f"      {voice.say(WORDS, 'held_back', rule=item.deferred)}")
     lines.extend(
         f"      {_paint_mark(step.status, style)} {step.description}"
         + (f"  [{step.status}: {step.note}]" if step.note else "")
@@ -66,53 +160,88 @@ def _task_lines(item: TaskReport, *, verbose: bool, style: Style) -> list[str]:
     return lines
 
 
-def _quiet_lines(item: TaskReport) -> str:
+def _quiet_lines(item: TaskReport, voice: Voice = ENGLISH) -> str:
     decision = item.decision
-    why = decision.skipped or "no rule applies"
+    say = voice.say
+    why = decision.skipped or say(WORDS, "no_rule")
     if decision.outcomes and not decision.intents:
-        why = f'rule "{decision.rule}": nothing to change'
-    misses = ", ".join(f'"{m.rule}" missed {m.failed.text}' for m in decision.near_misses)
-    near = f"; near miss: {misses}" if misses else ""
-    return f'  = "{decision.task.name}" [{decision.quadrant}] {why}{near}'
+        why = say(WORDS, "nothing", rule=decision.rule)
+    misses = ", ".join(
+        say(WORDS, "missed", rule=m.rule, text=m.failed.text) for m in decision.near_misses
+    )
+    near = say(WORDS, "near", misses=misses) if misses else ""
+    name = f'"{decision.task.name}"' if voice.language is Language.EN else f"«{decision.task.name}»"
+    return f"  = {name} [{decision.quadrant}] {why}{near}"
 
 
-def render_plan(report: CycleReport, *, verbose: bool = True, style: Style = PLAIN) -> str:
+def _tasks(count: int, voice: Voice) -> str:
+    if voice.language is Language.EN:
+        return f"{count} tasks"  # the English plan always said "1 tasks" here
+    return TASKS.count(voice.language, count)
+
+
+def render_plan(
+    report: CycleReport, *, verbose: bool = True, style: Style = PLAIN, voice: Voice = ENGLISH
+) -> str:
+    """The plan of a cycle, in the client's language (``voice``: the client's ``voice``)."""
     changing = [t for t in report.tasks if t.steps or t.deferred]
     quiet = [t for t in report.tasks if not (t.steps or t.deferred)]
+    say = voice.say
     lines = [
-        f"Plan for {report.name} ({report.client}): {report.counts[Count.TASKS_SEEN]} tasks read, "
-        f"{len(changing)} to change",
+        say(
+            WORDS,
+            "head",
+            name=report.name,
+            client=report.client,
+            read=_tasks(report.counts[Count.TASKS_SEEN], voice),
+            change=len(changing),
+        ),
         "",
     ]
     for item in changing:
-        lines.extend(_task_lines(item, verbose=verbose, style=style))
+        lines.extend(_task_lines(item, verbose=verbose, style=style, voice=voice))
         lines.append("")
     if quiet:
-        lines.append(f"  {len(quiet)} task{'s' if len(quiet) != 1 else ''} left alone:")
-        lines.extend(_quiet_lines(item) for item in quiet)
+        lines.append(say(WORDS, "left_alone", tasks=TASKS.count(voice.language, len(quiet))))
+        lines.extend(_quiet_lines(item, voice) for item in quiet)
         lines.append("")
-    lines.extend(clock_lines(report, style))
+    lines.extend(clock_lines(report, style, voice))
     lines.extend(style.fail(f"  ! {error}") for error in report.errors)
     writes = sum(1 for t in changing for s in t.steps if s.status == StepStatus.PLANNED)
     shadow = sum(1 for t in changing for o in t.decision.outcomes if o.shadow)
     queued = sum(1 for t in changing for s in t.steps if s.status == StepStatus.QUEUED)
     lines.append(
-        f"Plan: {len(changing)} tasks to change ({writes} writes), {shadow} in shadow mode, "
-        f"{queued} queued, {len(quiet)} left alone. Nothing was written to Asana."
+        say(
+            WORDS,
+            "total",
+            change=_tasks(len(changing), voice),
+            writes=writes,
+            shadow=shadow,
+            queued=queued,
+            quiet=len(quiet),
+        )
     )
     return "\n".join(lines)
 
 
-def clock_lines(report: CycleReport, style: Style = PLAIN) -> list[str]:
+def clock_lines(report: CycleReport, style: Style = PLAIN, voice: Voice = ENGLISH) -> list[str]:
     """The clocks of the open delegations whose rule expects something, and what is due."""
     if not report.clocks:
         return []
-    count = len(report.clocks)
-    lines = [f"  {count} open delegation{'s' if count != 1 else ''} with expectations:"]
+    say = voice.say
+    lines = [
+        say(WORDS, "clocks", delegations=DELEGATIONS.count(voice.language, len(report.clocks)))
+    ]
     for clock in report.clocks:
-        lines.append(f'  @ "{clock.task_name}" with {clock.assistant} [rule "{clock.rule}"]')
-        lines.extend(f"      {line}" for line in clock.lines)
-        lines.extend(style.warn(f"      due now: {due}") for due in clock.due)
+        lines.append(
+            say(WORDS, "clock", task=clock.task_name, assistant=clock.assistant, rule=clock.rule)
+        )
+        shown = clock.lines if voice.language is Language.EN or not clock.said else clock.said
+        lines.extend(f"      {line}" for line in shown)
+        lines.extend(
+            style.warn(f"      {say(WORDS, 'due_now', due=_due_words(due, voice))}")
+            for due in clock.due
+        )
     lines.append("")
     return lines
 
@@ -200,11 +329,11 @@ def report_json(report: CycleReport) -> dict[str, Any]:
     }
 
 
-def render_markdown(report: CycleReport) -> str:
+def render_markdown(report: CycleReport, *, voice: Voice = ENGLISH) -> str:
     lines = [
-        f"### Plan for {report.name}",
+        voice.say(WORDS, "md_head", name=report.name),
         "",
-        "| task | quadrant | rule | assistant | changes |",
+        voice.say(WORDS, "md_columns"),
         "| --- | --- | --- | --- | --- |",
     ]
     for t in report.tasks:
@@ -217,5 +346,5 @@ def render_markdown(report: CycleReport) -> str:
         changes = "<br>".join(s.description.replace("|", "\\|") for s in t.steps)
         lines.append(f"| {link} | {t.decision.quadrant} | {rule} | {who} | {changes} |")
     quiet = sum(1 for t in report.tasks if not (t.steps or t.deferred))
-    lines += ["", f"{quiet} tasks left alone. Nothing was written to Asana."]
+    lines += ["", voice.say(WORDS, "md_total", tasks=_tasks(quiet, voice))]
     return "\n".join(lines)
