@@ -108,6 +108,21 @@ class Noun:
 
 # ----------------------------------------------------------------------------- the voice
 
+_ENGLISH_MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Voice:
@@ -133,8 +148,19 @@ class Voice:
         lang = lang or Language.EN
         return cls(lang, DEFAULT_LOCALES[lang])
 
+    def speaking(self, language: Language | str | None) -> Voice:
+        """This voice in another language (an assistant's own ``language``): the same locale
+        when it speaks that language, else that language's default locale."""
+        if language is None or Language(language) is self.language:
+            return self
+        return Voice.of(language)
+
     def say(self, phrases: Phrases, key: str, /, **values: object) -> str:
         return phrases.say(self.language, key, **values)
+
+    def count(self, count: int, one: str, other: str) -> str:
+        """ "1 giorno", "3 giorni": a count and the form of a word its number asks for."""
+        return f"{self.number(count)} {one if count == 1 else other}"
 
     def plural(self, count: int, noun: Noun) -> str:
         """ "3 tasks", "3 attività": the count written for the locale ("1.234 attività")."""
@@ -146,7 +172,14 @@ class Voice:
 
     def day(self, day: date) -> str:
         """ "Fri 27 Nov", "ven 27 nov"."""
-        return str(format_date(day, "EEE d MMM", locale=self.locale))
+        return f"{format_date(day, 'EEE', locale=self.locale)} {day.day} {self.month(day)}"
+
+    def month(self, day: date) -> str:
+        """The month's short name: "Sep", "set". English keeps the three letters its texts
+        always wrote (CLDR's en_GB writes "Sept")."""
+        if self.language is Language.EN:
+            return _ENGLISH_MONTHS[day.month - 1]
+        return str(format_date(day, "MMM", locale=self.locale))
 
     def long_day(self, day: date) -> str:
         """ "Friday 27 November 2026", "venerdì 27 novembre 2026"."""
@@ -167,8 +200,7 @@ class Voice:
         # The end is exclusive: a period ending at midnight does not cover the next day.
         last = (end - timedelta(microseconds=1)).astimezone(tz).date() if end > start else first
 
-        def month(day: date) -> str:
-            return str(format_date(day, "MMM", locale=self.locale))
+        month = self.month
 
         if first == last:
             return f"{first.day} {month(first)} {first.year}"

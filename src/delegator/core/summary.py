@@ -6,7 +6,8 @@ assistant sees what is new for them and what is due. The glue gathers the record
 this module only counts, groups, sorts and judges, so each section is tested from a known state.
 
 Dates are read in the client's (or the assistant's) time zone: a task due on the day the period
-ends is not overdue yet. Lists are sorted by due date (none last), then name, then gid, so the
+ends is not overdue yet. Every text computed here (headline, status reason, time given back) is
+written in the client's voice (``core.language``): its language, its dates and numbers. Lists are sorted by due date (none last), then name, then gid, so the
 same records always give the same summary.
 """
 
@@ -20,6 +21,7 @@ from typing import Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from delegator.core.estimate import DEFAULT_TIME_FIELD
+from delegator.core.language import ENGLISH, Language, Noun, Phrases, Voice
 
 Quadrant = Literal["do", "schedule", "delegate", "eliminate"]
 StatusType = Literal["on_track", "at_risk", "off_track"]
@@ -152,6 +154,7 @@ class SummaryInputs:
     due_soon_days: int = 3
     time_field: str = DEFAULT_TIME_FIELD  # named when saying where estimates came from
     followups: Sequence[FollowUpFact] = ()  # the follow-up steps carried out in the period
+    voice: Voice = ENGLISH  # the client's language, dates and numbers
 
 
 # ----------------------------------------------------------------------------- the summary
@@ -201,25 +204,28 @@ class TimeGivenBack:
     from_rule: int
     without: int  # done tasks with no estimate at all
     field: str  # the estimate field's name
+    voice: Voice = ENGLISH
 
     @property
     def text(self) -> str:
         """ "about 3 h 20 min", or "not measured" when no task had an estimate."""
         if self.from_field + self.from_rule == 0:
-            return "not measured"
-        return f"about {duration_text(self.minutes)}"
+            return self.voice.say(WORDS, "not_measured")
+        return self.voice.say(WORDS, "about", duration=self.voice.duration(self.minutes))
 
     @property
     def source(self) -> str:
         """Which estimates were added up, in words."""
+        voice = self.voice
         parts = []
         if self.from_field:
-            parts.append(f'the "{self.field}" field for {plural(self.from_field, "task")}')
+            tasks = voice.plural(self.from_field, TASK)
+            parts.append(voice.say(WORDS, "from_field", field=self.field, tasks=tasks))
         if self.from_rule:
-            parts.append(f"rule defaults for {plural(self.from_rule, 'task')}")
-        said = "from " + " and ".join(parts) if parts else ""
+            parts.append(voice.say(WORDS, "from_rule", tasks=voice.plural(self.from_rule, TASK)))
+        said = voice.say(WORDS, "from", parts=voice.say(WORDS, "and").join(parts)) if parts else ""
         if self.without:
-            missing = f"{plural(self.without, 'task')} without an estimate"
+            missing = voice.say(WORDS, "without", tasks=voice.plural(self.without, TASK))
             said = f"{said}; {missing}" if said else missing
         return said
 
@@ -271,6 +277,7 @@ class ClientSummary:
     reminders: int = 0  # reminders sent to assistants
     reassigned: tuple[FollowUpFact, ...] = ()  # given to another assistant after a second miss
     bounced: tuple[BouncedRule, ...] = ()  # "not for me", by rule, most first
+    voice: Voice = ENGLISH  # the language, dates and numbers the summary is written in
 
     @property
     def quiet(self) -> bool:
@@ -326,7 +333,9 @@ def _counts(pairs: Iterable[tuple[str, str]]) -> tuple[Count, ...]:
 def build_summary(
     inputs: SummaryInputs, thresholds: StatusThresholds = StatusThresholds()
 ) -> ClientSummary:
-    """The summary of one client and period; pure, so the same records give the same text."""
+    """The summary of one client and period, in the inputs' voice; pure, so the same records
+    give the same text."""
+    voice = inputs.voice
     tz = ZoneInfo(inputs.timezone)
     start, end = inputs.period_start, inputs.period_end
     last_day = end.astimezone(tz).date()
@@ -360,7 +369,7 @@ def build_summary(
         BouncedRule(rule, _by_time(tasks, "at"))
         for rule, tasks in sorted(bounced_tasks.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     )
-    status_type, status_reason = _status(len(overdue), queued, problems, thresholds)
+    status_type, status_reason = _status(len(overdue), queued, problems, thresholds, voice)
     time_given_back = TimeGivenBack(
         minutes=sum(d.minutes or 0 for d in done if d.minutes_from is not None),
         tasks=len(done),
@@ -368,13 +377,14 @@ def build_summary(
         from_rule=sum(1 for d in done if d.minutes_from == "rule" and d.minutes is not None),
         without=sum(1 for d in done if d.minutes_from is None or d.minutes is None),
         field=inputs.time_field,
+        voice=voice,
     )
     summary = ClientSummary(
         client=inputs.client,
         timezone=inputs.timezone,
         period_start=start,
         period_end=end,
-        period_text=period_text(start, end, tz),
+        period_text=voice.period(start, end, tz),
         delegated=delegated,
         by_assistant=_counts((d.assistant, d.assistant_name) for d in delegated),
         by_rule=_counts((d.rule, d.rule) for d in delegated),
@@ -397,6 +407,7 @@ def build_summary(
         reminders=sum(1 for f in steps if f.kind == "reminder"),
         reassigned=_by_time((f for f in steps if f.kind == "reassign"), "at"),
         bounced=bounced,
+        voice=voice,
     )
     return _with_headline(summary)
 
@@ -406,10 +417,11 @@ def _status(
     queued: Sequence[WaitingTask],
     problems: Sequence[Problem],
     thresholds: StatusThresholds,
+    voice: Voice = ENGLISH,
 ) -> tuple[StatusType, str]:
     """Off track: many overdue, or the service cannot read or act; at risk: anything amiss."""
     blocking = [p for p in problems if p.what in BLOCKING_PROBLEMS]
-    late = f"{plural(overdue, 'task')} overdue"
+    late = voice.say(WORDS, "overdue", tasks=voice.plural(overdue, TASK))
     if thresholds.off_track_overdue > 0 and overdue >= thresholds.off_track_overdue:
         return "off_track", late
     if blocking:
@@ -418,15 +430,15 @@ def _status(
     if thresholds.at_risk_overdue > 0 and overdue >= thresholds.at_risk_overdue:
         reasons.append(late)
     if queued:
-        reasons.append(f"{plural(len(queued), 'task')} waiting for an assistant")
+        reasons.append(voice.say(WORDS, "queued", tasks=voice.plural(len(queued), TASK)))
     writes = [p for p in problems if p.what == "write"]
     if writes:  # changes the rules asked for did not happen: said first among the problems
         reasons.append(writes[0].text.split(";")[0])
     if problems:
-        reasons.append(plural(len(problems), "problem"))
+        reasons.append(voice.plural(len(problems), PROBLEM))
     if reasons:
         return "at_risk", ", ".join(reasons)
-    return "on_track", "nothing overdue, nothing waiting, no problems"
+    return "on_track", voice.say(WORDS, "on_track")
 
 
 def _matrix(tasks: Sequence[OpenTask] | None) -> CoveyMatrix | None:
@@ -439,22 +451,20 @@ def _matrix(tasks: Sequence[OpenTask] | None) -> CoveyMatrix | None:
 
 
 def _with_headline(summary: ClientSummary) -> ClientSummary:
-    parts = [f"{len(summary.delegated)} delegated", f"{len(summary.done)} done"]
-    if summary.overdue:
-        parts.append(f"{len(summary.overdue)} overdue")
-    if summary.queued:
-        parts.append(f"{len(summary.queued)} waiting")
-    if summary.taken_back:
-        parts.append(f"{len(summary.taken_back)} taken back")
-    if summary.missed:
-        parts.append(f"{len(summary.missed)} missed")
-    if summary.bounced:
-        parts.append(f"{sum(b.count for b in summary.bounced)} bounced")
-    if summary.problems:
-        parts.append(plural(len(summary.problems), "problem"))
+    voice = summary.voice
+    parts = [voice.plural(len(summary.delegated), DELEGATED), voice.plural(len(summary.done), DONE)]
+    counted: tuple[tuple[int, Noun], ...] = (
+        (len(summary.overdue), OVERDUE),
+        (len(summary.queued), WAITING),
+        (len(summary.taken_back), TAKEN_BACK),
+        (len(summary.missed), MISSED),
+        (sum(b.count for b in summary.bounced), BOUNCED),
+        (len(summary.problems), PROBLEM),
+    )
+    parts.extend(voice.plural(count, noun) for count, noun in counted if count)
     line = f"{summary.client}, {summary.period_text}: {', '.join(parts)}"
     if summary.time_given_back.from_field + summary.time_given_back.from_rule:
-        line += f"; {summary.time_given_back.text} given back"
+        line += voice.say(WORDS, "given_back", time=summary.time_given_back.text)
     return _replace_headline(summary, line)
 
 
@@ -479,11 +489,24 @@ class DigestTask:
     due_on: date | None
 
 
-_STAGE_VERBS: dict[str, str] = {
-    "acknowledged": "acknowledge",
-    "started": "start",
-    "done": "finish",
+_STAGE_VERBS: dict[Language, dict[str, str]] = {
+    Language.EN: {"acknowledged": "acknowledge", "started": "start", "done": "finish"},
+    Language.IT: {
+        "acknowledged": "da prendere in carico",
+        "started": "da iniziare",
+        "done": "da completare",
+    },
 }
+# A stage missed, as the summary says it of a task: "not acknowledged in time".
+_STAGES_MISSED: dict[Language, dict[str, str]] = {
+    Language.EN: {"acknowledged": "acknowledged", "started": "started", "done": "done"},
+    Language.IT: {"acknowledged": "presa in carico", "started": "iniziata", "done": "completata"},
+}
+
+
+def stage_text(stage: str, language: Language = Language.EN) -> str:
+    """A stage as done to a task: "acknowledged", "presa in carico" (unknown ones as they are)."""
+    return _STAGES_MISSED[language].get(stage, stage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,11 +523,13 @@ class DeadlineSoon:
     due: datetime  # the deadline
     due_on: date | None = None  # the task's due date (shown by task())
     by: str = ""  # the deadline in the assistant's zone, "Tue 3 Mar 14:00" (build_digest)
+    language: Language = Language.EN  # of ``what`` (build_digest)
 
     @property
     def what(self) -> str:
-        """What the assistant is expected to do: "acknowledge", "start" or "finish"."""
-        return _STAGE_VERBS.get(self.stage, self.stage)
+        """What the assistant is expected to do: "acknowledge", "start" or "finish" ("da
+        prendere in carico", "da iniziare", "da completare")."""
+        return _STAGE_VERBS[self.language].get(self.stage, self.stage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,6 +543,9 @@ class DigestInputs:
     load: int
     capacity: int
     deadlines: Sequence[DeadlineSoon] = ()  # expectations falling due before the next digest
+    voice: Voice = ENGLISH  # the assistant's language (else the client's), dates and numbers
+    own_language: bool = False  # the voice is the assistant's own ``language`` setting
+    client: str = ""  # the client's display name
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,6 +567,7 @@ class AssistantDigest:
     capacity: int
     headline: str
     about_to_be_late: tuple[DeadlineSoon, ...] = ()  # soonest deadline first
+    voice: Voice = ENGLISH  # the language, dates and numbers the digest is written in
 
     @property
     def empty(self) -> bool:
@@ -552,28 +581,31 @@ class AssistantDigest:
 
 
 def build_digest(inputs: DigestInputs) -> AssistantDigest:
-    """An assistant's digest; "today" and "overdue" are read in the assistant's time zone."""
+    """An assistant's digest in the inputs' voice; "today" and "overdue" are read in the
+    assistant's time zone."""
+    voice = inputs.voice
     tz = ZoneInfo(inputs.timezone)
     today = inputs.now.astimezone(tz).date()
     tasks = _by_due({(t.client, t.gid): t for t in inputs.tasks}.values())
     new = tuple(t for t in tasks if _within(t.delegated_at, inputs.since, inputs.now))
     due_today = tuple(t for t in tasks if t.due_on == today)
     overdue = tuple(t for t in tasks if t.due_on is not None and t.due_on < today)
-    parts = [f"{len(new)} new"]
+    parts = [voice.plural(len(new), NEW)]
     if due_today:
-        parts.append(f"{len(due_today)} due today")
+        parts.append(voice.plural(len(due_today), DUE_TODAY))
     if overdue:
-        parts.append(f"{len(overdue)} overdue")
+        parts.append(voice.plural(len(overdue), OVERDUE))
     soon = tuple(
-        replace(d, by=moment_text(d.due, tz))
+        replace(d, by=voice.moment(d.due, tz), language=voice.language)
         for d in sorted(
             {(d.client, d.gid, d.stage): d for d in inputs.deadlines}.values(),
             key=lambda d: (d.due, d.name.casefold(), d.gid),
         )
     )
     if soon:
-        parts.append(f"{len(soon)} about to be late")
-    parts.append(f"{inputs.load} of {inputs.capacity} open")
+        parts.append(voice.plural(len(soon), ABOUT_TO_BE_LATE))
+    load, capacity = voice.number(inputs.load), voice.number(inputs.capacity)
+    parts.append(voice.say(WORDS, "load", load=load, capacity=capacity))
     return AssistantDigest(
         assistant=inputs.assistant,
         name=inputs.name,
@@ -588,12 +620,83 @@ def build_digest(inputs: DigestInputs) -> AssistantDigest:
         clients=tuple(sorted({t.client for t in tasks}, key=str.casefold)),
         load=inputs.load,
         capacity=inputs.capacity,
-        headline=f"{inputs.name}, {day_text(today)}: {', '.join(parts)}",
+        headline=f"{inputs.name}, {voice.day(today)}: {', '.join(parts)}",
         about_to_be_late=soon,
+        voice=voice,
     )
 
 
 # ----------------------------------------------------------------------------- words
+
+# The texts this module computes, in every language (an Italian office's words, not a
+# translation word for word).
+WORDS = Phrases(
+    {
+        "not_measured": {Language.EN: "not measured", Language.IT: "non misurato"},
+        "about": {Language.EN: "about {duration}", Language.IT: "circa {duration}"},
+        "from_field": {
+            Language.EN: 'the "{field}" field for {tasks}',
+            Language.IT: 'dal campo "{field}" per {tasks}',
+        },
+        "from_rule": {
+            Language.EN: "rule defaults for {tasks}",
+            Language.IT: "dalle stime delle regole per {tasks}",
+        },
+        "from": {Language.EN: "from {parts}", Language.IT: "{parts}"},
+        "and": {Language.EN: " and ", Language.IT: " e "},
+        "without": {
+            Language.EN: "{tasks} without an estimate",
+            Language.IT: "{tasks} senza stima",
+        },
+        "overdue": {Language.EN: "{tasks} overdue", Language.IT: "{tasks} in ritardo"},
+        "queued": {
+            Language.EN: "{tasks} waiting for an assistant",
+            Language.IT: "{tasks} in attesa di un assistente",
+        },
+        "on_track": {
+            Language.EN: "nothing overdue, nothing waiting, no problems",
+            Language.IT: "niente in ritardo, niente in attesa, nessun problema",
+        },
+        "given_back": {
+            Language.EN: "; {time} given back",
+            Language.IT: "; tempo restituito {time}",
+        },
+        "load": {
+            Language.EN: "{load} of {capacity} open",
+            Language.IT: "aperte: {load} su {capacity}",
+        },
+    }
+)
+
+TASK = Noun({Language.EN: ("task", "tasks"), Language.IT: ("attività", "attività")})
+PROBLEM = Noun({Language.EN: ("problem", "problems"), Language.IT: ("problema", "problemi")})
+DELEGATED = Noun({Language.EN: ("delegated", "delegated"), Language.IT: ("delegata", "delegate")})
+DONE = Noun({Language.EN: ("done", "done"), Language.IT: ("fatta", "fatte")})
+OVERDUE = Noun({Language.EN: ("overdue", "overdue"), Language.IT: ("in ritardo", "in ritardo")})
+WAITING = Noun({Language.EN: ("waiting", "waiting"), Language.IT: ("in attesa", "in attesa")})
+TAKEN_BACK = Noun(
+    {
+        Language.EN: ("taken back", "taken back"),
+        Language.IT: ("ripresa dal titolare", "riprese dal titolare"),
+    }
+)
+MISSED = Noun(
+    {Language.EN: ("missed", "missed"), Language.IT: ("scadenza mancata", "scadenze mancate")}
+)
+BOUNCED = Noun({Language.EN: ("bounced", "bounced"), Language.IT: ("respinta", "respinte")})
+NEW = Noun({Language.EN: ("new", "new"), Language.IT: ("nuova", "nuove")})
+DUE_TODAY = Noun(
+    {
+        Language.EN: ("due today", "due today"),
+        Language.IT: ("in scadenza oggi", "in scadenza oggi"),
+    }
+)
+ABOUT_TO_BE_LATE = Noun(
+    {
+        Language.EN: ("about to be late", "about to be late"),
+        Language.IT: ("quasi in ritardo", "quasi in ritardo"),
+    }
+)
 
 
 def plural(count: int, noun: str) -> str:
@@ -601,43 +704,24 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+# The English helpers of earlier versions, for their callers: the voice's, in English.
+
+
 def duration_text(minutes: int) -> str:
     """Minutes as people say them: "25 min", "3 h", "3 h 20 min" (rounded to 5 min past 1 h)."""
-    if minutes < 60:
-        return f"{max(0, minutes)} min"
-    rounded = int((minutes + 2.5) // 5 * 5)
-    hours, rest = divmod(rounded, 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
-
-
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return ENGLISH.duration(minutes)
 
 
 def day_text(day: date) -> str:
-    """ "Fri 27 Nov" (English whatever the machine's locale, like the rest of the text)."""
-    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    """ "Fri 27 Nov" (English whatever the machine's locale)."""
+    return ENGLISH.day(day)
 
 
 def moment_text(moment: datetime, tz: ZoneInfo) -> str:
     """ "Tue 3 Mar 14:00", in tz."""
-    local = moment.astimezone(tz)
-    return f"{day_text(local.date())} {local:%H:%M}"
-
-
-def _month(day: date) -> str:
-    return _MONTHS[day.month - 1]
+    return ENGLISH.moment(moment, tz)
 
 
 def period_text(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     """The days a period covers, in tz: "20-27 Nov 2026", "28 Nov - 4 Dec 2026"."""
-    first = start.astimezone(tz).date()
-    # The end is exclusive: a period ending at midnight does not cover the next day.
-    last = (end - timedelta(microseconds=1)).astimezone(tz).date() if end > start else first
-    if first == last:
-        return f"{first.day} {_month(first)} {first.year}"
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}-{last.day} {_month(last)} {last.year}"
-    if first.year == last.year:
-        return f"{first.day} {_month(first)} - {last.day} {_month(last)} {last.year}"
-    return f"{first.day} {_month(first)} {first.year} - {last.day} {_month(last)} {last.year}"
+    return ENGLISH.period(start, end, tz)
