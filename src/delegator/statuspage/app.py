@@ -19,7 +19,7 @@ a client wrote (rule names, task names, comments) goes through Jinja2's autoesca
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -34,6 +34,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from delegator.clients import ClientEntry
 from delegator.core.timeexpr import parse_duration
 from delegator.health import span
 from delegator.logs import get_logger
@@ -255,7 +256,7 @@ class Pages:
         if entry is None or entry.loaded.head is None:
             return self.missing(request, "This client's rules cannot be read now.")
         summary = client_summary(self.site, entry, this_week(self.site))
-        language = _language(request)
+        language = _language(request, _client_language(entry))
         words = i18n.translator(language)
         chart = bar_chart([Bar(c.name, c.count) for c in summary.by_assistant],
                           words("by_assistant"))  # fmt: skip
@@ -285,7 +286,8 @@ class Pages:
         zone = zone_of(entry)
         return self.render(
             request, "task.html", title=story.name or gid, story=story, operator=operator,
-            when=lambda moment: local(moment, zone), lang=_language(request), shown=_shown,
+            when=lambda moment: local(moment, zone), shown=_shown,
+            lang=_language(request, _client_language(entry)),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ assistants
@@ -308,8 +310,9 @@ class Pages:
                 f"{d.stage} {local(d.due, zone)}" for d in inputs.deadlines if d.gid == gid
             )
 
+        own = _assistant_language(view.key, [entry for entry, _ in view.parts])
         return self.render(request, "assistant.html", title=view.name, view=view,
-                           deadlines=deadlines, lang=_language(request))  # fmt: skip
+                           deadlines=deadlines, lang=_language(request, own))  # fmt: skip
 
 
 FORM_LIMIT = 4096  # bytes: the sign-in form is one field
@@ -344,8 +347,27 @@ def _root(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/") + "/"
 
 
-def _language(request: Request) -> str:
-    return i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+def _language(request: Request, default: str = "en") -> str:
+    """The reader's language (``?lang``, else ``Accept-Language``), else ``default``."""
+    return i18n.choose(
+        request.query_params.get("lang"), request.headers.get("accept-language"), default
+    )
+
+
+def _client_language(entry: ClientEntry) -> str:
+    """The language of the client's file (``client.language`` or its locale's), else en."""
+    head = entry.loaded.head
+    return head.client.voice.language.value if head is not None else "en"
+
+
+def _assistant_language(key: str, entries: Sequence[ClientEntry]) -> str:
+    """An assistant's own ``language``, else that of the first client naming them, else en."""
+    for entry in entries:
+        head = entry.loaded.head
+        spec = head.assistants.get(key) if head is not None else None
+        if head is not None and spec is not None:
+            return spec.language or head.client.voice.language.value
+    return "en"
 
 
 def _utc(moment: datetime | None) -> str:

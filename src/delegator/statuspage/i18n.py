@@ -1,8 +1,10 @@
 """The words of the client's and the assistant's pages, in English and Italian.
 
-A page speaks the language its reader asked for (``?lang=it``, else the browser's
-``Accept-Language``), English when neither names one we have. Italian as an Italian office
-writes it. The operator's pages are in English.
+A page speaks the language its reader asked for: ``?lang=it``, else the first language of the
+browser's ``Accept-Language`` we have. When the reader asks for neither (no header, ``*``, or
+only languages we do not have), a client's pages speak the client's ``language`` and an
+assistant's page the assistant's (else their client's); English otherwise. Italian as an Italian
+office writes it. The operator's pages are in English.
 """
 
 from __future__ import annotations
@@ -117,15 +119,16 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def choose(asked: str | None, accept: str | None) -> str:
-    """``?lang=`` when we have it, else the first of ``Accept-Language`` we have, else en."""
+def choose(asked: str | None, accept: str | None, default: str = "en") -> str:
+    """``?lang=`` when we have it, else the first of ``Accept-Language`` we have, else
+    ``default`` (the page's owner's language), else en."""
     if asked in LANGUAGES:
         return asked
     for part in (accept or "").split(","):
         tag = part.split(";", 1)[0].strip().lower()[:2]
         if tag in LANGUAGES:
             return tag
-    return "en"
+    return default if default in LANGUAGES else "en"
 
 
 def translator(language: str) -> Callable[[str], str]:
