@@ -1,4 +1,8 @@
-"""What a summary or digest is made of, read from the store and the task backend (never written)."""
+"""What a summary or digest is made of, read from the store and the task backend (never written).
+
+The texts written here (problems, the reasons a task waits or was taken back) are in the client's
+voice (``Client.voice``); a digest speaks the assistant's own ``language`` when set.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from zoneinfo import ZoneInfo
 from delegator.clients import ClientEntry
 from delegator.core.estimate import DEFAULT_TIME_FIELD
 from delegator.core.expectations import Ledger, Step, WorkTime, clock, upcoming
+from delegator.core.language import ENGLISH, Language, Noun, Phrases, Voice
 from delegator.core.model import Task
 from delegator.core.schema import Expectation, FileHead
 from delegator.core.summary import (
@@ -75,14 +80,21 @@ class Gather:
         if head is None:
             raise ClientError(f"{entry.path}: the rule file has errors")
         key = entry.key
+        voice = head.client.voice
         problems: list[Problem] = []
         if entry.errors:
-            left_out = ", ".join(name for _, name in entry.loaded.left_out) or "none"
+            left_out = ", ".join(name for _, name in entry.loaded.left_out)
             problems.append(
                 Problem(
                     "rules",
-                    f"{len(entry.errors)} error(s) in {entry.path.name}; rules left out: "
-                    f"{left_out}; first: {entry.errors[0]}",
+                    voice.say(
+                        SAY,
+                        "rule_errors",
+                        errors=voice.plural(len(entry.errors), ERROR),
+                        file=entry.path.name,
+                        left_out=left_out or voice.say(SAY, "none"),
+                        first=entry.errors[0],
+                    ),
                 )
             )
         runtime: ClientRuntime | None = None
@@ -108,24 +120,25 @@ class Gather:
             try:
                 open_tasks = self._open_tasks(runtime, urls)
             except (BackendError, ClientError) as exc:
-                problems.append(Problem(_problem_kind(exc), f"reading the sources: {exc}"))
+                said = voice.say(SAY, "reading_sources", error=exc)
+                problems.append(Problem(_problem_kind(exc), said))
         names = _assistant_names(entry, runtime)
         delegations = [_delegated(d, fresh.get(d.task_gid), names) for d in relevant]
         problems.extend(
-            Problem("task", _gone_problem(d, names))
+            Problem("task", _gone_problem(d, names, voice))
             for d in relevant
             if d.status in ("deleted", "no_access") and within(d.closed_at, period)
         )
         open_gids = {d.task_gid for d in all_delegations if d.status == "open"}
-        waiting_tasks = waiting(self.store, key, period, urls, open_gids)
+        waiting_tasks = waiting(self.store, key, period, urls, open_gids, voice)
         taken_back = [
             TakenBack(o.task_gid, o.task_name, urls.get(o.task_gid, _task_url(o.task_gid)),
-                      o.rule, o.reason, o.detected_at)
+                      o.rule, taken_back_reason(o.reason, voice), o.detected_at)
             for o in self.store.overrides(key, since=period.start)
             if o.detected_at < period.end
         ]  # fmt: skip
-        problems.extend(cycle_problems(self.store, key, period))
-        problems.extend(delivery_problems(self.store, key, period))
+        problems.extend(cycle_problems(self.store, key, period, voice))
+        problems.extend(delivery_problems(self.store, key, period, voice))
         facts = followup_facts(self.store, key, period, urls, names)
         load = self.store.assistant_load(key)
         assistants = [
@@ -146,6 +159,7 @@ class Gather:
             due_soon_days=head.summary.due_soon_days if head.summary is not None else 3,
             time_field=head.summary.time_field if head.summary is not None else DEFAULT_TIME_FIELD,
             followups=facts,
+            voice=voice,
         )
 
     def _open_tasks(self, runtime: ClientRuntime, urls: dict[str, str]) -> list[OpenTask]:
@@ -218,6 +232,9 @@ class Gather:
             load=len(mine),
             capacity=spec.capacity,
             deadlines=late_soon.found,
+            voice=head.client.voice.speaking(spec.language),
+            own_language=spec.language is not None,
+            client=head.client.name,
         )
 
 
@@ -333,7 +350,12 @@ def _fact(step: FollowUp, urls: Mapping[str, str], names: Mapping[str, str]) -> 
 
 def combined_digest_inputs(parts: Sequence[DigestInputs]) -> DigestInputs:
     """One assistant's digests from several clients as one: every client's tasks, the earliest
-    start, the latest end, the loads and capacities added up."""
+    start, the latest end, the loads and capacities added up. In one voice: the assistant's own
+    ``language`` where a client file sets it, else the first client's in name order (each in
+    client name order)."""
+    by_name = sorted(parts, key=lambda p: (p.client.casefold(), p.client))
+    own = [p for p in by_name if p.own_language]
+    chosen = (own or by_name)[0]
     return DigestInputs(
         assistant=parts[0].assistant,
         name=parts[0].name,
@@ -344,11 +366,19 @@ def combined_digest_inputs(parts: Sequence[DigestInputs]) -> DigestInputs:
         load=sum(p.load for p in parts),
         capacity=sum(p.capacity for p in parts),
         deadlines=[d for p in parts for d in p.deadlines],
+        voice=chosen.voice,
+        own_language=chosen.own_language,
+        client=chosen.client,
     )
 
 
 def waiting(
-    store: StateStore, key: str, period: Period, urls: Mapping[str, str], delegated: set[str]
+    store: StateStore,
+    key: str,
+    period: Period,
+    urls: Mapping[str, str],
+    delegated: set[str],
+    voice: Voice = ENGLISH,
 ) -> list[WaitingTask]:
     """Tasks in the queue at the period's end, and what shadow rules would have done in it.
     ``delegated``: the tasks with an open delegation (no longer waiting)."""
@@ -369,12 +399,14 @@ def waiting(
     for gid, action in shadows.items():
         found.append(
             WaitingTask(gid, action.task_name, urls.get(gid, _task_url(gid)), action.rule,
-                        "shadow", f"rule {action.rule} is in shadow mode", action.created_at)
+                        "shadow", voice.say(SAY, "shadow", rule=action.rule), action.created_at)
         )  # fmt: skip
     return found
 
 
-def cycle_problems(store: StateStore, key: str, period: Period) -> list[Problem]:
+def cycle_problems(
+    store: StateStore, key: str, period: Period, voice: Voice = ENGLISH
+) -> list[Problem]:
     """The period's cycle errors, alike ones grouped, after one line on the writes that failed
     (from the cycles' counts, so none goes unsaid)."""
     failed, cycles_failing = 0, 0
@@ -400,17 +432,20 @@ def cycle_problems(store: StateStore, key: str, period: Period) -> list[Problem]
         problems.append(
             Problem(
                 "write",
-                f"{failed} change{'s' if failed != 1 else ''} to tasks failed in "
-                f"{cycles_failing} cycle{'s' if cycles_failing != 1 else ''}"
-                + (f" ({kinds})" if kinds else "")
-                + "; each is tried again at the next cycle",
+                voice.say(
+                    SAY,
+                    "writes_failed",
+                    changes=voice.plural(failed, CHANGE_FAILED),
+                    cycles=voice.plural(cycles_failing, CYCLE),
+                    kinds=f" ({kinds})" if kinds else "",
+                ),
             )
         )
     for (what, group), texts in groups.items():
         distinct = list(dict.fromkeys(texts))
         shown = distinct[0] if len(distinct) == 1 else group
         if len(texts) > 1:
-            shown = f"{shown} ({len(texts)} times)"
+            shown = voice.say(SAY, "times", text=shown, count=voice.number(len(texts)))
         problems.append(Problem(what, shown))
     return problems[:10]
 
@@ -427,12 +462,22 @@ def _stored_kind(cycle: CycleRecord, index: int, text: str) -> ProblemKind:
     return _text_kind(text)
 
 
-def delivery_problems(store: StateStore, key: str, period: Period) -> list[Problem]:
+def delivery_problems(
+    store: StateStore, key: str, period: Period, voice: Voice = ENGLISH
+) -> list[Problem]:
     """The sends of the period that failed or were given up (the ledger's last error)."""
     return [
         Problem(
             "delivery",
-            redact_outgoing(f"{s.kind} to {s.destination}: {s.last_error or s.status}"),
+            redact_outgoing(
+                voice.say(
+                    SAY,
+                    "delivery",
+                    kind=voice.say(SAY, s.kind) if s.kind in _SEND_KINDS else s.kind,
+                    destination=s.destination,
+                    error=s.last_error or s.status,
+                )
+            ),
         )
         for s in store.sends(key, statuses=("failed", "gave_up"), limit=20)
         if s.created_at >= period.start
@@ -536,16 +581,104 @@ def _text_kind(text: str) -> Literal["token", "source", "cycle"]:
     return "cycle"
 
 
-def _gone_problem(delegation: Delegation, names: Mapping[str, str]) -> str:
+def _gone_problem(delegation: Delegation, names: Mapping[str, str], voice: Voice = ENGLISH) -> str:
     who = names.get(delegation.assistant, delegation.assistant)
-    if delegation.status == "deleted":
-        what = "was deleted in Asana"
-    else:
-        what = "is no longer visible to the service's token"
-    return (
-        f'"{delegation.task_name}" (delegated to {who} by rule "{delegation.rule}") {what}; '
-        "it no longer counts against their capacity"
-    )
+    key = "gone_deleted" if delegation.status == "deleted" else "gone_hidden"
+    return voice.say(SAY, key, name=delegation.task_name, who=who, rule=delegation.rule)
+
+
+# How the service words an override when it notices it (core.overrides), read back to be said
+# in the client's language.
+_TAKEN_BACK: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^unassigned by a person$"), "unassigned"),
+    (re.compile(r"^taken back by (?P<who>.+)$", re.DOTALL), "taken_back_by"),
+    (re.compile(r"^reassigned to (?P<who>.+)$", re.DOTALL), "reassigned_to"),
+    (re.compile(r"^tag (?P<tag>.+) removed$", re.DOTALL), "tag_removed"),
+)
+
+
+def taken_back_reason(reason: str, voice: Voice = ENGLISH) -> str:
+    """An override's reason in the voice ("reassigned to Anna": "riassegnata ad Anna"); a reason
+    worded otherwise stays as it was recorded."""
+    if voice.language is Language.EN:
+        return reason
+    for pattern, key in _TAKEN_BACK:
+        found = pattern.match(reason)
+        if found is not None:
+            return voice.say(SAY, key, **found.groupdict())
+    return reason
+
+
+_SEND_KINDS = frozenset({"summary", "digest"})
+
+# The texts written here, in every language.
+SAY = Phrases(
+    {
+        "rule_errors": {
+            Language.EN: "{errors} in {file}; rules left out: {left_out}; first: {first}",
+            Language.IT: "{errors} in {file}; regole escluse: {left_out}; il primo: {first}",
+        },
+        "none": {Language.EN: "none", Language.IT: "nessuna"},
+        "reading_sources": {
+            Language.EN: "reading the sources: {error}",
+            Language.IT: "lettura delle fonti: {error}",
+        },
+        "writes_failed": {
+            Language.EN: "{changes} to tasks failed in {cycles}{kinds}; each is tried again at "
+            "the next cycle",
+            Language.IT: "{changes} alle attività in {cycles}{kinds}; ognuna sarà ritentata al "
+            "prossimo ciclo",
+        },
+        "times": {Language.EN: "{text} ({count} times)", Language.IT: "{text} ({count} volte)"},
+        "delivery": {
+            Language.EN: "{kind} to {destination}: {error}",
+            Language.IT: "{kind} a {destination}: {error}",
+        },
+        "summary": {Language.EN: "summary", Language.IT: "riepilogo"},
+        "digest": {Language.EN: "digest", Language.IT: "riepilogo dell'assistente"},
+        "gone_deleted": {
+            Language.EN: '"{name}" (delegated to {who} by rule "{rule}") was deleted in Asana; '
+            "it no longer counts against their capacity",
+            Language.IT: '"{name}" (delegata a {who} dalla regola "{rule}") è stata eliminata '
+            "in Asana; non conta più nel suo carico",
+        },
+        "gone_hidden": {
+            Language.EN: '"{name}" (delegated to {who} by rule "{rule}") is no longer visible '
+            "to the service's token; it no longer counts against their capacity",
+            Language.IT: '"{name}" (delegata a {who} dalla regola "{rule}") non è più visibile '
+            "al token del servizio; non conta più nel suo carico",
+        },
+        "shadow": {
+            Language.EN: "rule {rule} is in shadow mode",
+            Language.IT: "la regola {rule} è in prova",
+        },
+        "unassigned": {
+            Language.EN: "unassigned by a person",
+            Language.IT: "assegnazione tolta da una persona",
+        },
+        "taken_back_by": {
+            Language.EN: "taken back by {who}",
+            Language.IT: "ripresa da {who}",
+        },
+        "reassigned_to": {
+            Language.EN: "reassigned to {who}",
+            Language.IT: "riassegnata a {who}",
+        },
+        "tag_removed": {
+            Language.EN: "tag {tag} removed",
+            Language.IT: "tag {tag} rimosso",
+        },
+    }
+)
+
+ERROR = Noun({Language.EN: ("error(s)", "error(s)"), Language.IT: ("errore", "errori")})
+CHANGE_FAILED = Noun(
+    {
+        Language.EN: ("change", "changes"),
+        Language.IT: ("modifica non riuscita", "modifiche non riuscite"),
+    }
+)
+CYCLE = Noun({Language.EN: ("cycle", "cycles"), Language.IT: ("ciclo", "cicli")})
 
 
 def _task_url(gid: str) -> str:
