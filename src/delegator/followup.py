@@ -129,6 +129,55 @@ _MISSED = Phrases(
         "done": {Language.EN: "has not finished", Language.IT: "non ha ancora completato"},
     }
 )
+
+
+def reminder_text(
+    voice: Voice, stage: str, when: str, deadline: Deadline, rule: str, command: str | None
+) -> str:
+    """The reminder to the assistant: by when the stage is expected, and how to bounce."""
+    text = voice.say(
+        TEXTS,
+        "reminder",
+        verb=voice.say(_VERB, stage),
+        when=when,
+        deadline=deadline.describe(voice),
+        rule=rule,
+    )
+    if command:
+        text += voice.say(TEXTS, "reminder_bounce", command=command)
+    return redact_outgoing(text)
+
+
+def escalation_text(
+    voice: Voice, who: str, stage: str, when: str, deadline: Deadline, rule: str, *, owner: bool
+) -> str:
+    """The escalation of a missed stage (``owner``: escalated to the task's owner)."""
+    text = voice.say(
+        TEXTS,
+        "escalation",
+        who=who,
+        missed=voice.say(_MISSED, stage),
+        when=when,
+        deadline=deadline.describe(voice),
+        rule=rule,
+    )
+    if owner:
+        text += voice.say(TEXTS, "escalation_owner")
+    return redact_outgoing(text)
+
+
+def reassigned_text(voice: Voice, old: str, rule: str) -> str:
+    """The comment to the assistant a task is reassigned to after two misses."""
+    return redact_outgoing(voice.say(TEXTS, "reassigned", old=old, rule=rule))
+
+
+def bounce_text(voice: Voice, name: str, reason: str, rule: str, *, to_owner: bool) -> str:
+    """The comment on a bounced task: to the next assistant, or back to the owner."""
+    because = f": {reason}" if reason else ""
+    key = "bounced_back" if to_owner else "bounced_on"
+    return redact_outgoing(voice.say(TEXTS, key, name=name, because=because, rule=rule))
+
+
 _KIND = {
     Step.REMINDER: "remind",
     Step.ESCALATION: "escalate",
@@ -584,35 +633,18 @@ class FollowUps:
         who = assistant.name or d.assistant
         expect = item.expect
         commands = self.head.bounce_commands
-        say = self.voice.say
         match step:
             case Step.REMINDER:
-                text = say(
-                    TEXTS,
-                    "reminder",
-                    verb=say(_VERB, stage),
-                    when=self._when(deadline.due, item.work.tz),
-                    deadline=deadline.describe(self.voice),
-                    rule=d.rule,
-                )
-                if commands:
-                    text += say(TEXTS, "reminder_bounce", command=commands[0])
+                when = self._when(deadline.due, item.work.tz)
+                command = commands[0] if commands else None
+                return reminder_text(self.voice, stage, when, deadline, d.rule, command)
             case Step.ESCALATION:
                 target = expect.escalate_to if expect is not None else "owner"
-                text = say(
-                    TEXTS,
-                    "escalation",
-                    who=who,
-                    missed=say(_MISSED, stage),
-                    when=self._when(deadline.due, self.tz),
-                    deadline=deadline.describe(self.voice),
-                    rule=d.rule,
-                )
-                if target == "owner" or expect is None:
-                    text += say(TEXTS, "escalation_owner")
+                when = self._when(deadline.due, self.tz)
+                owner = target == "owner" or expect is None
+                return escalation_text(self.voice, who, stage, when, deadline, d.rule, owner=owner)
             case _:
                 return ""
-        return redact_outgoing(text)
 
     # ------------------------------------------------------------------ carrying a step out
     def _carry(self, item: _Open, task: Task, row: FollowUp) -> None:
@@ -752,9 +784,7 @@ class FollowUps:
         person = self.runtime.directory.assistants[new]
         old = self.runtime.directory.assistants.get(d.assistant, Identity(name=d.assistant))
         self._write(item, task, Assign(to=new), self._with_gid(person))
-        text = redact_outgoing(
-            self.voice.say(TEXTS, "reassigned", old=old.name or d.assistant, rule=d.rule)
-        )
+        text = reassigned_text(self.voice, old.name or d.assistant, d.rule)
         story = self._notice(task, text, person)
         self._settle(
             item,
@@ -795,14 +825,13 @@ class FollowUps:
         self.store.finish_followup(claim.id, "pending", self.now, detail={"to": new or "owner"})
         old = directory.assistants.get(d.assistant, Identity(name=d.assistant))
         name = old.name or d.assistant
-        because = f": {bounce.reason}" if bounce.reason else ""
         successor: Delegation | None = None
         if new is not None:
             person = directory.assistants[new]
             self._write(item, task, Assign(to=new), self._with_gid(person))
             if self.head.bounce.tag.casefold() in task.tag_names:
                 self._write(item, task, RemoveTag(self.head.bounce.tag))
-            text = self.voice.say(TEXTS, "bounced_on", name=name, because=because, rule=d.rule)
+            text = bounce_text(self.voice, name, bounce.reason, d.rule, to_owner=False)
             successor = self._handed_over(item, task, new)
             mention: Identity | None = person
             result = f"bounced by {d.assistant}, given to {new}"
@@ -812,10 +841,9 @@ class FollowUps:
                 self._write(item, task, Assign(to="owner"), self._with_gid(owner))
             if d.tag is not None and d.tag.casefold() in task.tag_names:
                 self._write(item, task, RemoveTag(d.tag))
-            text = self.voice.say(TEXTS, "bounced_back", name=name, because=because, rule=d.rule)
+            text = bounce_text(self.voice, name, bounce.reason, d.rule, to_owner=True)
             mention = owner
             result = f"bounced by {d.assistant}, back to the owner"
-        text = redact_outgoing(text)
         story = self._notice(task, text, mention)
         override = None
         if new is None:
