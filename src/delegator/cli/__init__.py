@@ -23,6 +23,7 @@ from delegator.cli import (
     sandbox,
     service,
     status,
+    suggest,
     summary,
     undo,
 )
@@ -34,6 +35,7 @@ Handler = Callable[[argparse.Namespace], int]
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     init,  # a newcomer's first command, listed first
     rules,
+    suggest,
     service,
     undo,
     run,

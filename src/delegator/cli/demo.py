@@ -20,22 +20,31 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from delegator.asana.history import MAX_TASKS
 from delegator.bootstrap import Fleet, open_store, start_hooks, start_status_page
 from delegator.cli._common import Subparsers
+from delegator.cli.suggest import (
+    DEFAULT_SINCE,
+    cost_line,
+    history_source,
+    service_delegated,
+    since_delta,
+)
 from delegator.cli.undo import run_undo_with
 from delegator.clients import ClientEntry, load_clients
 from delegator.clock import ManualClock, SystemClock
 from delegator.core.expectations import Clock, WorkTime
 from delegator.core.expectations import clock as clock_of
+from delegator.core.rulemining import suggest
 from delegator.core.schema import Rule
 from delegator.cycles import Count
 from delegator.followups_view import work_time
 from delegator.logs import configure
-from delegator.ports import Delegation, LinkKind, LinkRecord
+from delegator.ports import BackendError, Delegation, LinkKind, LinkRecord
 from delegator.sandbox import SandboxServer
 from delegator.sandboxed import EXAMPLE_RULES, sandboxed
 from delegator.scheduler import Service
-from delegator.service import CycleReport, StepStatus, TaskReport
+from delegator.service import ClientError, CycleReport, StepStatus, TaskReport
 from delegator.settings import Settings
 from delegator.statuspage.access import Grant, Role, new_link_id, sign_link
 from delegator.store import SqlStore
@@ -194,6 +203,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 )
             later = show_followup(env.sandbox, fleet, entries, env.environ)
             show_summaries(env.sandbox, later or fleet, entries, first)
+            show_suggestion(fleet, entries)
             show_webhooks(env.sandbox, env.settings, env.environ, rules_dir)
             show_status_page(fleet, entries, serve=bool(getattr(args, "serve", False)))
             return 1 if any(r.counts[Count.CLIENT_FAILED] for r in first) else 0
@@ -459,6 +469,43 @@ def _take_one_back(
                 world.assign(task, owner, by=owner)
                 return item.task.name, report.client, owner.name
     return None
+
+
+def show_suggestion(fleet: Fleet, entries: list[ClientEntry], client: str = "small-agency") -> None:
+    """`delegator suggest` for Northwind: the first rule its past hand-offs suggest, scored."""
+    entry = next((e for e in entries if e.key == client and e.loaded.head is not None), None)
+    if entry is None:
+        return
+    head = entry.loaded.head
+    assert head is not None
+    _banner(f"{entry.name}: rules suggested from the owner's own history")
+    since = datetime.now(UTC) - since_delta(DEFAULT_SINCE)
+    try:
+        history = history_source(fleet, entry).read_history(
+            head.client.owner,
+            {key: a.user for key, a in head.assistants.items()},
+            since,
+            max_tasks=MAX_TASKS,
+            exclude=service_delegated(fleet.store, entry.key),
+        )
+        mined = suggest(
+            entry.path.read_text(encoding="utf-8"), str(entry.path), history.examples,
+            now=history.read_at, directory=history.directory,
+        )  # fmt: skip
+    except (ClientError, BackendError) as exc:
+        print(f"  could not read the history: {exc}")
+        return
+    print(
+        f"  The last six months: {mined.delegated} tasks handed off by hand, "
+        f"{mined.kept} kept by the owner."
+    )
+    if not mined.suggestions:
+        print("  No rule to suggest.")
+        return
+    first = mined.suggestions[0]
+    print(f'  "{first.name}" (mode: shadow)')
+    print(f"    {first.score.line}")
+    print(f"    {cost_line(history)}; all of it: delegator suggest --client {entry.key}")
 
 
 def show_summaries(

@@ -9,8 +9,10 @@ Features of a task: the words of its name and its two-word phrases (casefolded, 
 plurals folded so that invoice/invoices, fattura/fatture, prenotazione/prenotazioni and
 hotel/hotels are one word; Italian and English stop words dropped), its projects, sections, tags
 and single-choice custom field values. Rules are built by greedy covering: the feature (or a small
-OR-group of name words that go to the same assistant) with the best precision among those with
-enough support is taken, the hand-offs it covers are removed, and so on (see `Thresholds`).
+OR-group of name words that go to the same assistant) that covers the most hand-offs among those
+precise enough is taken (ties: the more precise, then words before sections, projects, tags,
+fields and phrases, then by text), the hand-offs it covers are removed, and so on (see
+`Thresholds`).
 A rule that would match every example is never suggested: a history without a pattern gets no
 suggestion.
 """
@@ -60,7 +62,7 @@ class Thresholds:
     min_support: int = 3
     min_precision: float = 0.8
     max_rules: int = 5
-    max_words: int = 4
+    max_words: int = 3
     min_word_support: int = 2
 
 
@@ -304,7 +306,7 @@ def _target_of(examples: Iterable[Example], precision: float) -> Target | None:
     return Target(tuple(sorted(counts)))
 
 
-# Between two features as precise and as broad, the more readable one: words first.
+# Between two features as broad and as precise, the more readable one: words first.
 _RANK = {
     FeatureKind.WORDS: 0, FeatureKind.SECTION: 1, FeatureKind.PROJECT: 2, FeatureKind.TAG: 3,
     FeatureKind.FIELD: 4, FeatureKind.PHRASE: 5,
@@ -329,7 +331,7 @@ def mine(
     )
     chosen: list[Candidate] = []
     while remaining and len(chosen) < thresholds.max_rules:
-        best: tuple[tuple[float, int, int, str], Candidate, set[int]] | None = None
+        best: tuple[tuple[int, float, int, str], Candidate, set[int]] | None = None
         options = [f for f in all_features if f.kind is not FeatureKind.WORDS]
         options.extend(_word_groups(ordered, facts, remaining, all_features, thresholds))
         for feature in options:
@@ -339,8 +341,8 @@ def mine(
             candidate, covered = scored
             if candidate.matched >= total:
                 continue  # a rule that matches everything says nothing
-            precision = candidate.hits / candidate.matched
-            key = (-precision, -candidate.support, _RANK[feature.kind], feature.text)
+            precision = round(candidate.hits / candidate.matched, 9)
+            key = (-candidate.support, -precision, _RANK[feature.kind], feature.text)
             if best is None or key < best[0]:
                 best = (key, candidate, covered)
         if best is None:
@@ -592,6 +594,7 @@ class Score:
     handed: int  # hand-offs to the rule's assistant(s) in the history
     wrong: tuple[Miss, ...]  # matched, but kept or given to someone else
     missed: tuple[Miss, ...]  # given to the rule's assistant(s), not matched
+    matched_gids: frozenset[str] = frozenset()
 
     @property
     def precision(self) -> float:
@@ -710,6 +713,7 @@ def _score_parsed(
     engine = Engine(alone)
     ctx = engine.context(now, directory)
     matched = right = handed = 0
+    gids: set[str] = set()
     wrong: list[Miss] = []
     missed: list[Miss] = []
     for example in examples:
@@ -719,10 +723,11 @@ def _score_parsed(
         handed += goes
         if hit:
             matched += 1
+            gids.add(example.task.gid)
             if goes:
                 right += 1
             else:
                 wrong.append(Miss(example.task.gid, example.task.name, example.assistant))
         elif goes:
             missed.append(Miss(example.task.gid, example.task.name, example.assistant))
-    return Score(matched, right, handed, tuple(wrong), tuple(missed))
+    return Score(matched, right, handed, tuple(wrong), tuple(missed), frozenset(gids))
