@@ -398,30 +398,38 @@ def _word_groups(
     features: Sequence[Feature],
     thresholds: Thresholds,
 ) -> list[Feature]:
-    """For each assistant, the OR-group of name words grown greedily from the best word: a word
-    joins when it is precise for that assistant on its own and adds hand-offs of theirs."""
+    """For each assistant, the OR-group of name words grown greedily, the word covering most of
+    their hand-offs first: a word mostly seen on their hand-offs joins when it adds some and the
+    group stays at least ``min_precision`` theirs."""
     words = [f for f in features if f.kind is FeatureKind.WORDS]
     assistants = sorted({a for i in remaining if (a := examples[i].assistant) is not None})
     groups: list[Feature] = []
     for assistant in assistants:
-        useful: list[tuple[str, set[int]]] = []
+        # (stem, examples it matches, hand-offs to the assistant not covered yet)
+        useful: list[tuple[str, set[int], set[int]]] = []
         for word in words:
-            matched = [i for i, fact in enumerate(facts) if _has(fact, word)]
-            mine_ = {i for i in matched if i in remaining and examples[i].assistant == assistant}
-            if len(mine_) < thresholds.min_word_support:
+            matched = {i for i, fact in enumerate(facts) if _has(fact, word)}
+            theirs = {i for i in matched if i in remaining and examples[i].assistant == assistant}
+            if len(theirs) < thresholds.min_word_support:
                 continue
             hits = sum(1 for i in matched if examples[i].assistant == assistant)
-            if hits / len(matched) >= thresholds.min_precision:
-                useful.append((word.values[0], mine_))
-        useful.sort(key=lambda u: (-len(u[1]), u[0]))
+            if hits * 2 > len(matched):  # mostly theirs
+                useful.append((word.values[0], matched, theirs))
+        useful.sort(key=lambda u: (-len(u[2]), u[0]))
         group: list[str] = []
+        matched_all: set[int] = set()
         covered: set[int] = set()
-        for key, covers in useful:
+        for key, matched, theirs in useful:
             if len(group) >= thresholds.max_words:
                 break
-            if covers - covered:
-                group.append(key)
-                covered |= covers
+            if not theirs - covered:
+                continue
+            union = matched_all | matched
+            hits = sum(1 for i in union if examples[i].assistant == assistant)
+            if hits / len(union) < thresholds.min_precision:
+                continue
+            group.append(key)
+            matched_all, covered = union, covered | theirs
         if group:
             groups.append(Feature(FeatureKind.WORDS, tuple(sorted(group))))
     return groups
@@ -565,7 +573,9 @@ def append_rules(text: str, block: str) -> str:
     before = "".join(lines[: last + 1])
     if not before.endswith("\n"):
         before += "\n"
-    return before + _indented(block, indent or "  ") + "".join(lines[last + 1 :])
+    return (
+        before + _indented(block, "  " if indent is None else indent) + "".join(lines[last + 1 :])
+    )
 
 
 def _indented(block: str, indent: str) -> str:
