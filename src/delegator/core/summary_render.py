@@ -85,11 +85,15 @@ class MarkdownText(str):
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~|])")
 _SPACES = re.compile(r"\s+")
+# Characters XML (so Asana's rich text) cannot hold, nor any reader show: control characters,
+# lone surrogates and the two non-characters.
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def one_line(text: str) -> str:
-    """Client text on one line: a newline in a task name must not start a list item."""
-    return _SPACES.sub(" ", text)
+    """Client text on one line: a newline in a task name must not start a list item, and a
+    control character must not make the rich text invalid."""
+    return _SPACES.sub(" ", _UNSHOWABLE.sub("", text))
 
 
 def escape_markdown(text: str) -> str:
@@ -153,9 +157,9 @@ def _link(fmt: Format) -> Callable[[Any], str]:
 def _details(item: Any, *, assistant: bool, client: bool, voice: Voice) -> list[str]:
     parts = []
     if assistant and getattr(item, "assistant_name", None):
-        parts.append(str(item.assistant_name))
+        parts.append(one_line(str(item.assistant_name)))
     if client and getattr(item, "client", None):
-        parts.append(str(item.client))
+        parts.append(one_line(str(item.client)))
     due = getattr(item, "due_on", None)
     if isinstance(due, date):
         parts.append(voice.say(WORDS, "due", day=voice.day(due)))
