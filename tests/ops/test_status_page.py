@@ -95,6 +95,33 @@ def test_a_client_link_shows_that_client_only(running: Running) -> None:
     assert 'lang="it"' in italian.text
 
 
+def test_a_page_speaks_its_clients_language_unless_the_reader_asks_for_another(
+    running: Running,
+) -> None:
+    path = running.rules / "small-agency.yaml"
+    text = path.read_text(encoding="utf-8")
+    if "\n  language:" not in text:
+        text = text.replace(
+            "  timezone: Europe/Rome\n", "  timezone: Europe/Rome\n  language: it\n"
+        )
+    path.write_text(text.replace("  language: en\n", "  language: it\n"), encoding="utf-8")
+    link = running.link(Role.CLIENT, client="small-agency")
+    page = requests.get(link, timeout=10).text  # no Accept-Language: the client's language
+    assert 'lang="it"' in page
+    assert "Completate" in page
+    english = requests.get(link, headers={"Accept-Language": "en-GB,en;q=0.8"}, timeout=10).text
+    assert 'lang="en"' in english
+    assert 'lang="en"' in requests.get(f"{link}?lang=en", timeout=10).text
+    nothing_we_have = {"Accept-Language": "de-DE,fr;q=0.5,*;q=0.1"}
+    assert 'lang="it"' in requests.get(link, headers=nothing_we_have, timeout=10).text
+    tasks = re.findall(r'href="(/c/[^"]+/tasks/\d+)"', page)
+    assert 'lang="it"' in requests.get(running.url + tasks[0], timeout=10).text
+    giulia = running.link(Role.ASSISTANT, assistant="giulia")
+    assert 'lang="it"' in requests.get(giulia, timeout=10).text
+    other = running.link(Role.CLIENT, client="solo-consultant")
+    assert 'lang="en"' in requests.get(other, timeout=10).text
+
+
 def test_links_tampered_expired_or_revoked_are_refused(running: Running) -> None:
     link = running.link(Role.CLIENT, client="small-agency")
     token = link.rsplit("/", 1)[1]
