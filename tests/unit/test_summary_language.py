@@ -6,8 +6,10 @@ name or count rendering into rich text Asana accepts."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 from markupsafe import escape
 from test_summary import END, START, at
 
+from delegator.cli import main
 from delegator.core.language import ENGLISH, ITALIAN, Language, Voice
 from delegator.core.schema import MessageTemplates
 from delegator.core.summary import (
@@ -56,8 +59,10 @@ from delegator.core.summary_render import (
 from delegator.core.summary_render import (
     WORDS as RENDER_WORDS,
 )
+from delegator.sandbox import SandboxServer
 from delegator.summaries.gather import SAY, combined_digest_inputs, taken_back_reason
 
+EXAMPLES = Path("examples")
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 12, 4, 8, tzinfo=ROME)  # Friday 4 December, 08:00
 VOICES = pytest.mark.parametrize("voice", [ENGLISH, ITALIAN], ids=["en", "it"])
@@ -487,3 +492,50 @@ def test_any_name_and_any_count_render_in_both_languages(
         check_rich_text(rendered.html)
         assert "\n" not in rendered.title
         assert len(rendered.title) <= TITLE_LENGTH
+
+
+# ----------------------------------------------------------------------------- from the client file
+
+
+@pytest.fixture
+def italian_agency(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SandboxServer]:
+    """The example agency with ``language: it``, and Marco reading his digest in English."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8")
+    text = text.replace("  timezone: Europe/Rome\n", "  timezone: Europe/Rome\n  language: it\n", 1)
+    text = text.replace("    timezone: Europe/Lisbon\n", "    timezone: Europe/Lisbon\n"
+                        "    language: en\n", 1)  # fmt: skip
+    (rules / "small-agency.yaml").write_text(text, encoding="utf-8")
+    with SandboxServer.demo() as server:
+        monkeypatch.setenv("DELEGATOR_CONFIG", str(tmp_path / "no-config.yaml"))
+        monkeypatch.setenv("DELEGATOR_ASANA_BASE_URL", server.base_url)
+        monkeypatch.setenv("DELEGATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+        monkeypatch.setenv("DELEGATOR_RULES_DIR", str(rules))
+        monkeypatch.setenv("DELEGATOR_LOG_FORMAT", "json")
+        monkeypatch.setenv("DELEGATOR_LOG_LEVEL", "warning")
+        monkeypatch.setenv("ASANA_TOKEN_NORTHWIND", server.token("anna@northwind.example"))
+        yield server
+
+
+def test_the_client_files_language_reaches_its_summary_and_digests(
+    italian_agency: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["once", "--client", "small-agency"]) == 0
+    capsys.readouterr()
+    assert main(["summary", "--client", "small-agency", "--period", "7d", "--digests"]) == 0
+    out = capsys.readouterr().out
+    summary, giulia, marco = out.split("\n# ")
+    assert summary.startswith("# Northwind Studio, ")
+    for section in ("**Attività delegate:", "**Matrice di Covey", "**Assistenti:**"):
+        assert section in summary
+    assert "le tue attività" in giulia  # the client's language
+    assert "your tasks" in marco  # his own
+    english = _english_words()
+    for text in (summary, giulia):
+        # client text aside: task names (links), quoted rule names, the lines of rule names
+        # and a rule's description under a new task
+        plain = re.sub(r"\[(?:\\.|[^\]])*\]\([^)]*\)|\"[^\"]*\"", " ", text)
+        plain = re.sub(r"(?m)^(- .*: \d+|  .*)$", " ", plain)
+        left = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", plain)} & english
+        assert not left, (left, text)
