@@ -62,8 +62,8 @@ def kept(gid: int, name: str, section: str | None = None) -> Example:
 
 # Invoices (Italian and English) to Giulia, bookings to Marco, strategy and client work kept.
 HISTORY = [
-    handed(1, "Pagare la fattura Aruba"),
-    handed(2, "Send invoice to Harbor Books"),
+    handed(1, "Pagare la fattura Aruba", section="Invoices"),
+    handed(2, "Send invoice to Harbor Books", section="Invoices"),
     handed(3, "Fattura Bluebird Cafe: acconto"),
     handed(4, "Pay invoice #1987 from Adobe"),
     handed(5, "Registrare le fatture di agosto"),
@@ -128,7 +128,7 @@ def test_invoices_and_bookings_handed_off_by_hand_are_suggested_with_exact_score
     assert bookings.score.line == "precision 4/4 (100%), recall 4/4 (100%)"
     assert bookings.score.missed == bookings.score.wrong == ()
     assert '"\\\\b(fattur\\\\w*|invoice\\\\w*|pay\\\\w*)"' in invoices.yaml
-    assert "assign: { to: \"giulia\" }" in invoices.yaml
+    assert 'assign: { to: "giulia" }' in invoices.yaml
     assert "mode: shadow" in invoices.yaml
     assert "7 of the 8 tasks like this went to giulia" in invoices.yaml
 
@@ -150,6 +150,20 @@ def test_the_score_is_the_engines_on_the_rule_as_printed() -> None:
     assert sorted(m.name for m in invoices.score.wrong) == [
         "Check the new invoice template design",
         "Payroll questions for the accountant",
+    ]
+
+
+def test_words_of_different_topics_for_the_same_assistant_stay_separate_rules() -> None:
+    """Invoices and hotels both go to Giulia: without a name or a section in common they are
+    two rules, each readable, not one "fattura or hotel"."""
+    history = [
+        handed(1, "Fattura Aruba"), handed(2, "Fattura Adobe"), handed(3, "Fatture di agosto"),
+        handed(4, "Hotel a Milano"), handed(5, "Hotel in Bologna"), handed(6, "Hotels in Rome"),
+        kept(7, "Strategy"), kept(8, "Proposal"),
+    ]  # fmt: skip
+    assert [s.name for s in mined(history).suggestions] == [
+        "Suggested: fattura to giulia",
+        "Suggested: hotel to giulia",
     ]
 
 
@@ -188,9 +202,9 @@ def test_a_section_is_suggested_when_the_names_say_nothing() -> None:
 
 
 def test_tags_the_rules_add_and_the_opt_out_tag_are_not_features() -> None:
-    history = [
-        Example(task(i, f"x{i}", tags=("delegated",)), "giulia") for i in range(1, 5)
-    ] + [kept(9, "y")]
+    history = [Example(task(i, f"x{i}", tags=("delegated",)), "giulia") for i in range(1, 5)] + [
+        kept(9, "y")
+    ]
     assert mined(history).suggestions == ()
 
 
@@ -242,9 +256,11 @@ NAMES = st.text(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
-        st.tuples(NAMES, st.sampled_from(["giulia", "marco", None]), st.sampled_from(
-            [None, "Invoices", "Bookings", 'We"ird: [sec]tion #1']
-        )),
+        st.tuples(
+            NAMES,
+            st.sampled_from(["giulia", "marco", None]),
+            st.sampled_from([None, "Invoices", "Bookings", 'We"ird: [sec]tion #1']),
+        ),
         max_size=25,
     )
 )

@@ -398,9 +398,10 @@ def _word_groups(
     features: Sequence[Feature],
     thresholds: Thresholds,
 ) -> list[Feature]:
-    """For each assistant, the OR-group of name words grown greedily, the word covering most of
-    their hand-offs first: a word mostly seen on their hand-offs joins when it adds some and the
-    group stays at least ``min_precision`` theirs."""
+    """For each assistant, the OR-group of name words grown greedily: of the words mostly seen
+    on their hand-offs, the one that adds the most of them (ties: the more precise group, then
+    by text), if it adds more of theirs than of others, the group stays at least
+    ``min_precision`` theirs and the word is related to the group (`_related`)."""
     words = [f for f in features if f.kind is FeatureKind.WORDS]
     assistants = sorted({a for i in remaining if (a := examples[i].assistant) is not None})
     groups: list[Feature] = []
@@ -415,24 +416,47 @@ def _word_groups(
             hits = sum(1 for i in matched if examples[i].assistant == assistant)
             if hits * 2 > len(matched):  # mostly theirs
                 useful.append((word.values[0], matched, theirs))
-        useful.sort(key=lambda u: (-len(u[2]), u[0]))
         group: list[str] = []
         matched_all: set[int] = set()
-        covered: set[int] = set()
-        for key, matched, theirs in useful:
-            if len(group) >= thresholds.max_words:
+        covered: set[int] = set()  # the assistant's hand-offs the group matches
+        while len(group) < thresholds.max_words:
+            best: tuple[tuple[int, float, str], str, set[int]] | None = None
+            for key, matched, theirs in useful:
+                if key in group or (group and not _related(theirs, covered, facts, key, group)):
+                    continue
+                union = matched_all | matched
+                added = union - matched_all
+                right = sum(1 for i in added if examples[i].assistant == assistant)
+                gain = right - (len(added) - right)
+                hits = sum(1 for i in union if examples[i].assistant == assistant)
+                precision = round(hits / len(union), 9)
+                if gain <= 0 or precision < thresholds.min_precision:
+                    continue
+                rank = (-right, -precision, key)
+                if best is None or rank < best[0]:
+                    best = (rank, key, union)
+            if best is None:
                 break
-            if not theirs - covered:
-                continue
-            union = matched_all | matched
-            hits = sum(1 for i in union if examples[i].assistant == assistant)
-            if hits / len(union) < thresholds.min_precision:
-                continue
-            group.append(key)
-            matched_all, covered = union, covered | theirs
+            group.append(best[1])
+            matched_all = best[2]
+            covered = {i for i in matched_all if examples[i].assistant == assistant}
         if group:
             groups.append(Feature(FeatureKind.WORDS, tuple(sorted(group))))
     return groups
+
+
+def _related(
+    theirs: set[int], covered: set[int], facts: Sequence[_Facts], key: str, group: list[str]
+) -> bool:
+    """Whether a word is about the same thing as the group: it shares a name with one of the
+    group's words ("Pay invoice"), or one of its hand-offs shares a section with one of the
+    group's ("fattura" and "invoice" both in Invoices). Words of different topics that go to
+    the same assistant (invoices and hotels) stay separate rules."""
+    words = {Feature(FeatureKind.WORDS, (g,)) for g in group}
+    if any(words & facts[i].features for i in theirs):
+        return True
+    sections = {f for i in covered for f in facts[i].features if f.kind is FeatureKind.SECTION}
+    return any(sections & facts[i].features for i in theirs)
 
 
 # ----------------------------------------------------------------------------- rules as YAML
