@@ -60,7 +60,8 @@ from delegator.core.summary_render import (
     WORDS as RENDER_WORDS,
 )
 from delegator.sandbox import SandboxServer
-from delegator.summaries.gather import SAY, combined_digest_inputs, taken_back_reason
+from delegator.summaries.gather import SAY, combined_digest_inputs
+from delegator.summaries.reasons import queued_reason, taken_back_reason
 
 EXAMPLES = Path("examples")
 ROME = ZoneInfo("Europe/Rome")
@@ -459,6 +460,26 @@ def test_override_reasons_are_said_in_the_voice() -> None:
     )
     assert taken_back_reason("something else", ITALIAN) == "something else"
     assert taken_back_reason("reassigned to Anna", ENGLISH) == "reassigned to Anna"
+
+
+def test_queue_reasons_are_said_in_the_voice() -> None:
+    nobody = "nobody can take it: giulia at capacity (25/25); marco away (2026-12-24..2027-01-06)"
+    assert queued_reason(nobody, ITALIAN) == (
+        "nessuno può prenderla: giulia al completo (25/25); marco assente (2026-12-24..2027-01-06)"
+    )
+    assert queued_reason("marco cannot take it: lacks the skill booking", ITALIAN) == (
+        "marco non può prenderla: non ha la competenza booking"
+    )
+    assert queued_reason("marco cannot take it: has no working hours", ITALIAN) == (
+        "marco non può prenderla: non ha orari di lavoro"
+    )
+    assert queued_reason("nobody can take it: anna next shift Tue 09:00", ITALIAN) == (
+        "nessuno può prenderla: anna prossimo turno mar 09:00"
+    )
+    assert queued_reason("nobody can take it: anna is on a boat", ITALIAN) == (
+        "nobody can take it: anna is on a boat"  # worded otherwise: as recorded
+    )
+    assert queued_reason(nobody, ENGLISH) == nobody
 
 
 def _part(client: str, voice: Voice, own: bool) -> DigestInputs:

@@ -50,6 +50,7 @@ from delegator.redact import redact_outgoing
 from delegator.service import ClientError, ClientRuntime, error_kind, still_queued
 from delegator.settings import Settings
 from delegator.summaries.periods import Period, within
+from delegator.summaries.reasons import queued_reason, taken_back_reason
 
 
 @dataclass
@@ -386,7 +387,7 @@ def waiting(
     for gid, action in still_queued(store, key, period.end).items():
         if gid in delegated:
             continue
-        reason = str(action.result or action.detail.get("reason", ""))
+        reason = queued_reason(str(action.result or action.detail.get("reason", "")), voice)
         found.append(
             WaitingTask(gid, action.task_name, urls.get(gid, _task_url(gid)), action.rule,
                         "queued", reason, action.created_at)
@@ -587,28 +588,6 @@ def _gone_problem(delegation: Delegation, names: Mapping[str, str], voice: Voice
     return voice.say(SAY, key, name=delegation.task_name, who=who, rule=delegation.rule)
 
 
-# How the service words an override when it notices it (core.overrides), read back to be said
-# in the client's language.
-_TAKEN_BACK: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^unassigned by a person$"), "unassigned"),
-    (re.compile(r"^taken back by (?P<who>.+)$", re.DOTALL), "taken_back_by"),
-    (re.compile(r"^reassigned to (?P<who>.+)$", re.DOTALL), "reassigned_to"),
-    (re.compile(r"^tag (?P<tag>.+) removed$", re.DOTALL), "tag_removed"),
-)
-
-
-def taken_back_reason(reason: str, voice: Voice = ENGLISH) -> str:
-    """An override's reason in the voice ("reassigned to Anna": "riassegnata ad Anna"); a reason
-    worded otherwise stays as it was recorded."""
-    if voice.language is Language.EN:
-        return reason
-    for pattern, key in _TAKEN_BACK:
-        found = pattern.match(reason)
-        if found is not None:
-            return voice.say(SAY, key, **found.groupdict())
-    return reason
-
-
 _SEND_KINDS = frozenset({"summary", "digest"})
 
 # The texts written here, in every language.
@@ -651,22 +630,6 @@ SAY = Phrases(
         "shadow": {
             Language.EN: "rule {rule} is in shadow mode",
             Language.IT: "la regola {rule} è in prova",
-        },
-        "unassigned": {
-            Language.EN: "unassigned by a person",
-            Language.IT: "assegnazione tolta da una persona",
-        },
-        "taken_back_by": {
-            Language.EN: "taken back by {who}",
-            Language.IT: "ripresa da {who}",
-        },
-        "reassigned_to": {
-            Language.EN: "reassigned to {who}",
-            Language.IT: "riassegnata a {who}",
-        },
-        "tag_removed": {
-            Language.EN: "tag {tag} removed",
-            Language.IT: "tag {tag} rimosso",
         },
     }
 )

@@ -1,0 +1,141 @@
+"""Reasons the service recorded in English, said in the client's language for a summary.
+
+Why a task waits in the queue (``core.assignment``) and why a delegation was taken back
+(``core.overrides``) are written once, when they happen, and kept in the journal as they were
+written. A summary reads them back: those worded as the service words them are said again in the
+client's voice ("giulia at capacity (25/25)": "giulia al completo (25/25)"); anything else (an
+older wording, an error) is shown as it was recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from delegator.core.language import ENGLISH, Language, Phrases, Voice
+
+SAY = Phrases(
+    {
+        "unassigned": {
+            Language.EN: "unassigned by a person",
+            Language.IT: "assegnazione tolta da una persona",
+        },
+        "taken_back_by": {Language.EN: "taken back by {who}", Language.IT: "ripresa da {who}"},
+        "reassigned_to": {Language.EN: "reassigned to {who}", Language.IT: "riassegnata a {who}"},
+        "tag_removed": {Language.EN: "tag {tag} removed", Language.IT: "tag {tag} rimosso"},
+        "nobody": {
+            Language.EN: "nobody can take it: {why}",
+            Language.IT: "nessuno può prenderla: {why}",
+        },
+        "cannot": {
+            Language.EN: "{who} cannot take it: {why}",
+            Language.IT: "{who} non può prenderla: {why}",
+        },
+        "skill": {
+            Language.EN: "lacks the skill {skill}",
+            Language.IT: "non ha la competenza {skill}",
+        },
+        "away": {Language.EN: "away ({when})", Language.IT: "assente ({when})"},
+        "capacity": {
+            Language.EN: "at capacity ({load})",
+            Language.IT: "al completo ({load})",
+        },
+        "no_hours": {
+            Language.EN: "has no working hours",
+            Language.IT: "non ha orari di lavoro",
+        },
+        "next_shift": {
+            Language.EN: "next shift {when}",
+            Language.IT: "prossimo turno {when}",
+        },
+        "available": {Language.EN: "available", Language.IT: "disponibile"},
+        "working": {Language.EN: "working now", Language.IT: "al lavoro ora"},
+    }
+)
+
+_TAKEN_BACK: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^unassigned by a person$"), "unassigned"),
+    (re.compile(r"^taken back by (?P<who>.+)$", re.DOTALL), "taken_back_by"),
+    (re.compile(r"^reassigned to (?P<who>.+)$", re.DOTALL), "reassigned_to"),
+    (re.compile(r"^tag (?P<tag>.+) removed$", re.DOTALL), "tag_removed"),
+)
+
+
+def taken_back_reason(reason: str, voice: Voice = ENGLISH) -> str:
+    """An override's reason in the voice ("reassigned to Anna": "riassegnata a Anna")."""
+    if voice.language is Language.EN:
+        return reason
+    for pattern, key in _TAKEN_BACK:
+        found = pattern.match(reason)
+        if found is not None:
+            return voice.say(SAY, key, **found.groupdict())
+    return reason
+
+
+# One assistant's state as core.assignment words it.
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_A_MONDAY = date(2026, 1, 5)
+_SHIFT = re.compile(r"^(?P<day>Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<time>\d\d:\d\d)$")
+_STATES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^lacks the skill (?P<skill>.+)$", re.DOTALL), "skill"),
+    (re.compile(r"^away \((?P<when>.+)\)$", re.DOTALL), "away"),
+    (re.compile(r"^at capacity \((?P<load>\d+/\d+)\)$"), "capacity"),
+    (re.compile(r"^has no working hours$"), "no_hours"),
+    (re.compile(r"^next shift (?P<when>.+)$"), "next_shift"),
+    (re.compile(r"^available$"), "available"),
+    (re.compile(r"^working now$"), "working"),
+)
+_NOBODY = re.compile(r"^nobody can take it: (?P<why>.+)$", re.DOTALL)
+_CANNOT = re.compile(r"^(?P<who>\S+) cannot take it: (?P<why>.+)$", re.DOTALL)
+_ONE = re.compile(r"^(?P<who>\S+) (?P<state>.+)$", re.DOTALL)
+
+
+def _shift(when: str, voice: Voice) -> str:
+    """ "Tue 09:00" (a weekday as the C locale writes it) with the voice's weekday."""
+    found = _SHIFT.match(when)
+    if found is None:
+        return when
+    # Weekday names are the same every week: any Monday's week will do.
+    day = _A_MONDAY + timedelta(days=_WEEKDAYS.index(found["day"]))
+    return f"{voice.day(day).split(' ')[0]} {found['time']}"
+
+
+def _state(text: str, voice: Voice) -> str | None:
+    for pattern, key in _STATES:
+        found = pattern.match(text)
+        if found is not None:
+            values = found.groupdict()
+            if key == "next_shift":
+                values["when"] = _shift(values["when"], voice)
+            return voice.say(SAY, key, **values)
+    return None
+
+
+def _each(why: str, said: Callable[[str], str | None]) -> str | None:
+    """Every "; "-separated part said again, or None when one is worded otherwise."""
+    parts = [said(part) for part in why.split("; ")]
+    return "; ".join(p for p in parts if p is not None) if all(parts) else None
+
+
+def queued_reason(reason: str, voice: Voice = ENGLISH) -> str:
+    """Why a task waits for an assistant, in the voice ("nobody can take it: giulia at capacity
+    (25/25)": "nessuno può prenderla: giulia al completo (25/25)")."""
+    if voice.language is Language.EN:
+        return reason
+
+    def one(text: str) -> str | None:
+        found = _ONE.match(text)
+        state = _state(found["state"], voice) if found is not None else None
+        return f"{found['who']} {state}" if found is not None and state is not None else None
+
+    nobody = _NOBODY.match(reason)
+    if nobody is not None:
+        why = _each(nobody["why"], one)
+        return voice.say(SAY, "nobody", why=why) if why is not None else reason
+    cannot = _CANNOT.match(reason)
+    if cannot is not None:
+        state = _state(cannot["why"], voice)
+        if state is not None:
+            return voice.say(SAY, "cannot", who=cannot["who"], why=state)
+    return reason
