@@ -117,7 +117,10 @@ def test_a_page_speaks_its_clients_language_unless_the_reader_asks_for_another(
     tasks = re.findall(r'href="(/c/[^"]+/tasks/\d+)"', page)
     assert 'lang="it"' in requests.get(running.url + tasks[0], timeout=10).text
     giulia = running.link(Role.ASSISTANT, assistant="giulia")
-    assert 'lang="it"' in requests.get(giulia, timeout=10).text
+    hers = requests.get(giulia, timeout=10).text
+    assert 'lang="it"' in hers
+    assert "presa in carico 2026-12-01 14:00" in hers  # her deadlines' stages in Italian
+    assert "acknowledged 2026-12-01" not in hers
     other = running.link(Role.CLIENT, client="solo-consultant")
     assert 'lang="en"' in requests.get(other, timeout=10).text
 

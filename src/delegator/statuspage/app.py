@@ -304,15 +304,19 @@ class Pages:
         if view is None:
             return self.missing(request, "No client names this assistant now.")
 
+        language = _language(request, _assistant_language(view.key, [e for e, _ in view.parts]))
+        words = i18n.translator(language)
+
         def deadlines(inputs: Any, gid: str) -> str:
             zone = ZoneInfo(inputs.timezone)  # the assistant's own
             return ", ".join(
-                f"{d.stage} {local(d.due, zone)}" for d in inputs.deadlines if d.gid == gid
+                f"{words('stage_' + d.stage)} {local(d.due, zone)}"
+                for d in inputs.deadlines
+                if d.gid == gid
             )
 
-        own = _assistant_language(view.key, [entry for entry, _ in view.parts])
         return self.render(request, "assistant.html", title=view.name, view=view,
-                           deadlines=deadlines, lang=_language(request, own))  # fmt: skip
+                           deadlines=deadlines, lang=language)  # fmt: skip
 
 
 FORM_LIMIT = 4096  # bytes: the sign-in form is one field
