@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from delegator.asana import AsanaClient
 from delegator.asana.history import AsanaHistory, worst_case
 from delegator.bootstrap import Fleet
 from delegator.clients import load_clients
 from delegator.core.rulemining import Mined, append_rules, suggest
 from delegator.ports import History
-from delegator.sandbox import ManualClock, SandboxServer
+from delegator.sandbox import FixtureError, ManualClock, SandboxServer, load_world
 from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries import Period
@@ -219,3 +221,21 @@ def test_a_suggestion_pasted_in_shadow_mode_is_offered_in_the_summary(
         assert f'Shadow rule "{first}" would have acted on' in rendered
         assert "turn it on?" in rendered
         fleet.close()
+
+
+def test_a_fixture_declares_a_past_hand_off_as_asana_records_it() -> None:
+    """``assigned_by`` / ``assigned_at``: the task gets the ``assigned`` story by that person at
+    that time; a hand-off without an assignee, or a time without a person, is refused."""
+    clock = ManualClock(NOW)
+    loaded = load_world(world([handed("Fattura Aruba", GIULIA, 20)]), clock=clock)
+    (story,) = loaded.task("Fattura Aruba").stories
+    assert (story.resource_subtype, story.created_by.email, story.created_at) == (
+        "assigned", ANNA, NOW - timedelta(days=20),
+    )  # fmt: skip
+    assert story.details["assignee"] is loaded.user(GIULIA)
+    for bad, where in (
+        ({"name": "x", "assigned_by": ANNA}, "assigned_by"),
+        ({"name": "x", "assignee": GIULIA, "assigned_at": "now-2d"}, "assigned_at"),
+    ):
+        with pytest.raises(FixtureError, match=rf"tasks\[0\]\.{where}: "):
+            load_world(world([bad]), clock=clock)
