@@ -24,7 +24,7 @@ from delegator.cli.console import (
     plain,
     show_progress,
 )
-from delegator.cli.explain_view import decision_json, render_text
+from delegator.cli.explain_view import decision_json, expectation_lines, render_text
 from delegator.cli.junit import CaseOutcome, SuiteOutcome, junit_xml
 from delegator.core.analysis import analyse
 from delegator.core.boundedjson import JsonInputError, load_json
@@ -410,13 +410,10 @@ def run_explain(args: argparse.Namespace) -> int:
         ]
         dump_json({"command": "explain", **found})
     else:
-        shown = [
-            line
-            for c in clocks
-            for line in (f'  rule "{c.rule}", to {c.assistant}:', *(f"    {x}" for x in c.lines))
-        ]
+        voice = loaded.head.client.voice
+        shown = expectation_lines(clocks, voice)
         zone = loaded.head.client.timezone
-        print(render_text(decision, now=ctx.now, tz_name=zone, expectations=shown))
+        print(render_text(decision, now=ctx.now, tz_name=zone, expectations=shown, voice=voice))
     return 0
 
 

@@ -31,6 +31,7 @@ from delegator.cli.plans import (
     report_json,
 )
 from delegator.clients import ClientEntry, TokenError, UnsendableToken, check_token, load_clients
+from delegator.core.language import ENGLISH
 from delegator.core.suggest import did_you_mean
 from delegator.core.timeexpr import parse_duration
 from delegator.cycles import Count, CycleCounts, CycleError, ErrorKind
@@ -250,6 +251,8 @@ def _plan(
     end_progress()
     failed = bool(unusable) or any(r.counts[Count.CLIENT_FAILED] for r in reports)
     pending = any(changes_pending(r) for r in reports)
+    # each client's plan in its language (client.language / client.locale)
+    voices = {e.key: e.loaded.head.client.voice for e in entries if e.loaded.head is not None}
     if args.json:
         dump_json(
             {
@@ -261,10 +264,14 @@ def _plan(
             }
         )
     elif args.markdown:
-        print("\n\n".join(render_markdown(r) for r in reports))
+        print("\n\n".join(render_markdown(r, voice=voices.get(r.client, ENGLISH)) for r in reports))
     else:
         style = Style.for_stream(sys.stdout, args)
-        print("\n\n".join(render_plan(r, style=style) for r in reports))
+        print(
+            "\n\n".join(
+                render_plan(r, style=style, voice=voices.get(r.client, ENGLISH)) for r in reports
+            )
+        )
     if failed:
         return 1
     return 2 if args.detailed_exitcode and pending else 0
