@@ -201,6 +201,16 @@ def test_a_section_is_suggested_when_the_names_say_nothing() -> None:
     assert only.score.line == "precision 3/3 (100%), recall 3/3 (100%)"
 
 
+def test_a_name_with_quotes_and_control_characters_is_quoted_so_the_file_still_loads() -> None:
+    odd = 'Fat\x07ture: "2026" #1\u2028\ufffe'
+    history = [handed(i, f"x{i}", section=odd) for i in (1, 2, 3)] + [kept(4, "y")]
+    (only,) = mined(history).suggestions
+    assert only.score.line == "precision 3/3 (100%), recall 3/3 (100%)"
+    parsed = parse_client_file(append_rules(AGENCY, only.yaml), "agency.yaml")
+    assert parsed.valid, parsed.errors
+    assert parsed.rules[-1].rule.name == f"Suggested: section {odd} of Client Admin to giulia"
+
+
 def test_tags_the_rules_add_and_the_opt_out_tag_are_not_features() -> None:
     history = [Example(task(i, f"x{i}", tags=("delegated",)), "giulia") for i in range(1, 5)] + [
         kept(9, "y")
@@ -277,7 +287,10 @@ NAMES = st.text(
         st.tuples(
             NAMES,
             st.sampled_from(["giulia", "marco", None]),
-            st.sampled_from([None, "Invoices", "Bookings", 'We"ird: [sec]tion #1']),
+            st.one_of(
+                st.sampled_from([None, "Invoices", "Bookings", 'We"ird: [sec]tion #1']),
+                NAMES.filter(str.strip),
+            ),
         ),
         max_size=25,
     )

@@ -463,8 +463,19 @@ def _related(
 
 
 def _quoted(text: str) -> str:
-    """A YAML double-quoted scalar (JSON's string syntax is YAML's)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A YAML double-quoted scalar (JSON's string syntax is YAML's), every character YAML would
+    refuse as is (controls, lone surrogates, non-characters) escaped."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return "".join(
+        ch if ch.isprintable() or ch == " " else "".join(f"\\u{u:04x}" for u in _utf16(ch))
+        for ch in quoted
+    )
+
+
+def _utf16(ch: str) -> list[int]:
+    """A character as UTF-16 code units (a pair for one beyond the first plane)."""
+    data = ch.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
 def _piece(key: str, spellings: Sequence[str]) -> str:
