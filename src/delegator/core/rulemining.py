@@ -20,6 +20,7 @@ suggestion.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,16 +55,23 @@ class Example:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """When a feature becomes a rule: it covers at least ``min_support`` hand-offs not covered
-    yet, and at least ``min_precision`` of the examples it matches went to the rule's
-    assistant(s). At most ``max_rules`` rules; a group of name words has at most
-    ``max_words`` words, each seen in at least ``min_word_support`` hand-offs."""
+    """When a feature becomes a rule: it covers at least `support` hand-offs not covered yet,
+    and at least ``min_precision`` of the examples it matches went to the rule's assistant(s).
+    At most ``max_rules`` rules; a group of name words has at most ``max_words`` words, each
+    seen in at least ``min_word_support`` hand-offs (a third of `support` in a long
+    history)."""
 
     min_support: int = 3
+    min_share: float = 0.02
     min_precision: float = 0.8
     max_rules: int = 5
     max_words: int = 3
     min_word_support: int = 2
+
+    def support(self, handed_off: int) -> int:
+        """Hand-offs a rule must cover: ``min_support``, or ``min_share`` of the hand-offs in a
+        long history (20 of 1,000), so a long history's chance coincidences are no rules."""
+        return max(self.min_support, math.ceil(self.min_share * handed_off))
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -205,12 +213,6 @@ def _facts(task: Task, ignore_tags: frozenset[str]) -> _Facts:
     return _Facts(frozenset(features), {k: frozenset(v) for k, v in surfaces.items()})
 
 
-def _has(facts: _Facts, feature: Feature) -> bool:
-    if feature.kind is FeatureKind.WORDS:
-        return any(Feature(FeatureKind.WORDS, (s,)) in facts.features for s in feature.values)
-    return feature in facts.features
-
-
 # ----------------------------------------------------------------------------- statistics
 
 
@@ -324,22 +326,28 @@ def mine(
     ordered = sorted(examples, key=lambda e: (e.task.gid, e.task.name, e.assistant or ""))
     ignored = frozenset(t.casefold() for t in ignore_tags)
     facts = [_facts(e.task, ignored) for e in ordered]
-    total = len(ordered)
+    index: dict[Feature, set[int]] = {}
+    for i, fact in enumerate(facts):
+        for feature in fact.features:
+            index.setdefault(feature, set()).add(i)
     remaining = {i for i, e in enumerate(ordered) if e.delegated}
+    support = thresholds.support(len(remaining))
+    mining = _Mining(ordered, facts, index, thresholds, support)
     all_features = sorted(
-        {f for fact in facts for f in fact.features}, key=lambda f: (f.kind.value, f.values)
+        (f for f, where in index.items() if len(where) >= min(support, mining.word_support)),
+        key=lambda f: (f.kind.value, f.values),
     )
     chosen: list[Candidate] = []
     while remaining and len(chosen) < thresholds.max_rules:
         best: tuple[tuple[int, float, int, str], Candidate, set[int]] | None = None
         options = [f for f in all_features if f.kind is not FeatureKind.WORDS]
-        options.extend(_word_groups(ordered, facts, remaining, all_features, thresholds))
+        options.extend(mining.word_groups(remaining, all_features))
         for feature in options:
-            scored = _score(feature, ordered, facts, remaining, thresholds)
+            scored = mining.score(feature, remaining)
             if scored is None:
                 continue
             candidate, covered = scored
-            if candidate.matched >= total:
+            if candidate.matched >= len(ordered):
                 continue  # a rule that matches everything says nothing
             precision = round(candidate.hits / candidate.matched, 9)
             key = (-candidate.support, -precision, _RANK[feature.kind], feature.text)
@@ -353,82 +361,92 @@ def mine(
     return chosen
 
 
-def _score(
-    feature: Feature,
-    examples: Sequence[Example],
-    facts: Sequence[_Facts],
-    remaining: set[int],
-    thresholds: Thresholds,
-) -> tuple[Candidate, set[int]] | None:
-    matched = [i for i, fact in enumerate(facts) if _has(fact, feature)]
-    new = {i for i in matched if i in remaining}
-    if len(new) < thresholds.min_support:
-        return None
-    target = _target_of((examples[i] for i in new), thresholds.min_precision)
-    if target is None:
-        return None
-    hits = sum(1 for i in matched if target.takes(examples[i].assistant))
-    if hits / len(matched) < thresholds.min_precision:
-        return None
-    covered = {i for i in new if target.takes(examples[i].assistant)}
-    if len(covered) < thresholds.min_support:
-        return None
-    spellings: dict[str, set[str]] = {}
-    if feature.kind in (FeatureKind.WORDS, FeatureKind.PHRASE):
-        for i in matched:
+@dataclass(frozen=True, slots=True)
+class _Mining:
+    """The examples, their features and which examples have each feature (the index)."""
+
+    examples: Sequence[Example]
+    facts: Sequence[_Facts]
+    index: Mapping[Feature, set[int]]
+    thresholds: Thresholds
+    support: int  # hand-offs a rule must cover, for this history
+
+    @property
+    def word_support(self) -> int:
+        """Hand-offs each word of a group must be seen on."""
+        return max(self.thresholds.min_word_support, -(-self.support // 3))
+
+    def matched(self, feature: Feature) -> set[int]:
+        if feature.kind is FeatureKind.WORDS:
+            found: set[int] = set()
             for key in feature.values:
-                spellings.setdefault(key, set()).update(facts[i].surfaces.get(key, ()))
-    return (
-        Candidate(
-            feature,
-            target,
-            {k: tuple(sorted(v)) for k, v in sorted(spellings.items())},
-            len(covered),
-            len(matched),
-            hits,
-        ),
-        covered,
-    )
+                found |= self.index.get(Feature(FeatureKind.WORDS, (key,)), set())
+            return found
+        return self.index.get(feature, set())
 
+    def score(self, feature: Feature, remaining: set[int]) -> tuple[Candidate, set[int]] | None:
+        examples, precision = self.examples, self.thresholds.min_precision
+        matched = self.matched(feature)
+        new = matched & remaining
+        if len(new) < self.support:
+            return None
+        target = _target_of((examples[i] for i in new), precision)
+        if target is None:
+            return None
+        hits = sum(1 for i in matched if target.takes(examples[i].assistant))
+        if hits / len(matched) < precision:
+            return None
+        covered = {i for i in new if target.takes(examples[i].assistant)}
+        if len(covered) < self.support:
+            return None
+        spellings: dict[str, set[str]] = {}
+        if feature.kind in (FeatureKind.WORDS, FeatureKind.PHRASE):
+            for i in matched:
+                for key in feature.values:
+                    spellings.setdefault(key, set()).update(self.facts[i].surfaces.get(key, ()))
+        shown = {k: tuple(sorted(v)) for k, v in sorted(spellings.items())}
+        return Candidate(feature, target, shown, len(covered), len(matched), hits), covered
 
-def _word_groups(
-    examples: Sequence[Example],
-    facts: Sequence[_Facts],
-    remaining: set[int],
-    features: Sequence[Feature],
-    thresholds: Thresholds,
-) -> list[Feature]:
-    """For each assistant, the OR-group of name words grown greedily: of the words mostly seen
-    on their hand-offs, the one that adds the most of them (ties: the more precise group, then
-    by text), if it adds more of theirs than of others, the group stays at least
-    ``min_precision`` theirs and the word is related to the group (`_related`)."""
-    words = [f for f in features if f.kind is FeatureKind.WORDS]
-    assistants = sorted({a for i in remaining if (a := examples[i].assistant) is not None})
-    groups: list[Feature] = []
-    for assistant in assistants:
-        # (stem, examples it matches, hand-offs to the assistant not covered yet)
-        useful: list[tuple[str, set[int], set[int]]] = []
-        for word in words:
-            matched = {i for i, fact in enumerate(facts) if _has(fact, word)}
-            theirs = {i for i in matched if i in remaining and examples[i].assistant == assistant}
-            if len(theirs) < thresholds.min_word_support:
-                continue
-            hits = sum(1 for i in matched if examples[i].assistant == assistant)
-            if hits * 2 > len(matched):  # mostly theirs
-                useful.append((word.values[0], matched, theirs))
+    def word_groups(self, remaining: set[int], features: Sequence[Feature]) -> list[Feature]:
+        """For each assistant, the OR-group of name words grown greedily: of the words mostly
+        seen on their hand-offs, the one that adds the most of them (ties: the more precise
+        group, then by text), if it adds more of theirs than of others, the group stays at
+        least ``min_precision`` theirs and the word is related to the group (`_related`)."""
+        examples = self.examples
+        words = [f for f in features if f.kind is FeatureKind.WORDS]
+        assistants = sorted({a for i in remaining if (a := examples[i].assistant) is not None})
+        groups: list[Feature] = []
+        for assistant in assistants:
+            # (stem, examples it matches, hand-offs to the assistant not covered yet)
+            useful: list[tuple[str, set[int], set[int]]] = []
+            for word in words:
+                matched = self.index[word]
+                theirs = {i for i in matched & remaining if examples[i].assistant == assistant}
+                if len(theirs) < self.word_support:
+                    continue
+                hits = sum(1 for i in matched if examples[i].assistant == assistant)
+                if hits * 2 > len(matched):  # mostly theirs
+                    useful.append((word.values[0], matched, theirs))
+            group = self._grow(assistant, useful)
+            if group:
+                groups.append(Feature(FeatureKind.WORDS, tuple(sorted(group))))
+        return groups
+
+    def _grow(self, assistant: str, useful: list[tuple[str, set[int], set[int]]]) -> list[str]:
+        examples, thresholds = self.examples, self.thresholds
         group: list[str] = []
         matched_all: set[int] = set()
         covered: set[int] = set()  # the assistant's hand-offs the group matches
         while len(group) < thresholds.max_words:
             best: tuple[tuple[int, float, str], str, set[int]] | None = None
             for key, matched, theirs in useful:
-                if key in group or (group and not _related(theirs, covered, facts, key, group)):
+                if key in group or (group and not _related(theirs, covered, self.facts, group)):
                     continue
                 union = matched_all | matched
-                added = union - matched_all
+                added = matched - matched_all
                 right = sum(1 for i in added if examples[i].assistant == assistant)
                 gain = right - (len(added) - right)
-                hits = sum(1 for i in union if examples[i].assistant == assistant)
+                hits = len(covered) + right
                 precision = round(hits / len(union), 9)
                 if gain <= 0 or precision < thresholds.min_precision:
                     continue
@@ -440,13 +458,11 @@ def _word_groups(
             group.append(best[1])
             matched_all = best[2]
             covered = {i for i in matched_all if examples[i].assistant == assistant}
-        if group:
-            groups.append(Feature(FeatureKind.WORDS, tuple(sorted(group))))
-    return groups
+        return group
 
 
 def _related(
-    theirs: set[int], covered: set[int], facts: Sequence[_Facts], key: str, group: list[str]
+    theirs: set[int], covered: set[int], facts: Sequence[_Facts], group: list[str]
 ) -> bool:
     """Whether a word is about the same thing as the group: it shares a name with one of the
     group's words ("Pay invoice"), or one of its hand-offs shares a section with one of the
