@@ -303,7 +303,8 @@ def render(result: Result) -> str:
         t = DEFAULT_THRESHOLDS
         lines.append(
             "No rule to suggest: no word, project, section, tag or field covers at least "
-            f"{t.min_support} hand-offs with a precision of {t.min_precision:.0%} or more."
+            f"{t.support(mined.delegated)} hand-offs with a precision of {t.min_precision:.0%} "
+            "or more."
         )
     else:
         for index, suggestion in enumerate(mined.suggestions, 1):
