@@ -26,6 +26,7 @@ from delegator.statuspage.access import Grant, Role, new_link_id, sign_link
 from delegator.statuspage.app import create_app
 from delegator.statuspage.views import Site
 from delegator.store import SqlStore
+from examplefiles import in_english
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "s" * 40
@@ -69,8 +70,10 @@ class Running:
 def page_world(tmp_path: Path) -> Iterator[Running]:
     rules = tmp_path / "rules"
     rules.mkdir()
-    for name in ("small-agency.yaml", "solo-consultant.yaml"):
-        shutil.copy(EXAMPLES / name, rules / name)
+    shutil.copy(EXAMPLES / "solo-consultant.yaml", rules / "solo-consultant.yaml")
+    # The pages' words are asserted in English; a test of the client's language writes it back.
+    agency = in_english((EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8"))
+    (rules / "small-agency.yaml").write_text(agency, encoding="utf-8")
     clock = ManualClock(START)
     store = SqlStore(f"sqlite:///{tmp_path / 'state.db'}")
     store.migrate()

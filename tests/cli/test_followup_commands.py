@@ -18,6 +18,7 @@ from delegator.clock import ManualClock
 from delegator.sandbox import SandboxServer
 from delegator.settings import load_settings
 from delegator.store import SqlStore
+from examplefiles import in_english
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RULE = "Invoices and receipts go to the assistants"
@@ -27,7 +28,7 @@ EXPECT = "    expect:\n      acknowledged_within: 4h\n      started_within: 1 bu
 def agency_with_expectations(folder: Path) -> Path:
     """The agency example alone, its invoice rule expecting an answer within 4 working hours."""
     folder.mkdir(exist_ok=True)
-    text = (EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8")
+    text = in_english((EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8"))
     anchor = "    limit: 20\n    minutes: 15\n"
     assert anchor in text
     if "expect:" not in text.split(anchor, 1)[1].split("  - name:", 1)[0]:
@@ -77,7 +78,7 @@ def test_explain_shows_no_clock_for_a_rule_that_expects_nothing(
 ) -> None:
     folder = tmp_path / "rules"
     folder.mkdir()
-    text = (EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8")
+    text = in_english((EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8"))
     # The example's expect: blocks taken out (each key, its indented lines and comments).
     plain = re.sub(r"\n    expect:\n(?:      .*\n|\s*#.*\n)*", "\n", text)
     assert "expect:" not in plain

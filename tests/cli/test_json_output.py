@@ -37,6 +37,7 @@ COMMANDS: dict[str, list[str]] = {
     "config": ["config", "--json"],
     "prune": ["prune", "--json", "--dry-run"],
     "undo": ["undo", "--json", "--cycle", "1", "--dry-run"],
+    "suggest": ["suggest", "--json", "--client", "small-agency"],
     "links": ["links", "list", "--json"],
 }  # fmt: skip
 

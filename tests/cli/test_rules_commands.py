@@ -11,6 +11,7 @@ import pytest
 
 from delegator import __version__
 from delegator.cli import build_parser, main
+from examplefiles import in_english
 
 EXAMPLES = Path("examples")
 BROKEN = """\
@@ -78,10 +79,12 @@ def test_check_reports_missing_files(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_explain_shows_every_condition_quadrant_and_near_misses(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    rules = tmp_path / "small-agency.yaml"
+    rules.write_text(in_english((EXAMPLES / "small-agency.yaml").read_text("utf-8")), "utf-8")
     code, out, _ = run(
-        capsys, "explain", "--rules", str(EXAMPLES / "small-agency.yaml"),
+        capsys, "explain", "--rules", str(rules),
         "--task", str(EXAMPLES / "tasks" / "invoice.json"), "--now", "2026-11-27T10:00:00+01:00",
     )  # fmt: skip
     assert code == 0

@@ -16,6 +16,7 @@ import pytest
 
 from delegator.cli import main
 from delegator.sandbox import SandboxServer
+from examplefiles import english_examples
 
 EXAMPLES = Path("examples")
 
@@ -26,7 +27,9 @@ def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Sandbox
         monkeypatch.setenv("DELEGATOR_CONFIG", str(tmp_path / "no-config.yaml"))
         monkeypatch.setenv("DELEGATOR_ASANA_BASE_URL", server.base_url)
         monkeypatch.setenv("DELEGATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
-        monkeypatch.setenv("DELEGATOR_RULES_DIR", str(EXAMPLES))
+        # The examples written in English: what the commands print is asserted in English.
+        rules = english_examples(tmp_path / "rules")
+        monkeypatch.setenv("DELEGATOR_RULES_DIR", str(rules))
         monkeypatch.setenv("DELEGATOR_LOG_FORMAT", "json")
         monkeypatch.setenv("ASANA_TOKEN_NORTHWIND", server.token("anna@northwind.example"))
         monkeypatch.setenv("ASANA_TOKEN_FISCHER", server.token("lena@fischer-consulting.example"))

@@ -57,9 +57,15 @@ def test_summary_previews_after_a_cycle_and_sends_nothing(
     assert main(["summary", "--client", "small-agency", "--period", "7d", "--digests"]) == 0
     out = capsys.readouterr().out
     assert "# Northwind Studio" in out
-    for section in ("**Delegated:", "**Overdue", "**Covey matrix", "**Assistants:**"):
+    # The agency writes to its people in Italian (examples/small-agency.yaml: language: it).
+    for section in (
+        "**Attività delegate:",
+        "**In ritardo",
+        "**Matrice di Covey",
+        "**Assistenti:**",
+    ):
         assert section in out
-    assert "your tasks" in out  # the assistants' digests
+    assert "le tue attività" in out  # the assistants' digests
     assert "https://app.asana.com/" in out
     assert writes(sandbox) == writes_before  # a preview writes nothing
 
@@ -128,26 +134,29 @@ def test_the_demo_ends_with_a_summary_posted_to_asana_and_a_digest(
     if not _giulia_away_today():
         scene = out[out.index('The follow-up: reminders, escalation, "not for me", undo') :]
         scene = scene[: scene.index("== ", 3)]
+        # The scene's narration is English; what the service posts is in the client's Italian.
         assert ", a reminder to " in scene
-        assert ":\n      Reminder: this task is expected to be acknowledged" in scene
+        assert ":\n      Promemoria: questa attività va presa in carico" in scene
         assert ", missed: escalated to the owner:\n      " in scene
-        assert " has not acknowledged this task: it was expected by " in scene
+        assert " non ha ancora preso in carico questa attività: era attesa entro " in scene
         assert "and tagged late, the owner following the task" in scene
         assert 'comments "Non fa per me: serve la firma del titolare"' in scene
-        assert "says this task is not for them: serve la firma del titolare. It is back" in scene
+        assert "ha restituito questa attività: serve la firma del titolare. Torna a te" in scene
         assert "`delegator undo --task " in scene
         assert "took back " in scene
         assert ", failed 0, " in scene
     summary = out[out.index("the client's summary") :]
     assert "# Northwind Studio" in summary
-    assert "**Done: 1**" in summary
+    assert "**Completate: 1**" in summary
     if not _giulia_away_today():
-        assert "**Missed expectations (" in summary
-        assert "refine the rule?" in summary
-    assert "given back" in summary
+        assert "**Scadenze mancate (" in summary
+        assert "da rivedere?" in summary
+        assert ", segnalata al titolare" in summary
+        assert "restituita da Giulia Bianchi: serve la firma del titolare" in summary
+    assert "**Tempo restituito:**" in summary
     assert "Posted to Asana as a status update on Operations" in summary
     assert "An assistant's digest" in summary
-    assert "your tasks on" in summary
+    assert ": le tue attività, " in summary
 
 
 def _giulia_away_today() -> bool:

@@ -458,6 +458,13 @@ def test_override_reasons_are_said_in_the_voice() -> None:
     assert (
         taken_back_reason("unassigned by a person", ITALIAN) == "assegnazione tolta da una persona"
     )
+    assert taken_back_reason("taken back by delegator undo", ITALIAN) == (
+        "annullata con delegator undo"
+    )
+    assert taken_back_reason("bounced by Giulia Bianchi: serve la firma", ITALIAN) == (
+        "restituita da Giulia Bianchi: serve la firma"
+    )
+    assert taken_back_reason("bounced by Giulia Bianchi", ITALIAN) == "restituita da Giulia Bianchi"
     assert taken_back_reason("something else", ITALIAN) == "something else"
     assert taken_back_reason("reassigned to Anna", ENGLISH) == "reassigned to Anna"
 
@@ -524,7 +531,7 @@ def italian_agency(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     rules = tmp_path / "rules"
     rules.mkdir()
     text = (EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8")
-    text = text.replace("  timezone: Europe/Rome\n", "  timezone: Europe/Rome\n  language: it\n", 1)
+    assert "\n  language: it\n" in text  # the example is Italian; Marco reads English
     text = text.replace("    timezone: Europe/Lisbon\n", "    timezone: Europe/Lisbon\n"
                         "    language: en\n", 1)  # fmt: skip
     (rules / "small-agency.yaml").write_text(text, encoding="utf-8")
@@ -560,3 +567,16 @@ def test_the_client_files_language_reaches_its_summary_and_digests(
         plain = re.sub(r"(?m)^(- .*: \d+|  .*)$", " ", plain)
         left = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", plain)} & english
         assert not left, (left, text)
+
+
+@pytest.mark.parametrize(
+    ("voice", "said"),
+    [(ENGLISH, ", escalated to the owner"), (ITALIAN, ", segnalata al titolare")],
+)
+def test_an_escalation_to_the_owner_names_the_owner_not_the_key(voice: Voice, said: str) -> None:
+    inputs = replace(
+        full_inputs(voice=voice), followups=[_fact("601", "Fattura", "escalation", to="owner")]
+    )
+    rendered = render_summary(build_summary(inputs))
+    assert said in rendered.markdown
+    assert said in rendered.html

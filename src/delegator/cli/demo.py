@@ -239,20 +239,21 @@ def show_followup(
           f"expects it {first.describe()}.")  # fmt: skip
     if remind is not None and remind > clock.now():
         clock.set(remind + timedelta(minutes=1))
+        before = _comments(task)
         later.cycle(entry)
-        _said(world, task, "Reminder", f"{_at(clock.now(), zone)}, a reminder to {name}")
+        _said(task, before, f"{_at(clock.now(), zone)}, a reminder to {name}")
     clock.set(max(first.due, clock.now()) + timedelta(minutes=1))
+    before = _comments(task)
     later.cycle(entry)
-    _said(world, task, "has not", f"{_at(clock.now(), zone)}, missed: escalated to the owner")
+    _said(task, before, f"{_at(clock.now(), zone)}, missed: escalated to the owner")
     extra = [t.name for t in task.tags if t.name == "late"]
     if extra:
         print(f"      and tagged {extra[0]}, the owner following the task")
     bounced = _bounce_one(sandbox, later, entry, delegation.task_gid, clock)
     if bounced is not None:
-        person, task_name, reason = bounced
+        person, task_name, reason, before = bounced
         print(f'  {person} comments "{reason}" on "{task_name}".')
-        bounced_task = world.task(task_name)
-        _said(world, bounced_task, "not for them", "  The next cycle gives it back")
+        _said(world.task(task_name), before, "  The next cycle gives it back")
         print("      recorded as an override: the rule leaves it alone from now on")
     _undo_one(later, fleet, entry)
     clock.advance(minutes=1)  # the summaries below end now: what happened above is in them
@@ -287,10 +288,16 @@ def _at(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%a %H:%M")
 
 
-def _said(world: Any, task: Any, words: str, lead: str) -> None:
-    """The service's comment on the task containing ``words``, as posted (mention dropped)."""
+def _comments(task: Any) -> int:
+    """How many comments the task has: those after it are the ones a cycle posted."""
+    return sum(1 for s in task.stories if s.resource_subtype == "comment_added")
+
+
+def _said(task: Any, before: int, lead: str) -> None:
+    """The first comment posted on the task after its first ``before``, as posted (mention
+    dropped), in the client's language."""
     posted = [s.text for s in task.stories if s.resource_subtype == "comment_added"]
-    text = next((t for t in reversed(posted) if words in t), None)
+    text = posted[before] if len(posted) > before else None
     if text is None:
         print(f"{lead}: nothing posted (see `delegator history`)")
         return
@@ -300,8 +307,9 @@ def _said(world: Any, task: Any, words: str, lead: str) -> None:
 
 def _bounce_one(
     sandbox: SandboxServer, fleet: Fleet, entry: ClientEntry, skip: str, clock: ManualClock
-) -> tuple[str, str, str] | None:
-    """An assistant says "not for me" about one of their tasks, with the file's command."""
+) -> tuple[str, str, str, int] | None:
+    """An assistant says "not for me" about one of their tasks, with the file's command: who,
+    the task, the comment, and how many comments the task had with it."""
     head = entry.loaded.head
     assert head is not None
     command = head.bounce.command
@@ -317,9 +325,10 @@ def _bounce_one(
         reason = f"{command[:1].upper()}{command[1:]}: serve la firma del titolare"
         person = task.assignee
         world.comment(task, reason, by=person)
+        before = _comments(task)
         clock.advance(minutes=2)
         fleet.cycle(entry, full=True)  # a comment command is looked for at whole reads
-        return person.name, task.name, reason
+        return person.name, task.name, reason, before
     return None
 
 

@@ -478,7 +478,7 @@ Shadow rule "{{ s.rule }}" would have acted on {{ plural(s.count, "task") }}: tu
 
 **Missed expectations ({{ summary.missed|length }})**
 {% for t in shown(summary.missed) %}
-- {{ task(t) }} · not {{ t.stage }} in time (rule "{{ t.rule }}"){{ ", escalated to " ~ t.to if t.to }}
+- {{ task(t) }} · not {{ t.stage }} in time (rule "{{ t.rule }}"){{ (", escalated to the owner" if t.to == "owner" else ", escalated to " ~ t.to) if t.to }}
 {% endfor %}
 {% if more(summary.missed) %}
 - {{ more(summary.missed) }}
@@ -575,7 +575,7 @@ Shadow rule "{{ s.rule }}" would have acted on {{ plural(s.count, "task") }}: tu
 {% if summary.missed %}
 
 <strong>Missed expectations ({{ summary.missed|length }})</strong>
-<ul>{% for t in shown(summary.missed) %}<li>{{ task(t) }} · not {{ t.stage }} in time (rule "{{ t.rule }}"){{ ", escalated to " ~ t.to if t.to }}</li>{% endfor %}{% if more(summary.missed) %}<li>{{ more(summary.missed) }}</li>{% endif %}</ul>
+<ul>{% for t in shown(summary.missed) %}<li>{{ task(t) }} · not {{ t.stage }} in time (rule "{{ t.rule }}"){{ (", escalated to the owner" if t.to == "owner" else ", escalated to " ~ t.to) if t.to }}</li>{% endfor %}{% if more(summary.missed) %}<li>{{ more(summary.missed) }}</li>{% endif %}</ul>
 {% endif %}
 {% if summary.reassigned %}
 
@@ -776,7 +776,7 @@ La regola in prova "{{ s.rule }}" avrebbe agito su {{ plural(s.count, "attività
 
 **Scadenze mancate ({{ number(summary.missed|length) }})**
 {% for t in shown(summary.missed) %}
-- {{ task(t) }} · non {{ stage(t.stage) }} in tempo (regola "{{ t.rule }}"){{ ", segnalata a " ~ t.to if t.to }}
+- {{ task(t) }} · non {{ stage(t.stage) }} in tempo (regola "{{ t.rule }}"){{ (", segnalata al titolare" if t.to == "owner" else ", segnalata a " ~ t.to) if t.to }}
 {% endfor %}
 {% if more(summary.missed) %}
 - {{ more(summary.missed) }}
@@ -873,7 +873,7 @@ La regola in prova "{{ s.rule }}" avrebbe agito su {{ plural(s.count, "attività
 {% if summary.missed %}
 
 <strong>Scadenze mancate ({{ number(summary.missed|length) }})</strong>
-<ul>{% for t in shown(summary.missed) %}<li>{{ task(t) }} · non {{ stage(t.stage) }} in tempo (regola "{{ t.rule }}"){{ ", segnalata a " ~ t.to if t.to }}</li>{% endfor %}{% if more(summary.missed) %}<li>{{ more(summary.missed) }}</li>{% endif %}</ul>
+<ul>{% for t in shown(summary.missed) %}<li>{{ task(t) }} · non {{ stage(t.stage) }} in tempo (regola "{{ t.rule }}"){{ (", segnalata al titolare" if t.to == "owner" else ", segnalata a " ~ t.to) if t.to }}</li>{% endfor %}{% if more(summary.missed) %}<li>{{ more(summary.missed) }}</li>{% endif %}</ul>
 {% endif %}
 {% if summary.reassigned %}
 

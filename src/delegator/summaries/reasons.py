@@ -22,6 +22,15 @@ SAY = Phrases(
             Language.IT: "assegnazione tolta da una persona",
         },
         "taken_back_by": {Language.EN: "taken back by {who}", Language.IT: "ripresa da {who}"},
+        "undone": {
+            Language.EN: "taken back by delegator undo",
+            Language.IT: "annullata con delegator undo",
+        },
+        "bounced_by": {Language.EN: "bounced by {who}", Language.IT: "restituita da {who}"},
+        "bounced_by_why": {
+            Language.EN: "bounced by {who}: {why}",
+            Language.IT: "restituita da {who}: {why}",
+        },
         "reassigned_to": {Language.EN: "reassigned to {who}", Language.IT: "riassegnata a {who}"},
         "tag_removed": {Language.EN: "tag {tag} removed", Language.IT: "tag {tag} rimosso"},
         "nobody": {
@@ -56,7 +65,10 @@ SAY = Phrases(
 
 _TAKEN_BACK: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^unassigned by a person$"), "unassigned"),
+    (re.compile(r"^taken back by delegator undo$"), "undone"),
     (re.compile(r"^taken back by (?P<who>.+)$", re.DOTALL), "taken_back_by"),
+    (re.compile(r"^bounced by (?P<who>[^:]+): (?P<why>.+)$", re.DOTALL), "bounced_by_why"),
+    (re.compile(r"^bounced by (?P<who>[^:]+)$", re.DOTALL), "bounced_by"),
     (re.compile(r"^reassigned to (?P<who>.+)$", re.DOTALL), "reassigned_to"),
     (re.compile(r"^tag (?P<tag>.+) removed$", re.DOTALL), "tag_removed"),
 )
