@@ -89,7 +89,7 @@ def test_explain_in_italian_for_an_italian_client(tmp_path: Path) -> None:
     assert "  urgente: sì, importante: no" in out
     assert f"Regola 1 «{RULE}»: agisce" in out
     assert "  azioni:" in out
-    assert "    + assegna a uno tra [giulia, marco] (least_loaded, competenza admin)" in out
+    assert "    + assegna a uno tra [giulia, marco] (al meno carico, competenza admin)" in out
     assert "valore: [Invoices in Client Admin]   atteso: Bookings in Client Admin" in out
     assert "Quasi applicabili (manca una sola condizione):" in out
     shown = out.split("Tempi attesi, se delegata adesso:", 1)[1]

@@ -1,18 +1,22 @@
 """A decision and its trace, for a person at a terminal (in the client's language) or as JSON
 for tools (always English).
 
-In Italian the headings, verdicts, quadrants, rule statuses, actions and dates are translated;
-the conditions' own texts and the engine's notes (``tagged X: never touched``...) stay as the
-engine writes them, in English, as do the names written in the file.
+In Italian everything the service says is Italian: headings, verdicts, quadrants, rule statuses,
+actions, the frames of the conditions (``tutte queste``, ``almeno una di queste``, ``non``) and
+what they saw, the engine's notes, and dates. The conditions themselves are shown as the rule
+file writes them (``quadrant in [eliminate]``, ``section is Inbox in Operations``): its keywords
+are English, and so are the names written in it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from delegator.core.assignment import Choice, choice_reason
 from delegator.core.conditions import ConditionTrace, trace_data
 from delegator.core.engine import Decision, RuleStatus
 from delegator.core.intents import (
@@ -28,6 +32,7 @@ from delegator.core.intents import (
 )
 from delegator.core.language import ENGLISH, Language, Phrases, Voice
 from delegator.core.matrix import QUADRANT_MEANING
+from delegator.summaries.reasons import taken_back_reason
 
 if TYPE_CHECKING:
     from delegator.followup import Foreseen
@@ -148,21 +153,128 @@ ACTIONS = Phrases(
         "set": {Language.EN: "set {field} to {value}", Language.IT: "imposta {field} a {value}"},
         "due": {Language.EN: "set due date {day}", Language.IT: "imposta la scadenza a {day}"},
         "comment": {Language.EN: "comment {text}", Language.IT: "commenta {text}"},
+        "assigned": {Language.EN: "assign to {who}: {why}", Language.IT: "assegna a {who}: {why}"},
+        "least_loaded": {Language.EN: "least_loaded", Language.IT: "al meno carico"},
+        "round_robin": {Language.EN: "round_robin", Language.IT: "a rotazione"},
     }
 )
 
+# The frames of the conditions (all, any, not) and what they saw and wanted.
+FRAMES = Phrases(
+    {
+        "all": {Language.EN: "all of", Language.IT: "tutte queste"},
+        "any": {Language.EN: "any of", Language.IT: "almeno una di queste"},
+        "not": {Language.EN: "not", Language.IT: "non"},
+        "count": {Language.EN: "{held} of {total} hold", Language.IT: "{held} su {total} valgono"},
+        "holds": {Language.EN: "holds", Language.IT: "vale"},
+        "fails": {Language.EN: "does not hold", Language.IT: "non vale"},
+        "want_all": {Language.EN: "every one holds", Language.IT: "valgono tutte"},
+        "want_any": {Language.EN: "at least one holds", Language.IT: "ne vale almeno una"},
+        "want_not": {
+            Language.EN: "the condition does not hold",
+            Language.IT: "la condizione non vale",
+        },
+        # a near miss on a whole frame, in a plan's line about a task left alone
+        "missed_all": {Language.EN: "all of", Language.IT: "non valgono tutte le condizioni"},
+        "missed_any": {Language.EN: "any of", Language.IT: "non vale nessuna delle alternative"},
+        "missed_not": {Language.EN: "not", Language.IT: "vale la condizione esclusa"},
+    }
+)
 
-def describe_intent(intent: Intent, voice: Voice = ENGLISH) -> str:
-    """An action as a person reads it: ``intent.describe()`` in English, translated else."""
+# What a condition saw, where the engine words it (a missing date, the owner...).
+SEEN = Phrases(
+    {
+        "nobody": {Language.EN: "nobody", Language.IT: "nessuno"},
+        "owner": {Language.EN: "{who} (owner)", Language.IT: "{who} (titolare)"},
+        "assistant": {
+            Language.EN: "{who} (assistant {key})",
+            Language.IT: "{who} (assistente {key})",
+        },
+        "no date": {Language.EN: "no date", Language.IT: "nessuna data"},
+        "no due date": {Language.EN: "no due date", Language.IT: "nessuna scadenza"},
+        "due": {Language.EN: "due {when}", Language.IT: "scade {when}"},
+        "unknown": {Language.EN: "unknown", Language.IT: "sconosciuta"},
+        "not set": {Language.EN: "not set", Language.IT: "non impostato"},
+        "no such field on the task": {
+            Language.EN: "no such field on the task",
+            Language.IT: "campo assente nell'attività",
+        },
+    }
+)
+_DATED = frozenset({"due", "start", "created", "modified"})
+_SEEN_WORDS: dict[str, tuple[str, ...]] = {  # the kinds of condition that see each word
+    "assignee": ("nobody",),
+    "due": ("no date",),
+    "start": ("no date",),
+    "overdue": ("no due date",),
+    "created": ("unknown",),
+    "modified": ("unknown",),
+    "custom_field": ("not set", "no such field on the task"),
+}
+_OWNED = re.compile(
+    r"^(?P<who>.+?)(?P<owner> \(owner\))?(?: \(assistant (?P<key>[^()]+)\))?$", re.DOTALL
+)
+
+# The engine's notes on a rule or a task left alone, as it words them.
+NOTES = Phrases(
+    {
+        "opted_out": {
+            Language.EN: "tagged {tag}: never touched",
+            Language.IT: "ha il tag {tag}: non si tocca",
+        },
+        "taken_back": {
+            Language.EN: "taken back by a person: {why}",
+            Language.IT: "ripresa da una persona: {why}",
+        },
+        "completed": {
+            Language.EN: "the task is completed",
+            Language.IT: "l'attività è completata",
+        },
+        "claimed": {
+            Language.EN: "rule '{rule}' already took the task (continue: false)",
+            Language.IT: "la regola «{rule}» ha già preso l'attività (continue: false)",
+        },
+        "acted": {
+            Language.EN: "already acted on {day} (repeat: false)",
+            Language.IT: "ha già agito {day} (repeat: false)",
+        },
+        "in_place": {
+            Language.EN: "every action is already in place",
+            Language.IT: "ogni azione è già fatta",
+        },
+        "shadow": {
+            Language.EN: "shadow mode: planned and reported, nothing written",
+            Language.IT: "prevista e mostrata, mai scritta",
+        },
+    }
+)
+_NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^tagged (?P<tag>.+): never touched$", re.DOTALL), "opted_out"),
+    (re.compile(r"^taken back by a person: (?P<why>.+)$", re.DOTALL), "taken_back"),
+    (re.compile(r"^the task is completed$"), "completed"),
+    (re.compile(r"^rule '(?P<rule>.+)' already took the task \(continue: false\)$", re.DOTALL),
+     "claimed"),
+    (re.compile(r"^already acted on (?P<day>\d{4}-\d\d-\d\d) \(repeat: false\)$"), "acted"),
+    (re.compile(r"^every action is already in place$"), "in_place"),
+    (re.compile(r"^shadow mode: planned and reported, nothing written$"), "shadow"),
+)  # fmt: skip
+
+
+def describe_intent(intent: Intent, voice: Voice = ENGLISH, choice: Choice | None = None) -> str:
+    """An action as a person reads it: ``intent.describe()`` in English, translated else; an
+    assignment with its ``choice`` says to whom and why (as a plan's step does)."""
+    say = voice.say
+    if isinstance(intent, Assign) and choice is not None and choice.assigned:
+        who = choice.assistant or choice.user
+        return say(ACTIONS, "assigned", who=who, why=choice_reason(choice, voice))
     if voice.language is Language.EN:
         return intent.describe()
-    say = voice.say
     match intent:
         case Assign(to=str(to)):
             return say(ACTIONS, "assign_to", to=to)
         case Assign():
             skill = say(ACTIONS, "skill", skill=intent.skill) if intent.skill else ""
-            how = f"{intent.strategy}{skill}"
+            how = f"{say(ACTIONS, intent.strategy)}{skill}"
             return say(ACTIONS, "assign_pool", pool=", ".join(intent.pool), how=how)
         case AddTag():
             return say(ACTIONS, "tag", name=intent.name)
@@ -180,6 +292,91 @@ def describe_intent(intent: Intent, voice: Voice = ENGLISH) -> str:
             return say(ACTIONS, "due", day=voice.long_day(intent.due_on))
         case Comment():
             return say(ACTIONS, "comment", text=intent.describe().removeprefix("comment "))
+
+
+def note_text(note: str, voice: Voice = ENGLISH) -> str:
+    """One of the engine's notes (why a task is left alone, what a rule did) in the voice; a
+    note worded otherwise is shown as written."""
+    if voice.language is Language.EN:
+        return note
+    for pattern, key in _NOTES:
+        found = pattern.match(note)
+        if found is None:
+            continue
+        values = found.groupdict()
+        if key == "taken_back":
+            values["why"] = taken_back_reason(values["why"], voice)
+        if key == "acted":
+            values["day"] = voice.long_day(date.fromisoformat(values["day"]))
+        return voice.say(NOTES, key, **values)
+    return note
+
+
+def condition_text(trace: ConditionTrace, voice: Voice = ENGLISH) -> str:
+    """A condition as shown: a frame (all, any, not) in the voice, any other as written."""
+    if voice.language is Language.EN or trace.kind not in ("all", "any", "not"):
+        return trace.text
+    return voice.say(FRAMES, trace.kind)
+
+
+def missed_text(trace: ConditionTrace, voice: Voice = ENGLISH) -> str:
+    """The one condition a near miss failed, for a line about a task left alone."""
+    if voice.language is Language.EN or trace.kind not in ("all", "any", "not"):
+        return trace.text
+    return voice.say(FRAMES, f"missed_{trace.kind}")
+
+
+def seen(trace: ConditionTrace, voice: Voice = ENGLISH) -> str:
+    """What a condition saw, as shown: a frame's count in the voice, a date per its locale."""
+    if voice.language is Language.EN:
+        return _value(trace.actual)
+    say = voice.say
+    if trace.kind in ("all", "any"):
+        held = sum(c.matched for c in trace.children)
+        return say(FRAMES, "count", held=held, total=len(trace.children))
+    if trace.kind == "not":
+        return say(FRAMES, "holds" if trace.children[0].matched else "fails")
+    actual = trace.actual
+    if isinstance(actual, bool):
+        return say(WORDS, "yes" if actual else "no")
+    if not isinstance(actual, str):
+        return _value(actual)
+    if actual in _SEEN_WORDS.get(trace.kind, ()):
+        return say(SEEN, actual)
+    if trace.kind in _DATED:
+        return _when(actual, voice)
+    if trace.kind == "overdue" and actual.startswith("due "):
+        return say(SEEN, "due", when=_when(actual.removeprefix("due "), voice))
+    if trace.kind == "assignee":
+        found = _OWNED.match(actual)
+        if found is not None and (found["owner"] or found["key"]):
+            who = found["who"]
+            if found["owner"]:
+                who = say(SEEN, "owner", who=who)
+            return say(SEEN, "assistant", who=who, key=found["key"]) if found["key"] else who
+    return actual
+
+
+def wanted(trace: ConditionTrace, voice: Voice = ENGLISH) -> str:
+    """What a condition wanted, as shown: a frame's in the voice, any other as written."""
+    if voice.language is Language.EN:
+        return _value(trace.wanted)
+    if trace.kind in ("all", "any", "not"):
+        return voice.say(FRAMES, f"want_{trace.kind}")
+    if isinstance(trace.wanted, bool):
+        return voice.say(WORDS, "yes" if trace.wanted else "no")
+    return _value(trace.wanted)
+
+
+def _when(text: str, voice: Voice) -> str:
+    """An ISO date or moment a condition saw, as the voice writes dates; else as it is."""
+    try:
+        if "T" not in text:
+            return voice.day(date.fromisoformat(text))
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return f"{voice.day(moment.date())} {moment:%H:%M}"
 
 
 def expectation_lines(clocks: Iterable[Foreseen], voice: Voice = ENGLISH) -> list[str]:
@@ -218,14 +415,15 @@ def _value(value: Any) -> str:
 def _condition_lines(trace: ConditionTrace, depth: int, voice: Voice = ENGLISH) -> list[str]:
     mark = YES if trace.matched else NO
     pad = "  " * depth
+    text = condition_text(trace, voice)
     if trace.children:
-        head = f"{pad}{mark} {trace.text} ({trace.actual})  [{trace.path}]"
+        head = f"{pad}{mark} {text} ({seen(trace, voice)})  [{trace.path}]"
         return [
             head,
             *(line for c in trace.children for line in _condition_lines(c, depth + 1, voice)),
         ]
-    values = voice.say(WORDS, "actual", actual=_value(trace.actual), wanted=_value(trace.wanted))
-    return [f"{pad}{mark} {trace.text}  [{trace.path}]", f"{pad}    {values}"]
+    values = voice.say(WORDS, "actual", actual=seen(trace, voice), wanted=wanted(trace, voice))
+    return [f"{pad}{mark} {text}  [{trace.path}]", f"{pad}    {values}"]
 
 
 def render_text(
@@ -261,12 +459,12 @@ def render_text(
             lines.extend(_condition_lines(trace, 1, voice))
     lines.append("")
     if decision.skipped:
-        lines.append(say(WORDS, "skipped", why=decision.skipped))
+        lines.append(say(WORDS, "skipped", why=note_text(decision.skipped, voice)))
         lines.append("")
     for rule in decision.rule_traces:
         status = say(STATUSES, rule.status)
         lines.append(say(WORDS, "rule", number=rule.index + 1, rule=rule.rule, status=status)
-                     + (f" ({rule.note})" if rule.note else ""))  # fmt: skip
+                     + (f" ({note_text(rule.note, voice)})" if rule.note else ""))  # fmt: skip
         if rule.when is not None:
             lines.extend(_condition_lines(rule.when, 1, voice))
         outcome = next((o for o in decision.outcomes if o.index == rule.index), None)
@@ -284,10 +482,10 @@ def render_text(
                 WORDS,
                 "near_miss",
                 rule=miss.rule,
-                text=miss.failed.text,
+                text=condition_text(miss.failed, voice),
                 path=miss.failed.path,
-                actual=_value(miss.failed.actual),
-                wanted=_value(miss.failed.wanted),
+                actual=seen(miss.failed, voice),
+                wanted=wanted(miss.failed, voice),
             )
             for miss in decision.near_misses
         )

@@ -1,18 +1,31 @@
 """Cycle reports for people: the Terraform-style plan, one-line cycle summaries, JSON, Markdown.
 
-The plan and its Markdown are written in the client's language (``voice``); the steps' own
-descriptions, the conditions' texts and the JSON stay English."""
+The plan and its Markdown are written in the client's language (``voice``): its steps, why an
+assistant was chosen, the frames of the conditions and what they saw, and the engine's notes.
+The conditions are shown as the rule file writes them; the JSON stays English."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from delegator.cli.console import Style, iso
-from delegator.cli.explain_view import NO, YES, trace_json
+from delegator.cli.explain_view import (
+    ACTIONS,
+    NO,
+    YES,
+    condition_text,
+    describe_intent,
+    missed_text,
+    note_text,
+    seen,
+    trace_json,
+)
+from delegator.core.assignment import choice_reason
 from delegator.core.conditions import ConditionTrace
+from delegator.core.intents import Assign, Intent, RemoveTag
 from delegator.core.language import ENGLISH, Language, Noun, Phrases, Voice
 from delegator.cycles import Count
-from delegator.service import CycleReport, StepStatus, TaskReport
+from delegator.service import QUEUE_TAG, CycleReport, Step, StepStatus, TaskReport
 
 PLAIN = Style()
 _MARK = {"done": "+", "planned": "+", "shadow": "?", "queued": "~", "failed": "!", "skipped": "-"}
@@ -37,6 +50,10 @@ WORDS = Phrases(
         "missed": {
             Language.EN: '"{rule}" missed {text}',
             Language.IT: "«{rule}» senza {text}",
+        },
+        "missed_frame": {
+            Language.EN: '"{rule}" missed {text}',
+            Language.IT: "«{rule}»: {text}",
         },
         "near": {Language.EN: "; near miss: {misses}", Language.IT: "; quasi: {misses}"},
         "head": {
@@ -67,6 +84,9 @@ WORDS = Phrases(
             Language.EN: "| task | quadrant | rule | assistant | changes |",
             Language.IT: "| attività | quadrante | regola | assistente | modifiche |",
         },
+        "actual": {Language.EN: "(actual: {actual})", Language.IT: "(valore: {actual})"},
+        "queue": {Language.EN: "queue: {why}", Language.IT: "in coda: {why}"},
+        "step_note": {Language.EN: "{status}: {note}", Language.IT: "{status}: {note}"},
         "md_total": {
             Language.EN: "{tasks} left alone. Nothing was written to Asana.",
             Language.IT: "{tasks} lasciate così. Nulla è stato scritto su Asana.",
@@ -89,6 +109,17 @@ _DUE = Phrases(
         )
     }
 )
+STEP_STATUSES = Phrases(
+    {
+        StepStatus.DONE: {Language.EN: "done", Language.IT: "fatto"},
+        StepStatus.FAILED: {Language.EN: "failed", Language.IT: "non riuscito"},
+        StepStatus.PLANNED: {Language.EN: "planned", Language.IT: "previsto"},
+        StepStatus.SHADOW: {Language.EN: "shadow", Language.IT: "in prova"},
+        StepStatus.QUEUED: {Language.EN: "queued", Language.IT: "in coda"},
+        StepStatus.SKIPPED: {Language.EN: "skipped", Language.IT: "saltato"},
+    }
+)
+_MISSED = {"all": "missed_frame", "any": "missed_frame", "not": "missed_frame"}
 TASKS = Noun({Language.EN: ("task", "tasks"), Language.IT: ("attività", "attività")})
 DELEGATIONS = Noun(
     {
@@ -104,16 +135,60 @@ def _due_words(due: str, voice: Voice) -> str:
     return voice.say(_DUE, due)
 
 
-def _leaves(trace: ConditionTrace, depth: int = 0) -> list[str]:
+def _leaves(trace: ConditionTrace, depth: int = 0, voice: Voice = ENGLISH) -> list[str]:
     mark = YES if trace.matched else NO
     pad = "        " + "  " * depth
+    text = condition_text(trace, voice)
     if trace.children:
-        own = f"{pad}{mark} {trace.text}"
-        return [own, *(line for c in trace.children for line in _leaves(c, depth + 1))]
-    actual = (
-        trace.actual if not isinstance(trace.actual, list) else ", ".join(map(str, trace.actual))
+        own = f"{pad}{mark} {text}"
+        return [own, *(line for c in trace.children for line in _leaves(c, depth + 1, voice))]
+    if voice.language is Language.EN:
+        actual = trace.actual
+        shown = actual if not isinstance(actual, list) else ", ".join(map(str, actual))
+    elif isinstance(trace.actual, list):
+        shown = ", ".join(map(str, trace.actual))
+    else:
+        shown = seen(trace, voice)
+    return [f"{pad}{mark} {text}   {voice.say(WORDS, 'actual', actual=shown)}"]
+
+
+def _intents(item: TaskReport) -> list[Intent]:
+    """The intents a task's steps can stand for: its outcomes' and the queue tag's removal."""
+    return [*item.decision.intents, RemoveTag(QUEUE_TAG)]
+
+
+def step_text(step: Step, item: TaskReport, voice: Voice = ENGLISH) -> str:
+    """A step as the plan shows it: its description, in the voice. The service describes each
+    step in English from its intent and the assistant chosen; the same intent and choice are
+    said here in the voice. A step described otherwise is shown as described."""
+    if voice.language is Language.EN:
+        return step.description
+    choice = item.choice
+    if choice is not None and step.kind in ("queue", "assign") and not choice.assigned:
+        if step.description == choice.reason:
+            return choice_reason(choice, voice)
+        if step.description == f"queue: {choice.reason}":
+            return voice.say(WORDS, "queue", why=choice_reason(choice, voice))
+    for intent in _intents(item):
+        if intent.kind != step.kind:
+            continue
+        chosen = choice if isinstance(intent, Assign) else None
+        if step.description == describe_intent(intent, ENGLISH, chosen):
+            return describe_intent(intent, voice, chosen)
+        if step.description == intent.describe():
+            return describe_intent(intent, voice)
+    if step.kind == "comment" and step.description.startswith('comment "'):
+        return voice.say(ACTIONS, "comment", text=step.description.removeprefix("comment "))
+    return step.description
+
+
+def _step_note(step: Step, voice: Voice) -> str:
+    if not step.note:
+        return ""
+    status = (
+        voice.say(STEP_STATUSES, step.status) if step.status in STEP_STATUSES.texts else step.status
     )
-    return [f"{pad}{mark} {trace.text}   (actual: {actual})"]
+    return f"  [{voice.say(WORDS, 'step_note', status=status, note=step.note)}]"
 
 
 def changes_pending(report: CycleReport) -> bool:
@@ -149,12 +224,12 @@ def _task_lines(
         lines.append(f"      {rule} [rules/{outcome.index}]{mode}")
         trace = next((t for t in decision.rule_traces if t.index == outcome.index), None)
         if verbose and trace is not None and trace.when is not None:
-            lines.extend(_leaves(trace.when))
+            lines.extend(_leaves(trace.when, 0, voice))
     if item.deferred:
         lines.append(f"      {voice.say(WORDS, 'held_back', rule=item.deferred)}")
     lines.extend(
-        f"      {_paint_mark(step.status, style)} {step.description}"
-        + (f"  [{step.status}: {step.note}]" if step.note else "")
+        f"      {_paint_mark(step.status, style)} {step_text(step, item, voice)}"
+        + _step_note(step, voice)
         for step in item.steps
     )
     return lines
@@ -163,11 +238,17 @@ def _task_lines(
 def _quiet_lines(item: TaskReport, voice: Voice = ENGLISH) -> str:
     decision = item.decision
     say = voice.say
-    why = decision.skipped or say(WORDS, "no_rule")
+    why = note_text(decision.skipped, voice) if decision.skipped else say(WORDS, "no_rule")
     if decision.outcomes and not decision.intents:
         why = say(WORDS, "nothing", rule=decision.rule)
     misses = ", ".join(
-        say(WORDS, "missed", rule=m.rule, text=m.failed.text) for m in decision.near_misses
+        say(
+            WORDS,
+            _MISSED.get(m.failed.kind, "missed"),
+            rule=m.rule,
+            text=missed_text(m.failed, voice),
+        )
+        for m in decision.near_misses
     )
     near = say(WORDS, "near", misses=misses) if misses else ""
     name = f'"{decision.task.name}"' if voice.language is Language.EN else f"«{decision.task.name}»"
@@ -343,7 +424,7 @@ def render_markdown(report: CycleReport, *, voice: Voice = ENGLISH) -> str:
         link = f"[{name}]({t.task.permalink_url})" if t.task.permalink_url else name
         rule = t.decision.rule or ""
         who = t.choice.assistant if t.choice and t.choice.assistant else ""
-        changes = "<br>".join(s.description.replace("|", "\\|") for s in t.steps)
+        changes = "<br>".join(step_text(s, t, voice).replace("|", "\\|") for s in t.steps)
         lines.append(f"| {link} | {t.decision.quadrant} | {rule} | {who} | {changes} |")
     quiet = sum(1 for t in report.tasks if not (t.steps or t.deferred))
     lines += ["", voice.say(WORDS, "md_total", tasks=_tasks(quiet, voice))]
