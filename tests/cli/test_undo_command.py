@@ -189,7 +189,7 @@ def test_a_comment_asana_will_not_delete_is_withdrawn_by_another(
 ) -> None:
     once(capsys)
     task = world.world.task(FOLLOWED)
-    [posted] = [s for s in task.stories if s.type == "comment" and "yours now" in s.text]
+    [posted] = [s for s in task.stories if s.type == "comment" and "la segui tu" in s.text]
     posted.created_by = world.world.user("luca@northwind.example")  # not the token's to delete
     code, out, err = run(capsys, "undo", "--task", task.gid, "--json")
     assert code == 0, err

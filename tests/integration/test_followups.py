@@ -25,6 +25,7 @@ from delegator.sandbox import ManualClock, SandboxServer
 from delegator.service import CycleReport
 from delegator.settings import Settings
 from delegator.store import SqlStore
+from examplefiles import in_english
 
 EXAMPLES = Path("examples")
 ANNA = "anna@northwind.example"
@@ -38,7 +39,8 @@ INVOICE_RULE = "Invoices and receipts go to the assistants"
 def rules_with(folder: Path, expect: str, *, extra_head: str = "") -> Path:
     """The agency example with ``expect`` (YAML lines, indented for a rule) on its invoice rule."""
     folder.mkdir(exist_ok=True)
-    text = (EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8")
+    # In English: the comments are asserted as an English client reads them.
+    text = in_english((EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8"))
     anchor = "    limit: 20\n    minutes: 15\n"
     assert anchor in text, "the invoice rule of the example changed: update this test"
     text = text.replace(anchor, anchor + expect)

@@ -46,6 +46,7 @@ def italian(
     text = path.read_text(encoding="utf-8")
     anchor = "  timezone: Europe/Rome\n"
     assert anchor in text, "the example's client changed: update this test"
+    text = text.replace("\n  language: en\n", "\n  language: it\n", 1)
     if "\n  language:" not in text:
         text = text.replace(anchor, anchor + "  language: it\n", 1)
     if name is not None:

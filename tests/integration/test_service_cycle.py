@@ -95,7 +95,7 @@ def test_tasks_are_delegated_by_rule_and_quadrant(
     assert invoice.assignee.email == "giulia@va-agency.example"  # working now; Marco is not
     assert "delegated" in {t.name for t in invoice.tags}
     [comment] = comments_on(sandbox, "Send November receipts to the accountant")
-    assert comment.startswith(f"Hi {invoice.assignee.name.split()[0]}, this one is yours now")
+    assert comment.startswith(f"Ciao {invoice.assignee.name.split()[0]}, questa la segui tu")
     strategy = sandbox.world.task("Q1 strategy offsite agenda")
     assert strategy.assignee is not None
     assert strategy.assignee.email == ANNA
