@@ -97,7 +97,11 @@ def test_explain_in_italian_for_an_italian_client(tmp_path: Path) -> None:
     assert "    presa in carico entro 4 ore: scade lun 30 nov 2026 12:00" in shown
     assert "    iniziata entro 1 giorno lavorativo: scade lun 30 nov 2026 17:00" in shown
     assert out.rstrip().endswith(f"Decisione: la regola «{RULE}» prende l'attività")
-    for english in ("Quadrant:", "Decision:", "evaluated at", "actions:", "Expectations", " by "):
+    assert "  ✓ almeno una di queste (1 su 3 valgono)  [matrix/urgent]" in out
+    assert "    ✓ non (non vale)  [rules/1/when/all/1]" in out
+    for english in ("Quadrant:", "Decision:", "evaluated at", "actions:", "Expectations", " by ",
+                    "✓ all of", "✗ all of", "✓ any of", "✗ any of", " hold", "actual", "wanted",
+                    "(owner)"):  # fmt: skip
         assert english not in out, english
 
 
@@ -112,6 +116,9 @@ def test_explain_in_english_is_unchanged(
     assert "Quadrant: delegate  (urgent, not important: an assistant does it)" in out
     assert "  evaluated at 2026-11-27T16:00+01:00 (Europe/Rome)" in out
     assert "acknowledged within 4h: by Mon 2026-11-30 12:00" in out
+    assert "  ✓ any of (1 of 3 hold)  [matrix/urgent]" in out
+    assert "    ✓ not (does not hold)  [rules/1/when/all/1]" in out
+    assert "        actual: Anna Rossi (owner)   wanted: any of [owner, none]" in out
 
 
 def test_explain_json_stays_english_for_an_italian_client(
@@ -175,6 +182,24 @@ def dry_run(folder: Path) -> CycleReport:
 def test_plan_in_italian_and_unchanged_in_english(
     agency_on_sandbox: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    code, before, _ = run(capsys, "plan")  # before the delegations of `once`
+    assert code == 0
+    # The command itself: its steps, frames and notes in Italian, in the text and the Markdown.
+    for line in (
+        "      + aggiungi il tag delegated",
+        "      + sposta nella sezione Doing del progetto Operations",
+        "        ✓ tutte queste",
+        "          ✓ quadrant in [eliminate]   (valore: eliminate)",
+        "  = «Buy a birthday present for Luca» [delegate] ha il tag keep: non si tocca",
+    ):
+        assert line in before.splitlines(), line
+    assert "+ assegna a marco: a rotazione (" in before
+    for english in ("assign to", "add tag", "move to", "all of", "actual:", "never touched"):
+        assert english not in before, english
+    code, markdown, _ = run(capsys, "plan", "--markdown")
+    assert code == 0
+    assert "<br>aggiungi il tag delegated<br>" in markdown
+    assert "add tag" not in markdown
     assert run(capsys, "once")[0] == 0
     code, shown, _ = run(capsys, "plan")
     assert code == 0

@@ -410,9 +410,15 @@ def report_json(report: CycleReport) -> dict[str, Any]:
     }
 
 
+def _cell(text: str) -> str:
+    """A text in one cell of a Markdown table: its pipes escaped, its lines joined, and no HTML
+    (GitHub renders a table cell's tags)."""
+    return " ".join(text.splitlines()).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def render_markdown(report: CycleReport, *, voice: Voice = ENGLISH) -> str:
     lines = [
-        voice.say(WORDS, "md_head", name=report.name),
+        voice.say(WORDS, "md_head", name=" ".join(report.name.splitlines())),
         "",
         voice.say(WORDS, "md_columns"),
         "| --- | --- | --- | --- | --- |",
@@ -420,11 +426,13 @@ def render_markdown(report: CycleReport, *, voice: Voice = ENGLISH) -> str:
     for t in report.tasks:
         if not (t.steps or t.deferred):
             continue
-        name = t.task.name.replace("|", "\\|")
+        name = _cell(t.task.name)
+        if t.task.permalink_url:
+            name = name.replace("[", "\\[").replace("]", "\\]")
         link = f"[{name}]({t.task.permalink_url})" if t.task.permalink_url else name
-        rule = t.decision.rule or ""
-        who = t.choice.assistant if t.choice and t.choice.assistant else ""
-        changes = "<br>".join(step_text(s, t, voice).replace("|", "\\|") for s in t.steps)
+        rule = _cell(t.decision.rule or "")
+        who = _cell(t.choice.assistant if t.choice and t.choice.assistant else "")
+        changes = "<br>".join(_cell(step_text(s, t, voice)) for s in t.steps)
         lines.append(f"| {link} | {t.decision.quadrant} | {rule} | {who} | {changes} |")
     quiet = sum(1 for t in report.tasks if not (t.steps or t.deferred))
     lines += ["", voice.say(WORDS, "md_total", tasks=_tasks(quiet, voice))]
