@@ -101,12 +101,16 @@ class Candidate:
     load: int
     capacity: int
     eligible: bool
-    reason: str
+    availability: Availability
     working_now: bool = False
     next_shift: datetime | None = None
     order: int = 0  # place in the pool: the last tie-break
-    availability: Availability = Availability.AVAILABLE
     detail: str = ""  # the skill lacked, or the time away
+
+    @property
+    def reason(self) -> str:
+        """Why, in English ("at capacity (3/3)"); ``candidate_reason`` says it in a voice."""
+        return candidate_reason(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +160,6 @@ def pool_key(pool: tuple[str, ...]) -> str:
 
 
 def _consider(roster: Roster, key: str, skill: str | None, now: datetime, order: int) -> Candidate:
-    return replace(_judge(roster, key, skill, now), order=order)
-
-
-def _judge(roster: Roster, key: str, skill: str | None, now: datetime) -> Candidate:
     assistant = roster.assistants[key]
     load, capacity = roster.load.get(key, 0), assistant.capacity
     local = now.astimezone(roster.zone(key))
@@ -171,9 +171,8 @@ def _judge(roster: Roster, key: str, skill: str | None, now: datetime) -> Candid
         working_now: bool = False,
         next_shift: datetime | None = None,
     ) -> Candidate:
-        candidate = Candidate(key, load, capacity, eligible, "", working_now, next_shift,
-                              availability=state, detail=detail)  # fmt: skip
-        return replace(candidate, reason=candidate_reason(candidate))
+        return Candidate(key, load, capacity, eligible, state, working_now, next_shift, order,
+                         detail)  # fmt: skip
 
     if skill is not None and skill not in assistant.skills:
         return judged(Availability.LACKS_SKILL, False, skill)
