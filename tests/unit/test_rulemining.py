@@ -3,7 +3,8 @@ greedy covering with thresholds, scores by the real engine, and a rule file that
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -305,3 +306,40 @@ def test_arbitrary_names_never_crash_nor_give_a_rule_check_refuses(
     assert len(parsed.rules) == 4 + len(result.suggestions)
     for suggestion in result.suggestions:
         assert suggestion.score.matched < len(history)
+
+
+def dated(gid: int, name: str, to: str | None, at: datetime, due_in: int | None) -> Example:
+    """A task handed off (or completed, when ``to`` is None) at ``at``, due ``due_in`` days
+    after that day (None: no due date)."""
+    due = at.date() + timedelta(days=due_in) if due_in is not None else None
+    return Example(replace(task(gid, name), due_on=due), to, at)
+
+
+def test_a_due_date_habit_is_suggested_and_scored_as_of_each_hand_off() -> None:
+    """Giulia gets what is due within days of the hand-off, months ago; the owner keeps what is
+    due weeks later. Scored as of each hand-off: as of now, every one of those dates is past."""
+    june = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    history = [
+        dated(1, "Aruba", "giulia", june, 1),
+        dated(2, "Hetzner", "giulia", june + timedelta(days=9), 2),
+        dated(3, "Adobe", "giulia", june + timedelta(days=20), 0),
+        dated(4, "Harbor", None, june + timedelta(days=3), 25),
+        dated(5, "Fenwick", None, june + timedelta(days=30), 40),
+    ]
+    (only,) = mined(history).suggestions
+    assert "- due: { within: 3d }" in only.yaml
+    assert only.score.line == "precision 3/3 (100%), recall 3/3 (100%)"
+
+
+def test_a_habit_of_handing_off_what_has_no_due_date_is_suggested() -> None:
+    june = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    history = [
+        dated(1, "Aruba", "giulia", june, None),
+        dated(2, "Hetzner", "giulia", june, None),
+        dated(3, "Adobe", "giulia", june, None),
+        dated(4, "Harbor", None, june, 10),
+        dated(5, "Fenwick", None, june, 12),
+    ]
+    (only,) = mined(history).suggestions
+    assert "- due: { none: true }" in only.yaml
+    assert only.score.line == "precision 3/3 (100%), recall 3/3 (100%)"

@@ -29,7 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
 
-from delegator.core.context import Directory, Identity
+from delegator.core.context import Directory, EvalContext, Identity
 from delegator.core.engine import Engine
 from delegator.core.expectations import fold
 from delegator.core.model import Task, UserRef
@@ -154,6 +154,7 @@ class FeatureKind(StrEnum):
     SECTION = "section"
     TAG = "tag"
     FIELD = "field"  # a single-choice custom field's option
+    DUE = "due"  # a due-date habit: ("none",) no due date; ("soon",) due within DUE_SOON days
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,8 @@ class Feature:
                 return f"section {self.values[1]} of {self.values[0]}"
             case FeatureKind.FIELD:
                 return f"{self.values[0]} = {self.values[1]}"
+            case FeatureKind.DUE:
+                return "no due date" if self.values == ("none",) else f"due within {DUE_SOON}"
             case _:
                 return f"{self.kind.value} {self.values[0]}"
 
@@ -185,7 +188,23 @@ class _Facts:
     surfaces: Mapping[str, frozenset[str]]  # stem -> spellings in this name
 
 
-def _facts(task: Task, ignore_tags: frozenset[str]) -> _Facts:
+# A due date this close to the hand-off is a habit worth a rule ("due: { within: 3d }").
+DUE_SOON = "3d"
+_DUE_SOON_DAYS = 3
+
+
+def _due_habit(task: Task, at: datetime | None) -> Feature | None:
+    """The task's due date as a habit, seen from the moment it was handed off (or completed):
+    none, or within ``DUE_SOON`` of that day (whole days, like ``due: { within: 3d }``)."""
+    due = task.due_date
+    if due is None:
+        return Feature(FeatureKind.DUE, ("none",))
+    if at is not None and 0 <= (due - at.date()).days <= _DUE_SOON_DAYS:
+        return Feature(FeatureKind.DUE, ("soon",))
+    return None
+
+
+def _facts(task: Task, ignore_tags: frozenset[str], at: datetime | None = None) -> _Facts:
     features: set[Feature] = set()
     surfaces: dict[str, set[str]] = {}
     for word in name_words(task.name):
@@ -210,6 +229,9 @@ def _facts(task: Task, ignore_tags: frozenset[str]) -> _Facts:
     for value in task.custom_fields:
         if value.type == "enum" and value.enum and value.name:
             features.add(Feature(FeatureKind.FIELD, (value.name, value.enum)))
+    habit = _due_habit(task, at)
+    if habit is not None:
+        features.add(habit)
     return _Facts(frozenset(features), {k: frozenset(v) for k, v in surfaces.items()})
 
 
@@ -311,7 +333,7 @@ def _target_of(examples: Iterable[Example], precision: float) -> Target | None:
 # Between two features as broad and as precise, the more readable one: words first.
 _RANK = {
     FeatureKind.WORDS: 0, FeatureKind.SECTION: 1, FeatureKind.PROJECT: 2, FeatureKind.TAG: 3,
-    FeatureKind.FIELD: 4, FeatureKind.PHRASE: 5,
+    FeatureKind.FIELD: 4, FeatureKind.PHRASE: 5, FeatureKind.DUE: 6,
 }  # fmt: skip
 
 
@@ -325,7 +347,7 @@ def mine(
     The same examples in any order give the same candidates (ties are broken by text)."""
     ordered = sorted(examples, key=lambda e: (e.task.gid, e.task.name, e.assistant or ""))
     ignored = frozenset(t.casefold() for t in ignore_tags)
-    facts = [_facts(e.task, ignored) for e in ordered]
+    facts = [_facts(e.task, ignored, e.at) for e in ordered]
     index: dict[Feature, set[int]] = {}
     for i, fact in enumerate(facts):
         for feature in fact.features:
@@ -539,6 +561,10 @@ def condition_lines(candidate: Candidate) -> list[str]:
             return [f"tag: {_quoted(values[0])}"]
         case FeatureKind.FIELD:
             return [f"custom_field: {{ name: {_quoted(values[0])}, equals: {_quoted(values[1])} }}"]
+        case FeatureKind.DUE:
+            return [
+                "due: { none: true }" if values == ("none",) else f"due: {{ within: {DUE_SOON} }}"
+            ]
     raise AssertionError(feature.kind)  # pragma: no cover
 
 
@@ -772,12 +798,16 @@ def _score_parsed(
         return None
     alone = replace(parsed, rules=(NumberedRule(mine_[0].index, mine_[0].rule),))
     engine = Engine(alone)
-    ctx = engine.context(now, directory)
+    contexts: dict[datetime, EvalContext] = {}
     matched = right = handed = 0
     gids: set[str] = set()
     wrong: list[Miss] = []
     missed: list[Miss] = []
     for example in examples:
+        # Seen from the moment of the hand-off (or completion): a due date 2 days after it was
+        # "due within 3d" then, whatever it is now.
+        moment = example.at or now
+        ctx = contexts.get(moment) or contexts.setdefault(moment, engine.context(moment, directory))
         decision = engine.decide(as_handed(example.task, directory.owner), ctx)
         hit = any(o.rule == name for o in decision.outcomes)
         goes = target.takes(example.assistant)
