@@ -20,6 +20,7 @@ from delegator.core.context import Directory, Identity
 from delegator.core.engine import TaskMemory
 from delegator.core.expectations import Activity, Step
 from delegator.core.intents import Intent
+from delegator.core.language import Language
 from delegator.core.model import Task
 from delegator.core.reverts import Revert
 from delegator.core.rulemining import Example
@@ -902,6 +903,7 @@ class Message:
     markdown: str  # Slack (converted to mrkdwn) and email (text/plain, and HTML made from it)
     html: str  # Asana's rich text, "<body>...</body>": html_text / html_notes
     status_type: str | None = None  # on_track | at_risk | off_track, for status updates
+    language: Language = Language.EN  # of the message: what a destination adds says it so
 
 
 class DeliveryError(Exception):

@@ -16,6 +16,7 @@ import pytest
 import requests
 import responses
 
+from delegator.core.language import Language
 from delegator.notify import (
     DeliveryError,
     FindsPosted,
@@ -376,3 +377,13 @@ def test_a_source_names_a_variable_or_a_file() -> None:
         webhook_url(Source(), {})
     with pytest.raises(ValueError, match="environment variable"):
         webhook_source(Source())
+
+
+def test_a_message_in_italian_is_cut_with_an_italian_note(api: responses.RequestsMock) -> None:
+    api.post(URL, status=200)
+    long = Message("Lungo", "x" * (MAX_TEXT + 500), "<body/>", language=Language.IT)
+
+    Webhook(URL, SOURCE).deliver(long)
+
+    sent = json.loads(api.calls[0].request.body or b"{}")
+    assert sent["text"].endswith("(tagliato: troppo lungo per un solo messaggio)")

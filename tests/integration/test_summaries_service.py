@@ -29,6 +29,7 @@ from delegator.sandbox import ManualClock, SandboxServer
 from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries import LEASE, Period, SendOutcome, Summaries
+from examplefiles import in_english
 
 EXAMPLES = Path("examples")
 ANNA = "anna@northwind.example"
@@ -114,7 +115,8 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 def rules_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "rules"
     folder.mkdir()
-    text = (EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8")
+    # In English: the summaries' and digests' words are asserted as an English client reads them.
+    text = in_english((EXAMPLES / "small-agency.yaml").read_text(encoding="utf-8"))
     start, end = text.index("summary:"), text.index("rules:")
     (folder / "small-agency.yaml").write_text(text[:start] + SUMMARY_BLOCK + "\n" + text[end:])
     return folder

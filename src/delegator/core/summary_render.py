@@ -72,6 +72,7 @@ class Rendered:
     status_type: StatusType | None  # for an Asana status update; None for a digest
     template_errors: tuple[str, ...] = ()  # client templates that failed: defaults were used
     empty: bool = False  # nothing to report: a digest with nothing new or due, a quiet summary
+    language: Language = Language.EN  # of its default texts, and of what a destination adds
 
 
 # ----------------------------------------------------------------------------- escaping
@@ -376,7 +377,10 @@ def _render(
                     f"the {kind}'s {part} template failed ({_reason(exc)}); the default was used"
                 )
         texts[part] = _render_part(defaults[part], kind, part, subject, voice)
-    return Rendered(texts["title"], texts["markdown"], texts["asana"], status, tuple(errors), empty)
+    return Rendered(
+        texts["title"], texts["markdown"], texts["asana"], status, tuple(errors), empty,
+        voice.language,
+    )  # fmt: skip
 
 
 def _reason(exc: Exception) -> str:

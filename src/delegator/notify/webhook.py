@@ -16,11 +16,20 @@ from urllib.parse import urlsplit
 
 import requests
 
+from delegator.core.language import Language, Phrases
 from delegator.notify.message import DeliveryError, Message
 from delegator.notify.slack import message_text
 
 # Slack cuts a message's text at 40,000 characters; stay under it and say so.
 MAX_TEXT: Final = 39_000
+CUT = Phrases(
+    {
+        "cut": {
+            Language.EN: "(cut: too long for one message)",
+            Language.IT: "(tagliato: troppo lungo per un solo messaggio)",
+        }
+    }
+)
 USER_AGENT: Final = "delegator (summaries)"
 # Statuses worth another try later: timeouts, too early, rate limited.
 RETRYABLE_4XX: Final = frozenset({408, 425, 429})
@@ -146,7 +155,7 @@ class Webhook:
             title = " ".join(message.title.split())
             text = f"**{title}**\n\n{message.markdown}" if message.markdown else f"**{title}**"
         if len(text) > MAX_TEXT:
-            text = text[:MAX_TEXT] + "\n… (cut: too long for one message)"
+            text = text[:MAX_TEXT] + "\n… " + CUT.say(message.language, "cut")
         body: dict[str, object] = {"text": text}
         if self.style == "slack":
             body["mrkdwn"] = True

@@ -26,7 +26,9 @@ def digest_text(entry: ClientEntry, digest: AssistantDigest) -> Rendered:
 
 
 def message_of(rendered: Rendered) -> Message:
-    return Message(rendered.title, rendered.markdown, rendered.html, rendered.status_type)
+    return Message(
+        rendered.title, rendered.markdown, rendered.html, rendered.status_type, rendered.language
+    )
 
 
 @dataclass
