@@ -125,7 +125,8 @@ def test_plan_detailed_exitcode(
     assert main(["once"]) == 0
     # What is left is only the agency's shadow rule's plan, never written: nothing pending.
     assert main(["plan", "--detailed-exitcode"]) == 0
-    assert "? add tag needs-follow-up" in capsys.readouterr().out
+    # (the agency's plan is in its Italian: "add tag" is "aggiungi il tag")
+    assert "? aggiungi il tag needs-follow-up" in capsys.readouterr().out
     monkeypatch.delenv("ASANA_TOKEN_FISCHER")
     assert main(["plan", "--detailed-exitcode"]) == 1  # an error wins over changes
     capsys.readouterr()
