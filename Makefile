@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/summary.py
 	$(BIN)/python bench/statuspage.py
+	$(BIN)/python bench/suggest.py
 
 ## bench-replicas: 500 clients shared through leases by 1, 2 and 3 replica processes on one
 ## PostgreSQL (DELEGATOR_BENCH_DATABASE_URL or DELEGATOR_TEST_DATABASE_URL, skipped without);

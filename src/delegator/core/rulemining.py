@@ -65,7 +65,7 @@ class Thresholds:
     min_share: float = 0.02
     min_precision: float = 0.8
     max_rules: int = 5
-    max_words: int = 3
+    max_words: int = 5
     min_word_support: int = 2
 
     def support(self, handed_off: int) -> int:
