@@ -103,7 +103,8 @@ def test_a_client_without_a_pattern_is_told_so_plainly(
     copy = tmp_path / "fischer.yaml"
     assert main(["suggest", "--client", "solo-consultant", "--write", str(copy)]) == 0
     out = capsys.readouterr().out
-    assert "No rule to suggest: no word, project, section, tag or field covers at least 3" in out
+    assert "No rule to suggest: no word, project, section, tag, field or due-date habit" in out
+    assert "covers at least 3 hand-offs" in out
     assert f"nothing written to {copy}: no suggestion" in out
     assert not copy.exists()
 

@@ -302,8 +302,8 @@ def render(result: Result) -> str:
     if not mined.suggestions:
         t = DEFAULT_THRESHOLDS
         lines.append(
-            "No rule to suggest: no word, project, section, tag or field covers at least "
-            f"{t.support(mined.delegated)} hand-offs with a precision of {t.min_precision:.0%} "
+            "No rule to suggest: no word, project, section, tag, field or due-date habit covers "
+            f"at least {t.support(mined.delegated)} hand-offs with a precision of {t.min_precision:.0%} "
             "or more."
         )
     else:
