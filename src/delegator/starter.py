@@ -11,6 +11,10 @@ module turns the catalogue and the answers into text, without any I/O:
 * `world_file`: a sandbox fixture of the same workspace (its gids kept, so the rule file runs
   against it unchanged) with sample tasks the rules delegate and some they leave alone.
 
+The three are written in the client's language (`Answers.language`): the file's ``language:``,
+its explanatory comments, the rules' names, descriptions and comment templates, the rule tests'
+case names and the sample tasks. The rules recognise English and Italian words in either.
+
 Every name that comes from Asana is written as a double-quoted YAML scalar (`quote`), so no
 name (a colon, a ``#``, ``yes``, ``null``, a leading ``-``, a line break) can change the file's
 structure.
@@ -25,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
+from babel.dates import format_date
+
 from delegator.asana.catalogue import (
     Catalogue,
     FieldInfo,
@@ -33,6 +39,7 @@ from delegator.asana.catalogue import (
     ProjectInfo,
     SectionInfo,
 )
+from delegator.core.language import Language
 
 # ---------------------------------------------------------------- words the rules look for
 
@@ -59,6 +66,15 @@ _HIGH_OPTIONS = ("high", "highest", "alta", "altissima", "massima", "urgent", "u
 _INBOX_SECTIONS = ("inbox", "in arrivo", "da smistare", "triage", "incoming", "posta in arrivo")
 _INVOICE_SECTIONS = ("invoices", "invoice", "fatture", "fatturazione", "receipts", "ricevute")
 _BOOKING_SECTIONS = ("bookings", "booking", "prenotazioni", "appointments", "appuntamenti")
+#: The section names above that are Italian words: a workspace whose watched sections are
+#: mostly these is an Italian office's (`italian_sections`).
+ITALIAN_SECTIONS = frozenset(
+    {"in arrivo", "da smistare", "posta in arrivo", "fatture", "fatturazione", "ricevute",
+     "prenotazioni", "appuntamenti"}
+)  # fmt: skip
+_ENGLISH_SECTIONS = (
+    frozenset((*_INBOX_SECTIONS, *_INVOICE_SECTIONS, *_BOOKING_SECTIONS)) - ITALIAN_SECTIONS
+)
 
 DEFAULT_TAGS = {"urgent": "urgent", "important": "important", "delegated": "delegated"}
 UNDELEGATED_TAG = "to-delegate"  # the rules' tag while the file names no assistant
@@ -84,6 +100,7 @@ class Answers:
     assistants: tuple[Person, ...]
     projects: tuple[ProjectInfo, ...]  # watched, with their sections
     today: date
+    language: Language = Language.EN  # of the files' texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,16 +300,277 @@ def _section_condition(place: Place, everyone: Sequence[ProjectInfo]) -> str:
 # ---------------------------------------------------------------- the rule file
 
 
-_ACTIVE = (
-    "# The rules for invoices and bookings are active: they only take tasks that are not",
-    "# important (see matrix) and still belong to the owner or to nobody. The inbox chores",
-    "# rule starts in shadow mode: it reports what it would do and writes nothing until you",
-    "# delete its `mode: shadow` line.",
+@dataclass(frozen=True, slots=True)
+class Texts:
+    """The words of the starter files in one language. ``{name}`` fields are filled in with
+    `str.format`; the comment templates (``{{ assignee.first_name }}``) are written as they are."""
+
+    header: str  # {client} {date}
+    workspace: str  # {workspace} {gid}
+    read_it: str
+    active: tuple[str, ...]
+    all_shadow: tuple[str, ...]
+    variable_note: str
+    language_note: str
+    opt_out_note: str
+    keep_note: str
+    my_tasks: str
+    other_projects: str
+    more_projects: str
+    no_assistants: tuple[str, ...]
+    capacity_note: str
+    matrix_note: str
+    due_note: str
+    invoices_note: str
+    invoices: str
+    invoices_description: str
+    invoices_comment: str
+    bookings_note: str
+    bookings: str
+    bookings_comment: str
+    chores_note: tuple[str, ...]
+    chores: str
+    tests_header: tuple[str, ...]  # {key}
+    now_note: str
+    cases: tuple[str, ...]  # a name per case of `rule_tests`, in its order
+    keep_case: str  # {tag}
+    with_assistant_case: str
+    with_assistant_task: str
+    samples: tuple[str, ...]  # the names of the eight `samples`, in their order
+    world_header: tuple[str, ...]  # {client}
+    world_description: str  # {client}
+    world_my_tasks: str
+
+
+ENGLISH = Texts(
+    header="# Starter rules for {client}, written by `delegator init` on {date}",
+    workspace="# from the Asana workspace {workspace} ({gid}).",
+    read_it="# Read it, change it, then: delegator check / delegator test / delegator plan.",
+    active=(
+        "# The rules for invoices and bookings are active: they only take tasks that are not",
+        "# important (see matrix) and still belong to the owner or to nobody. The inbox chores",
+        "# rule starts in shadow mode: it reports what it would do and writes nothing until you",
+        "# delete its `mode: shadow` line.",
+    ),
+    all_shadow=(
+        "# No assistant is named yet, so every rule is in shadow mode: it reports what it would",
+        "# do and writes nothing. Name assistants below, then switch the rules on.",
+    ),
+    variable_note="    # where the token is read; never the token itself",
+    language_note="    # comments, summaries and digests in English",
+    opt_out_note="    # tasks with it are never touched",
+    keep_note="  # A task tagged `keep` is never touched (opt_out_tag).",
+    my_tasks="  - my_tasks    # the owner's My Tasks",
+    other_projects="  # Other projects of the workspace, to watch as well:",
+    more_projects="  # ... and more (delegator init lists them all)",
+    no_assistants=(
+        "# No assistant yet: the rules below only tag tasks `to-delegate`, in shadow mode.",
+        "# Add one, e.g.",
+        "#   assistants:",
+        "#     giulia: { user: giulia@va-agency.example, skills: [admin] }",
+        "# then replace `tag: to-delegate` with `assign: { pool: [giulia] }`.",
+    ),
+    capacity_note="    # the most open tasks delegated to them at once",
+    matrix_note=(
+        "# The Covey matrix: urgent x important. Urgent and not important: an assistant does it."
+    ),
+    due_note="    # only when it has no date",
+    invoices_note="  # Money paperwork (fattura, ricevuta, scontrino, nota spese...).",
+    invoices="Invoices and receipts",
+    invoices_description="Paying, sending and filing money paperwork is not the owner's job.",
+    invoices_comment='Hi {{ assignee.first_name }}, this one is yours now (rule "{{ rule.name }}").'
+    '\nDue {{ task.due_on or "without a date" }}: {{ task.permalink_url }}',
+    bookings_note=(
+        "  # Travel, bookings and appointments (prenotazione, appuntamento, volo, treno...)."
+    ),
+    bookings="Bookings and appointments",
+    bookings_comment="Hi {{ assignee.first_name }}, could you take care of this booking?"
+    "\n{{ task.permalink_url }}",
+    chores_note=(
+        "  # Inbox chores: unsubscribing, newsletters, forms (moduli, iscrizioni...). Shadow mode:",
+        "  # `delegator plan` and the summary show what it would take; delete `mode: shadow`",
+        "  # once that list looks right.",
+    ),
+    chores="Inbox chores",
+    tests_header=(
+        "# Rule tests for {key}.yaml: run them with `delegator test`.",
+        "# Each case is a task and what the rules must decide for it; add your own.",
+    ),
+    now_note="    # read in the client's time zone",
+    cases=(
+        "an invoice due today goes to an assistant",
+        "an Italian invoice without a date is low value, delegated too",
+        "an important invoice stays with the owner",
+        "a train booking gets a due date when it has none",
+        "strategy work is scheduled, not delegated",
+        "the inbox chores rule only reports, in shadow mode",
+    ),
+    keep_case="a task tagged {tag} is never touched",
+    with_assistant_case="a task already with an assistant is left as it is",
+    with_assistant_task="Pay invoice #1040",
+    samples=(
+        "Pay invoice #1042 from the web host",
+        "Pagare la fattura del commercialista",
+        "Prenotare il treno per la fiera di Milano",
+        "Book a hotel for the client visit",
+        "Invoice dispute with our biggest client",
+        "Prepare the business plan for next year",
+        "Pay invoice #1043 (personal card)",
+        "Unsubscribe from the supplier newsletter",
+    ),
+    world_header=(
+        "# A sandbox world for {client}, written by `delegator init`:",
+        "# the workspace's gids, people, projects, sections, tags and fields, and sample tasks.",
+        "# The tokens below are the sandbox's own; they open nothing in Asana.",
+    ),
+    world_description="Sample tasks for the starter rules of {client}",
+    world_my_tasks="    # in no project: the owner's My Tasks",
 )
-_ALL_SHADOW = (
-    "# No assistant is named yet, so every rule is in shadow mode: it reports what it would",
-    "# do and writes nothing. Name assistants below, then switch the rules on.",
+
+ITALIAN = Texts(
+    header="# Regole iniziali per {client}, scritte da `delegator init` il {date}",
+    workspace="# a partire dall'area di lavoro Asana {workspace} ({gid}).",
+    read_it="# Da rileggere e adattare, poi: delegator check / delegator test / delegator plan.",
+    active=(
+        "# Le regole per fatture e prenotazioni sono attive: prendono solo attività non",
+        "# importanti (vedi matrix) che sono ancora del titolare o di nessuno. La regola per",
+        "# posta e piccole incombenze parte in modalità shadow: dice cosa farebbe e non scrive",
+        "# nulla finché non si cancella la sua riga `mode: shadow`.",
+    ),
+    all_shadow=(
+        "# Il file non nomina ancora nessuna assistente: tutte le regole sono in modalità shadow,",
+        "# dicono cosa farebbero e non scrivono nulla. Aggiungere le assistenti qui sotto, poi",
+        "# attivare le regole.",
+    ),
+    variable_note="    # dove si legge il token, mai il token stesso",
+    language_note="    # commenti e riepiloghi in italiano",
+    opt_out_note="    # le attività con questo tag non si toccano mai",
+    keep_note="  # Le attività con il tag `keep` non si toccano mai (opt_out_tag).",
+    my_tasks="  - my_tasks    # «Le mie attività» del titolare",
+    other_projects="  # Altri progetti dell'area di lavoro, da seguire se serve:",
+    more_projects="  # ... e altri ancora (delegator init li elenca tutti)",
+    no_assistants=(
+        "# Ancora nessuna assistente: le regole qui sotto mettono solo il tag `to-delegate`,",
+        "# in modalità shadow. Per aggiungerne una, per esempio:",
+        "#   assistants:",
+        "#     giulia: { user: giulia@va-agency.example, skills: [admin] }",
+        "# poi sostituire `tag: to-delegate` con `assign: { pool: [giulia] }`.",
+    ),
+    capacity_note="    # quante attività delegate può avere aperte al massimo",
+    matrix_note=(
+        "# La matrice di Covey: urgente x importante. Urgente e non importante: se ne occupa"
+        " un'assistente."
+    ),
+    due_note="    # solo se non ha già una scadenza",
+    invoices_note="  # Fatture, ricevute, scontrini, note spese, bollette, rimborsi (anche in inglese).",
+    invoices="Fatture e ricevute alle assistenti",
+    invoices_description=(
+        "Pagare, inviare e archiviare fatture e ricevute non è un lavoro per il titolare."
+    ),
+    invoices_comment="Ciao {{ assignee.first_name }}, questa la segui tu (regola «{{ rule.name }}»)."
+    '\nScadenza: {{ task.due_on or "nessuna" }}. {{ task.permalink_url }}',
+    bookings_note="  # Viaggi, prenotazioni e appuntamenti (voli, treni, alberghi, ristoranti...).",
+    bookings="Viaggi e prenotazioni",
+    bookings_comment="Ciao {{ assignee.first_name }}, ti occupi tu di questa prenotazione? Grazie!"
+    "\n{{ task.permalink_url }}",
+    chores_note=(
+        "  # Posta e piccole incombenze: disiscrizioni, newsletter, moduli, questionari. In",
+        "  # modalità shadow: `delegator plan` e il riepilogo mostrano cosa prenderebbe; togliere",
+        "  # `mode: shadow` quando quell'elenco è giusto.",
+    ),
+    chores="Posta e piccole incombenze",
+    tests_header=(
+        "# Test delle regole di {key}.yaml: si lanciano con `delegator test`.",
+        "# Ogni caso è un'attività e ciò che le regole devono decidere; se ne possono aggiungere.",
+    ),
+    now_note="    # nel fuso orario del cliente",
+    cases=(
+        "una fattura in scadenza oggi va a un'assistente",
+        "una fattura scritta in inglese e senza scadenza vale poco: delegata anche lei",
+        "una fattura importante resta al titolare",
+        "la prenotazione di un treno riceve una scadenza se non ce l'ha",
+        "il lavoro di strategia si pianifica, non si delega",
+        "la regola per posta e piccole incombenze si limita a dire cosa farebbe",
+    ),
+    keep_case="un'attività con il tag {tag} non si tocca mai",
+    with_assistant_case="un'attività già di un'assistente resta com'è",
+    with_assistant_task="Pagare la fattura n. 1040",
+    samples=(
+        "Pagare la fattura n. 1042 del provider del sito",
+        "Pay the accountant's invoice",
+        "Prenotare il treno per la fiera di Milano",
+        "Prenotare l'albergo per la visita al cliente",
+        "Contestazione della fattura del nostro cliente principale",
+        "Preparare il business plan dell'anno prossimo",
+        "Pagare la fattura n. 1043 (carta personale)",
+        "Disiscriversi dalla newsletter del fornitore",
+    ),
+    world_header=(
+        "# Un mondo sandbox per {client}, scritto da `delegator init`: gid, persone, progetti,",
+        "# sezioni, tag e campi dell'area di lavoro, e attività di esempio.",
+        "# I token qui sotto sono quelli della sandbox: in Asana non aprono nulla.",
+    ),
+    world_description="Attività di esempio per le regole iniziali di {client}",
+    world_my_tasks="    # in nessun progetto: «Le mie attività» del titolare",
 )
+
+TEXTS: dict[Language, Texts] = {Language.EN: ENGLISH, Language.IT: ITALIAN}
+
+
+def italian_sections(projects: Iterable[ProjectInfo]) -> tuple[str, ...]:
+    """The watched sections named with Italian words the starter recognises, when they are
+    most of those it recognises (else none): a sign the office writes Italian."""
+    italian, english = [], 0
+    for project in projects:
+        for section in project.sections:
+            name = _folded(section.name)
+            if name in ITALIAN_SECTIONS:
+                italian.append(section.name.strip())
+            elif name in _ENGLISH_SECTIONS:
+                english += 1
+    return tuple(italian) if len(italian) > english else ()
+
+
+#: Time zones of Italy and of the states within it: a client there gets an Italian starter.
+ITALIAN_ZONES = frozenset({"Europe/Rome", "Europe/San_Marino", "Europe/Vatican"})
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageDefault:
+    """The starter's language when none is asked for, and why: an Italian time zone, else
+    the Italian section names of the watched projects (`sections`), else English."""
+
+    language: Language
+    zone: str
+    sections: tuple[str, ...] = ()
+
+    def reason(self) -> str:
+        if self.language is Language.EN:
+            return (
+                f"neither the time zone ({self.zone}) nor the watched projects' section names "
+                "are Italian"
+            )
+        if self.zone in ITALIAN_ZONES:
+            return f"the time zone {self.zone} is Italian"
+        names = ", ".join(comment_text(name, 30) for name in self.sections[:4])
+        more = ", ..." if len(self.sections) > 4 else ""
+        return f"the watched projects' sections are named in Italian ({names}{more})"
+
+
+def default_language(zone: str, projects: Iterable[ProjectInfo]) -> LanguageDefault:
+    """Italian for a client in an Italian time zone or whose watched sections are mostly named
+    with the Italian words the starter recognises ("Fatture", "Prenotazioni", "In arrivo");
+    English otherwise."""
+    if zone in ITALIAN_ZONES:
+        return LanguageDefault(Language.IT, zone)
+    italian = italian_sections(projects)
+    return LanguageDefault(Language.IT if italian else Language.EN, zone, italian)
+
+
+def _date(day: date, language: Language) -> str:
+    if language is Language.EN:
+        return day.isoformat()
+    return str(format_date(day, "d MMMM y", locale="it_IT"))
 
 
 def rule_file(catalogue: Catalogue, answers: Answers) -> str:
@@ -302,38 +580,42 @@ def rule_file(catalogue: Catalogue, answers: Answers) -> str:
     listed = catalogue.projects.items + tuple(
         p for p in answers.projects if p.gid not in {x.gid for x in catalogue.projects}
     )
+    text = TEXTS[answers.language]
     lines = [
-        f"# Starter rules for {comment_text(answers.client_name)}, written by `delegator init` "
-        f"on {answers.today.isoformat()}",
-        f"# from the Asana workspace {comment_text(catalogue.workspace.name)} "
-        f"({catalogue.workspace.gid}).",
+        text.header.format(
+            client=comment_text(answers.client_name), date=_date(answers.today, answers.language)
+        ),
+        text.workspace.format(
+            workspace=comment_text(catalogue.workspace.name), gid=catalogue.workspace.gid
+        ),
         "#",
-        "# Read it, change it, then: delegator check / delegator test / delegator plan.",
-        *(_ACTIVE if keys else _ALL_SHADOW),
+        text.read_it,
+        *(text.active if keys else text.all_shadow),
         "version: 1",
         "client:",
         f"  name: {quote(answers.client_name.strip() or 'Client')}",
         f"  workspace: {quote(catalogue.workspace.gid)}",
-        f"  token: {_token(answers.token)}    # where the token is read; never the token itself",
+        f"  token: {_token(answers.token)}{text.variable_note}",
         f"  timezone: {quote(answers.timezone)}",
+        f"  language: {answers.language.value}{text.language_note}",
         f"  owner: {quote(person_ref(answers.owner))}    # {comment_text(answers.owner.name)}",
     ]
     if words.keep_tag != "keep":
-        lines.append(f"  opt_out_tag: {quote(words.keep_tag)}    # tasks with it are never touched")
+        lines.append(f"  opt_out_tag: {quote(words.keep_tag)}{text.opt_out_note}")
     else:
-        lines.append("  # A task tagged `keep` is never touched (opt_out_tag).")
-    lines += ["", "watch:", "  - my_tasks    # the owner's My Tasks"]
+        lines.append(text.keep_note)
+    lines += ["", "watch:", text.my_tasks]
     for project in answers.projects:
         lines.append(f"  - project: {_project_ref(project, listed)}")
     others = [p for p in catalogue.projects if p.gid not in {w.gid for w in answers.projects}]
     if others:
-        lines.append("  # Other projects of the workspace, to watch as well:")
+        lines.append(text.other_projects)
         for project in others[:10]:
             lines.append(f"  # - project: {_project_ref(project, listed)}")
         if len(others) > 10 or catalogue.projects.truncated:
-            lines.append("  # ... and more (delegator init lists them all)")
-    lines += ["", *_assistants_block(keys), "", *_matrix_block(words), "", "rules:"]
-    lines += _rules_block(words, keys, listed)
+            lines.append(text.more_projects)
+    lines += ["", *_assistants_block(keys, text), "", *_matrix_block(words, text), "", "rules:"]
+    lines += _rules_block(words, keys, listed, text)
     return "\n".join(lines) + "\n"
 
 
@@ -344,29 +626,23 @@ def _token(token: TokenRef) -> str:
     return f"{{ env: {quote(token.env)} }}"
 
 
-def _assistants_block(keys: dict[str, Person]) -> list[str]:
+def _assistants_block(keys: dict[str, Person], text: Texts) -> list[str]:
     if not keys:
-        return [
-            "# No assistant yet: the rules below only tag tasks `to-delegate`, in shadow mode.",
-            "# Add one, e.g.",
-            "#   assistants:",
-            "#     giulia: { user: giulia@va-agency.example, skills: [admin] }",
-            "# then replace `tag: to-delegate` with `assign: { pool: [giulia] }`.",
-        ]
+        return list(text.no_assistants)
     lines = ["assistants:"]
     for key, person in keys.items():
         lines.append(f"  {key}:")
         lines.append(f"    user: {quote(person_ref(person))}")
         if person.name.strip():
             lines.append(f"    name: {quote(person.name.strip())}")
-        lines.append("    capacity: 20    # the most open tasks delegated to them at once")
+        lines.append(f"    capacity: 20{text.capacity_note}")
         lines.append('    # hours: "Mon-Fri 09:00-17:00"')
     return lines
 
 
-def _matrix_block(words: Vocabulary) -> list[str]:
+def _matrix_block(words: Vocabulary, text: Texts) -> list[str]:
     lines = [
-        "# The Covey matrix: urgent x important. Urgent and not important: an assistant does it.",
+        text.matrix_note,
         "matrix:",
         "  urgent:",
         "    any:",
@@ -395,7 +671,7 @@ def _any_of(pattern: str, places: Sequence[Place], listed: Sequence[ProjectInfo]
 
 
 def _rules_block(
-    words: Vocabulary, keys: dict[str, Person], listed: Sequence[ProjectInfo]
+    words: Vocabulary, keys: dict[str, Person], listed: Sequence[ProjectInfo], text: Texts
 ) -> list[str]:
     pool = ", ".join(keys)
     delegated = quote(words.delegated_tag)
@@ -410,46 +686,37 @@ def _rules_block(
             "      - follow: owner",
         ]
         if due:
-            lines.append("      - due: { in: 3 business days }    # only when it has no date")
+            lines.append(f"      - due: {{ in: 3 business days }}{text.due_note}")
         if comment:
             lines += ["      - comment: |", *(f"          {line}" for line in comment.split("\n"))]
         return lines
 
     lines = [
-        "  # Money paperwork (fattura, ricevuta, scontrino, nota spese...).",
-        "  - name: Invoices and receipts",
-        "    description: Paying, sending and filing money paperwork is not the owner's job.",
+        text.invoices_note,
+        f"  - name: {text.invoices}",
+        f"    description: {text.invoices_description}",
         "    when:",
         "      all:",
         "        - quadrant: [delegate, eliminate]",
         "        - assignee: [owner, none]",
         *_any_of(INVOICE_PATTERN, words.invoices, listed),
         "    then:",
-        *hand_over(
-            comment='Hi {{ assignee.first_name }}, this one is yours now (rule "{{ rule.name }}").'
-            '\nDue {{ task.due_on or "without a date" }}: {{ task.permalink_url }}'
-        ),
+        *hand_over(comment=text.invoices_comment),
         "    minutes: 15",
         "",
-        "  # Travel, bookings and appointments (prenotazione, appuntamento, volo, treno...).",
-        "  - name: Bookings and appointments",
+        text.bookings_note,
+        f"  - name: {text.bookings}",
         "    when:",
         "      all:",
         "        - assignee: [owner, none]",
         "        - not: { quadrant: do }",
         *_any_of(BOOKING_PATTERN, words.bookings, listed),
         "    then:",
-        *hand_over(
-            due=True,
-            comment="Hi {{ assignee.first_name }}, could you take care of this booking?"
-            "\n{{ task.permalink_url }}",
-        ),
+        *hand_over(due=True, comment=text.bookings_comment),
         "    minutes: 20",
         "",
-        "  # Inbox chores: unsubscribing, newsletters, forms (moduli, iscrizioni...). Shadow mode:",
-        "  # `delegator plan` and the summary show what it would take; delete `mode: shadow`",
-        "  # once that list looks right.",
-        "  - name: Inbox chores",
+        *text.chores_note,
+        f"  - name: {text.chores}",
         "    when:",
         "      all:",
         "        - quadrant: eliminate",
@@ -477,18 +744,21 @@ class Sample:
     delegated: bool = False  # the rules give it to an assistant (in the sandbox too)
 
 
-def samples(words: Vocabulary) -> tuple[Sample, ...]:
-    """The tasks of the rule tests and of the sandbox world."""
+def samples(words: Vocabulary, language: Language = Language.EN) -> tuple[Sample, ...]:
+    """The tasks of the rule tests and of the sandbox world, named in `language` (with one in
+    the other language, which the rules recognise too)."""
+    text = TEXTS[language]
+    (paid, other_language, train, hotel, dispute, plan, personal, newsletter) = text.samples
     return (
-        Sample("Pay invoice #1042 from the web host", "Invoices and receipts", due=0, delegated=True),
-        Sample("Pagare la fattura del commercialista", "Invoices and receipts", delegated=True),
-        Sample("Prenotare il treno per la fiera di Milano", "Bookings and appointments", delegated=True),
-        Sample("Book a hotel for the client visit", "Bookings and appointments", due=5, delegated=True),
-        Sample("Invoice dispute with our biggest client", None, due=0, tags=(words.important_tag,)),
-        Sample("Prepare the business plan for next year", None, tags=(words.important_tag,)),
-        Sample("Pay invoice #1043 (personal card)", None, due=1, tags=(words.keep_tag,)),
-        Sample("Unsubscribe from the supplier newsletter", None),
-    )  # fmt: skip
+        Sample(paid, text.invoices, due=0, delegated=True),
+        Sample(other_language, text.invoices, delegated=True),
+        Sample(train, text.bookings, delegated=True),
+        Sample(hotel, text.bookings, due=5, delegated=True),
+        Sample(dispute, None, due=0, tags=(words.important_tag,)),
+        Sample(plan, None, tags=(words.important_tag,)),
+        Sample(personal, None, due=1, tags=(words.keep_tag,)),
+        Sample(newsletter, None),
+    )
 
 
 def rule_tests(catalogue: Catalogue, answers: Answers) -> str:
@@ -496,6 +766,12 @@ def rule_tests(catalogue: Catalogue, answers: Answers) -> str:
     words = vocabulary(catalogue, answers.projects)
     keys = assistant_keys(answers.assistants)
     today = answers.today
+    text = TEXTS[answers.language]
+    paid, other_language, train, _, dispute, plan, personal, newsletter = text.samples
+
+    def case(name: str) -> str:
+        """A case's name: as it is when plain YAML reads it back so (the English ones)."""
+        return name if answers.language is Language.EN else quote(name)
 
     def due(days: int | None) -> str:
         return "" if days is None else f", due_on: {date.fromordinal(today.toordinal() + days)}"
@@ -511,51 +787,51 @@ def rule_tests(catalogue: Catalogue, answers: Answers) -> str:
     booked = "[assign, tag, follow, due, comment]" if keys else "[tag]"
     # A rule in shadow mode (all of them while no assistant is named) is reported as the rule
     # that takes the task, with its actions, though nothing is written.
-    invoice_rule = "Invoices and receipts"
-    booking_rule = "Bookings and appointments"
+    invoice_rule, booking_rule = text.invoices, text.bookings
+    on_time, undated, important, train_case, strategy, shadow = (case(c) for c in text.cases)
+    important_tag = [words.important_tag]
     lines = [
-        f"# Rule tests for {answers.client_key}.yaml: run them with `delegator test`.",
-        "# Each case is a task and what the rules must decide for it; add your own.",
+        *(line.format(key=answers.client_key) for line in text.tests_header),
         f"rules: {quote(answers.client_key + '.yaml')}",
-        f"now: {today.isoformat()}T10:00:00    # read in the client's time zone",
+        f"now: {today.isoformat()}T10:00:00{text.now_note}",
         f"owner: {quote(person_ref(answers.owner))}",
         "",
         "cases:",
-        "  - name: an invoice due today goes to an assistant",
-        f"    task: {task('Pay invoice #1042 from the web host', days=0)}",
+        f"  - name: {on_time}",
+        f"    task: {task(paid, days=0)}",
         f"    expect: {{ rule: {invoice_rule}, quadrant: delegate, actions: {handed} }}",
         "",
-        "  - name: an Italian invoice without a date is low value, delegated too",
-        f"    task: {task('Pagare la fattura del commercialista')}",
+        f"  - name: {undated}",
+        f"    task: {task(other_language)}",
         f"    expect: {{ rule: {invoice_rule}, quadrant: eliminate }}",
         "",
-        "  - name: an important invoice stays with the owner",
-        f"    task: {task('Invoice dispute with our biggest client', days=0, tags=[words.important_tag])}",
-        "    expect: { rule: null, quadrant: do, near_miss: Invoices and receipts }",
+        f"  - name: {important}",
+        f"    task: {task(dispute, days=0, tags=important_tag)}",
+        f"    expect: {{ rule: null, quadrant: do, near_miss: {invoice_rule} }}",
         "",
-        "  - name: a train booking gets a due date when it has none",
-        f"    task: {task('Prenotare il treno per la fiera di Milano')}",
+        f"  - name: {train_case}",
+        f"    task: {task(train)}",
         f"    expect: {{ rule: {booking_rule}, actions: {booked} }}",
         "",
-        "  - name: strategy work is scheduled, not delegated",
-        f"    task: {task('Prepare the business plan for next year', tags=[words.important_tag])}",
+        f"  - name: {strategy}",
+        f"    task: {task(plan, tags=important_tag)}",
         "    expect: { rule: null, quadrant: schedule, actions: [] }",
         "",
-        f"  - name: {quote('a task tagged ' + words.keep_tag.strip() + ' is never touched')}",
-        f"    task: {task('Pay invoice #1043 (personal card)', days=1, tags=[words.keep_tag])}",
+        f"  - name: {quote(text.keep_case.format(tag=words.keep_tag.strip()))}",
+        f"    task: {task(personal, days=1, tags=[words.keep_tag])}",
         "    expect: { skipped: true, rule: null, actions: [] }",
         "",
-        "  - name: the inbox chores rule only reports, in shadow mode",
-        f"    task: {task('Unsubscribe from the supplier newsletter')}",
-        f"    expect: {{ rule: Inbox chores, quadrant: eliminate, actions: {chores} }}",
+        f"  - name: {shadow}",
+        f"    task: {task(newsletter)}",
+        f"    expect: {{ rule: {text.chores}, quadrant: eliminate, actions: {chores} }}",
     ]
     if keys:
         first = next(iter(keys))
         lines += [
             "",
-            "  - name: a task already with an assistant is left as it is",
+            f"  - name: {case(text.with_assistant_case)}",
             "    task:",
-            f"      {{ name: {quote('Pay invoice #1040')}, assignee: {first}, "
+            f"      {{ name: {quote(text.with_assistant_task)}, assignee: {first}, "
             f"tags: [{quote(words.delegated_tag)}], followers: [owner] }}",
             "    expect: { rule: null, actions: [] }",
         ]
@@ -592,11 +868,10 @@ def world_file(catalogue: Catalogue, answers: Answers) -> str:
     owner_domain = answers.owner.domain or "client.example"
     tokens = world_tokens(answers)
     people = _world_people(answers)
+    text = TEXTS[answers.language]
     lines = [
-        f"# A sandbox world for {comment_text(answers.client_name)}, written by `delegator init`:",
-        "# the workspace's gids, people, projects, sections, tags and fields, and sample tasks.",
-        "# The tokens below are the sandbox's own; they open nothing in Asana.",
-        f"description: {quote('Sample tasks for the starter rules of ' + answers.client_name)}",
+        *(line.format(client=comment_text(answers.client_name)) for line in text.world_header),
+        f"description: {quote(text.world_description.format(client=answers.client_name))}",
         "workspaces:",
         f"  - name: {quote(catalogue.workspace.name.strip() or 'Workspace')}",
         f"    gid: {quote(catalogue.workspace.gid)}",
@@ -636,7 +911,7 @@ def world_file(catalogue: Catalogue, answers: Answers) -> str:
                     for o in options
                 ] or ["          - Default"]
     owner_email = _world_email(answers.owner, owner_domain)
-    tasks = _world_tasks(words, owner_email)
+    tasks = _world_tasks(samples(words, answers.language), owner_email)
     if answers.projects:
         lines.append("    projects:")
         for index, project in enumerate(answers.projects):
@@ -657,14 +932,14 @@ def world_file(catalogue: Catalogue, answers: Answers) -> str:
                 lines.append("        tasks:")
                 lines += [f"          {line}" for line in tasks]
     else:
-        lines.append("    tasks:    # in no project: the owner's My Tasks")
+        lines.append(f"    tasks:{text.world_my_tasks}")
         lines += [f"      {line}" for line in tasks]
     return "\n".join(lines) + "\n"
 
 
-def _world_tasks(words: Vocabulary, owner_email: str) -> list[str]:
+def _world_tasks(tasks: Iterable[Sample], owner_email: str) -> list[str]:
     lines = []
-    for sample in samples(words):
+    for sample in tasks:
         due = ""
         if sample.due is not None:
             due = f", due_on: today+{sample.due}" if sample.due else ", due_on: today"

@@ -56,7 +56,7 @@ def asana(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
 
 
 SANDBOX_NORTHWIND = [
-    "init", "--sandbox", "--no-input", "--workspace", "Northwind Studio",
+    "init", "--sandbox", "--no-input", "--language", "en", "--workspace", "Northwind Studio",
     "--project", "Operations", "--project", "Client Admin",
 ]  # fmt: skip
 
@@ -127,7 +127,7 @@ class Terminal(io.StringIO):
 def test_interactive_init_asks_and_takes_numbers(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers = iter(["3", "1", "9", "1,2", "", "Studio Nord", ""])
+    answers = iter(["3", "1", "9", "1,2", "", "Studio Nord", "", ""])
     prompts: list[str] = []
 
     def answer(prompt: str = "") -> str:
@@ -143,7 +143,11 @@ def test_interactive_init_asks_and_takes_numbers(
     assert "   3. Strategy" in out
     assert "type one number from 1 to 2" in out  # "3" was not one of them
     assert "type numbers from 1 to 3" in out  # nor "9"
-    assert prompts[-2:] == ["Client name [Northwind Studio]: ", "Time zone [Europe/Rome]: "]
+    assert prompts[-3:] == [
+        "Client name [Northwind Studio]: ",
+        "Time zone [Europe/Rome]: ",
+        "Language of the file (it/en) [it]: ",
+    ]
     text = (workdir / "rules" / "studio-nord.yaml").read_text(encoding="utf-8")
     assert 'name: "Studio Nord"' in text
     assert '- project: { name: "Operations" }' in text

@@ -27,6 +27,7 @@ from delegator.asana.errors import AsanaError, RetryPolicy, Unauthorized
 from delegator.asana.http import Timeouts, Transport
 from delegator.cli._common import Subparsers, read_settings
 from delegator.clients import TokenError, read_token
+from delegator.core.language import Language
 from delegator.core.rulefile import parse_client_file
 from delegator.core.ruletests import parse_test_file
 from delegator.core.schema import TokenSource
@@ -36,8 +37,10 @@ from delegator.sandbox import FixtureError, SandboxServer, User, world_path
 from delegator.settings import Settings, SettingsError
 from delegator.starter import (
     Answers,
+    LanguageDefault,
     TokenRef,
     client_key,
+    default_language,
     rule_file,
     rule_tests,
     token_variable,
@@ -46,6 +49,7 @@ from delegator.starter import (
 
 DEFAULT_TOKEN_ENV = "ASANA_TOKEN"  # noqa: S105 - a variable's name, not a token
 DEFAULT_TIMEZONE = "Europe/Rome"
+LANGUAGE_NAMES = {Language.IT: "Italian", Language.EN: "English"}
 SHOWN = 50  # items listed in a question; the rest are named by flag
 
 T = TypeVar("T")
@@ -112,6 +116,12 @@ def register(subparsers: Subparsers) -> None:
         "--timezone", metavar="ZONE", help=f"the client's time zone (default {DEFAULT_TIMEZONE})"
     )
     parser.add_argument(
+        "--language",
+        metavar="it|en",
+        help="the language of the file's comments and rules (default: it for an Italian time "
+        "zone or Italian section names, else en)",
+    )
+    parser.add_argument(
         "--rules", type=Path, default=Path("rules"), metavar="DIR", help="default rules/"
     )
     parser.add_argument(
@@ -151,6 +161,8 @@ def _init(args: argparse.Namespace, ask: Asker) -> int:
         raise InitError("--world is for --sandbox")
     if args.sandbox and (args.token_env or args.token_file):
         raise InitError("--sandbox uses the sandbox's own token: leave out --token-env/--file")
+    if args.language is not None:
+        args.language = _language_name(args.language, "--language")
     try:
         settings = read_settings(Path(args.config) if args.config else None, os.environ)
     except SettingsError as exc:
@@ -352,7 +364,9 @@ class Asker:
 
 def _gather(
     args: argparse.Namespace, ask: Asker, transport: Transport
-) -> tuple[Catalogue, Answers]:
+) -> tuple[Catalogue, Answers, str | None]:
+    """What the token sees, the answers, and why the language is what it is when no flag or
+    answer chose it."""
     workspaces = catalogue.token_workspaces(transport)
     workspace = _workspace(args, ask, workspaces.items)
     me = catalogue.me(transport)
@@ -367,6 +381,7 @@ def _gather(
     key = client_key(name)
     zone = _timezone(args.timezone or ask.text("Time zone", DEFAULT_TIMEZONE))
     full, chosen = catalogue.with_sections(transport, seen, projects)
+    language, why = _language(args, ask, default_language(zone, chosen))
     if args.sandbox:
         token = TokenRef(env=token_variable(key))
     elif args.token_file is not None:
@@ -382,8 +397,9 @@ def _gather(
         assistants=tuple(assistants),
         projects=chosen,
         today=datetime.now(ZoneInfo(zone)).date(),
+        language=language,
     )
-    return full, answers
+    return full, answers, why
 
 
 def _say_truncated(seen: Catalogue) -> None:
@@ -531,10 +547,44 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _language_name(text: str, where: str) -> Language:
+    try:
+        return Language(text.strip().casefold())
+    except ValueError:
+        raise InitError(
+            f"{where}: the starter is written in it (Italian) or en (English), not {text!r}"
+        ) from None
+
+
+def _language(
+    args: argparse.Namespace, ask: Asker, default: LanguageDefault
+) -> tuple[Language, str | None]:
+    """The flag's language, else the answer's, else the default and the reason for it."""
+    if args.language is not None:
+        chosen: Language = args.language
+        return chosen, None
+    shown = default.language.value
+    while True:
+        answer = ask.text("Language of the file (it/en)", shown)
+        if answer == shown:
+            name = LANGUAGE_NAMES[default.language]
+            other = next(lang for lang in Language if lang is not default.language)
+            return default.language, (
+                f"Language: {shown} ({name}), since {default.reason()} "
+                f"(--language {other.value} for {LANGUAGE_NAMES[other]})"
+            )
+        try:
+            return _language_name(answer, "language"), None
+        except InitError:
+            print("  type it or en")
+
+
 # ---------------------------------------------------------------- writing
 
 
-def _write(args: argparse.Namespace, seen: Catalogue, answers: Answers) -> int:
+def _write(
+    args: argparse.Namespace, seen: Catalogue, answers: Answers, why: str | None = None
+) -> int:
     rules_dir: Path = args.rules
     rules_path = rules_dir / f"{answers.client_key}.yaml"
     tests_path = rules_dir / f"{answers.client_key}.test.yaml"
@@ -561,6 +611,8 @@ def _write(args: argparse.Namespace, seen: Catalogue, answers: Answers) -> int:
             _write_file(path, text)
         except OSError as exc:
             raise InitError(f"{path}: cannot write: {exc.strerror or exc}", 1) from None
+    if why is not None:
+        print(why)
     _next_steps(answers, rules_path, tests_path, world)
     return 0
 
