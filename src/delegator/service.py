@@ -176,12 +176,16 @@ class StepStatus(enum.StrEnum):
 
 @dataclass(slots=True)
 class Step:
-    """What happened (or would happen) for one intent."""
+    """What happened (or would happen) for one intent: ``description`` in English (the report's
+    and the log's words); ``intent`` and ``text`` (a comment as posted) let a view say it in the
+    client's language."""
 
     kind: str
     description: str
     status: StepStatus
     note: str = ""
+    intent: Intent | None = None
+    text: str | None = None
 
 
 @dataclass(slots=True)
@@ -790,7 +794,9 @@ class Cycle:
             )
             status = StepStatus.SHADOW if mode == "shadow" else StepStatus.PLANNED
             for intent in intents:
-                report.steps.append(Step(intent.kind, self._describe(intent, choice), status))
+                report.steps.append(
+                    Step(intent.kind, self._describe(intent, choice), status, intent=intent)
+                )
                 if journal:
                     assistant = choice.assistant if choice else None
                     self._shadow_plans.append((task, outcome.rule, intent, assistant, version))
@@ -915,7 +921,7 @@ class Cycle:
                     in_flight = None
                     settlement.finish(intended[index], "failed", result=str(exc))
                     report.steps.append(
-                        Step(intent.kind, intent.describe(), StepStatus.FAILED, str(exc))
+                        Step(intent.kind, intent.describe(), StepStatus.FAILED, str(exc), intent)
                     )
                     self.report.counts.failed_write(intent.kind)
                     self.report.add_error(
@@ -938,7 +944,9 @@ class Cycle:
                     if step.text is not None
                     else self._describe(intent, choice)
                 )
-                report.steps.append(Step(intent.kind, shown, StepStatus.DONE))
+                report.steps.append(
+                    Step(intent.kind, shown, StepStatus.DONE, intent=intent, text=step.text)
+                )
                 if plan.assistant is not None and plan.assignee is not None:
                     if isinstance(intent, Assign):
                         # The turn and the delegation are saved with the assignment itself.

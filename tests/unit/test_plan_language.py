@@ -386,7 +386,7 @@ def _hostile_report(name: str) -> CycleReport:
     choice = choose(intents[0], roster(), TUESDAY_10)
     steps = [
         Step(i.kind, f"assign to {choice.assistant}: {choice.reason}"
-             if isinstance(i, Assign) else i.describe(), StepStatus.PLANNED)
+             if isinstance(i, Assign) else i.describe(), StepStatus.PLANNED, intent=i)
         for i in intents
     ]  # fmt: skip
     report = CycleReport(name, name, TUESDAY_10, True)

@@ -22,10 +22,10 @@ from delegator.cli.explain_view import (
 )
 from delegator.core.assignment import choice_reason
 from delegator.core.conditions import ConditionTrace
-from delegator.core.intents import Assign, Intent, RemoveTag
+from delegator.core.intents import Assign
 from delegator.core.language import ENGLISH, Language, Noun, Phrases, Voice
 from delegator.cycles import Count
-from delegator.service import QUEUE_TAG, CycleReport, Step, StepStatus, TaskReport
+from delegator.service import CycleReport, Step, StepStatus, TaskReport
 
 PLAIN = Style()
 _MARK = {"done": "+", "planned": "+", "shadow": "?", "queued": "~", "failed": "!", "skipped": "-"}
@@ -152,31 +152,23 @@ def _leaves(trace: ConditionTrace, depth: int = 0, voice: Voice = ENGLISH) -> li
     return [f"{pad}{mark} {text}   {voice.say(WORDS, 'actual', actual=shown)}"]
 
 
-def _intents(item: TaskReport) -> list[Intent]:
-    """The intents a task's steps can stand for: its outcomes' and the queue tag's removal."""
-    return [*item.decision.intents, RemoveTag(QUEUE_TAG)]
-
-
 def step_text(step: Step, item: TaskReport, voice: Voice = ENGLISH) -> str:
     """A step as the plan shows it: its description, in the voice. The service describes each
-    step in English from its intent and the assistant chosen; the same intent and choice are
-    said here in the voice. A step described otherwise is shown as described."""
+    step in English from its intent and the assistant chosen; the step carries both, and they
+    are said here in the voice (a comment posted: its text; a queued or skipped assignment: the
+    choice's reason). A step carrying neither is shown as described."""
     if voice.language is Language.EN:
         return step.description
     choice = item.choice
+    if step.intent is not None and step.text is None:
+        # The step's own intent (a failed write is described without the choice, as in English).
+        assigned = isinstance(step.intent, Assign) and step.status is not StepStatus.FAILED
+        return describe_intent(step.intent, voice, choice if assigned else None)
     if choice is not None and step.kind in ("queue", "assign") and not choice.assigned:
         if step.description == choice.reason:
             return choice_reason(choice, voice)
         if step.description == f"queue: {choice.reason}":
             return voice.say(WORDS, "queue", why=choice_reason(choice, voice))
-    for intent in _intents(item):
-        if intent.kind != step.kind:
-            continue
-        chosen = choice if isinstance(intent, Assign) else None
-        if step.description == describe_intent(intent, ENGLISH, chosen):
-            return describe_intent(intent, voice, chosen)
-        if step.description == intent.describe():
-            return describe_intent(intent, voice)
     if step.kind == "comment" and step.description.startswith('comment "'):
         return voice.say(ACTIONS, "comment", text=step.description.removeprefix("comment "))
     return step.description
