@@ -21,9 +21,12 @@ from delegator.sandbox import FixtureError, ManualClock, SandboxServer, load_wor
 from delegator.settings import Settings
 from delegator.store import SqlStore
 from delegator.summaries import Period
+from examplefiles import in_english
 
 ROOT = Path(__file__).resolve().parents[2]
-AGENCY = (ROOT / "examples" / "small-agency.yaml").read_text(encoding="utf-8")
+# The agency as written (Italian), and in English for the tests that assert English names.
+ITALIAN_AGENCY = (ROOT / "examples" / "small-agency.yaml").read_text(encoding="utf-8")
+AGENCY = in_english(ITALIAN_AGENCY)
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=180)
 ANNA = "anna@northwind.example"
@@ -194,16 +197,17 @@ def test_a_world_without_a_pattern_gets_no_suggestion() -> None:
 def test_a_suggestion_pasted_in_shadow_mode_is_offered_in_the_summary(
     tmp_path: Path, store: SqlStore
 ) -> None:
-    """The demo world's history suggests a rule; pasted into the file it is a shadow rule, and
-    the client's summary says what it would have done: turn it on?"""
+    """The demo world's history suggests a rule, named in the agency's Italian; pasted into the
+    file it is a shadow rule, and the client's Italian summary says what it would have done:
+    turn it on?"""
     clock = ManualClock(NOW)
     with SandboxServer.demo(clock=clock) as server:
         history = read(server, clock)
-        result = mined(history)
+        result = mined(history, ITALIAN_AGENCY)
         assert result.suggestions
         rules = tmp_path / "rules"
         rules.mkdir()
-        (rules / "small-agency.yaml").write_text(append_rules(AGENCY, result.block))
+        (rules / "small-agency.yaml").write_text(append_rules(ITALIAN_AGENCY, result.block))
         settings = Settings(rules_dir=rules, asana_base_url=server.base_url)
         environ = {"ASANA_TOKEN_NORTHWIND": server.token(ANNA)}
         fleet = Fleet(settings, store, environ=environ, clock=clock)
@@ -217,9 +221,10 @@ def test_a_suggestion_pasted_in_shadow_mode_is_offered_in_the_summary(
         shadow = {s.rule: len(s.tasks) for s in summary.shadow}
         first = result.suggestions[0].name
         assert shadow.get(first, 0) > 0, shadow
-        # The summary's "turn it on?" part names it (in the client's language).
+        assert first.startswith("Suggerita: ")
+        # The summary's "turn it on?" part names it, in the client's language.
         rendered = summaries.render_summary(entry, period).markdown
-        assert f'"{first}"' in rendered
+        assert f'La regola in prova "{first}" avrebbe agito su' in rendered
         fleet.close()
 
 

@@ -24,9 +24,11 @@ from delegator.core.rulemining import (
     stem,
     suggest,
 )
+from examplefiles import in_english
 
 ROOT = Path(__file__).resolve().parents[2]
-AGENCY = (ROOT / "examples" / "small-agency.yaml").read_text(encoding="utf-8")
+# The agency in English: the names and descriptions asserted here are English.
+AGENCY = in_english((ROOT / "examples" / "small-agency.yaml").read_text(encoding="utf-8"))
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 ANNA = Identity("101", "anna@northwind.example", "Anna Rossi")
 DIRECTORY = Directory(

@@ -511,9 +511,10 @@ def show_suggestion(fleet: Fleet, entries: list[ClientEntry], client: str = "sma
     if not mined.suggestions:
         print("  No rule to suggest.")
         return
+    # The narration is English; the rule's name and score are in the client's language.
     first = mined.suggestions[0]
     print(f'  "{first.name}" (mode: shadow)')
-    print(f"    {first.score.line}")
+    print(f"    {first.score.said(head.client.voice)}")
     print(f"    {cost_line(history)}; all of it: delegator suggest --client {entry.key}")
 
 

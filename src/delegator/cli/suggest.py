@@ -3,6 +3,8 @@
 Reads the client's history (`ports.HistorySource`, asana/history.py), mines it
 (core/rulemining.py), scores each suggestion with the rule engine and prints it, ready to paste
 under ``rules:`` in shadow mode; ``--write FILE`` writes a copy of the client file with them.
+The text is in the client's language (``client.language``), as are the suggested rules' names
+and descriptions; ``--json`` is in English but for those (what the file would get).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from delegator.cli._common import Subparsers, say
 from delegator.cli.console import configure_one_off, dump_json, iso
 from delegator.cli.service import UsageError, select, settings_from, target, unknown_client
 from delegator.clients import ClientEntry, load_clients
+from delegator.core.language import ENGLISH, Language, Phrases, Voice
 from delegator.core.rulefile import parse_client_file
 from delegator.core.rulemining import (
     DEFAULT_THRESHOLDS,
@@ -29,6 +32,8 @@ from delegator.core.rulemining import (
     Miss,
     Suggestion,
     append_rules,
+    figure,
+    percent,
     stat_line,
     suggest,
 )
@@ -242,69 +247,214 @@ def _write(path: Path, text: str, mined: Mined) -> Path | None:
 
 # ----------------------------------------------------------------------------- output
 
+TEXTS = Phrases(
+    {
+        "head": {
+            Language.EN: "Suggested rules for {name} ({key}), from the history {since}: "
+            "{handed}, {kept}.",
+            Language.IT: "Regole suggerite per {name} ({key}), dallo storico {since}: "
+            "{handed}, {kept}.",
+        },
+        "since": {Language.EN: "since {day}", Language.IT: "dal {day}"},
+        "since_vowel": {Language.EN: "since {day}", Language.IT: "dall'{day}"},
+        "handed": {
+            Language.EN: "{count} tasks handed off by hand",
+            Language.IT: "{count} attività passate a mano",
+        },
+        "handed_one": {
+            Language.EN: "{count} tasks handed off by hand",
+            Language.IT: "{count} attività passata a mano",
+        },
+        "kept": {
+            Language.EN: "{count} kept by the owner",
+            Language.IT: "{count} tenute dal titolare",
+        },
+        "kept_one": {
+            Language.EN: "{count} kept by the owner",
+            Language.IT: "{count} tenuta dal titolare",
+        },
+        "truncated": {
+            Language.EN: "  (only the first {count} tasks of {who} were read: --max-tasks)",
+            Language.IT: "  (lette solo le prime {count} attività per {who}: --max-tasks)",
+        },
+        "owner": {Language.EN: "owner", Language.IT: "il titolare"},
+        "and": {Language.EN: ", ", Language.IT: " e "},
+        "words": {
+            Language.EN: "Words that tell them apart:",
+            Language.IT: "Parole che le distinguono:",
+        },
+        "none": {
+            Language.EN: "No rule to suggest: no word, project, section, tag, field or due-date "
+            "habit covers at least {support} hand-offs with a precision of {precision} or more.",
+            Language.IT: "Nessuna regola da suggerire: nessuna parola, progetto, sezione, tag, "
+            "campo o abitudine di scadenza copre almeno {support} attività passate a mano con "
+            "una precisione di almeno {precision}.",
+        },
+        "kept_by_owner": {
+            Language.EN: "   would delegate, kept by the owner: {names}",
+            Language.IT: "   le delegherebbe, ma il titolare le ha tenute: {names}",
+        },
+        "went_to_another": {
+            Language.EN: "   would give to {who}, went to another: {names}",
+            Language.IT: "   le darebbe a {who}, ma sono andate ad altri: {names}",
+        },
+        "would_miss": {
+            Language.EN: "   would miss: {names}",
+            Language.IT: "   non prenderebbe: {names}",
+        },
+        "taken": {
+            Language.EN: "   ({count} more hand-offs to {who}: the other suggestions)",
+            Language.IT: "   (altre {count} attività passate a {who}: le prendono le altre "
+            "regole suggerite)",
+        },
+        "taken_one": {
+            Language.EN: "   ({count} more hand-offs to {who}: the other suggestions)",
+            Language.IT: "   (ancora {count} attività passata a {who}: la prende un'altra "
+            "regola suggerita)",
+        },
+        "and_more": {
+            Language.EN: "{names} and {count} more",
+            Language.IT: "{names} e altre {count}",
+        },
+        "paste": {
+            Language.EN: "Paste under rules: (shadow mode: the summary says how often they would "
+            "have\nacted; turn one on with mode: active):",
+            Language.IT: "Da incollare sotto rules: (in prova, mode: shadow: il riepilogo dice "
+            "quante volte\navrebbero agito; per attivarne una, mode: active):",
+        },
+        "wrote": {
+            Language.EN: "wrote {path}: the client file with the suggestions appended",
+            Language.IT: "scritto {path}: il file del cliente con le regole suggerite in fondo",
+        },
+        "nothing_written": {
+            Language.EN: "nothing written to {path}: no suggestion",
+            Language.IT: "niente scritto in {path}: nessuna regola da suggerire",
+        },
+        "cost": {
+            Language.EN: "read {tasks} tasks in {requests} requests ({units} quota units)",
+            Language.IT: "letti {tasks} task in {requests} richieste ({units} unità di quota)",
+        },
+        "cost_one_request": {
+            Language.EN: "read {tasks} tasks in {requests} requests ({units} quota units)",
+            Language.IT: "letti {tasks} task in {requests} richiesta ({units} unità di quota)",
+        },
+    }
+)
 
-def cost_line(history: History) -> str:
-    return (
-        f"read {history.tasks_read} tasks in {history.requests} requests "
-        f"({history.quota_units} quota units)"
+
+def voice_of(entry: ClientEntry) -> Voice:
+    """The client's voice (English for a file that cannot be read)."""
+    head = entry.loaded.head
+    return head.client.voice if head is not None else ENGLISH
+
+
+def cost_line(history: History, voice: Voice = ENGLISH) -> str:
+    number = figure(voice)
+    return voice.say(
+        TEXTS,
+        "cost_one_request" if history.requests == 1 else "cost",
+        tasks=number(history.tasks_read),
+        requests=number(history.requests),
+        units=number(history.quota_units),
     )
 
 
-def _miss(miss: Miss) -> str:
-    return f'"{miss.name}"'
+def _miss(miss: Miss, voice: Voice) -> str:
+    return f'"{miss.name}"' if voice.language is Language.EN else f"«{miss.name}»"
 
 
-def _names(misses: list[Miss], *, shown: int = 5) -> str:
-    names = ", ".join(_miss(m) for m in misses[:shown])
-    return names + (f" and {len(misses) - shown} more" if len(misses) > shown else "")
+def _names(misses: list[Miss], voice: Voice, *, shown: int = 5) -> str:
+    names = ", ".join(_miss(m, voice) for m in misses[:shown])
+    if len(misses) <= shown:
+        return names
+    return voice.say(TEXTS, "and_more", names=names, count=figure(voice)(len(misses) - shown))
 
 
-def suggestion_lines(index: int, suggestion: Suggestion, others: frozenset[str]) -> list[str]:
+def suggestion_lines(
+    index: int, suggestion: Suggestion, others: frozenset[str], voice: Voice = ENGLISH
+) -> list[str]:
     """A suggestion's name, score and the tasks it gets wrong; ``others``: the tasks the other
     suggestions match (a hand-off one of them takes is not listed as missed)."""
     score = suggestion.score
-    lines = [f'{index}. "{suggestion.name}"', f"   {score.line}"]
+    who = suggestion.target.said(voice)
+    shown_name = f'"{suggestion.name}"' if voice.language is Language.EN else f"«{suggestion.name}»"
+    lines = [f"{index}. {shown_name}", f"   {score.said(voice)}"]
     kept = [m for m in score.wrong if m.went_to is None]
     other = [m for m in score.wrong if m.went_to is not None]
     if kept:
-        lines.append(f"   would delegate, kept by the owner: {_names(kept)}")
+        lines.append(voice.say(TEXTS, "kept_by_owner", names=_names(kept, voice)))
     if other:
-        shown = ", ".join(f"{_miss(m)} ({m.went_to})" for m in other[:5])
-        lines.append(f"   would give to {suggestion.target.text}, went to another: {shown}")
+        shown = ", ".join(f"{_miss(m, voice)} ({m.went_to})" for m in other[:5])
+        lines.append(voice.say(TEXTS, "went_to_another", who=who, names=shown))
     missed = [m for m in score.missed if m.gid not in others]
     taken = len(score.missed) - len(missed)
     if missed:
-        lines.append(f"   would miss: {_names(missed)}")
+        lines.append(voice.say(TEXTS, "would_miss", names=_names(missed, voice)))
     if taken:
-        lines.append(
-            f"   ({taken} more hand-offs to {suggestion.target.text}: the other suggestions)"
-        )
+        key = "taken_one" if taken == 1 else "taken"
+        lines.append(voice.say(TEXTS, key, count=figure(voice)(taken), who=who))
     return lines
+
+
+def _people(keys: tuple[str, ...], voice: Voice) -> str:
+    """Whose tasks reached --max-tasks: ``owner, giulia``; ``il titolare e giulia``."""
+    named = [voice.say(TEXTS, "owner") if key == "owner" else key for key in keys]
+    if len(named) < 2:
+        return "".join(named)
+    return ", ".join(named[:-1]) + voice.say(TEXTS, "and") + named[-1]
+
+
+def _since(day: datetime, voice: Voice) -> str:
+    if voice.language is Language.EN:
+        return voice.say(TEXTS, "since", day=f"{day:%Y-%m-%d}")
+    written = f"{day.day} {voice.month(day)} {day.year}"
+    return voice.say(TEXTS, "since_vowel" if day.day in (1, 8, 11) else "since", day=written)
 
 
 def render(result: Result) -> str:
     mined, history = result.mined, result.history
+    voice = voice_of(result.entry)
+    number = figure(voice)
     name = result.entry.name or result.entry.key
     lines = [
-        f"Suggested rules for {name} ({result.entry.key}), from the history since "
-        f"{result.since:%Y-%m-%d}: {mined.delegated} tasks handed off by hand, "
-        f"{mined.kept} kept by the owner.",
+        voice.say(
+            TEXTS,
+            "head",
+            name=name,
+            key=result.entry.key,
+            since=_since(result.since, voice),
+            handed=voice.say(
+                TEXTS,
+                "handed_one" if mined.delegated == 1 else "handed",
+                count=number(mined.delegated),
+            ),
+            kept=voice.say(
+                TEXTS, "kept_one" if mined.kept == 1 else "kept", count=number(mined.kept)
+            ),
+        )
     ]
     if history.truncated:
         lines.append(
-            f"  (only the first {result.max_tasks} tasks of {', '.join(history.truncated)} "
-            "were read: --max-tasks)"
+            voice.say(
+                TEXTS,
+                "truncated",
+                count=number(result.max_tasks),
+                who=_people(history.truncated, voice),
+            )
         )
     if mined.words:
-        lines += ["", "Words that tell them apart:"]
-        lines += [f"  {stat_line(w, mined.delegated, mined.kept)}" for w in mined.words]
+        lines += ["", voice.say(TEXTS, "words")]
+        lines += [f"  {stat_line(w, mined.delegated, mined.kept, voice)}" for w in mined.words]
     lines.append("")
     if not mined.suggestions:
         t = DEFAULT_THRESHOLDS
         lines.append(
-            "No rule to suggest: no word, project, section, tag, field or due-date habit covers "
-            f"at least {t.support(mined.delegated)} hand-offs with a precision of {t.min_precision:.0%} "
-            "or more."
+            voice.say(
+                TEXTS,
+                "none",
+                support=number(t.support(mined.delegated)),
+                precision=percent(t.min_precision, voice),
+            )
         )
     else:
         for index, suggestion in enumerate(mined.suggestions, 1):
@@ -314,18 +464,17 @@ def render(result: Result) -> str:
                 if s is not suggestion
                 for gid in s.score.matched_gids
             )
-            lines.extend(suggestion_lines(index, suggestion, others))
+            lines.extend(suggestion_lines(index, suggestion, others, voice))
             lines.append("")
-        lines.append("Paste under rules: (shadow mode: the summary says how often they would have")
-        lines.append("acted; turn one on with mode: active):")
+        lines.extend(voice.say(TEXTS, "paste").splitlines())
         lines.append("")
         lines.extend(f"  {line}" for line in mined.block.splitlines())
         lines.append("")
     if result.written is not None:
-        lines.append(f"wrote {result.written}: the client file with the suggestions appended")
+        lines.append(voice.say(TEXTS, "wrote", path=result.written))
     elif result.wanted is not None:
-        lines.append(f"nothing written to {result.wanted}: no suggestion")
-    lines.append(cost_line(history))
+        lines.append(voice.say(TEXTS, "nothing_written", path=result.wanted))
+    lines.append(cost_line(history, voice))
     return "\n".join(lines)
 
 

@@ -15,6 +15,9 @@ fields and phrases, then by text), the hand-offs it covers are removed, and so o
 `Thresholds`).
 A rule that would match every example is never suggested: a history without a pattern gets no
 suggestion.
+
+A suggested rule's name and description are written in the client file's language (its
+``client.language``), as they go into that file; the regexes and conditions stay as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -32,9 +35,85 @@ from itertools import pairwise
 from delegator.core.context import Directory, EvalContext, Identity
 from delegator.core.engine import Engine
 from delegator.core.expectations import fold
+from delegator.core.language import ENGLISH, Language, Phrases, Voice
 from delegator.core.model import Task, UserRef
 from delegator.core.rulefile import ClientFile, NumberedRule, parse_client_file
 from delegator.core.schema import TagAction
+
+# ----------------------------------------------------------------------------- texts
+
+TEXTS = Phrases(
+    {
+        "name": {
+            Language.EN: "Suggested: {what} to {who}",
+            Language.IT: "Suggerita: {what} → {who}",
+        },
+        "description": {
+            Language.EN: "Suggested from the history: {hits} {of_the}{matched} tasks like this "
+            "went to {who}.",
+            Language.IT: "Suggerita dallo storico: {hits} {of_the}{matched} attività così sono "
+            "andate a {who}.",
+        },
+        "description_one": {
+            Language.EN: "Suggested from the history: {hits} {of_the}{matched} tasks like this "
+            "went to {who}.",
+            Language.IT: "Suggerita dallo storico: {hits} {of_the}{matched} attività così è "
+            "andata a {who}.",
+        },
+        "of_the": {Language.EN: "of the ", Language.IT: "delle "},
+        "of_the_vowel": {Language.EN: "of the ", Language.IT: "dell'"},
+        "or": {Language.EN: " or ", Language.IT: " o "},
+        "stat": {
+            Language.EN: "{word}: {delegated} of {total_delegated} delegated, "
+            "{kept} of {total_kept} kept",
+            Language.IT: "{word}: {delegated} su {total_delegated} delegate, "
+            "{kept} su {total_kept} tenute",
+        },
+        "score": {
+            Language.EN: "precision {right}/{matched} ({precision}), "
+            "recall {right}/{handed} ({recall})",
+            Language.IT: "precisione {right}/{matched} ({precision}), "
+            "copertura {right}/{handed} ({recall})",
+        },
+        "section": {
+            Language.EN: "section {section} of {project}",
+            Language.IT: "sezione {section} di {project}",
+        },
+        "project": {Language.EN: "project {name}", Language.IT: "progetto {name}"},
+        "tag": {Language.EN: "tag {name}", Language.IT: "tag {name}"},
+        "due_none": {Language.EN: "no due date", Language.IT: "senza scadenza"},
+        "due_soon": {Language.EN: "due within {within}", Language.IT: "in scadenza entro {within}"},
+    }
+)
+
+
+def figure(voice: Voice) -> Callable[[int], str]:
+    """How a count is written: as it always was in English ("1234"), for the locale in another
+    language ("1.234")."""
+    return str if voice.language is Language.EN else voice.number
+
+
+def percent(share: float, voice: Voice) -> str:
+    """``69%``: a share rounded to a whole percent."""
+    if voice.language is Language.EN:
+        return f"{share:.0%}"
+    return f"{voice.number(round(share * 100))}%"
+
+
+def alternatives(items: Sequence[str], voice: Voice) -> str:
+    """``fattura or invoice or pay``; in Italian ``fattura, invoice o pay``."""
+    joiner = voice.say(TEXTS, "or")
+    if voice.language is Language.EN or len(items) < 3:
+        return joiner.join(items)
+    return ", ".join(items[:-1]) + joiner + items[-1]
+
+
+def _elided(count: int) -> bool:
+    """Whether an Italian article elides before this number as it is said: otto, ottanta,
+    ottocento... and undici take "dell'"."""
+    digits = str(count)
+    return digits.startswith("8") or digits == "11" or (len(digits) == 5 and digits[:2] == "11")
+
 
 # ----------------------------------------------------------------------------- the examples
 
@@ -165,19 +244,31 @@ class Feature:
 
     @property
     def text(self) -> str:
+        return self.said(ENGLISH)
+
+    def said(self, voice: Voice) -> str:
+        """The feature as the client reads it: "section Bookings of Client Admin", "sezione
+        Bookings di Client Admin"."""
         match self.kind:
             case FeatureKind.WORDS:
                 return " | ".join(self.values)
             case FeatureKind.PHRASE:
                 return " ".join(self.values)
             case FeatureKind.SECTION:
-                return f"section {self.values[1]} of {self.values[0]}"
+                return voice.say(TEXTS, "section", section=self.values[1], project=self.values[0])
             case FeatureKind.FIELD:
                 return f"{self.values[0]} = {self.values[1]}"
             case FeatureKind.DUE:
-                return "no due date" if self.values == ("none",) else f"due within {DUE_SOON}"
+                if self.values == ("none",):
+                    return voice.say(TEXTS, "due_none")
+                within = (
+                    DUE_SOON
+                    if voice.language is Language.EN
+                    else voice.count(_DUE_SOON_DAYS, "giorno", "giorni")
+                )
+                return voice.say(TEXTS, "due_soon", within=within)
             case _:
-                return f"{self.kind.value} {self.values[0]}"
+                return voice.say(TEXTS, self.kind.value, name=self.values[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,11 +370,17 @@ def word_stats(examples: Sequence[Example], *, limit: int = 10) -> list[WordStat
     return stats[:limit]
 
 
-def stat_line(stat: WordStat, total_delegated: int, total_kept: int) -> str:
-    """``fattura/fatture: 9 of 12 delegated, 0 of 5 kept``."""
-    return (
-        f"{stat.word}: {stat.delegated} of {total_delegated} delegated, "
-        f"{stat.kept} of {total_kept} kept"
+def stat_line(stat: WordStat, total_delegated: int, total_kept: int, voice: Voice = ENGLISH) -> str:
+    """``fattura/fatture: 9 of 12 delegated, 0 of 5 kept``; ``... 9 su 12 delegate``."""
+    number = figure(voice)
+    return voice.say(
+        TEXTS,
+        "stat",
+        word=stat.word,
+        delegated=number(stat.delegated),
+        total_delegated=number(total_delegated),
+        kept=number(stat.kept),
+        total_kept=number(total_kept),
     )
 
 
@@ -301,7 +398,11 @@ class Target:
 
     @property
     def text(self) -> str:
-        return " or ".join(self.assistants)
+        return self.said(ENGLISH)
+
+    def said(self, voice: Voice) -> str:
+        """``giulia or marco``, ``giulia o marco``."""
+        return alternatives(self.assistants, voice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -568,21 +669,25 @@ def condition_lines(candidate: Candidate) -> list[str]:
     raise AssertionError(feature.kind)  # pragma: no cover
 
 
-def describe(candidate: Candidate) -> str:
+def describe(candidate: Candidate, voice: Voice = ENGLISH) -> str:
     """The candidate's feature as people read it: words as written (their shortest spelling),
-    ``fattura or invoice``; a section, project, tag or field by name."""
+    ``fattura or invoice`` (``fattura, invoice o pay``); a section, project, tag or field by
+    name."""
     feature = candidate.feature
     if feature.kind not in (FeatureKind.WORDS, FeatureKind.PHRASE):
-        return feature.text
+        return feature.said(voice)
     shown = [
         min(candidate.spellings.get(k) or (k,), key=lambda w: (len(w), w)) for k in feature.values
     ]
-    return " or ".join(shown) if feature.kind is FeatureKind.WORDS else " ".join(shown)
+    return alternatives(shown, voice) if feature.kind is FeatureKind.WORDS else " ".join(shown)
 
 
-def rule_name(candidate: Candidate, taken: Iterable[str]) -> str:
-    """``Suggested: fattur | invoic to giulia``, unique among ``taken`` (ignoring case)."""
-    base = f"Suggested: {describe(candidate)} to {candidate.target.text}"
+def rule_name(candidate: Candidate, taken: Iterable[str], voice: Voice = ENGLISH) -> str:
+    """``Suggested: fattura or invoice to giulia`` (``Suggerita: fattura o invoice → giulia``),
+    unique among ``taken`` (ignoring case)."""
+    base = voice.say(
+        TEXTS, "name", what=describe(candidate, voice), who=candidate.target.said(voice)
+    )
     used = {t.strip().casefold() for t in taken}
     name, n = base, 2
     while name.casefold() in used:
@@ -610,6 +715,21 @@ def rule_yaml(candidate: Candidate, name: str, description: str) -> str:
         "  mode: shadow",
     ]
     return "\n".join(lines) + "\n"
+
+
+def describe_history(candidate: Candidate, voice: Voice = ENGLISH) -> str:
+    """The rule's description: what the history says of it. ``Suggested from the history: 9 of
+    the 10 tasks like this went to giulia.``; ``Suggerita dallo storico: 9 delle 10 attività
+    così sono andate a giulia.``"""
+    number = figure(voice)
+    return voice.say(
+        TEXTS,
+        "description_one" if candidate.hits == 1 else "description",
+        hits=number(candidate.hits),
+        of_the=voice.say(TEXTS, "of_the_vowel" if _elided(candidate.matched) else "of_the"),
+        matched=number(candidate.matched),
+        who=candidate.target.said(voice),
+    )
 
 
 # ----------------------------------------------------------------------------- appending
@@ -693,9 +813,20 @@ class Score:
 
     @property
     def line(self) -> str:
-        return (
-            f"precision {self.right}/{self.matched} ({self.precision:.0%}), "
-            f"recall {self.right}/{self.handed} ({self.recall:.0%})"
+        return self.said(ENGLISH)
+
+    def said(self, voice: Voice) -> str:
+        """``precision 9/10 (90%), recall 9/13 (69%)``; ``precisione 9/10 (90%), copertura
+        9/13 (69%)`` (recall: the share of the hand-offs the rule covers)."""
+        number = figure(voice)
+        return voice.say(
+            TEXTS,
+            "score",
+            right=number(self.right),
+            matched=number(self.matched),
+            handed=number(self.handed),
+            precision=percent(self.precision, voice),
+            recall=percent(self.recall, voice),
         )
 
 
@@ -744,7 +875,8 @@ def suggest(
 ) -> Mined:
     """The rules the history suggests for this client file, each scored by the engine on the
     examples as they were when handed off (open, the owner's). A candidate the file would refuse
-    is left out (named in ``dropped``): every rule suggested passes ``delegator check``.
+    is left out (named in ``dropped``): every rule suggested passes ``delegator check``. Each
+    rule's name and description are in the file's language (``client.language``).
     ``text`` is the client file's text (``source`` names it); a file whose ``rules:`` cannot
     be appended to is an `AppendError`, one that cannot be used a ValueError."""
     client = parse_client_file(text, source)
@@ -757,6 +889,7 @@ def suggest(
         for action in numbered.rule.then:
             if isinstance(action, TagAction):
                 ignore.update(str(t) for t in _names(action.tag))
+    voice = head.client.voice
     delegated = sum(1 for e in ordered if e.delegated)
     kept = len(ordered) - delegated
     words = tuple(word_stats(ordered))
@@ -765,11 +898,8 @@ def suggest(
     suggestions: list[Suggestion] = []
     dropped: list[str] = []
     for candidate in candidates:
-        name = rule_name(candidate, taken)
-        description = (
-            f"Suggested from the history: {candidate.hits} of the {candidate.matched} tasks "
-            f"like this went to {candidate.target.text}."
-        )
+        name = rule_name(candidate, taken, voice)
+        description = describe_history(candidate, voice)
         block = rule_yaml(candidate, name, description)
         parsed = parse_client_file(append_rules(text, block), source)
         scored = _score_parsed(parsed, name, ordered, now, directory, candidate.target)
