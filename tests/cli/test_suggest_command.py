@@ -220,7 +220,7 @@ def test_an_italian_client_reads_its_suggestions_in_italian(
     # The rule language itself is not translated.
     assert '        - name: { matches: "\\\\b(fattur\\\\w*|invoice\\\\w*|pay\\\\w*)" }' in lines
     assert '      - assign: { to: "giulia" }' in lines
-    assert re.fullmatch(r"letti \d+ task in \d+ richieste \(\d+ unità di quota\)", lines[-1])
+    assert re.fullmatch(r"lette \d+ attività in \d+ richieste \(\d+ unità di quota\)", lines[-1])
 
 
 def test_an_italian_clients_json_is_english_but_for_the_rules_as_written(

@@ -141,7 +141,7 @@ def test_the_italian_output_as_an_italian_office_writes_it(tmp_path: Path) -> No
     )
     assert "   non prenderebbe: «Alfa», «Bravo», «Delta», «Eco», «Golf» e altre 2" in lines
     assert "   (ancora 1 attività passata a giulia: la prende un'altra regola suggerita)" in lines
-    assert lines[-1] == "letti 1.234 task in 8 richieste (23 unità di quota)"
+    assert lines[-1] == "lette 1.234 attività in 8 richieste (23 unità di quota)"
     plain, _ = output(tmp_path, ITALIAN_FILE, PLAIN)
     assert (
         "Nessuna regola da suggerire: nessuna parola, progetto, sezione, tag, campo o abitudine "
@@ -240,3 +240,17 @@ def test_hostile_names_come_through_as_they_are(tmp_path: Path, voice: Voice) ->
     assert first.name in out
     assert "Cinque '5'" in out  # missed, named as it is
     assert "{{ owner }} {0}" in out
+
+
+@pytest.mark.parametrize("voice", [ENGLISH, ITALIAN], ids=["en", "it"])
+def test_a_task_name_on_two_lines_is_listed_on_one(tmp_path: Path, voice: Voice) -> None:
+    text = ENGLISH_FILE if voice is ENGLISH else ITALIAN_FILE
+    history = [
+        handed(i, name, section="Fatture")
+        for i, name in enumerate(("Aruba", "Hetzner", "Adobe", "Google"), 1)
+    ]
+    history += [kept(9, "Sei\nrighe", section="Fatture"), kept(10, "Strategia")]
+    out, mined = output(tmp_path, text, history)
+    assert len(mined.suggestions) == 1
+    assert "Sei righe" in out
+    assert "Sei\nrighe" not in out

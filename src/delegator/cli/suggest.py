@@ -332,11 +332,11 @@ TEXTS = Phrases(
         },
         "cost": {
             Language.EN: "read {tasks} tasks in {requests} requests ({units} quota units)",
-            Language.IT: "letti {tasks} task in {requests} richieste ({units} unità di quota)",
+            Language.IT: "lette {tasks} attività in {requests} richieste ({units} unità di quota)",
         },
         "cost_one_request": {
             Language.EN: "read {tasks} tasks in {requests} requests ({units} quota units)",
-            Language.IT: "letti {tasks} task in {requests} richiesta ({units} unità di quota)",
+            Language.IT: "lette {tasks} attività in {requests} richiesta ({units} unità di quota)",
         },
     }
 )
@@ -360,7 +360,8 @@ def cost_line(history: History, voice: Voice = ENGLISH) -> str:
 
 
 def _miss(miss: Miss, voice: Voice) -> str:
-    return f'"{miss.name}"' if voice.language is Language.EN else f"«{miss.name}»"
+    name = " ".join(miss.name.split())  # a name's line breaks would start a line of their own
+    return f'"{name}"' if voice.language is Language.EN else f"«{name}»"
 
 
 def _names(misses: list[Miss], voice: Voice, *, shown: int = 5) -> str:
