@@ -20,7 +20,7 @@ from delegator.asana.history import (
     worst_case,
 )
 from delegator.core.context import Identity
-from delegator.ports import TokenRefused
+from delegator.ports import BackendError, TokenRefused
 
 WORKSPACE = "77"
 SINCE = datetime(2026, 6, 1, tzinfo=UTC)
@@ -199,3 +199,24 @@ def test_a_hand_off_is_the_latest_assignment_to_the_assistant_by_the_owner(
 ) -> None:
     giulia, owner = Identity(GIULIA), Identity(OWNER)
     assert handed_off_at(stories, giulia, owner, SINCE) == expected
+
+
+def test_a_429_on_one_story_read_slows_the_whole_token_down(
+    client: AsanaClient, api: responses.RequestsMock
+) -> None:
+    """A rate limit met by one action of a batch is a rate limit for every reader of the
+    token, as for the other readers of /batch answers (asana.batch.action_error)."""
+    _user(api, "anna@northwind.example", OWNER)
+    _user(api, "giulia@va.example", GIULIA)
+    _tasks(api, [])
+    _tasks(api, [_task("10", "Fattura Aruba", done_days=20)])
+    limited = {"errors": [{"message": "You have made too many requests recently."}]}
+    api.post(
+        f"{BASE}/batch",
+        json={"data": [{"status_code": 429, "headers": {"Retry-After": "30"}, "body": limited}]},
+    )
+    budget = client.transport.budget
+    assert budget.rate_factor == 1.0
+    with pytest.raises(BackendError):
+        read(client)
+    assert budget.rate_factor == 0.5

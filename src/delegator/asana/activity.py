@@ -25,7 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import islice
 
-from delegator.asana import answers, errors, pagination
+from delegator.asana import answers, pagination
+from delegator.asana.batch import action_error
 from delegator.asana.errors import UnexpectedAnswer
 from delegator.asana.http import Record, Transport, segment
 from delegator.asana.pagination import PAGE_LIMIT
@@ -95,12 +96,7 @@ def read_activity(
     for action, item in zip(actions, items, strict=True):
         path = str(action["relative_path"])
         if not 200 <= item.status < 300:
-            error = errors.from_status("GET", path, item.status, item.body, item.headers, now)
-            if isinstance(error, errors.RateLimited):
-                transport.budget.rate_limited(
-                    error.retry_after or transport.policy.default_retry_after
-                )
-            raise error
+            raise action_error(transport, "GET", path, item, now)
         bodies.append(item.body)
     requests = 1
     stories_page = _page("GET", actions[0], bodies[0])

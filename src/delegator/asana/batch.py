@@ -42,6 +42,17 @@ class ActionResult:
         return self.body.get("data")
 
 
+def action_error(
+    transport: Transport, method: str, path: str, item: answers.BatchItem, now: datetime
+) -> AsanaError:
+    """A failed action's own error. A 429 on one action tells the budget to slow down, as a 429
+    on a whole request does: every reader of /batch answers goes through here."""
+    error = errors.from_status(method, path, item.status, item.body, item.headers, now)
+    if isinstance(error, errors.RateLimited):
+        transport.budget.rate_limited(error.retry_after or transport.policy.default_retry_after)
+    return error
+
+
 def chunks(actions: Sequence[Action], size: int = MAX_ACTIONS) -> Iterator[Sequence[Action]]:
     for start in range(0, len(actions), size):
         yield actions[start : start + size]
@@ -143,10 +154,6 @@ def _results(
                 continue
             results.append(ActionResult(action, item.status, item.body))
             continue
-        error = errors.from_status(
-            action.method, action.path, item.status, item.body, item.headers, now
-        )
-        if isinstance(error, errors.RateLimited):
-            transport.budget.rate_limited(error.retry_after or transport.policy.default_retry_after)
+        error = action_error(transport, action.method, action.path, item, now)
         results.append(ActionResult(action, item.status, item.body, error))
     return results

@@ -40,6 +40,7 @@ from typing import Any
 
 from delegator.asana import answers, errors
 from delegator.asana.backend import backend_error
+from delegator.asana.batch import action_error
 from delegator.asana.client import AsanaClient
 from delegator.asana.errors import AsanaError, UnexpectedAnswer
 from delegator.asana.http import Record, segment
@@ -266,7 +267,7 @@ class AsanaHistory:
         for action, item in zip(actions, items, strict=True):
             path = str(action["relative_path"])
             if not 200 <= item.status < 300:
-                error = errors.from_status("GET", path, item.status, item.body, item.headers, now)
+                error = action_error(transport, "GET", path, item, now)
                 if isinstance(error, errors.RateLimited | errors.Unauthorized):
                     raise error
                 result.append(None)
