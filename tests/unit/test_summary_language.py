@@ -20,6 +20,7 @@ from markupsafe import escape
 from test_summary import END, START, at
 
 from delegator.cli import main
+from delegator.core.assignment import Availability, Candidate, Choice, Pick, choice_reason
 from delegator.core.language import ENGLISH, ITALIAN, Language, Voice
 from delegator.core.schema import MessageTemplates
 from delegator.core.summary import (
@@ -580,3 +581,28 @@ def test_an_escalation_to_the_owner_names_the_owner_not_the_key(voice: Voice, sa
     rendered = render_summary(build_summary(inputs))
     assert said in rendered.markdown
     assert said in rendered.html
+
+
+def test_every_queue_reason_the_assignment_writes_is_said_as_the_assignment_says_it() -> None:
+    """The reasons kept in English are read back in the summary: whatever core.assignment
+    writes for each state, the summary's Italian is the assignment's own Italian."""
+    shift = datetime(2026, 12, 8, 9, 0, tzinfo=ZoneInfo("Europe/Rome"))
+    candidates = tuple(
+        Candidate(f"p{n}", 3, 5, False, state, next_shift=shift, detail=detail)
+        for n, (state, detail) in enumerate(
+            [
+                (Availability.LACKS_SKILL, "booking"),
+                (Availability.AWAY, "2026-12-24..2027-01-06"),
+                (Availability.AT_CAPACITY, ""),
+                (Availability.NO_HOURS, ""),
+                (Availability.NEXT_SHIFT, ""),
+                (Availability.AVAILABLE, ""),
+                (Availability.WORKING, ""),
+            ]
+        )
+    )
+    nobody = Choice(None, None, "", candidates, "queue", pick=Pick.NOBODY)
+    assert queued_reason(choice_reason(nobody), ITALIAN) == choice_reason(nobody, ITALIAN)
+    for candidate in candidates:
+        named = Choice(None, None, "", (candidate,), "queue", pick=Pick.NAMED_CANNOT)
+        assert queued_reason(choice_reason(named), ITALIAN) == choice_reason(named, ITALIAN)

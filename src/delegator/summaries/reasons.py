@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from delegator.core.assignment import REASONS, Availability, Pick
 from delegator.core.language import ENGLISH, Language, Phrases, Voice
 
 SAY = Phrases(
@@ -33,33 +34,6 @@ SAY = Phrases(
         },
         "reassigned_to": {Language.EN: "reassigned to {who}", Language.IT: "riassegnata a {who}"},
         "tag_removed": {Language.EN: "tag {tag} removed", Language.IT: "tag {tag} rimosso"},
-        "nobody": {
-            Language.EN: "nobody can take it: {why}",
-            Language.IT: "nessuno può prenderla: {why}",
-        },
-        "cannot": {
-            Language.EN: "{who} cannot take it: {why}",
-            Language.IT: "{who} non può prenderla: {why}",
-        },
-        "skill": {
-            Language.EN: "lacks the skill {skill}",
-            Language.IT: "non ha la competenza {skill}",
-        },
-        "away": {Language.EN: "away ({when})", Language.IT: "assente ({when})"},
-        "capacity": {
-            Language.EN: "at capacity ({load})",
-            Language.IT: "al completo ({load})",
-        },
-        "no_hours": {
-            Language.EN: "has no working hours",
-            Language.IT: "non ha orari di lavoro",
-        },
-        "next_shift": {
-            Language.EN: "next shift {when}",
-            Language.IT: "prossimo turno {when}",
-        },
-        "available": {Language.EN: "available", Language.IT: "disponibile"},
-        "working": {Language.EN: "working now", Language.IT: "al lavoro ora"},
     }
 )
 
@@ -89,14 +63,15 @@ def taken_back_reason(reason: str, voice: Voice = ENGLISH) -> str:
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _A_MONDAY = date(2026, 1, 5)
 _SHIFT = re.compile(r"^(?P<day>Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<time>\d\d:\d\d)$")
-_STATES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^lacks the skill (?P<skill>.+)$", re.DOTALL), "skill"),
-    (re.compile(r"^away \((?P<when>.+)\)$", re.DOTALL), "away"),
-    (re.compile(r"^at capacity \((?P<load>\d+/\d+)\)$"), "capacity"),
-    (re.compile(r"^has no working hours$"), "no_hours"),
-    (re.compile(r"^next shift (?P<when>.+)$"), "next_shift"),
-    (re.compile(r"^available$"), "available"),
-    (re.compile(r"^working now$"), "working"),
+# The words are core.assignment's own (REASONS): this only finds which of them a text was.
+_STATES: tuple[tuple[re.Pattern[str], Availability], ...] = (
+    (re.compile(r"^lacks the skill (?P<detail>.+)$", re.DOTALL), Availability.LACKS_SKILL),
+    (re.compile(r"^away \((?P<detail>.+)\)$", re.DOTALL), Availability.AWAY),
+    (re.compile(r"^at capacity \((?P<load>\d+)/(?P<capacity>\d+)\)$"), Availability.AT_CAPACITY),
+    (re.compile(r"^has no working hours$"), Availability.NO_HOURS),
+    (re.compile(r"^next shift (?P<when>.+)$"), Availability.NEXT_SHIFT),
+    (re.compile(r"^available$"), Availability.AVAILABLE),
+    (re.compile(r"^working now$"), Availability.WORKING),
 )
 _NOBODY = re.compile(r"^nobody can take it: (?P<why>.+)$", re.DOTALL)
 _CANNOT = re.compile(r"^(?P<who>\S+) cannot take it: (?P<why>.+)$", re.DOTALL)
@@ -118,9 +93,9 @@ def _state(text: str, voice: Voice) -> str | None:
         found = pattern.match(text)
         if found is not None:
             values = found.groupdict()
-            if key == "next_shift":
+            if key is Availability.NEXT_SHIFT:
                 values["when"] = _shift(values["when"], voice)
-            return voice.say(SAY, key, **values)
+            return voice.say(REASONS, key, **values)
     return None
 
 
@@ -144,10 +119,10 @@ def queued_reason(reason: str, voice: Voice = ENGLISH) -> str:
     nobody = _NOBODY.match(reason)
     if nobody is not None:
         why = _each(nobody["why"], one)
-        return voice.say(SAY, "nobody", why=why) if why is not None else reason
+        return voice.say(REASONS, Pick.NOBODY, why=why) if why is not None else reason
     cannot = _CANNOT.match(reason)
     if cannot is not None:
         state = _state(cannot["why"], voice)
         if state is not None:
-            return voice.say(SAY, "cannot", who=cannot["who"], why=state)
+            return voice.say(REASONS, Pick.NAMED_CANNOT, who=cannot["who"], why=state)
     return reason
